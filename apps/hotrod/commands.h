@@ -1,0 +1,8 @@
+// The sub-commands of the `hotrod` binary: each lives in its own cmd_<name>.cpp and takes argv after its name.
+#pragma once
+
+namespace hotrod::app {
+
+int cmd_inspect(int argc, char** argv);
+
+}  // namespace hotrod::app

@@ -1,0 +1,43 @@
+// `hotrod <command> ...`: dispatches to one sub-command; each command parses its own flags.
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "commands.h"
+
+namespace {
+
+struct Command {
+    const char* name;
+    int (*run)(int, char**);
+    const char* summary;
+};
+
+constexpr Command kCommands[] = {
+    {"inspect", hotrod::app::cmd_inspect, "print a GGUF file's metadata and tensor table"},
+};
+
+void print_usage(FILE* out) {
+    std::fprintf(out, "usage: hotrod <command> [options]\n\ncommands:\n");
+    for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+    std::fprintf(out, "\n'hotrod <command> --help' for a command's options.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        print_usage(stderr);
+        return 2;
+    }
+    const std::string_view name = argv[1];
+    if (name == "help" || name == "--help" || name == "-h") {
+        print_usage(stdout);
+        return 0;
+    }
+    for (const auto& c : kCommands)
+        if (name == c.name) return c.run(argc - 1, argv + 1);
+    std::fprintf(stderr, "hotrod: unknown command '%s'\n\n", argv[1]);
+    print_usage(stderr);
+    return 2;
+}

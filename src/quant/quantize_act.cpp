@@ -1,0 +1,51 @@
+// Reference quantizers of the activation formats: Q8_0 (32-element blocks, fp16 scale) and Q8_K (256-element
+// super-blocks, float scale, group-of-16 sums used by the K-format dot products to fold in the mins).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "quant/blocks.h"
+#include "quant/half.h"
+#include "quant/quantize.h"
+
+namespace hotrod::quant {
+
+void quantize_row_q8_0_ref(const float* x, void* dst, int64_t n) {
+    auto* y = static_cast<BlockQ8_0*>(dst);
+    for (int64_t b = 0; b < n / QK; ++b, x += QK) {
+        float amax = 0.0f;
+        for (int j = 0; j < QK; ++j) amax = std::max(amax, std::fabs(x[j]));
+        const float d = amax / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[b].d = fp32_to_fp16(d);
+        for (int j = 0; j < QK; ++j) y[b].qs[j] = int8_t(std::lround(x[j] * id));
+    }
+}
+
+void quantize_row_q8_k_ref(const float* x, void* dst, int64_t n) {
+    auto* y = static_cast<BlockQ8_K*>(dst);
+    for (int64_t b = 0; b < n / QK_K; ++b, x += QK_K) {
+        // Scale by the signed extreme so it maps to exactly -127 (the largest magnitude never clips).
+        float amax = 0.0f, extreme = 0.0f;
+        for (int j = 0; j < QK_K; ++j) {
+            if (std::fabs(x[j]) > amax) { amax = std::fabs(x[j]); extreme = x[j]; }
+        }
+        if (amax == 0.0f) {
+            std::memset(&y[b], 0, sizeof(BlockQ8_K));
+            continue;
+        }
+        const float iscale = -127.0f / extreme;
+        for (int j = 0; j < QK_K; ++j) {
+            const int v = int(std::nearbyint(iscale * x[j]));
+            y[b].qs[j] = int8_t(std::min(127, v));
+        }
+        for (int g = 0; g < QK_K / 16; ++g) {
+            int sum = 0;
+            for (int j = 0; j < 16; ++j) sum += y[b].qs[g * 16 + j];
+            y[b].bsums[g] = int16_t(sum);
+        }
+        y[b].d = 1.0f / iscale;
+    }
+}
+
+}  // namespace hotrod::quant
