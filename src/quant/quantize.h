@@ -12,6 +12,20 @@ namespace hotrod::quant {
 void quantize_row_q8_0_ref(const float* x, void* dst, int64_t n);
 void quantize_row_q8_k_ref(const float* x, void* dst, int64_t n);
 
+// Weight formats. The 32-element ones (and F16, BF16) are bit-identical to gguf-py's quantize(); the K formats
+// have no Python quantizer and are judged by round-trip error (least-squares scale search, scale_search.h).
+void quantize_row_f16_ref(const float* x, void* dst, int64_t n);
+void quantize_row_bf16_ref(const float* x, void* dst, int64_t n);
+void quantize_row_q4_0_ref(const float* x, void* dst, int64_t n);
+void quantize_row_q4_1_ref(const float* x, void* dst, int64_t n);
+void quantize_row_q5_0_ref(const float* x, void* dst, int64_t n);
+void quantize_row_q5_1_ref(const float* x, void* dst, int64_t n);
+void quantize_row_q2_k_ref(const float* x, void* dst, int64_t n);
+void quantize_row_q3_k_ref(const float* x, void* dst, int64_t n);
+void quantize_row_q4_k_ref(const float* x, void* dst, int64_t n);
+void quantize_row_q5_k_ref(const float* x, void* dst, int64_t n);
+void quantize_row_q6_k_ref(const float* x, void* dst, int64_t n);
+
 // Whether quantize_row() supports `type` (weights and activations alike).
 bool can_quantize(DType type);
 // Quantizes one row of n elements; throws std::invalid_argument for an unsupported type or a ragged n.

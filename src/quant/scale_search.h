@@ -1,0 +1,25 @@
+// Scale searches shared by the K-format quantizers (no Python reference exists for them, so they are judged by
+// round-trip error in tests). Each sub-block gets the least-squares scale (and min) over a sweep of candidate
+// grids, not just the amax grid; then the sub-block scales are themselves quantized under one super-block scale.
+#pragma once
+
+#include <cstdint>
+
+namespace hotrod::quant {
+
+// Fits x[0..n) ~ scale * q - min with integer q in 0..q_max, scale >= 0 and min >= 0 (the K formats store the
+// offset as a non-negative min that is subtracted, so a block of positive values gets min = 0).
+void fit_affine(const float* x, int n, int q_max, float& scale, float& min);
+
+// Fits x[0..n) ~ scale * q with integer q in -q_neg..q_neg-1; the scale may be negative (the extreme value
+// then lands on -q_neg, using the one extra level of the negative side).
+float fit_symmetric(const float* x, int n, int q_neg);
+
+// Quantizes v[0..n) (all >= 0) to integers q[i] in 0..q_max under d, the fp16-representable scale with
+// max(v) ~ d * q_max. q[] is rounded against the fp16-rounded d that the block will store.
+void quantize_super_scales(const float* v, int n, int q_max, uint8_t* q, float& d);
+
+// Signed version: q[i] in -q_neg..q_neg-1, the signed extreme of v mapping to -q_neg (d may be negative).
+void quantize_super_scales_signed(const float* v, int n, int q_neg, int* q, float& d);
+
+}  // namespace hotrod::quant
