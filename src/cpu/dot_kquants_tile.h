@@ -1,0 +1,114 @@
+// The tile walk shared by the K-format SIMD kernels (dot_q*_k_avx2.cpp / _avx512.cpp): rows one by one, columns
+// in groups of up to 8; each weight super-block is decoded once per group and used for every column of it.
+// A kernel supplies Block (a decoded super-block), decode(), dot() and reduce(). Everything here has internal
+// linkage: each kernel file compiles it with its own target flags, and an AVX-512 copy must never stand in for
+// the AVX2 one at link time.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#include "cpu/dot.h"
+#include "quant/blocks.h"
+#include "quant/half.h"
+
+namespace hotrod::cpu {
+namespace {
+
+constexpr int kMaxColsPerGroup = 8;
+
+// Unaligned little-endian loads of block fields (blocks sit at any byte offset inside a row).
+inline float load_f32(const uint8_t* p) {
+    float v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+inline uint16_t load_u16(const uint8_t* p) {
+    uint16_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+inline uint32_t load_u32(const uint8_t* p) {
+    uint32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+#if defined(__AVX2__)
+inline float hsum_avx2(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// fp16 bits -> float with F16C (both SIMD flag sets include it).
+inline float half_to_f32(uint16_t h) { return _cvtsh_ss(h); }
+#endif
+
+// The 8 six-bit scales and 8 mins of a Q4_K/Q5_K super-block (12 packed bytes, layout in quant/k_scales.h), as
+// 8 bytes each: bytes 0-3 hold the low 6 bits of entries 0-3, bytes 8-11 the low nibbles of entries 4-7, and the
+// top two bits of entries 4-7 sit in bits 6-7 of bytes 0-3 (scales) or 4-7 (mins).
+inline void unpack_scales_mins_k4(const uint8_t* s, uint64_t& scales, uint64_t& mins) {
+    const uint32_t a = load_u32(s), b = load_u32(s + 4), c = load_u32(s + 8);
+    const uint32_t scales_hi = (c & 0x0f0f0f0fu) | ((a >> 2) & 0x30303030u);
+    const uint32_t mins_hi = ((c >> 4) & 0x0f0f0f0fu) | ((b >> 2) & 0x30303030u);
+    scales = (a & 0x3f3f3f3fu) | uint64_t(scales_hi) << 32;
+    mins = (b & 0x3f3f3f3fu) | uint64_t(mins_hi) << 32;
+}
+
+// The 16 signed scales of a Q3_K super-block as bytes (-32..31), low nibbles from bytes 0-7, top bits from 8-11.
+inline void unpack_scales_q3_k(const uint8_t* s, uint8_t out[16]) {
+    const uint32_t a = load_u32(s), b = load_u32(s + 4), c = load_u32(s + 8);
+    const uint32_t v[4] = {
+        (a & 0x0f0f0f0fu) | ((c << 4) & 0x30303030u),
+        (b & 0x0f0f0f0fu) | ((c << 2) & 0x30303030u),
+        ((a >> 4) & 0x0f0f0f0fu) | (c & 0x30303030u),
+        ((b >> 4) & 0x0f0f0f0fu) | ((c >> 2) & 0x30303030u),
+    };
+    std::memcpy(out, v, sizeof v);
+    for (int i = 0; i < 16; ++i) out[i] = uint8_t(out[i] - 32);
+}
+
+template <class K, int NC>
+void dot_group(const DotTile& t, int r, int c0) {
+    const uint8_t* w_row = t.w + size_t(r) * t.w_stride;
+    const int64_t n_blocks = t.n / quant::QK_K;
+    typename K::Acc acc[NC];
+    for (int c = 0; c < NC; ++c) acc[c] = K::zero();
+    for (int64_t b = 0; b < n_blocks; ++b) {
+        typename K::Block blk;
+        K::decode(w_row + b * K::kBlockBytes, blk);
+        for (int c = 0; c < NC; ++c) {
+            const uint8_t* x = t.x + size_t(c0 + c) * t.x_stride + b * sizeof(quant::BlockQ8_K);
+            acc[c] = K::dot(blk, x, acc[c]);
+        }
+    }
+    for (int c = 0; c < NC; ++c) t.out[size_t(c0 + c) * t.out_stride + r] = K::reduce(acc[c]);
+}
+
+template <class K>
+void dot_tile(const DotTile& t) {
+    for (int r = 0; r < t.n_rows; ++r) {
+        for (int c0 = 0; c0 < t.n_cols; c0 += kMaxColsPerGroup) {
+            switch (std::min(kMaxColsPerGroup, t.n_cols - c0)) {
+                case 1: dot_group<K, 1>(t, r, c0); break;
+                case 2: dot_group<K, 2>(t, r, c0); break;
+                case 3: dot_group<K, 3>(t, r, c0); break;
+                case 4: dot_group<K, 4>(t, r, c0); break;
+                case 5: dot_group<K, 5>(t, r, c0); break;
+                case 6: dot_group<K, 6>(t, r, c0); break;
+                case 7: dot_group<K, 7>(t, r, c0); break;
+                default: dot_group<K, 8>(t, r, c0); break;
+            }
+        }
+    }
+}
+
+}  // namespace
+}  // namespace hotrod::cpu
