@@ -47,6 +47,15 @@ inline float hsum_avx2(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+#if defined(__AVX512F__)
+// Folds the upper 256 bits onto the lower with a lane shuffle (GCC 12's extract intrinsics trip
+// -Wmaybe-uninitialized through their undefined pass-through operand).
+inline float hsum_avx512(__m512 v) {
+    const __m512 folded = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0x4E));
+    return hsum_avx2(_mm512_castps512_ps256(folded));
+}
+#endif
+
 // fp16 bits -> float with F16C (both SIMD flag sets include it).
 inline float half_to_f32(uint16_t h) { return _cvtsh_ss(h); }
 #endif

@@ -1,0 +1,78 @@
+// Q6_K x Q8_K dot kernel, AVX-512 BW + VNNI. One 512-bit vector holds 64 values (0..63, the +32 offset kept):
+// 64 bytes of ql, with the 32 bytes of qh broadcast to both halves and the upper half shifted down one bit pair.
+// maddubs makes int16 pairs (at most 2*63*127), vpdpwssd weights them by the int8 sub-block scales (one per
+// 128-bit lane) into int32; the offset comes off as 32 * sum(scale * group sum). Reference: quant::dot_ref_q6_k.
+// GCC 12 reports its own _mm512_undefined_*() pass-through operands as uninitialized once inlined (a compiler
+// false positive: every such lane is overwritten); silence it for this file only.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include "cpu/dot_kquants_kernels.h"
+#include "cpu/dot_kquants_tile.h"
+
+namespace hotrod::cpu {
+namespace {
+
+// Word index tables for vpermw: vector m takes scale 4m+i into the 8 words of 128-bit lane i.
+alignas(64) constexpr auto kScalePick = [] {
+    struct { int16_t w[4][32]; } t{};
+    for (int m = 0; m < 4; ++m)
+        for (int i = 0; i < 32; ++i) t.w[m][i] = int16_t(4 * m + i / 8);
+    return t;
+}();
+
+struct Q6K {
+    static constexpr size_t kBlockBytes = sizeof(quant::BlockQ6_K);
+    using Acc = __m512;
+    struct Block {
+        __m512i q[4];      // elements 64m..64m+63 as 0..63
+        __m512i scale[4];  // int16, 128-bit lane i: scale of sub-block 4m+i
+        __m256i scales16;  // the 16 scales as int16, in order (pairs with the group sums)
+        float d;
+    };
+
+    static Acc zero() { return _mm512_setzero_ps(); }
+
+    static void decode(const uint8_t* p, Block& blk) {
+        const uint8_t* ql = p + offsetof(quant::BlockQ6_K, ql);
+        const uint8_t* qh = p + offsetof(quant::BlockQ6_K, qh);
+        blk.d = half_to_f32(load_u16(p + offsetof(quant::BlockQ6_K, d)));
+        const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + offsetof(quant::BlockQ6_K, scales)));
+        blk.scales16 = _mm256_cvtepi8_epi16(sc8);
+        const __m512i sc16 = _mm512_zextsi256_si512(blk.scales16);
+        for (int m = 0; m < 4; ++m) blk.scale[m] = _mm512_permutexvar_epi16(_mm512_load_si512(kScalePick.w[m]), sc16);
+        const __m512i low4 = _mm512_set1_epi8(0x0F);
+        const __m512i bits45 = _mm512_set1_epi8(0x30);
+        for (int h = 0; h < 2; ++h) {
+            const __m512i lo = _mm512_loadu_si512(ql + 64 * h);
+            __m512i hi = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh + 32 * h)));
+            hi = _mm512_mask_srli_epi16(hi, 0xFFFF0000u, hi, 2);
+            // Bit pair 0 (lower half) or 1 (upper half) of qh into bits 4-5 for the low nibbles, pair 2 / 3 for the
+            // high nibbles; the 16-bit shifts spill across bytes only into masked-off bits.
+            blk.q[2 * h] = _mm512_or_si512(_mm512_and_si512(lo, low4), _mm512_and_si512(_mm512_slli_epi16(hi, 4), bits45));
+            blk.q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(lo, 4), low4), _mm512_and_si512(hi, bits45));
+        }
+    }
+
+    static Acc dot(const Block& blk, const uint8_t* x, Acc acc) {
+        const uint8_t* xq = x + offsetof(quant::BlockQ8_K, qs);
+        __m512i sum = _mm512_setzero_si512();
+        for (int m = 0; m < 4; ++m) {
+            const __m512i xv = _mm512_loadu_si512(xq + 64 * m);
+            sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(blk.q[m], xv), blk.scale[m]);
+        }
+        const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + offsetof(quant::BlockQ8_K, bsums)));
+        const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, blk.scales16), 5);
+        sum = _mm512_sub_epi32(sum, _mm512_zextsi256_si512(offset));
+        return _mm512_fmadd_ps(_mm512_set1_ps(blk.d * load_f32(x)), _mm512_cvtepi32_ps(sum), acc);
+    }
+
+    static float reduce(Acc acc) { return hsum_avx512(acc); }
+};
+
+}  // namespace
+
+void dot_q6_k_avx512(const DotTile& t) { dot_tile<Q6K>(t); }
+
+}  // namespace hotrod::cpu
