@@ -121,6 +121,22 @@ Value Value::array_of_arrays(std::vector<Value> items) {
     return v;
 }
 
+Value Value::deep_copy() const {
+    if (type_ == ValueType::String) return string(str_);
+    if (type_ != ValueType::Array) return *this;
+    if (elem_type_ == ValueType::String) return string_array(std::span<const std::string_view>(strings_));
+    if (elem_type_ == ValueType::Array) {
+        std::vector<Value> items;
+        items.reserve(arrays_.size());
+        for (const auto& a : arrays_) items.push_back(a.deep_copy());
+        return array_of_arrays(std::move(items));
+    }
+    auto owned = std::make_shared<std::vector<std::byte>>(bytes_.begin(), bytes_.end());
+    Value v = view_array(elem_type_, n_, *owned);
+    v.keep_ = owned;
+    return v;
+}
+
 std::optional<int64_t> Value::as_i64() const {
     switch (type_) {
         case ValueType::I8: case ValueType::I16: case ValueType::I32: case ValueType::I64: return i_;

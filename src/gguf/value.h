@@ -75,6 +75,9 @@ public:
     static Value view_array(ValueType elem, uint64_t n, std::span<const std::byte> le_bytes);  // numeric or bool
     static Value view_string_array(std::vector<std::string_view> items);
 
+    // The same value owning all its bytes (for keeping a value read from a File after the File is gone).
+    Value deep_copy() const;
+
     ValueType type() const { return type_; }
     bool is_array() const { return type_ == ValueType::Array; }
 
