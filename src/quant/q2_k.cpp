@@ -45,8 +45,7 @@ void quantize_row_q2_k_ref(const float* x, void* dst, int64_t n) {
         quantize_super_scales(mins, 16, 15, mn, dmin);
         b.d = fp32_to_fp16(d);
         b.dmin = fp32_to_fp16(dmin);
-        d = fp16_to_fp32(b.d);
-        dmin = fp16_to_fp32(b.dmin);
+        for (int s = 0; s < 16; ++s) refine_sub_scale_affine(x + 16 * s, 16, 3, d, dmin, 15, sc[s], mn[s]);
         for (int s = 0; s < 16; ++s) {
             b.scales[s] = uint8_t(sc[s] | (mn[s] << 4));
             const float dl = d * float(sc[s]);

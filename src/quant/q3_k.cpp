@@ -41,6 +41,7 @@ void quantize_row_q3_k_ref(const float* x, void* dst, int64_t n) {
         quantize_super_scales_signed(sub_scales, 16, 32, sc, d);
         BlockQ3_K b{};
         b.d = fp32_to_fp16(d);
+        for (int s = 0; s < 16; ++s) refine_sub_scale_symmetric(x + 16 * s, 16, 4, d, 32, sc[s]);
         pack_scales_q3_k(sc, b.scales);
         for (int i = 0; i < QK_K; ++i) {
             const float dl = d * float(sc[i / 16]);

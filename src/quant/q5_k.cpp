@@ -47,6 +47,7 @@ void quantize_row_q5_k_ref(const float* x, void* dst, int64_t n) {
         BlockQ5_K b{};
         b.d = fp32_to_fp16(d);
         b.dmin = fp32_to_fp16(dmin);
+        for (int s = 0; s < 8; ++s) refine_sub_scale_affine(x + 32 * s, 32, 31, d, dmin, 63, sc[s], mn[s]);
         pack_scale_min_k4(sc, mn, b.scales);
         for (int s = 0; s < 8; ++s) {
             const float dl = d * float(sc[s]);

@@ -39,6 +39,7 @@ void quantize_row_q6_k_ref(const float* x, void* dst, int64_t n) {
         quantize_super_scales_signed(sub_scales, 16, 128, sc, d);
         BlockQ6_K b{};
         b.d = fp32_to_fp16(d);
+        for (int s = 0; s < 16; ++s) refine_sub_scale_symmetric(x + 16 * s, 16, 32, d, 128, sc[s]);
         for (int s = 0; s < 16; ++s) b.scales[s] = int8_t(sc[s]);
         for (int i = 0; i < QK_K; ++i) {
             const float dl = d * float(sc[i / 16]);

@@ -22,4 +22,12 @@ void quantize_super_scales(const float* v, int n, int q_max, uint8_t* q, float& 
 // Signed version: q[i] in -q_neg..q_neg-1, the signed extreme of v mapping to -q_neg (d may be negative).
 void quantize_super_scales_signed(const float* v, int n, int q_neg, int* q, float& d);
 
+// After the super scales are fixed: tries the integer sub-block scale and min one step either side of (sc, m)
+// and keeps the pair with the least error for x ~ (d*sc) * q - (dmin*m), q in 0..q_max; sc and m in 0..sc_max.
+void refine_sub_scale_affine(const float* x, int n, int q_max, float d, float dmin, int sc_max, uint8_t& sc,
+                             uint8_t& m);
+
+// Symmetric version: sc in -sc_neg..sc_neg-1, x ~ (d*sc) * q with q in -q_neg..q_neg-1.
+void refine_sub_scale_symmetric(const float* x, int n, int q_neg, float d, int sc_neg, int& sc);
+
 }  // namespace hotrod::quant
