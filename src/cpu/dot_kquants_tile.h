@@ -47,17 +47,54 @@ inline float hsum_avx2(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+// Scale vectors for the formats with 16 sub-blocks of 16 (Q2_K, Q3_K, Q6_K), from the 16 scales as int16 in
+// order: out[g] has scale 2g in int16 lanes 0-7 and scale 2g+1 in lanes 8-15, matching maddubs of elements
+// 32g..32g+31.
+inline void pair_scales_avx2(__m256i scales16, __m256i out[8]) {
+    const __m256i first8 = _mm256_permute2x128_si256(scales16, scales16, 0x00);
+    const __m256i last8 = _mm256_permute2x128_si256(scales16, scales16, 0x11);
+    for (int g = 0; g < 8; ++g) {
+        const int k = g % 4;  // word 2k of the source lane into the low lane, word 2k+1 into the high lane
+        const __m256i pick = _mm256_set_m128i(_mm_set1_epi16(int16_t(0x0100 * (4 * k + 3) + 4 * k + 2)),
+                                              _mm_set1_epi16(int16_t(0x0100 * (4 * k + 1) + 4 * k)));
+        out[g] = _mm256_shuffle_epi8(g < 4 ? first8 : last8, pick);
+    }
+}
+
+// fp16 bits -> float with F16C (both SIMD flag sets include it).
+inline float half_to_f32(uint16_t h) { return _cvtsh_ss(h); }
+#endif
+
 #if defined(__AVX512F__)
+// vpermw index tables: for 16 sub-blocks of 16, vector m takes scale 4m+i into the 8 words of 128-bit lane i.
+alignas(64) constexpr auto kLaneScalePick = [] {
+    struct { int16_t w[4][32]; } t{};
+    for (int m = 0; m < 4; ++m)
+        for (int i = 0; i < 32; ++i) t.w[m][i] = int16_t(4 * m + i / 8);
+    return t;
+}();
+
+// Scale vectors for the formats with 16 sub-blocks of 16 (see kLaneScalePick), from the 16 scales as int16.
+inline void lane_scales_avx512(__m256i scales16, __m512i out[4]) {
+    const __m512i wide = _mm512_zextsi256_si512(scales16);
+    for (int m = 0; m < 4; ++m) out[m] = _mm512_permutexvar_epi16(_mm512_load_si512(kLaneScalePick.w[m]), wide);
+}
+
+// Byte masks selecting bit 2m in the lower 32 bytes and bit 2m+1 in the upper 32: the high bit of elements
+// 64m..64m+63 when a 32-byte bit plane (Q3_K hmask, Q5_K qh) is broadcast to both halves.
+alignas(64) constexpr auto kBitPlanePick = [] {
+    struct { uint8_t b[4][64]; } t{};
+    for (int m = 0; m < 4; ++m)
+        for (int i = 0; i < 64; ++i) t.b[m][i] = uint8_t(1u << (2 * m + i / 32));
+    return t;
+}();
+
 // Folds the upper 256 bits onto the lower with a lane shuffle (GCC 12's extract intrinsics trip
 // -Wmaybe-uninitialized through their undefined pass-through operand).
 inline float hsum_avx512(__m512 v) {
     const __m512 folded = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0x4E));
     return hsum_avx2(_mm512_castps512_ps256(folded));
 }
-#endif
-
-// fp16 bits -> float with F16C (both SIMD flag sets include it).
-inline float half_to_f32(uint16_t h) { return _cvtsh_ss(h); }
 #endif
 
 // The 8 six-bit scales and 8 mins of a Q4_K/Q5_K super-block (12 packed bytes, layout in quant/k_scales.h), as

@@ -28,14 +28,7 @@ struct Q6K {
         blk.d = half_to_f32(load_u16(p + offsetof(quant::BlockQ6_K, d)));
         const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + offsetof(quant::BlockQ6_K, scales)));
         blk.scales16 = _mm256_cvtepi8_epi16(sc8);
-        const __m256i first8 = _mm256_permute2x128_si256(blk.scales16, blk.scales16, 0x00);
-        const __m256i last8 = _mm256_permute2x128_si256(blk.scales16, blk.scales16, 0x11);
-        for (int g = 0; g < 8; ++g) {
-            const int k = g % 4;  // word 2k of the source in the low lane, word 2k+1 in the high lane
-            const __m256i pick = _mm256_set_m128i(_mm_set1_epi16(int16_t(0x0100 * (4 * k + 3) + 4 * k + 2)),
-                                                  _mm_set1_epi16(int16_t(0x0100 * (4 * k + 1) + 4 * k)));
-            blk.scale[g] = _mm256_shuffle_epi8(g < 4 ? first8 : last8, pick);
-        }
+        pair_scales_avx2(blk.scales16, blk.scale);
         const __m256i low4 = _mm256_set1_epi8(0x0F);
         const __m256i bits45 = _mm256_set1_epi8(0x30);
         for (int h = 0; h < 2; ++h) {

@@ -14,14 +14,6 @@
 namespace hotrod::cpu {
 namespace {
 
-// Word index tables for vpermw: vector m takes scale 4m+i into the 8 words of 128-bit lane i.
-alignas(64) constexpr auto kScalePick = [] {
-    struct { int16_t w[4][32]; } t{};
-    for (int m = 0; m < 4; ++m)
-        for (int i = 0; i < 32; ++i) t.w[m][i] = int16_t(4 * m + i / 8);
-    return t;
-}();
-
 struct Q6K {
     static constexpr size_t kBlockBytes = sizeof(quant::BlockQ6_K);
     using Acc = __m512;
@@ -40,8 +32,7 @@ struct Q6K {
         blk.d = half_to_f32(load_u16(p + offsetof(quant::BlockQ6_K, d)));
         const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + offsetof(quant::BlockQ6_K, scales)));
         blk.scales16 = _mm256_cvtepi8_epi16(sc8);
-        const __m512i sc16 = _mm512_zextsi256_si512(blk.scales16);
-        for (int m = 0; m < 4; ++m) blk.scale[m] = _mm512_permutexvar_epi16(_mm512_load_si512(kScalePick.w[m]), sc16);
+        lane_scales_avx512(blk.scales16, blk.scale);
         const __m512i low4 = _mm512_set1_epi8(0x0F);
         const __m512i bits45 = _mm512_set1_epi8(0x30);
         for (int h = 0; h < 2; ++h) {
