@@ -1,7 +1,8 @@
 // Least-squares scale searches for the K-format quantizers (see scale_search.h). For each candidate grid the
 // values are rounded, then the scale (and min) minimising the squared error for those integers is solved in closed
-// form; the candidate with the least error wins. A sweep of +-1 level around the amax grid typically lowers
-// the error by 10-20% against amax alone (measured by the round-trip tests in tests/unit/quant/).
+// form; the candidate with the least error wins. A sweep of +-2 levels around the range grid lowers
+// sub-block NMSE on N(0,1) data by 20-35% against the range grid alone (2, 4 and 5 bits: 0.105 -> 0.067,
+// 0.0061 -> 0.0047, 0.0014 -> 0.0011).
 #include "quant/scale_search.h"
 
 #include <algorithm>
@@ -17,7 +18,7 @@ constexpr float kSweepStep = 0.1f; // in levels: the sweep covers q_max +- 2 lev
 constexpr float kHalfMax = 65504.0f;  // largest finite fp16: a super scale beyond it would store inf
 
 // Alternates rounding to the grid and the least-squares refit from the best candidate (Lloyd-style) while the
-// error drops; on Gaussian data this takes Q4_K's sub-block NMSE from 0.0048 to ~0.0046.
+// error drops; a small gain (Q4_K sub-blocks on N(0,1): 0.00482 -> 0.00476).
 void refine_affine(const float* x, int n, int q_max, float& scale, float& min, double err) {
     for (int iter = 0; iter < 8 && scale > 0.0f; ++iter) {
         double sq = 0, sqq = 0, sx = 0, sxq = 0;
