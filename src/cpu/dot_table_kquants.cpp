@@ -26,10 +26,10 @@ struct Entry {
 };
 
 constexpr Entry kTable[] = {
-    {quant::DType::Q2_K, {dot_q2_k_scalar, dot_q2_k_avx2, nullptr}},
-    {quant::DType::Q3_K, {dot_q3_k_scalar, dot_q3_k_avx2, nullptr}},
+    {quant::DType::Q2_K, {dot_q2_k_scalar, dot_q2_k_avx2, dot_q2_k_avx512}},
+    {quant::DType::Q3_K, {dot_q3_k_scalar, dot_q3_k_avx2, dot_q3_k_avx512}},
     {quant::DType::Q4_K, {dot_q4_k_scalar, dot_q4_k_avx2, dot_q4_k_avx512}},
-    {quant::DType::Q5_K, {dot_q5_k_scalar, dot_q5_k_avx2, nullptr}},
+    {quant::DType::Q5_K, {dot_q5_k_scalar, dot_q5_k_avx2, dot_q5_k_avx512}},
     {quant::DType::Q6_K, {dot_q6_k_scalar, dot_q6_k_avx2, dot_q6_k_avx512}},
 };
 
