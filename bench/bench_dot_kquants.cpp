@@ -11,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "cpu/cpu_features.h"
 #include "cpu/dot_kquants.h"
 #include "quant/blocks.h"
 #include "quant/half.h"
@@ -90,7 +89,9 @@ void check_against_scalar(cpu::DotKernel kernel, const Weights& w, const std::ve
 void BM_gemv(benchmark::State& state, quant::DType type, cpu::Isa isa, int n_sets) {
     const int n_cols = int(state.range(0));
     const cpu::DotKernel kernel = cpu::find_dot_kernel_kquants(type, isa);
-    if (kernel == nullptr || int(isa) >= cpu::n_supported_isas()) {
+    const bool runnable = isa == cpu::Isa::Avx2 ? __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+                                                 : __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
+    if (kernel == nullptr || !runnable) {
         state.SkipWithError("ISA not available");
         return;
     }
@@ -150,7 +151,7 @@ void register_all() {
     for (DType type : {DType::Q4_K, DType::Q6_K, DType::Q5_K, DType::Q3_K, DType::Q2_K}) {
         for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
             for (int n_sets : {1, 4}) {
-                const std::string name = std::string(quant::type_name(type)) + "/" + std::string(cpu::isa_name(isa)) +
+                const std::string name = std::string(quant::type_name(type)) + "/" + std::string(isa == cpu::Isa::Avx2 ? "avx2" : "avx512") +
                                          (n_sets == 1 ? "/l3" : "/dram");
                 benchmark::RegisterBenchmark(name.c_str(), BM_gemv, type, isa, n_sets)->Arg(1)->Arg(4)->Arg(8);
             }
