@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "gguf/value.h"
 
@@ -35,12 +36,16 @@ Mapping::Mapping(const std::string& path) : path_(path) {
             throw Error(path + ": cannot mmap " + std::to_string(size_) + " bytes: " + std::strerror(err));
         }
         data_ = static_cast<const std::byte*>(p);
+        owned_ = true;
     }
     ::close(fd);
 }
 
+Mapping::Mapping(std::string name, std::span<const std::byte> bytes)
+    : path_(std::move(name)), data_(bytes.empty() ? nullptr : bytes.data()), size_(bytes.size()) {}
+
 Mapping::~Mapping() {
-    if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
+    if (owned_) ::munmap(const_cast<std::byte*>(data_), size_);
 }
 
 }  // namespace hotrod::gguf

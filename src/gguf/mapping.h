@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 
 namespace hotrod::gguf {
@@ -10,6 +11,8 @@ namespace hotrod::gguf {
 class Mapping {
 public:
     explicit Mapping(const std::string& path);  // throws Error naming the path and the system error
+    // Borrows bytes the caller keeps alive (in-memory files: tests, fuzzing); name stands in for the path.
+    Mapping(std::string name, std::span<const std::byte> bytes);
     ~Mapping();
     Mapping(const Mapping&) = delete;
     Mapping& operator=(const Mapping&) = delete;
@@ -22,6 +25,7 @@ private:
     std::string path_;
     const std::byte* data_ = nullptr;  // nullptr for an empty file (mmap refuses length 0)
     size_t size_ = 0;
+    bool owned_ = false;  // mapped by us, so unmapped by us
 };
 
 }  // namespace hotrod::gguf

@@ -229,6 +229,9 @@ void read_tensor_infos(Cursor& c, ParsedPart& out, uint64_t n_tensors, uint32_t 
         const quant::TypeInfo* info = quant::type_info(type_id);
         if (!info) c.fail_at(type_at, "unknown tensor type id " + u64s(type_id));
         t.type = info->type;
+        // row_bytes does not guard its product, so a huge row is rejected before it is asked.
+        if (uint64_t(t.dims[0]) / info->block_size > SIZE_MAX / info->block_bytes)
+            c.fail_at(dims_at, "the tensor's byte size overflows");
         const auto row = quant::row_bytes(t.type, t.dims[0]);
         if (!row)
             c.fail_at(dims_at, std::string(info->name) + " rows need a multiple of " + u64s(info->block_size) +

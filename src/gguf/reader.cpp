@@ -72,9 +72,9 @@ uint64_t File::file_size() const {
     return n;
 }
 
-File open_parts(const std::string& path, bool follow_split) {
+File open_parts(std::unique_ptr<Mapping> first_map, bool follow_split) {
     File f;
-    auto first_map = std::make_unique<Mapping>(path);
+    const std::string path = first_map->path();
     ParsedPart first = parse_part(*first_map, 0);
     const auto count = split_key(first, "split.count", path);
     std::vector<std::string> paths{path};
@@ -147,8 +147,11 @@ File open_parts(const std::string& path, bool follow_split) {
     return f;
 }
 
-File File::open(const std::string& path) { return open_parts(path, true); }
-File File::open_single(const std::string& path) { return open_parts(path, false); }
+File File::open(const std::string& path) { return open_parts(std::make_unique<Mapping>(path), true); }
+File File::open_single(const std::string& path) { return open_parts(std::make_unique<Mapping>(path), false); }
+File File::open_bytes(std::string name, std::span<const std::byte> bytes) {
+    return open_parts(std::make_unique<Mapping>(std::move(name), bytes), false);
+}
 
 std::string File::expand(std::string_view key) const {
     std::string out(key);

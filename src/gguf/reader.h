@@ -53,6 +53,9 @@ public:
     static File open(const std::string& path);
     // Opens one file only, even if it is a part of a split model.
     static File open_single(const std::string& path);
+    // Parses a file image in memory, which the caller keeps alive as long as the File (tests, fuzzing);
+    // name stands for the path in error messages. Split parts are not followed.
+    static File open_bytes(std::string name, std::span<const std::byte> bytes);
 
     File(File&&) noexcept;
     File& operator=(File&&) noexcept;
@@ -90,7 +93,7 @@ private:
     std::string expand(std::string_view key) const;
     [[noreturn]] void fail_type(std::string_view key, const Value& v, std::string_view expected) const;
     friend struct Parser;
-    friend File open_parts(const std::string&, bool);
+    friend File open_parts(std::unique_ptr<Mapping>, bool);
 
     std::string path_;
     uint32_t version_ = 0;
