@@ -1,0 +1,114 @@
+// The Backend op set: the only thing model code knows about the hardware. A forward pass is written once
+// against these batched ops; src/cpu/ implements them with SIMD kernels and a thread pool, a CUDA backend
+// will implement them on a stream. Nothing here knows an architecture: ops take views, shapes and parameters.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "quant/types.h"
+
+namespace hotrod::backend {
+
+// A view of a 2-D row-major tensor in device memory: n_rows rows of n_cols elements of `type`, rows
+// `row_bytes` apart (quantized rows are whole blocks). Activations are F32 with one row per token.
+struct TensorView {
+    quant::DType type = quant::DType::F32;
+    void* data = nullptr;
+    int64_t n_rows = 0;
+    int64_t n_cols = 0;
+    size_t row_bytes = 0;
+
+    float* f32() const { return static_cast<float*>(data); }
+    TensorView rows(int64_t first, int64_t count) const {
+        return {type, static_cast<char*>(data) + first * row_bytes, count, n_cols, row_bytes};
+    }
+};
+
+// RoPE variants by how a head's dimensions are paired: Normal rotates (2i, 2i+1), NeoX rotates (i, i + d/2).
+enum class RopeKind { Normal, NeoX };
+
+struct RopeParams {
+    RopeKind kind = RopeKind::Normal;
+    int n_dims = 0;            // rotated dimensions per head (<= head_dim)
+    float freq_base = 10000.0f;
+    float freq_scale = 1.0f;   // linear position scaling (1 = none)
+};
+
+// Where each token of a batch goes in the paged KV cache. Tokens of one sequence are contiguous in the batch
+// and in position order; sequence s owns the cache blocks block_table[s][0..], block_size tokens each.
+struct KvLayout {
+    std::span<const int32_t> positions;     // per token: its position in its sequence
+    std::span<const int32_t> token_seq;     // per token: index of its sequence in this batch
+    std::span<const int32_t* const> block_tables;  // per sequence: physical block ids, logical order
+    int block_size = 0;
+};
+
+// One layer's slice of the paged KV cache. k and v each hold n_blocks * block_size rows (one row per cached
+// position, physical block b holding rows b*block_size ..) of n_kv_heads * head_dim elements of `type`.
+struct KvLayerView {
+    quant::DType type = quant::DType::F16;
+    void* k = nullptr;
+    void* v = nullptr;
+    int n_kv_heads = 0;
+    int head_dim = 0;
+};
+
+struct AttentionParams {
+    int n_heads = 0;
+    int n_kv_heads = 0;
+    int head_dim = 0;
+    float scale = 1.0f;        // applied to q·k
+    int window = 0;            // sliding window in tokens (0 = full causal)
+    float softcap = 0.0f;      // tanh soft-capping of scores (0 = none)
+};
+
+// Owned device memory for activations and caches; allocated at load, never in the step loop.
+class Buffer {
+public:
+    virtual ~Buffer() = default;
+    virtual void* data() = 0;
+    virtual size_t bytes() const = 0;
+};
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+    virtual std::string name() const = 0;
+
+    // Memory. `weight` makes a weight usable by the device: zero-copy on the CPU (the mmap), one upload on a GPU.
+    virtual std::unique_ptr<Buffer> alloc(size_t bytes) = 0;
+    virtual TensorView weight(const TensorView& host) = 0;
+
+    // out[t] = table[ids[t]] * scale, dequantized to F32.
+    virtual void embed(const TensorView& table, std::span<const int32_t> ids, float scale, TensorView out) = 0;
+    // out[t] = x[t] / rms(x[t]) * w, per row; w has one row of n_cols (F32).
+    virtual void rms_norm(const TensorView& x, const TensorView& w, float eps, TensorView out) = 0;
+    // Same, applied independently to each head_dim-wide slice of every row (QK-norm).
+    virtual void rms_norm_heads(TensorView x, const TensorView& w, int head_dim, float eps) = 0;
+    // y[t] = W · x[t] for every row t; W has n_rows = output width. Several outputs from one x may share its
+    // quantized form: call matmul with the same x view consecutively.
+    virtual void matmul(const TensorView& w, const TensorView& x, TensorView y) = 0;
+    // In place over x [n_tokens × n_heads*head_dim] at the batch's positions.
+    virtual void rope(TensorView x, int head_dim, std::span<const int32_t> positions, const RopeParams& p) = 0;
+    // Writes this batch's k and v rows into the cache at their positions.
+    virtual void kv_store(const KvLayerView& cache, const KvLayout& layout, const TensorView& k,
+                          const TensorView& v) = 0;
+    // out[t] = causal (optionally windowed) attention of q[t] over its sequence's cached positions <= its own.
+    virtual void attention(const TensorView& q, const KvLayerView& cache, const KvLayout& layout,
+                           const AttentionParams& p, TensorView out) = 0;
+    // out = silu(gate) * up  /  gelu_tanh(gate) * up, elementwise.
+    virtual void swiglu(const TensorView& gate, const TensorView& up, TensorView out) = 0;
+    virtual void geglu(const TensorView& gate, const TensorView& up, TensorView out) = 0;
+    // x += y, elementwise.
+    virtual void add(TensorView x, const TensorView& y) = 0;
+    // out[i] = x[rows[i]]: gathers the rows that want logits before the output projection.
+    virtual void gather_rows(const TensorView& x, std::span<const int32_t> rows, TensorView out) = 0;
+    // Waits until every op issued so far has finished and its results are visible to the host.
+    virtual void sync() = 0;
+};
+
+}  // namespace hotrod::backend
