@@ -48,9 +48,14 @@ float max_value(const float* x, size_t n);
 // Lowest i with x[i] == value, or n when there is none.
 size_t first_index_of(const float* x, size_t n, float value);
 
+// Values per block of exp_weights' sums: float lanes within a block, double across blocks.
+inline constexpr size_t kSumBlock = 1024;
+
 // Sum over i of exp_nonpos((x[i] - max) * inv_t), accumulated per block in float lanes and across blocks in
-// double (relative error ~1e-7 at n = 262144). When weights is not null it also receives each term.
-double exp_weights(const float* x, size_t n, float max, float inv_t, float* weights);
+// double (relative error ~1e-7 at n = 262144). When weights is not null it also receives each term, and when
+// block_totals is not null it receives each block's sum (ceil(n / kSumBlock) of them), so a draw can find its
+// block first and then scan 1024 weights instead of the whole row.
+double exp_weights(const float* x, size_t n, float max, float inv_t, float* weights, double* block_totals = nullptr);
 
 // The k largest values of x (NaN and -inf never selected) into out[0, k), sorted by value descending and id
 // ascending on ties; returns how many were found (< k when fewer are finite). out needs room for k.
@@ -60,6 +65,11 @@ size_t select_top_k(const float* x, size_t n, size_t k, Candidate* out);
 // value[i] when value is a weight row, else 0. Returns the count.
 size_t gather_at_least(const float* value, size_t n, float threshold, const float* logits, bool value_is_weight,
                        Candidate* out);
+
+// Reorders c so that c[0, k) holds the k best-ranked candidates (logit descending, id ascending), for the
+// smallest k whose weights sum to at least target; k = n when they all fall short. c[0, k) is left unsorted.
+// Expected O(n) (nth_element halving the range), so top-p never sorts a large candidate set.
+size_t select_mass_prefix(Candidate* c, size_t n, double target);
 
 // Sorts by logit descending, id ascending on ties: the order in which top-p and min-p keep a prefix.
 void sort_candidates(Candidate* c, size_t n);

@@ -45,6 +45,7 @@ Sampler::Sampler(int32_t n_vocab, const SamplingParams& params)
     if (std::string error = validate(params, n_vocab); !error.empty()) throw std::invalid_argument(error);
     work_.resize(n_vocab);
     weights_.resize(n_vocab);
+    block_totals_.resize((n_vocab + kSumBlock - 1) / kSumBlock);
     candidates_.resize(n_vocab);
     reset(params);
 }
@@ -157,7 +158,7 @@ Sampler::Selection Sampler::select(std::span<const float> logits, const TokenMas
     } else if (params_.min_p > 0.0f) {
         chosen = select_min_p(src, max, inv_t);
     } else {
-        chosen.total = exp_weights(src, n, max, inv_t, weights_.data());
+        chosen.total = exp_weights(src, n, max, inv_t, weights_.data(), block_totals_.data());
         chosen.dense_weights = weights_.data();
     }
     chosen.logits = src;
@@ -220,9 +221,9 @@ Sampler::Selection Sampler::select_top_p(const float* src, float max, float inv_
         for (size_t i = 0; i < n_c; ++i) mass += c[i].weight;
         if (mass >= target || threshold <= std::max(params_.min_p, FLT_TRUE_MIN)) break;
     }
-    sort_candidates(c, n_c);
-    // The prefix is measured against the whole row's mass, so truncate with `total`, not the gathered mass.
-    n_c = truncate_sorted(c, n_c, total);
+    // The prefix is measured against the whole row's mass (target), not the gathered mass; min-p is already
+    // in the gather threshold. The survivors stay unsorted: the draw does not need an order.
+    n_c = select_mass_prefix(c, n_c, target);
     sel.candidates = c;
     sel.n_candidates = n_c;
     for (size_t i = 0; i < n_c; ++i) sel.total += c[i].weight;
@@ -255,13 +256,21 @@ int32_t Sampler::draw(const Selection& sel) {
     double cum = 0.0;
     int32_t last = -1;
     if (sel.dense_weights) {
-        for (size_t i = 0; i < weights_.size(); ++i) {
+        // Find the block by its total, then the token inside it (blocks with nothing left are never entered).
+        size_t block = 0;
+        const size_t n_blocks = block_totals_.size();
+        while (block + 1 < n_blocks && (block_totals_[block] <= 0.0 || cum + block_totals_[block] <= target))
+            cum += block_totals_[block++];
+        const size_t end = std::min(weights_.size(), (block + 1) * kSumBlock);
+        for (size_t i = block * kSumBlock; i < end; ++i) {
             const float w = sel.dense_weights[i];
             if (w <= 0.0f) continue;
             cum += w;
             last = static_cast<int32_t>(i);
             if (cum > target) return last;
         }
+        for (size_t i = end; last < 0 && i-- > 0;)  // rounding walked past every weight: take the last one
+            if (sel.dense_weights[i] > 0.0f) last = static_cast<int32_t>(i);
         return last;
     }
     for (size_t i = 0; i < sel.n_candidates; ++i) {

@@ -108,6 +108,7 @@ private:
     TokenHistory history_;
     std::vector<float> work_;         // [n_vocab] logits after mask, penalties and bias
     std::vector<float> weights_;      // [n_vocab] exp((logit - max) / T)
+    std::vector<double> block_totals_;  // [ceil(n_vocab / kSumBlock)] sums of weights_ per block
     std::vector<Candidate> candidates_;  // [n_vocab]
 };
 
