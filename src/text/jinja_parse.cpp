@@ -617,6 +617,8 @@ private:
 
     ExprPtr parse_call(ExprPtr callee) {
         auto call = make(Expr::Kind::Call, cur());
+        call->line = callee->line;  // errors of a call point at what is called
+        call->col = callee->col;
         call->args.push_back(std::move(callee));
         parse_args(*call);
         return call;
