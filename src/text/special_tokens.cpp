@@ -14,7 +14,9 @@ namespace {
 // Texts the reference treats as end of generation (and forces to control type).
 constexpr std::string_view kEogTexts[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>",
-    "<|end_of_text|>", "<end_of_utterance>", "<|return|>", "<|call|>", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
+    "<|end_of_text|>", "<end_of_utterance>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+    "</s>",  // the reference lists it for PaddleOCR; it also makes Gemma's </s> tag a control token
+    "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
 };
 
 bool is_eog_text(std::string_view s) {
