@@ -1,0 +1,84 @@
+// What an architecture family provides (its GGUF keys -> Config, its tensor manifest, its forward pass) and
+// what a forward pass gets handed for one step. The table of families is arch_table.cpp, one line each.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "backend/backend.h"
+#include "model/config.h"
+#include "model/kv_cache.h"
+#include "model/weights.h"
+
+namespace hotrod::gguf {
+class File;
+}
+
+namespace hotrod::model {
+
+// Activation buffers, F32, one row per token; sized once at load for the largest batch, then cut to the
+// step's row count (Step). Names follow the forward: x is the residual stream, xn its normed copy.
+struct Activations {
+    TensorView x;        // (n_tokens, n_embd) residual stream
+    TensorView xn;       // (n_tokens, n_embd) normed input of a sub-block
+    TensorView proj;     // (n_tokens, n_embd) output of a sub-block before the residual add
+    TensorView post;     // (n_tokens, n_embd) proj after a post-norm (gemma3)
+    TensorView q;        // (n_tokens, n_heads * head_dim)
+    TensorView k;        // (n_tokens, n_kv_heads * head_dim)
+    TensorView v;        // (n_tokens, n_kv_heads * head_dim)
+    TensorView attn;     // (n_tokens, n_heads * head_dim) attention output, before attn_output
+    TensorView gate;     // (n_tokens, n_ff)
+    TensorView up;       // (n_tokens, n_ff)
+    TensorView hidden;   // (n_tokens, n_ff) act(gate) * up
+    TensorView out_x;    // (n_logits, n_embd) residual rows that want logits
+    TensorView out_xn;   // (n_logits, n_embd) the same after the final norm
+    TensorView logits;   // (n_logits, n_vocab)
+};
+
+struct Step {
+    backend::Backend& be;
+    const Config& c;
+    const Weights& w;
+    const KvCache& kv;
+    backend::KvLayout layout;
+    std::span<const int32_t> tokens;      // (n_tokens)
+    std::span<const int32_t> logit_rows;  // (n_logits) token indices, ascending
+    Activations a;                        // cut to n_tokens / n_logits rows
+    // Debug hook: when set, every named intermediate (name, layer or -1, view) is handed to it after a sync,
+    // so a run can be diffed against a reference layer by layer. Unset in normal runs (no cost but a test).
+    const std::function<void(std::string_view, int, const TensorView&)>* trace = nullptr;
+
+    void dump(std::string_view name, int il, const TensorView& t) const {
+        if (!trace) return;
+        be.sync();
+        (*trace)(name, il, t);
+    }
+};
+
+struct Arch {
+    std::string_view name;                      // general.architecture
+    Config (*read_config)(const gguf::File&);   // the family's keys -> Config (throws Error)
+    Manifest (*manifest)(const Config&);        // every tensor it reads
+    void (*forward)(Step&);                     // one batched step: fills a.logits
+};
+
+// nullptr for an unsupported architecture.
+const Arch* find_arch(std::string_view name);
+std::string supported_archs();  // "llama, qwen2, qwen3, gemma3"
+
+// The families (one file each).
+Config read_config_llama(const gguf::File& f);
+Config read_config_qwen2(const gguf::File& f);
+Manifest manifest_llama(const Config& c);
+void forward_llama(Step& s);
+Config read_config_qwen3(const gguf::File& f);
+Manifest manifest_qwen3(const Config& c);
+void forward_qwen3(Step& s);
+Config read_config_gemma3(const gguf::File& f);
+Manifest manifest_gemma3(const Config& c);
+void forward_gemma3(Step& s);
+
+}  // namespace hotrod::model

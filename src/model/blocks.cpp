@@ -1,0 +1,26 @@
+// Shared forward blocks (see blocks.h).
+#include "model/blocks.h"
+
+namespace hotrod::model {
+
+void add_bias(backend::Backend& be, TensorView t, const TensorView& bias) {
+    for (int64_t r = 0; r < t.n_rows; ++r) be.add(t.rows(r, 1), bias);
+}
+
+void gated_ffn(Step& s, const LayerWeights& L, const TensorView& xn, TensorView out) {
+    s.be.matmul(L.ffn_gate, xn, s.a.gate);
+    s.be.matmul(L.ffn_up, xn, s.a.up);
+    if (s.c.ffn_act == FfnActivation::GeluTanh) s.be.geglu(s.a.gate, s.a.up, s.a.hidden);
+    else s.be.swiglu(s.a.gate, s.a.up, s.a.hidden);
+    s.be.matmul(L.ffn_down, s.a.hidden, out);
+}
+
+void output_logits(Step& s) {
+    if (s.logit_rows.empty()) return;
+    s.be.gather_rows(s.a.x, s.logit_rows, s.a.out_x);
+    s.be.rms_norm(s.a.out_x, s.w.output_norm, s.c.rms_eps, s.a.out_xn);
+    s.dump("result_norm", -1, s.a.out_xn);
+    s.be.matmul(s.w.output, s.a.out_xn, s.a.logits);
+}
+
+}  // namespace hotrod::model

@@ -1,0 +1,18 @@
+// Small blocks shared by the family forwards: bias rows, the gated FFN, and the logits tail (gather the rows
+// that want logits, final norm, output projection). Each is a few Backend calls; the arch files stay readable.
+#pragma once
+
+#include "model/arch.h"
+
+namespace hotrod::model {
+
+// t[r] += bias for every row r (the Backend's add is elementwise over equal shapes, so one call per row).
+void add_bias(backend::Backend& be, TensorView t, const TensorView& bias);
+
+// hidden = act(gate_proj(xn)) * up_proj(xn); out = down_proj(hidden).
+void gated_ffn(Step& s, const LayerWeights& L, const TensorView& xn, TensorView out);
+
+// logits = output · final_norm(x[logit_rows]). Norming only the gathered rows is the same maths, cheaper.
+void output_logits(Step& s);
+
+}  // namespace hotrod::model

@@ -1,0 +1,119 @@
+// BlockPool and KvCache: one buffer for every layer's K and V, carved into blocks; sequences hold block lists.
+#include "model/kv_cache.h"
+
+#include <string>
+
+#include "quant/types.h"
+
+namespace hotrod::model {
+
+BlockPool::BlockPool(int n_blocks) : n_blocks_(n_blocks) {
+    free_.reserve(size_t(n_blocks));
+    for (int b = n_blocks - 1; b >= 0; --b) free_.push_back(b);
+}
+
+int32_t BlockPool::allocate() {
+    if (free_.empty()) return -1;
+    const int32_t b = free_.back();
+    free_.pop_back();
+    return b;
+}
+
+void BlockPool::release(int32_t block_id) {
+    if (block_id < 0 || block_id >= n_blocks_) throw std::logic_error("BlockPool: release of a foreign block");
+    free_.push_back(block_id);
+}
+
+namespace {
+
+size_t row_bytes_or_throw(quant::DType type, int64_t width) {
+    if (type != quant::DType::F16 && type != quant::DType::Q8_0 && type != quant::DType::F32)
+        throw Error("KV cache: type " + std::string(quant::type_name(type)) + " is not supported (F16, Q8_0, F32)");
+    const auto rb = quant::row_bytes(type, width);
+    if (!rb)
+        throw Error("KV cache: type " + std::string(quant::type_name(type)) + " needs a row width that is a multiple of " +
+                    std::to_string(quant::type_info(type).block_size) + ", found " + std::to_string(width));
+    return *rb;
+}
+
+int blocks_for(const Config& c, const KvOptions& opt) {
+    if (opt.block_size <= 0) throw Error("KV cache: block size must be > 0, found " + std::to_string(opt.block_size));
+    const size_t row = row_bytes_or_throw(opt.type, int64_t(c.n_kv_heads) * c.head_dim);
+    const size_t block_bytes = row * size_t(opt.block_size) * 2 * size_t(c.n_layers);
+    int64_t n = 0;
+    if (opt.kv_bytes > 0) n = int64_t(opt.kv_bytes / block_bytes);
+    else n = (int64_t(opt.n_ctx) + opt.block_size - 1) / opt.block_size;
+    if (n <= 0)
+        throw Error("KV cache: a budget of " + std::to_string(opt.kv_bytes) + " bytes / ctx " +
+                    std::to_string(opt.n_ctx) + " holds no block of " + std::to_string(block_bytes) + " bytes");
+    if (n > INT32_MAX / opt.block_size) throw Error("KV cache: too many blocks: " + std::to_string(n));
+    return int(n);
+}
+
+}  // namespace
+
+KvCache::KvCache(backend::Backend& be, const Config& c, const KvOptions& opt)
+    : n_layers_(c.n_layers),
+      n_kv_heads_(c.n_kv_heads),
+      head_dim_(c.head_dim),
+      block_size_(opt.block_size),
+      type_(opt.type),
+      pool_(blocks_for(c, opt)) {
+    const size_t row = row_bytes_or_throw(type_, int64_t(n_kv_heads_) * head_dim_);
+    layer_bytes_ = row * size_t(pool_.n_blocks()) * size_t(block_size_);
+    bytes_ = layer_bytes_ * 2 * size_t(n_layers_);
+    buffer_ = be.alloc(bytes_);
+}
+
+int32_t KvCache::add_sequence() {
+    for (size_t i = 0; i < seqs_.size(); ++i)
+        if (!seqs_[i].live) {
+            seqs_[i].live = true;
+            return int32_t(i);
+        }
+    seqs_.push_back(Seq{true, {}});
+    return int32_t(seqs_.size() - 1);
+}
+
+void KvCache::remove_sequence(int32_t seq_id) {
+    truncate(seq_id, 0);
+    seqs_.at(size_t(seq_id)).live = false;
+}
+
+void KvCache::truncate(int32_t seq_id, int n_positions) {
+    Seq& s = seqs_.at(size_t(seq_id));
+    const size_t keep = size_t((n_positions + block_size_ - 1) / block_size_);
+    while (s.blocks.size() > keep) {
+        pool_.release(s.blocks.back());
+        s.blocks.pop_back();
+    }
+}
+
+void KvCache::reserve(int32_t seq_id, int n_positions) {
+    if (!has_sequence(seq_id)) throw std::invalid_argument("KvCache: unknown sequence " + std::to_string(seq_id));
+    Seq& s = seqs_[size_t(seq_id)];
+    const size_t need = size_t((int64_t(n_positions) + block_size_ - 1) / block_size_);
+    while (s.blocks.size() < need) {
+        const int32_t b = pool_.allocate();
+        if (b < 0)
+            throw KvFullError("KV cache full: sequence " + std::to_string(seq_id) + " needs " +
+                              std::to_string(n_positions) + " positions (" + std::to_string(need) + " blocks of " +
+                              std::to_string(block_size_) + "), holds " + std::to_string(s.blocks.size()) +
+                              ", pool has " + std::to_string(pool_.n_free()) + " free of " +
+                              std::to_string(pool_.n_blocks()) + " (raise --ctx-size)");
+        s.blocks.push_back(b);
+    }
+}
+
+backend::KvLayerView KvCache::layer(int il) const {
+    backend::KvLayerView v;
+    v.type = type_;
+    char* base = static_cast<char*>(buffer_->data()) + size_t(il) * 2 * layer_bytes_;
+    v.k = base;
+    v.v = base + layer_bytes_;
+    v.n_kv_heads = n_kv_heads_;
+    v.head_dim = head_dim_;
+    return v;
+}
+
+}  // namespace hotrod::model

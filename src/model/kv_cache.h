@@ -1,0 +1,89 @@
+// The paged KV cache: per layer, K and V rows for every cached position, stored in fixed-size blocks handed to
+// sequences from a free list (BlockPool). A sequence's block table maps its logical blocks to physical ones,
+// which is what backend::KvLayout carries. Prefix sharing (reference-counted blocks) grows from BlockPool later.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "backend/backend.h"
+#include "model/config.h"
+
+namespace hotrod::model {
+
+// The cache cannot hold what a sequence asks for. The caller may free sequences and retry.
+class KvFullError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Fixed pool of block ids. Invariant: an id is either on the free list or owned by exactly one sequence.
+class BlockPool {
+public:
+    explicit BlockPool(int n_blocks);
+    int32_t allocate();            // -1 when none is free
+    void release(int32_t block_id);
+    int n_blocks() const { return n_blocks_; }
+    int n_free() const { return int(free_.size()); }
+
+private:
+    int n_blocks_;
+    std::vector<int32_t> free_;    // lowest id last, so blocks are handed out in order
+};
+
+struct KvOptions {
+    int block_size = 16;                   // tokens per block
+    int n_ctx = 4096;                      // total cached tokens over all sequences (used when kv_bytes is 0)
+    size_t kv_bytes = 0;                   // memory budget for K and V of all layers; 0: size from n_ctx
+    quant::DType type = quant::DType::F16;  // F16 or Q8_0 (Q8_0 needs n_kv_heads * head_dim % 32 == 0)
+};
+
+class KvCache {
+public:
+    KvCache(backend::Backend& be, const Config& c, const KvOptions& opt);
+
+    // A new empty sequence; returns its id (ids of removed sequences are reused).
+    int32_t add_sequence();
+    // Returns the sequence's blocks to the pool; its id may be handed out again.
+    void remove_sequence(int32_t seq_id);
+    // Drops cached positions >= n_positions (a shorter sequence keeps its first blocks).
+    void truncate(int32_t seq_id, int n_positions);
+    // Makes room for positions [0, n_positions) of the sequence; throws KvFullError when the pool runs out
+    // (the blocks already held stay held).
+    void reserve(int32_t seq_id, int n_positions);
+
+    const int32_t* block_table(int32_t seq_id) const { return seqs_.at(size_t(seq_id)).blocks.data(); }
+    int capacity(int32_t seq_id) const { return int(seqs_.at(size_t(seq_id)).blocks.size()) * block_size_; }
+    bool has_sequence(int32_t seq_id) const {
+        return seq_id >= 0 && size_t(seq_id) < seqs_.size() && seqs_[size_t(seq_id)].live;
+    }
+
+    backend::KvLayerView layer(int il) const;
+    int block_size() const { return block_size_; }
+    int n_blocks() const { return pool_.n_blocks(); }
+    int n_blocks_free() const { return pool_.n_free(); }
+    int n_positions_total() const { return pool_.n_blocks() * block_size_; }
+    size_t bytes() const { return bytes_; }
+    quant::DType type() const { return type_; }
+
+private:
+    struct Seq {
+        bool live = false;
+        std::vector<int32_t> blocks;
+    };
+    int n_layers_;
+    int n_kv_heads_;
+    int head_dim_;
+    int block_size_;
+    quant::DType type_;
+    size_t layer_bytes_ = 0;  // bytes of K (or V) for one layer
+    size_t bytes_ = 0;
+    BlockPool pool_;
+    std::unique_ptr<backend::Buffer> buffer_;  // [layer][K, V][n_blocks * block_size rows]
+    std::vector<Seq> seqs_;
+};
+
+}  // namespace hotrod::model

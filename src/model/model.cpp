@@ -1,0 +1,151 @@
+// Model loading (file -> arch -> Config -> Weights -> activation buffers) and the step wrapper around the
+// family forward: batch checks, KV reservation, views cut to the step's size.
+#include "model/model.h"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace hotrod::model {
+
+Model::Model(gguf::File file, backend::Backend& be) : file_(std::move(file)), be_(be) {}
+
+std::unique_ptr<Model> Model::load(const std::string& path, backend::Backend& be, const LoadOptions& opt) {
+    std::unique_ptr<Model> m(new Model(gguf::File::open(path), be));
+    m->opt_ = opt;
+    const std::string arch(m->file_.architecture());
+    m->arch_ = find_arch(arch);
+    if (!m->arch_)
+        throw Error(path + ": key general.architecture: expected one of " + supported_archs() + ", found '" + arch +
+                    "'");
+    m->config_ = m->arch_->read_config(m->file_);
+    validate_config(m->config_, path);
+    const Config& c = m->config_;
+    m->weights_ = load_weights(m->file_, m->arch_->manifest(c).specs(), c, be);
+    if (opt.max_batch_tokens <= 0 || opt.max_logit_rows <= 0 || opt.max_seqs <= 0)
+        throw std::invalid_argument("model load options: batch tokens, logit rows and sequences must be > 0");
+
+    auto alloc = [&](int64_t rows, int64_t cols) {
+        const size_t bytes = size_t(rows) * size_t(cols) * sizeof(float);
+        m->buffers_.push_back(be.alloc(bytes));
+        TensorView v;
+        v.type = quant::DType::F32;
+        v.data = m->buffers_.back()->data();
+        v.n_rows = rows;
+        v.n_cols = cols;
+        v.row_bytes = size_t(cols) * sizeof(float);
+        return v;
+    };
+    const int64_t T = opt.max_batch_tokens, L = opt.max_logit_rows;
+    const int64_t q_width = int64_t(c.n_heads) * c.head_dim, kv_width = int64_t(c.n_kv_heads) * c.head_dim;
+    Activations& a = m->act_;
+    a.x = alloc(T, c.n_embd);
+    a.xn = alloc(T, c.n_embd);
+    a.proj = alloc(T, c.n_embd);
+    a.post = alloc(T, c.n_embd);
+    a.q = alloc(T, q_width);
+    a.k = alloc(T, kv_width);
+    a.v = alloc(T, kv_width);
+    a.attn = alloc(T, q_width);
+    a.gate = alloc(T, c.n_ff);
+    a.up = alloc(T, c.n_ff);
+    a.hidden = alloc(T, c.n_ff);
+    a.out_x = alloc(L, c.n_embd);
+    a.out_xn = alloc(L, c.n_embd);
+    a.logits = alloc(L, c.n_vocab);
+    m->block_tables_.assign(size_t(opt.max_seqs), nullptr);
+    return m;
+}
+
+size_t Model::weight_bytes() const {
+    size_t n = 0;
+    const Manifest manifest = arch_->manifest(config_);
+    for (const auto& s : manifest.specs())
+        if (const auto* t = file_.find_tensor(s.name)) n += t->n_bytes;
+    return n;
+}
+
+void Model::check_batch(const Batch& b, const KvCache& kv) const {
+    const int n = b.n_tokens();
+    auto bad = [](const std::string& what) { throw std::invalid_argument("batch: " + what); };
+    if (n == 0) bad("no tokens");
+    if (n > opt_.max_batch_tokens)
+        bad(std::to_string(n) + " tokens, the model was loaded for at most " + std::to_string(opt_.max_batch_tokens));
+    if (b.positions.size() != size_t(n) || b.token_seq.size() != size_t(n)) bad("positions/token_seq length differs");
+    if (b.n_seqs() > opt_.max_seqs) bad(std::to_string(b.n_seqs()) + " sequences, at most " + std::to_string(opt_.max_seqs));
+    if (int(b.logit_rows.size()) > opt_.max_logit_rows)
+        bad(std::to_string(b.logit_rows.size()) + " logits rows, the model was loaded for at most " +
+            std::to_string(opt_.max_logit_rows));
+    for (int s = 0; s < b.n_seqs(); ++s)
+        if (!kv.has_sequence(b.seq_ids[size_t(s)])) bad("unknown KV sequence " + std::to_string(b.seq_ids[size_t(s)]));
+    for (int t = 0; t < n; ++t) {
+        const int32_t id = b.tokens[size_t(t)], seq = b.token_seq[size_t(t)], pos = b.positions[size_t(t)];
+        if (id < 0 || id >= config_.n_vocab)
+            bad("token " + std::to_string(t) + ": id " + std::to_string(id) + " outside the vocabulary of " +
+                std::to_string(config_.n_vocab));
+        if (seq < 0 || seq >= b.n_seqs()) bad("token " + std::to_string(t) + ": sequence index out of range");
+        if (pos < 0) bad("token " + std::to_string(t) + ": negative position");
+        if (t > 0 && b.token_seq[size_t(t - 1)] == seq && b.positions[size_t(t - 1)] >= pos)
+            bad("token " + std::to_string(t) + ": positions of a sequence must increase");
+        if (t > 0 && b.token_seq[size_t(t - 1)] != seq) {
+            for (int u = 0; u < t; ++u)
+                if (b.token_seq[size_t(u)] == seq) bad("tokens of sequence " + std::to_string(seq) + " not contiguous");
+        }
+    }
+    for (size_t i = 0; i < b.logit_rows.size(); ++i) {
+        const int32_t r = b.logit_rows[i];
+        if (r < 0 || r >= n || (i > 0 && b.logit_rows[i - 1] >= r)) bad("logit_rows must be ascending token indices");
+    }
+}
+
+int Model::forward(const Batch& b, KvCache& kv) {
+    check_batch(b, kv);
+    // Room for every sequence up to its last position in this batch (tokens of a sequence are in order).
+    for (int t = 0; t < b.n_tokens(); ++t) {
+        const bool last_of_seq = t + 1 == b.n_tokens() || b.token_seq[size_t(t + 1)] != b.token_seq[size_t(t)];
+        if (last_of_seq) kv.reserve(b.seq_ids[size_t(b.token_seq[size_t(t)])], b.positions[size_t(t)] + 1);
+    }
+    for (int s = 0; s < b.n_seqs(); ++s) block_tables_[size_t(s)] = kv.block_table(b.seq_ids[size_t(s)]);
+
+    const int64_t n = b.n_tokens(), n_out = int64_t(b.logit_rows.size());
+    Activations a;
+    a.x = act_.x.rows(0, n);
+    a.xn = act_.xn.rows(0, n);
+    a.proj = act_.proj.rows(0, n);
+    a.post = act_.post.rows(0, n);
+    a.q = act_.q.rows(0, n);
+    a.k = act_.k.rows(0, n);
+    a.v = act_.v.rows(0, n);
+    a.attn = act_.attn.rows(0, n);
+    a.gate = act_.gate.rows(0, n);
+    a.up = act_.up.rows(0, n);
+    a.hidden = act_.hidden.rows(0, n);
+    a.out_x = act_.out_x.rows(0, n_out);
+    a.out_xn = act_.out_xn.rows(0, n_out);
+    a.logits = act_.logits.rows(0, n_out);
+
+    backend::KvLayout layout;
+    layout.positions = b.positions;
+    layout.token_seq = b.token_seq;
+    layout.block_tables = std::span<const int32_t* const>(block_tables_.data(), size_t(b.n_seqs()));
+    layout.block_size = kv.block_size();
+
+    Step step{be_, config_, weights_, kv, layout, b.tokens, b.logit_rows, a, trace_ ? &trace_ : nullptr};
+    arch_->forward(step);
+    be_.sync();
+    n_logits_ = int(n_out);
+
+    // Final soft-capping (Gemma 2 style) has no Backend op yet; applied on the host rows.
+    // TODO(issue 5): a softcap op in backend.h once a family that needs it is supported on a device backend.
+    if (config_.final_softcap > 0) {
+        const float cap = config_.final_softcap;
+        for (int64_t i = 0; i < n_out * config_.n_vocab; ++i) a.logits.f32()[i] = cap * std::tanh(a.logits.f32()[i] / cap);
+    }
+    return n_logits_;
+}
+
+std::span<const float> Model::logits(int i) const {
+    if (i < 0 || i >= n_logits_) throw std::out_of_range("Model::logits: row " + std::to_string(i));
+    return {act_.logits.f32() + size_t(i) * size_t(config_.n_vocab), size_t(config_.n_vocab)};
+}
+
+}  // namespace hotrod::model

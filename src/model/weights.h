@@ -1,0 +1,79 @@
+// model::Weights: every tensor a forward pass reads, as backend views (zero-copy into the mmap on the CPU),
+// and the tensor manifest each family publishes: name, shape and where the view goes. The loader checks every
+// tensor of the manifest against the file (presence, shape, type); the synthetic writer makes one of each.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "model/config.h"
+
+namespace hotrod::gguf {
+class File;
+}
+
+namespace hotrod::model {
+
+using backend::TensorView;
+
+// One transformer block. Shapes as (rows, cols) = (output width, input width); absent tensors have data null.
+struct LayerWeights {
+    TensorView attn_norm;       // (1, n_embd)
+    TensorView attn_q;          // (n_heads * head_dim, n_embd)
+    TensorView attn_k;          // (n_kv_heads * head_dim, n_embd)
+    TensorView attn_v;          // (n_kv_heads * head_dim, n_embd)
+    TensorView attn_q_bias;     // (1, n_heads * head_dim)      qwen2
+    TensorView attn_k_bias;     // (1, n_kv_heads * head_dim)   qwen2
+    TensorView attn_v_bias;     // (1, n_kv_heads * head_dim)   qwen2
+    TensorView attn_q_norm;     // (1, head_dim)                qwen3, gemma3
+    TensorView attn_k_norm;     // (1, head_dim)                qwen3, gemma3
+    TensorView attn_output;     // (n_embd, n_heads * head_dim)
+    TensorView post_attn_norm;  // (1, n_embd)                  gemma3
+    TensorView ffn_norm;        // (1, n_embd)
+    TensorView ffn_gate;        // (n_ff, n_embd)
+    TensorView ffn_up;          // (n_ff, n_embd)
+    TensorView ffn_down;        // (n_embd, n_ff)
+    TensorView post_ffn_norm;   // (1, n_embd)                  gemma3
+};
+
+struct Weights {
+    TensorView token_embd;      // (n_vocab, n_embd)
+    TensorView output_norm;     // (1, n_embd)
+    TensorView output;          // (n_vocab, n_embd); token_embd when tied
+    std::vector<LayerWeights> layers;  // (n_layers)
+};
+
+// One entry of a family's manifest. shape is in GGUF (ggml) order: shape[0] is the row length.
+struct TensorSpec {
+    std::string name;
+    std::vector<int64_t> shape;
+    int layer = -1;                              // -1: a global tensor
+    TensorView Weights::*global = nullptr;       // where a global tensor's view goes
+    TensorView LayerWeights::*field = nullptr;   // where a layer tensor's view goes
+    bool optional = false;                       // may be absent (output.weight when tied)
+    bool is_norm_or_bias() const { return shape.size() == 1; }  // kept F32 by the writer, required F32 by the loader
+};
+
+class Manifest {
+public:
+    void global(std::string name, std::vector<int64_t> shape, TensorView Weights::*dst, bool optional = false);
+    // name_suffix after "blk.<il>.", e.g. "attn_q.weight".
+    void layer(int il, std::string_view name_suffix, std::vector<int64_t> shape, TensorView LayerWeights::*dst);
+    const std::vector<TensorSpec>& specs() const { return specs_; }
+
+private:
+    std::vector<TensorSpec> specs_;
+};
+
+// The tensors every family shares: embeddings, final norm, output (optional when tied), and per layer the
+// attention norm, q/k/v/output projections, FFN norm and gated FFN. Families add theirs after it.
+Manifest common_manifest(const Config& c);
+
+// Looks every spec up in the file, checks shape and type, and makes its view usable by the backend. Ties the
+// output to token_embd when output.weight is absent. Throws Error naming the file, tensor, expected and found.
+Weights load_weights(const gguf::File& file, const std::vector<TensorSpec>& specs, const Config& c,
+                     backend::Backend& be);
+
+}  // namespace hotrod::model
