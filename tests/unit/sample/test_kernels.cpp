@@ -134,3 +134,41 @@ TEST(SampleKernels, GatherMatchesNaive) {
 
 }  // namespace
 }  // namespace hotrod::sample
+
+namespace hotrod::sample {
+namespace {
+
+// select_mass_prefix against a full sort and a running sum, with ties in the weights.
+TEST(SampleKernels, MassPrefixMatchesSortedRunningSum) {
+    for (const size_t n : {size_t{1}, size_t{2}, size_t{65}, size_t{1000}, size_t{20011}}) {
+        std::mt19937_64 rng(n);
+        std::vector<Candidate> c(n);
+        for (size_t i = 0; i < n; ++i) {
+            const float logit = static_cast<float>(static_cast<int>(rng() % 40)) * 0.25f;  // many ties
+            c[i] = Candidate{static_cast<int32_t>(i * 3), logit, exp_nonpos(logit - 10.0f)};
+        }
+        std::vector<Candidate> sorted = c;
+        sort_candidates(sorted.data(), n);
+        double total = 0.0;
+        for (const Candidate& x : c) total += x.weight;
+        for (const double p : {0.01, 0.5, 0.9, 0.999, 1.5}) {
+            size_t want = n;
+            double cum = 0.0;
+            for (size_t i = 0; i < n; ++i) {
+                cum += sorted[i].weight;
+                if (cum >= p * total) {
+                    want = i + 1;
+                    break;
+                }
+            }
+            std::vector<Candidate> got = c;
+            const size_t k = select_mass_prefix(got.data(), n, p * total);
+            ASSERT_EQ(k, want) << "n=" << n << " p=" << p;
+            sort_candidates(got.data(), k);
+            for (size_t i = 0; i < k; ++i) ASSERT_EQ(got[i].id, sorted[i].id) << "n=" << n << " p=" << p;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace hotrod::sample
