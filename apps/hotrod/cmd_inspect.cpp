@@ -1,5 +1,6 @@
-// `hotrod inspect MODEL.gguf [--all]`: a GGUF file's header, metadata and tensor table, with byte totals per type.
-// Long arrays (the token list) are summarised unless --all; a bad file prints the reader's error and exits 1.
+// `hotrod inspect MODEL.gguf [--all]`: a GGUF file's header, metadata and tensor table, with byte totals per
+// type. Long arrays (the token list) are summarised unless --all; a bad file prints the reader's error and
+// exits 1.
 #include <cinttypes>
 #include <cstdio>
 #include <map>
@@ -22,10 +23,14 @@ std::string shape_text(const gguf::TensorInfo& t) {
 
 std::string bytes_text(uint64_t n) {
     char buf[48];
-    if (n >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", double(n) / double(1ull << 30));
-    else if (n >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.2f MiB", double(n) / double(1ull << 20));
-    else if (n >= (1ull << 10)) std::snprintf(buf, sizeof buf, "%.2f KiB", double(n) / double(1ull << 10));
-    else std::snprintf(buf, sizeof buf, "%" PRIu64 " B", n);
+    if (n >= (1ull << 30))
+        std::snprintf(buf, sizeof buf, "%.2f GiB", double(n) / double(1ull << 30));
+    else if (n >= (1ull << 20))
+        std::snprintf(buf, sizeof buf, "%.2f MiB", double(n) / double(1ull << 20));
+    else if (n >= (1ull << 10))
+        std::snprintf(buf, sizeof buf, "%.2f KiB", double(n) / double(1ull << 10));
+    else
+        std::snprintf(buf, sizeof buf, "%" PRIu64 " B", n);
     return buf;
 }
 
@@ -75,9 +80,10 @@ void print_file(const gguf::File& f, bool all) {
 
     std::printf("\ntotals by type:\n");
     for (const auto& [type, cb] : by_type)
-        std::printf("  %-7.*s %5zu tensors %14" PRIu64 " bytes (%s)\n", int(type.size()), type.data(), cb.first,
-                    cb.second, bytes_text(cb.second).c_str());
-    std::printf("  all     %5zu tensors %14" PRIu64 " bytes (%s), %" PRId64 " parameters, %.3f bits/parameter\n",
+        std::printf("  %-7.*s %5zu tensors %14" PRIu64 " bytes (%s)\n", int(type.size()), type.data(),
+                    cb.first, cb.second, bytes_text(cb.second).c_str());
+    std::printf("  all     %5zu tensors %14" PRIu64 " bytes (%s), %" PRId64
+                " parameters, %.3f bits/parameter\n",
                 f.tensors().size(), total_bytes, bytes_text(total_bytes).c_str(), total_elements,
                 total_elements ? 8.0 * double(total_bytes) / double(total_elements) : 0.0);
 }

@@ -9,7 +9,7 @@
 namespace hotrod::gguf {
 
 class Mapping {
-public:
+  public:
     explicit Mapping(const std::string& path);  // throws Error naming the path and the system error
     // Borrows bytes the caller keeps alive (in-memory files: tests, fuzzing); name stands in for the path.
     Mapping(std::string name, std::span<const std::byte> bytes);
@@ -21,7 +21,7 @@ public:
     size_t size() const { return size_; }
     const std::string& path() const { return path_; }
 
-private:
+  private:
     std::string path_;
     const std::byte* data_ = nullptr;  // nullptr for an empty file (mmap refuses length 0)
     size_t size_ = 0;

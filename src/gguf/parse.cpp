@@ -1,6 +1,7 @@
-// Parsing one GGUF file from its mapping (layout: magic, version, n_tensors, n_kv, key/values, tensor infos, padding
-// to the alignment, tensor data). A Cursor checks every read against the bytes that remain before it reads, and every
-// size computed from file values is checked for overflow, so no input can make us read outside the mapping.
+// Parsing one GGUF file from its mapping (layout: magic, version, n_tensors, n_kv, key/values, tensor infos,
+// padding to the alignment, tensor data). A Cursor checks every read against the bytes that remain before it
+// reads, and every size computed from file values is checked for overflow, so no input can make us read
+// outside the mapping.
 #include <algorithm>
 #include <bit>
 #include <cstdio>
@@ -17,7 +18,8 @@ std::string hex(uint64_t x) {
     return buf;
 }
 
-std::string error_text(const std::string& path, uint64_t offset, std::string_view context, std::string_view what) {
+std::string error_text(const std::string& path, uint64_t offset, std::string_view context,
+                       std::string_view what) {
     std::string s = path + ": offset " + hex(offset) + ": ";
     if (!context.empty()) s.append(context).append(": ");
     s.append(what);
@@ -26,16 +28,19 @@ std::string error_text(const std::string& path, uint64_t offset, std::string_vie
 
 namespace {
 
-// Smallest encodings, used to reject counts that cannot fit in the bytes that remain before allocating for them.
-constexpr uint64_t kMinKvBytes = 8 + 4 + 1;          // empty key, type, a u8
+// Smallest encodings, used to reject counts that cannot fit in the bytes that remain before allocating for
+// them.
+constexpr uint64_t kMinKvBytes = 8 + 4 + 1;              // empty key, type, a u8
 constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 4 + 8;  // empty name, n_dims 0, type, offset
-constexpr uint64_t kMinArrayBytes = 4 + 8;           // element type, count
-constexpr int kMaxArrayDepth = 8;                    // arrays of arrays nest at most this deep (bounds the recursion)
+constexpr uint64_t kMinArrayBytes = 4 + 8;               // element type, count
+constexpr int kMaxArrayDepth = 8;  // arrays of arrays nest at most this deep (bounds the recursion)
 
-std::string u64s(uint64_t x) { return std::to_string(x); }
+std::string u64s(uint64_t x) {
+    return std::to_string(x);
+}
 
 class Cursor {
-public:
+  public:
     explicit Cursor(const Mapping& m) : m_(m) {}
 
     size_t pos() const { return pos_; }
@@ -49,7 +54,8 @@ public:
 
     void need(uint64_t n, std::string_view what) const {
         if (n > remain())
-            fail(std::string(what) + " needs " + u64s(n) + " bytes, " + u64s(remain()) + " remain (truncated file?)");
+            fail(std::string(what) + " needs " + u64s(n) + " bytes, " + u64s(remain()) +
+                 " remain (truncated file?)");
     }
 
     template <class T>
@@ -72,13 +78,13 @@ public:
         const size_t at = pos_;
         const uint64_t len = read<uint64_t>(std::string(what) + " length");
         if (len > remain())
-            fail_at(at, std::string(what) + " of " + u64s(len) + " bytes runs past the end of the file: " +
-                            u64s(remain()) + " bytes remain");
+            fail_at(at, std::string(what) + " of " + u64s(len) +
+                            " bytes runs past the end of the file: " + u64s(remain()) + " bytes remain");
         auto b = bytes(len, what);
         return {reinterpret_cast<const char*>(b.data()), b.size()};
     }
 
-private:
+  private:
     const Mapping& m_;
     size_t pos_ = 0;
 };
@@ -86,7 +92,8 @@ private:
 ValueType read_type(Cursor& c, std::string_view what) {
     const size_t at = c.pos();
     const uint32_t id = c.read<uint32_t>(what);
-    if (!value_type_valid(id)) c.fail_at(at, std::string(what) + ": expected a value type id 0..12, found " + u64s(id));
+    if (!value_type_valid(id))
+        c.fail_at(at, std::string(what) + ": expected a value type id 0..12, found " + u64s(id));
     return ValueType(id);
 }
 
@@ -99,13 +106,15 @@ Value read_array(Cursor& c, int depth) {
     const std::string what = "array of " + u64s(n) + " " + std::string(value_type_name(elem)) + " items";
     if (const size_t size = value_type_size(elem)) {
         if (n > c.remain() / size)
-            c.fail_at(at, what + " needs " + (n > UINT64_MAX / size ? std::string("more than 2^64") : u64s(n * size)) +
+            c.fail_at(at, what + " needs " +
+                              (n > UINT64_MAX / size ? std::string("more than 2^64") : u64s(n * size)) +
                               " bytes, " + u64s(c.remain()) + " remain");
         return Value::view_array(elem, n, c.bytes(n * size, what));
     }
     if (elem == ValueType::String) {
         if (n > c.remain() / 8)
-            c.fail_at(at, what + " needs at least " + u64s(n) + " x 8 bytes, " + u64s(c.remain()) + " remain");
+            c.fail_at(at,
+                      what + " needs at least " + u64s(n) + " x 8 bytes, " + u64s(c.remain()) + " remain");
         std::vector<std::string_view> items;
         items.resize(size_t(n));
         for (auto& s : items) s = c.string("array string");
@@ -130,31 +139,38 @@ Value read_value(Cursor& c, ValueType t, int depth) {
 }
 
 void read_header(Cursor& c, ParsedPart& out, uint64_t& n_tensors, uint64_t& n_kv) {
-    if (c.remain() < 4) c.fail("file is " + u64s(c.remain()) + " bytes, too short for a GGUF header (24 bytes)");
+    if (c.remain() < 4)
+        c.fail("file is " + u64s(c.remain()) + " bytes, too short for a GGUF header (24 bytes)");
     auto magic = c.bytes(4, "magic");
     if (std::memcmp(magic.data(), "GGUF", 4) != 0) {
         std::string found;
         for (auto b : magic) {
             const unsigned char ch = static_cast<unsigned char>(b);
-            found += (ch >= 0x20 && ch < 0x7f) ? std::string(1, char(ch)) : "\\x" + hex(ch).substr(2);
+            char esc[8];
+            std::snprintf(esc, sizeof esc, "\\x%02x", ch);
+            found += (ch >= 0x20 && ch < 0x7f) ? std::string(1, char(ch)) : std::string(esc);
         }
         c.fail_at(0, "expected magic \"GGUF\", found \"" + found + "\" (not a GGUF file)");
     }
     out.version = c.read<uint32_t>("version");
     if (out.version != 2 && out.version != 3) {
         std::string what = "unsupported GGUF version " + u64s(out.version) + " (expected 2 or 3)";
-        if (out.version == 1) what += "; version 1 files use 32-bit counts and must be converted";
-        else if (__builtin_bswap32(out.version) <= 3) what += "; the file looks big-endian";
+        if (out.version == 1)
+            what += "; version 1 files use 32-bit counts and must be converted";
+        else if (__builtin_bswap32(out.version) <= 3)
+            what += "; the file looks big-endian";
         c.fail_at(4, what);
     }
     n_tensors = c.read<uint64_t>("tensor count");
     n_kv = c.read<uint64_t>("metadata count");
     if (n_kv > c.remain() / kMinKvBytes)
         c.fail_at(16, "metadata count " + u64s(n_kv) + " is impossible: each entry needs at least " +
-                          u64s(kMinKvBytes) + " bytes and " + u64s(c.remain()) + " remain");
+                          u64s(kMinKvBytes) + " bytes and " + u64s(c.remain()) +
+                          " remain (truncated or corrupt)");
     if (n_tensors > c.remain() / kMinTensorInfoBytes)
         c.fail_at(8, "tensor count " + u64s(n_tensors) + " is impossible: each tensor info needs at least " +
-                         u64s(kMinTensorInfoBytes) + " bytes and " + u64s(c.remain()) + " remain");
+                         u64s(kMinTensorInfoBytes) + " bytes and " + u64s(c.remain()) +
+                         " remain (truncated or corrupt)");
 }
 
 void read_metadata(Cursor& c, ParsedPart& out, uint64_t n_kv, std::vector<size_t>& kv_offsets) {
@@ -180,8 +196,9 @@ void read_alignment(Cursor& c, ParsedPart& out, const std::vector<size_t>& kv_of
         if (kv.key != "general.alignment") continue;
         c.context = "key general.alignment";
         const auto a = kv.value.as<uint32_t>();
-        if (!a) c.fail_at(at, "expected a u32, found " + std::string(value_type_name(kv.value.type())) + " " +
-                                 kv.value.to_string(4));
+        if (!a)
+            c.fail_at(at, "expected a u32, found " + std::string(value_type_name(kv.value.type())) + " " +
+                              kv.value.to_string(4));
         if (*a == 0 || !std::has_single_bit(*a))
             c.fail_at(at, "alignment must be a power of two, found " + u64s(*a));
         out.alignment = *a;
@@ -193,7 +210,8 @@ void read_tensor_infos(Cursor& c, ParsedPart& out, uint64_t n_tensors, uint32_t 
                        std::vector<size_t>& info_offsets) {
     if (n_tensors > c.remain() / kMinTensorInfoBytes)
         c.fail_at(8, "tensor count " + u64s(n_tensors) + " is impossible: each tensor info needs at least " +
-                         u64s(kMinTensorInfoBytes) + " bytes and " + u64s(c.remain()) + " remain after the metadata");
+                         u64s(kMinTensorInfoBytes) + " bytes and " + u64s(c.remain()) +
+                         " remain after the metadata");
     std::unordered_set<std::string_view> seen;
     out.tensors.reserve(size_t(n_tensors));
     for (uint64_t k = 0; k < n_tensors; ++k) {
@@ -209,7 +227,8 @@ void read_tensor_infos(Cursor& c, ParsedPart& out, uint64_t n_tensors, uint32_t 
         const size_t dims_at = c.pos();
         const uint32_t n_dims = c.read<uint32_t>("n_dims");
         if (n_dims > uint32_t(kMaxDims))
-            c.fail_at(dims_at, "n_dims is " + u64s(n_dims) + ", at most " + std::to_string(kMaxDims) + " supported");
+            c.fail_at(dims_at,
+                      "n_dims is " + u64s(n_dims) + ", at most " + std::to_string(kMaxDims) + " supported");
         t.n_dims = int(n_dims);
         int64_t n_elements = 1;
         for (uint32_t d = 0; d < n_dims; ++d) {
@@ -234,8 +253,9 @@ void read_tensor_infos(Cursor& c, ParsedPart& out, uint64_t n_tensors, uint32_t 
             c.fail_at(dims_at, "the tensor's byte size overflows");
         const auto row = quant::row_bytes(t.type, t.dims[0]);
         if (!row)
-            c.fail_at(dims_at, std::string(info->name) + " rows need a multiple of " + u64s(info->block_size) +
-                                   " elements, dims[0] is " + u64s(uint64_t(t.dims[0])));
+            c.fail_at(dims_at, std::string(info->name) + " rows need a multiple of " +
+                                   u64s(info->block_size) + " elements, dims[0] is " +
+                                   u64s(uint64_t(t.dims[0])));
         if (t.dims[0] == 0) {
             t.n_bytes = 0;
         } else if (__builtin_mul_overflow(*row, size_t(t.n_elements / t.dims[0]), &t.n_bytes)) {
@@ -259,24 +279,26 @@ void place_tensors(Cursor& c, const Mapping& m, ParsedPart& out, const std::vect
         c.context = "tensor " + std::string(t.name);
         const uint64_t info_at = info_offsets[k];
         if (t.offset % a != 0)
-            c.fail_at(info_at, "data offset " + hex(t.offset) + " is not a multiple of the alignment " + u64s(a));
+            c.fail_at(info_at,
+                      "data offset " + hex(t.offset) + " is not a multiple of the alignment " + u64s(a));
         if (t.offset > UINT64_MAX - out.data_offset)
             c.fail_at(info_at, "data offset " + hex(t.offset) + " overflows");
         t.file_offset = out.data_offset + t.offset;
         const std::string type_name(quant::type_name(t.type));
         if (t.file_offset > size)
-            c.fail_at(t.file_offset, type_name + " data needs " + u64s(t.n_bytes) + " bytes, the file ends at " +
-                                         hex(size));
-        if (t.n_bytes > size - t.file_offset)
             c.fail_at(t.file_offset,
-                      type_name + " data needs " + u64s(t.n_bytes) + " bytes, " + u64s(size - t.file_offset) + " remain");
+                      type_name + " data needs " + u64s(t.n_bytes) + " bytes, the file ends at " + hex(size));
+        if (t.n_bytes > size - t.file_offset)
+            c.fail_at(t.file_offset, type_name + " data needs " + u64s(t.n_bytes) + " bytes, " +
+                                         u64s(size - t.file_offset) + " remain");
         t.data = m.data() + t.file_offset;
     }
     std::vector<size_t> order(out.tensors.size());
     for (size_t k = 0; k < order.size(); ++k) order[k] = k;
     std::sort(order.begin(), order.end(),
               [&](size_t x, size_t y) { return out.tensors[x].file_offset < out.tensors[y].file_offset; });
-    // Walk in offset order keeping the tensor that reaches furthest; any later start before that end overlaps it.
+    // Walk in offset order keeping the tensor that reaches furthest; any later start before that end overlaps
+    // it.
     const TensorInfo* reach = nullptr;
     for (size_t k : order) {
         const TensorInfo& t = out.tensors[k];
@@ -284,7 +306,8 @@ void place_tensors(Cursor& c, const Mapping& m, ParsedPart& out, const std::vect
             c.context = "tensor " + std::string(t.name);
             c.fail_at(t.file_offset, "data [" + hex(t.file_offset) + ", " + hex(t.file_offset + t.n_bytes) +
                                          ") overlaps tensor " + std::string(reach->name) + " [" +
-                                         hex(reach->file_offset) + ", " + hex(reach->file_offset + reach->n_bytes) + ")");
+                                         hex(reach->file_offset) + ", " +
+                                         hex(reach->file_offset + reach->n_bytes) + ")");
         }
         if (!reach || t.file_offset + t.n_bytes > reach->file_offset + reach->n_bytes) reach = &t;
     }

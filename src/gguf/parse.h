@@ -1,5 +1,6 @@
-// Parsing of one GGUF file (one part of a possibly split model) out of its mapping, with every check the format
-// allows: header, metadata, tensor infos, alignment, tensor data bounds and overlap. Internal to src/gguf.
+// Parsing of one GGUF file (one part of a possibly split model) out of its mapping, with every check the
+// format allows: header, metadata, tensor infos, alignment, tensor data bounds and overlap. Internal to
+// src/gguf.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +23,8 @@ struct ParsedPart {
 ParsedPart parse_part(const Mapping& map, uint32_t split_no);
 
 // "path: offset 0x1a2b: context: what" (context omitted when empty). Used by every reader error.
-std::string error_text(const std::string& path, uint64_t offset, std::string_view context, std::string_view what);
+std::string error_text(const std::string& path, uint64_t offset, std::string_view context,
+                       std::string_view what);
 std::string hex(uint64_t x);
 
 }  // namespace hotrod::gguf

@@ -64,7 +64,9 @@ File::File(File&&) noexcept = default;
 File& File::operator=(File&&) noexcept = default;
 File::~File() = default;
 
-size_t File::n_parts() const { return maps_.size(); }
+size_t File::n_parts() const {
+    return maps_.size();
+}
 
 uint64_t File::file_size() const {
     uint64_t n = 0;
@@ -82,7 +84,8 @@ File open_parts(std::unique_ptr<Mapping> first_map, bool follow_split) {
         const auto name = parse_split_name(path);
         if (!name)
             throw Error(path + ": split.count is " + std::to_string(*count) +
-                        " but the file name does not follow NAME-00001-of-" + split_path("", *count, *count).substr(10));
+                        " but the file name does not follow NAME-00001-of-" +
+                        split_path("", *count, *count).substr(10));
         if (name->count != *count)
             throw Error(path + ": key split.count: the file name says " + std::to_string(name->count) +
                         " parts, the metadata says " + std::to_string(*count));
@@ -116,8 +119,8 @@ File open_parts(std::unique_ptr<Mapping> first_map, bool follow_split) {
             throw Error(paths[k] + ": key split.no: expected " + std::to_string(k) + ", found " +
                         (no ? std::to_string(*no) : std::string("no such key")));
         if (!n || *n != paths.size())
-            throw Error(paths[k] + ": key split.count: expected " + std::to_string(paths.size()) + ", found " +
-                        (n ? std::to_string(*n) : std::string("no such key")));
+            throw Error(paths[k] + ": key split.count: expected " + std::to_string(paths.size()) +
+                        ", found " + (n ? std::to_string(*n) : std::string("no such key")));
         for (auto& t : part.tensors) f.tensors_.push_back(t);
         f.maps_.push_back(std::move(map));
     }
@@ -133,22 +136,28 @@ File open_parts(std::unique_ptr<Mapping> first_map, bool follow_split) {
     for (size_t k = 0; k < f.tensors_.size(); ++k) {
         const TensorInfo& t = f.tensors_[k];
         if (!f.tensor_index_.emplace(t.name, k).second)
-            throw Error(paths[t.split_no] + ": tensor " + std::string(t.name) + ": duplicate tensor name (also in " +
+            throw Error(paths[t.split_no] + ": tensor " + std::string(t.name) +
+                        ": duplicate tensor name (also in " +
                         paths[f.tensors_[f.tensor_index_[t.name]].split_no] + ")");
     }
     if (paths.size() > 1) {
         if (const Value* n = f.find_value("split.tensors.count")) {
             const auto total = n->as<uint64_t>();
             if (!total || *total != f.tensors_.size())
-                throw Error(f.path_ + ": key split.tensors.count: expected " + std::to_string(f.tensors_.size()) +
-                            " tensors over " + std::to_string(paths.size()) + " parts, found " + n->to_string());
+                throw Error(f.path_ + ": key split.tensors.count: expected " +
+                            std::to_string(f.tensors_.size()) + " tensors over " +
+                            std::to_string(paths.size()) + " parts, found " + n->to_string());
         }
     }
     return f;
 }
 
-File File::open(const std::string& path) { return open_parts(std::make_unique<Mapping>(path), true); }
-File File::open_single(const std::string& path) { return open_parts(std::make_unique<Mapping>(path), false); }
+File File::open(const std::string& path) {
+    return open_parts(std::make_unique<Mapping>(path), true);
+}
+File File::open_single(const std::string& path) {
+    return open_parts(std::make_unique<Mapping>(path), false);
+}
 File File::open_bytes(std::string name, std::span<const std::byte> bytes) {
     return open_parts(std::make_unique<Mapping>(std::move(name), bytes), false);
 }
@@ -169,15 +178,16 @@ const Value* File::find_value(std::string_view key) const {
 const Value& File::value(std::string_view key) const {
     if (const Value* v = find_value(key)) return *v;
     std::string what = path_ + ": key " + expand(key) + " not found";
-    if (key.find("{arch}") != std::string_view::npos && arch_.empty()) what += " (general.architecture is missing)";
+    if (key.find("{arch}") != std::string_view::npos && arch_.empty())
+        what += " (general.architecture is missing)";
     throw Error(what);
 }
 
 void File::fail_type(std::string_view key, const Value& v, std::string_view expected) const {
     std::string found(value_type_name(v.type()));
     if (v.is_array()) found = "array of " + std::string(value_type_name(v.array_type()));
-    throw Error(path_ + ": key " + expand(key) + ": expected " + std::string(expected) + ", found " + found + " " +
-                v.to_string(4));
+    throw Error(path_ + ": key " + expand(key) + ": expected " + std::string(expected) + ", found " + found +
+                " " + v.to_string(4));
 }
 
 const TensorInfo* File::find_tensor(std::string_view name) const {

@@ -1,7 +1,7 @@
 // gguf::File: a GGUF v2/v3 model opened read-only through mmap and validated before anything is handed out:
-// metadata (typed look-ups with `{arch}` expansion), the tensor table (ggml dim order, absolute data pointers),
-// and split models (NAME-00001-of-0000N.gguf) merged into one table. Nothing here reads outside the mapping;
-// every problem is a gguf::Error naming file, byte offset, key or tensor, expected and found.
+// metadata (typed look-ups with `{arch}` expansion), the tensor table (ggml dim order, absolute data
+// pointers), and split models (NAME-00001-of-0000N.gguf) merged into one table. Nothing here reads outside
+// the mapping; every problem is a gguf::Error naming file, byte offset, key or tensor, expected and found.
 #pragma once
 
 #include <array>
@@ -29,16 +29,17 @@ struct KeyValue {
 };
 
 struct TensorInfo {
-    std::string_view name;                   // view into the mapping
+    std::string_view name;  // view into the mapping
     quant::DType type = quant::DType::F32;
     int n_dims = 0;
-    std::array<int64_t, kMaxDims> dims{1, 1, 1, 1};  // ggml order: dims[0] is the contiguous row length; unused = 1
+    std::array<int64_t, kMaxDims> dims{1, 1, 1,
+                                       1};  // ggml order: dims[0] is the contiguous row length; unused = 1
     int64_t n_elements = 0;
-    size_t n_bytes = 0;                      // quant::row_bytes(type, dims[0]) * rows
-    uint32_t split_no = 0;                   // which part of a split model holds the data (0 otherwise)
-    uint64_t offset = 0;                     // as stored: relative to its part's data section
-    uint64_t file_offset = 0;                // absolute byte offset of the data in its part's file
-    const std::byte* data = nullptr;         // file_offset within the mapping, valid while the File lives
+    size_t n_bytes = 0;               // quant::row_bytes(type, dims[0]) * rows
+    uint32_t split_no = 0;            // which part of a split model holds the data (0 otherwise)
+    uint64_t offset = 0;              // as stored: relative to its part's data section
+    uint64_t file_offset = 0;         // absolute byte offset of the data in its part's file
+    const std::byte* data = nullptr;  // file_offset within the mapping, valid while the File lives
 
     int64_t n_rows() const { return dims[0] == 0 ? 0 : n_elements / dims[0]; }
     std::span<const int64_t> shape() const { return {dims.data(), size_t(n_dims)}; }
@@ -47,7 +48,7 @@ struct TensorInfo {
 class Mapping;  // RAII read-only mmap of one file (mapping.h)
 
 class File {
-public:
+  public:
     // Opens and validates path. If it is one part of a split model (split.count > 1), every part is opened
     // (their names follow NAME-%05d-of-%05d.gguf) and the tensors are merged; metadata is the first part's.
     static File open(const std::string& path);
@@ -61,12 +62,12 @@ public:
     File& operator=(File&&) noexcept;
     ~File();
 
-    const std::string& path() const { return path_; }   // the path of the first part
+    const std::string& path() const { return path_; }  // the path of the first part
     uint32_t version() const { return version_; }
     uint32_t alignment() const { return alignment_; }
     uint64_t data_offset() const { return data_offset_; }  // first part's data section start
     size_t n_parts() const;
-    uint64_t file_size() const;                           // summed over the parts
+    uint64_t file_size() const;                              // summed over the parts
     std::string_view architecture() const { return arch_; }  // general.architecture, "" if absent
 
     // --- metadata, in file order. Keys may contain "{arch}", replaced by general.architecture. ---
@@ -75,9 +76,10 @@ public:
     const Value& value(std::string_view key) const;  // throws Error if missing
 
     template <class T>
-    std::optional<T> find(std::string_view key) const;  // nullopt if missing; Error if present but of another type
+    std::optional<T> find(
+        std::string_view key) const;  // nullopt if missing; Error if present but of another type
     template <class T>
-    T get(std::string_view key) const;                  // Error if missing or of another type
+    T get(std::string_view key) const;  // Error if missing or of another type
     template <class T>
     std::optional<std::vector<T>> find_array(std::string_view key) const;
     template <class T>
@@ -88,7 +90,7 @@ public:
     const TensorInfo* find_tensor(std::string_view name) const;
     const TensorInfo& tensor(std::string_view name) const;  // throws Error if missing
 
-private:
+  private:
     File();
     std::string expand(std::string_view key) const;
     [[noreturn]] void fail_type(std::string_view key, const Value& v, std::string_view expected) const;

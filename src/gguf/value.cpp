@@ -1,5 +1,6 @@
 // gguf::Value: construction, lossless scalar conversion, printing and comparison (see value.h).
-// Scalars are decoded from little-endian bytes with memcpy, which is right on every host hotrod targets (x86-64).
+// Scalars are decoded from little-endian bytes with memcpy, which is right on every host hotrod targets
+// (x86-64).
 #include "gguf/value.h"
 
 #include <cinttypes>
@@ -9,35 +10,63 @@ namespace hotrod::gguf {
 
 std::string_view value_type_name(ValueType t) {
     switch (t) {
-        case ValueType::U8: return "u8";
-        case ValueType::I8: return "i8";
-        case ValueType::U16: return "u16";
-        case ValueType::I16: return "i16";
-        case ValueType::U32: return "u32";
-        case ValueType::I32: return "i32";
-        case ValueType::F32: return "f32";
-        case ValueType::Bool: return "bool";
-        case ValueType::String: return "string";
-        case ValueType::Array: return "array";
-        case ValueType::U64: return "u64";
-        case ValueType::I64: return "i64";
-        case ValueType::F64: return "f64";
+        case ValueType::U8:
+            return "u8";
+        case ValueType::I8:
+            return "i8";
+        case ValueType::U16:
+            return "u16";
+        case ValueType::I16:
+            return "i16";
+        case ValueType::U32:
+            return "u32";
+        case ValueType::I32:
+            return "i32";
+        case ValueType::F32:
+            return "f32";
+        case ValueType::Bool:
+            return "bool";
+        case ValueType::String:
+            return "string";
+        case ValueType::Array:
+            return "array";
+        case ValueType::U64:
+            return "u64";
+        case ValueType::I64:
+            return "i64";
+        case ValueType::F64:
+            return "f64";
     }
     return "?";
 }
 
 size_t value_type_size(ValueType t) {
     switch (t) {
-        case ValueType::U8: case ValueType::I8: case ValueType::Bool: return 1;
-        case ValueType::U16: case ValueType::I16: return 2;
-        case ValueType::U32: case ValueType::I32: case ValueType::F32: return 4;
-        case ValueType::U64: case ValueType::I64: case ValueType::F64: return 8;
-        case ValueType::String: case ValueType::Array: return 0;
+        case ValueType::U8:
+        case ValueType::I8:
+        case ValueType::Bool:
+            return 1;
+        case ValueType::U16:
+        case ValueType::I16:
+            return 2;
+        case ValueType::U32:
+        case ValueType::I32:
+        case ValueType::F32:
+            return 4;
+        case ValueType::U64:
+        case ValueType::I64:
+        case ValueType::F64:
+            return 8;
+        case ValueType::String:
+        case ValueType::Array:
+            return 0;
     }
     return 0;
 }
 
-bool value_type_valid(uint32_t id) { return id <= uint32_t(ValueType::F64); }
+bool value_type_valid(uint32_t id) {
+    return id <= uint32_t(ValueType::F64);
+}
 
 Value Value::view_scalar(ValueType t, const std::byte* p) {
     Value v;
@@ -47,18 +76,42 @@ Value Value::view_scalar(ValueType t, const std::byte* p) {
         return x;
     };
     switch (t) {
-        case ValueType::U8: v.u_ = load(uint8_t{}); break;
-        case ValueType::Bool: v.u_ = load(uint8_t{}); break;  // read as a byte: any non-zero byte is true
-        case ValueType::U16: v.u_ = load(uint16_t{}); break;
-        case ValueType::U32: v.u_ = load(uint32_t{}); break;
-        case ValueType::U64: v.u_ = load(uint64_t{}); break;
-        case ValueType::I8: v.i_ = load(int8_t{}); break;
-        case ValueType::I16: v.i_ = load(int16_t{}); break;
-        case ValueType::I32: v.i_ = load(int32_t{}); break;
-        case ValueType::I64: v.i_ = load(int64_t{}); break;
-        case ValueType::F32: v.f_ = load(float{}); break;
-        case ValueType::F64: v.f_ = load(double{}); break;
-        case ValueType::String: case ValueType::Array: throw Error("Value::view_scalar: not a scalar type");
+        case ValueType::U8:
+            v.u_ = load(uint8_t{});
+            break;
+        case ValueType::Bool:
+            v.u_ = load(uint8_t{});
+            break;  // read as a byte: any non-zero byte is true
+        case ValueType::U16:
+            v.u_ = load(uint16_t{});
+            break;
+        case ValueType::U32:
+            v.u_ = load(uint32_t{});
+            break;
+        case ValueType::U64:
+            v.u_ = load(uint64_t{});
+            break;
+        case ValueType::I8:
+            v.i_ = load(int8_t{});
+            break;
+        case ValueType::I16:
+            v.i_ = load(int16_t{});
+            break;
+        case ValueType::I32:
+            v.i_ = load(int32_t{});
+            break;
+        case ValueType::I64:
+            v.i_ = load(int64_t{});
+            break;
+        case ValueType::F32:
+            v.f_ = load(float{});
+            break;
+        case ValueType::F64:
+            v.f_ = load(double{});
+            break;
+        case ValueType::String:
+        case ValueType::Array:
+            throw Error("Value::view_scalar: not a scalar type");
     }
     return v;
 }
@@ -139,21 +192,37 @@ Value Value::deep_copy() const {
 
 std::optional<int64_t> Value::as_i64() const {
     switch (type_) {
-        case ValueType::I8: case ValueType::I16: case ValueType::I32: case ValueType::I64: return i_;
-        case ValueType::U8: case ValueType::U16: case ValueType::U32: case ValueType::U64:
+        case ValueType::I8:
+        case ValueType::I16:
+        case ValueType::I32:
+        case ValueType::I64:
+            return i_;
+        case ValueType::U8:
+        case ValueType::U16:
+        case ValueType::U32:
+        case ValueType::U64:
             if (u_ > uint64_t(INT64_MAX)) return std::nullopt;
             return int64_t(u_);
-        default: return std::nullopt;
+        default:
+            return std::nullopt;
     }
 }
 
 std::optional<uint64_t> Value::as_u64() const {
     switch (type_) {
-        case ValueType::U8: case ValueType::U16: case ValueType::U32: case ValueType::U64: return u_;
-        case ValueType::I8: case ValueType::I16: case ValueType::I32: case ValueType::I64:
+        case ValueType::U8:
+        case ValueType::U16:
+        case ValueType::U32:
+        case ValueType::U64:
+            return u_;
+        case ValueType::I8:
+        case ValueType::I16:
+        case ValueType::I32:
+        case ValueType::I64:
             if (i_ < 0) return std::nullopt;
             return uint64_t(i_);
-        default: return std::nullopt;
+        default:
+            return std::nullopt;
     }
 }
 
@@ -183,13 +252,23 @@ void append_quoted(std::string& out, std::string_view s) {
 std::string scalar_text(ValueType t, uint64_t u, int64_t i, double f) {
     char buf[64];
     switch (t) {
-        case ValueType::Bool: return u ? "true" : "false";
-        case ValueType::F32: std::snprintf(buf, sizeof buf, "%.9g", f); break;
-        case ValueType::F64: std::snprintf(buf, sizeof buf, "%.17g", f); break;
-        case ValueType::I8: case ValueType::I16: case ValueType::I32: case ValueType::I64:
+        case ValueType::Bool:
+            return u ? "true" : "false";
+        case ValueType::F32:
+            std::snprintf(buf, sizeof buf, "%.9g", f);
+            break;
+        case ValueType::F64:
+            std::snprintf(buf, sizeof buf, "%.17g", f);
+            break;
+        case ValueType::I8:
+        case ValueType::I16:
+        case ValueType::I32:
+        case ValueType::I64:
             std::snprintf(buf, sizeof buf, "%" PRId64, i);
             break;
-        default: std::snprintf(buf, sizeof buf, "%" PRIu64, u); break;
+        default:
+            std::snprintf(buf, sizeof buf, "%" PRIu64, u);
+            break;
     }
     return buf;
 }
@@ -208,8 +287,10 @@ std::string Value::to_string(size_t max_items) const {
     const size_t size = value_type_size(elem_type_);
     for (size_t k = 0; k < shown; ++k) {
         if (k) out += ", ";
-        if (elem_type_ == ValueType::String) append_quoted(out, strings_[k]);
-        else if (elem_type_ == ValueType::Array) out += arrays_[k].to_string(max_items);
+        if (elem_type_ == ValueType::String)
+            append_quoted(out, strings_[k]);
+        else if (elem_type_ == ValueType::Array)
+            out += arrays_[k].to_string(max_items);
         else {
             Value e = view_scalar(elem_type_, bytes_.data() + k * size);
             out += scalar_text(e.type_, e.u_, e.i_, e.f_);
@@ -223,10 +304,15 @@ std::string Value::to_string(size_t max_items) const {
 bool Value::operator==(const Value& o) const {
     if (type_ != o.type_) return false;
     switch (type_) {
-        case ValueType::String: return str_ == o.str_;
-        case ValueType::F32: case ValueType::F64: return std::memcmp(&f_, &o.f_, sizeof f_) == 0;
-        case ValueType::Array: break;
-        default: return u_ == o.u_ && i_ == o.i_;
+        case ValueType::String:
+            return str_ == o.str_;
+        case ValueType::F32:
+        case ValueType::F64:
+            return std::memcmp(&f_, &o.f_, sizeof f_) == 0;
+        case ValueType::Array:
+            break;
+        default:
+            return u_ == o.u_ && i_ == o.i_;
     }
     if (elem_type_ != o.elem_type_ || n_ != o.n_) return false;
     if (elem_type_ == ValueType::String) {

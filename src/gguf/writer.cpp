@@ -1,5 +1,5 @@
-// gguf::Writer: serialisation of metadata and tensors into GGUF v3 (little-endian, u64 counts), each tensor's data
-// placed at the next multiple of the alignment after the previous one, and the split-model layout.
+// gguf::Writer: serialisation of metadata and tensors into GGUF v3 (little-endian, u64 counts), each tensor's
+// data placed at the next multiple of the alignment after the previous one, and the split-model layout.
 #include "gguf/writer.h"
 
 #include <bit>
@@ -12,7 +12,7 @@ namespace hotrod::gguf {
 namespace {
 
 class Out {
-public:
+  public:
     std::vector<std::byte> bytes;
 
     void raw(const void* p, size_t n) {  // resize + memcpy: gcc 12 misreads vector::insert of a few bytes
@@ -22,7 +22,9 @@ public:
         std::memcpy(bytes.data() + at, p, n);
     }
     template <class T>
-    void put(T x) { raw(&x, sizeof x); }
+    void put(T x) {
+        raw(&x, sizeof x);
+    }
     void string(std::string_view s) {
         put<uint64_t>(s.size());
         raw(s.data(), s.size());
@@ -44,19 +46,45 @@ void put_array_body(Out& o, const Value& v) {
 
 void put_value(Out& o, const Value& v) {
     switch (v.type()) {
-        case ValueType::U8: o.put(*v.as<uint8_t>()); break;
-        case ValueType::I8: o.put(*v.as<int8_t>()); break;
-        case ValueType::U16: o.put(*v.as<uint16_t>()); break;
-        case ValueType::I16: o.put(*v.as<int16_t>()); break;
-        case ValueType::U32: o.put(*v.as<uint32_t>()); break;
-        case ValueType::I32: o.put(*v.as<int32_t>()); break;
-        case ValueType::U64: o.put(*v.as<uint64_t>()); break;
-        case ValueType::I64: o.put(*v.as<int64_t>()); break;
-        case ValueType::F32: o.put(*v.as<float>()); break;
-        case ValueType::F64: o.put(*v.as<double>()); break;
-        case ValueType::Bool: o.put<uint8_t>(*v.as<bool>() ? 1 : 0); break;
-        case ValueType::String: o.string(*v.as<std::string_view>()); break;
-        case ValueType::Array: put_array_body(o, v); break;
+        case ValueType::U8:
+            o.put(*v.as<uint8_t>());
+            break;
+        case ValueType::I8:
+            o.put(*v.as<int8_t>());
+            break;
+        case ValueType::U16:
+            o.put(*v.as<uint16_t>());
+            break;
+        case ValueType::I16:
+            o.put(*v.as<int16_t>());
+            break;
+        case ValueType::U32:
+            o.put(*v.as<uint32_t>());
+            break;
+        case ValueType::I32:
+            o.put(*v.as<int32_t>());
+            break;
+        case ValueType::U64:
+            o.put(*v.as<uint64_t>());
+            break;
+        case ValueType::I64:
+            o.put(*v.as<int64_t>());
+            break;
+        case ValueType::F32:
+            o.put(*v.as<float>());
+            break;
+        case ValueType::F64:
+            o.put(*v.as<double>());
+            break;
+        case ValueType::Bool:
+            o.put<uint8_t>(*v.as<bool>() ? 1 : 0);
+            break;
+        case ValueType::String:
+            o.string(*v.as<std::string_view>());
+            break;
+        case ValueType::Array:
+            put_array_body(o, v);
+            break;
     }
 }
 
@@ -104,7 +132,8 @@ void Writer::add_tensor(std::string_view name, quant::DType type, std::span<cons
     if (!row_b) throw Error(what + "row length is not a whole number of blocks");
     const size_t n_bytes = row == 0 ? 0 : *row_b * size_t(n / row);
     if (data.size() != n_bytes)
-        throw Error(what + "expected " + std::to_string(n_bytes) + " bytes of data, got " + std::to_string(data.size()));
+        throw Error(what + "expected " + std::to_string(n_bytes) + " bytes of data, got " +
+                    std::to_string(data.size()));
     tensors_.push_back({std::string(name), type, {shape.begin(), shape.end()}, {data.begin(), data.end()}});
 }
 
@@ -137,16 +166,18 @@ std::vector<std::byte> Writer::serialize_part(const std::vector<Entry>& kv, size
     return std::move(o.bytes);
 }
 
-// Adds general.alignment when it differs from the default and the caller did not set it; rejects a contradiction.
+// Adds general.alignment when it differs from the default and the caller did not set it; rejects a
+// contradiction.
 void Writer::add_alignment_key(std::vector<Entry>& kv) const {
     for (const auto& e : kv)
         if (e.key == "general.alignment") {
             if (e.value.as<uint32_t>() != alignment_)
-                throw Error("gguf::Writer: general.alignment is " + e.value.to_string() + " but the writer aligns to " +
-                            std::to_string(alignment_));
+                throw Error("gguf::Writer: general.alignment is " + e.value.to_string() +
+                            " but the writer aligns to " + std::to_string(alignment_));
             return;
         }
-    if (alignment_ != kDefaultAlignment) kv.push_back({"general.alignment", Value::scalar<uint32_t>(alignment_)});
+    if (alignment_ != kDefaultAlignment)
+        kv.push_back({"general.alignment", Value::scalar<uint32_t>(alignment_)});
 }
 
 std::vector<std::byte> Writer::serialize() const {
@@ -155,12 +186,15 @@ std::vector<std::byte> Writer::serialize() const {
     return serialize_part(kv, 0, tensors_.size());
 }
 
-void Writer::write(const std::string& path) const { write_file(path, serialize()); }
+void Writer::write(const std::string& path) const {
+    write_file(path, serialize());
+}
 
 std::vector<std::string> Writer::write_split(const std::string& prefix, uint32_t n_parts) const {
     if (n_parts == 0 || n_parts > 99999) throw Error("gguf::Writer: bad number of split parts");
     std::vector<std::string> paths;
-    // The split keys as llama.cpp's gguf-split writes them: u16 part number and count, i32 total tensor count.
+    // The split keys as llama.cpp's gguf-split writes them: u16 part number and count, i32 total tensor
+    // count.
     auto split_keys = [&](uint32_t no) {
         std::vector<Entry> kv;
         kv.push_back({"split.no", Value::scalar<uint16_t>(uint16_t(no))});

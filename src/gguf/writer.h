@@ -1,5 +1,6 @@
-// gguf::Writer: builds a GGUF v3 file in memory (metadata of every value type, tensors as raw bytes) and writes it
-// whole or as a split model (NAME-00001-of-0000N.gguf). Tests use it to make synthetic models; it copies its inputs.
+// gguf::Writer: builds a GGUF v3 file in memory (metadata of every value type, tensors as raw bytes) and
+// writes it whole or as a split model (NAME-00001-of-0000N.gguf). Tests use it to make synthetic models; it
+// copies its inputs.
 #pragma once
 
 #include <cstddef>
@@ -16,19 +17,21 @@
 namespace hotrod::gguf {
 
 class Writer {
-public:
-    // alignment: of the data section and of every tensor's data; must be a power of two. A value other than 32
-    // is also written as general.alignment (u32) so readers find it.
+  public:
+    // alignment: of the data section and of every tensor's data; must be a power of two. A value other than
+    // 32 is also written as general.alignment (u32) so readers find it.
     explicit Writer(uint32_t alignment = kDefaultAlignment);
 
     // Adds a key, or replaces its value in place (metadata keeps the order of first insertion).
     void set(std::string_view key, Value value);
     template <class T>
-    void set_scalar(std::string_view key, T v) { set(key, Value::scalar(v)); }
+    void set_scalar(std::string_view key, T v) {
+        set(key, Value::scalar(v));
+    }
     void set_string(std::string_view key, std::string_view s) { set(key, Value::string(s)); }
 
-    // shape in ggml order (shape[0] is the row length), 0..4 dims; data must be exactly the tensor's byte size.
-    // Throws Error on a duplicate name, a bad shape or a size mismatch.
+    // shape in ggml order (shape[0] is the row length), 0..4 dims; data must be exactly the tensor's byte
+    // size. Throws Error on a duplicate name, a bad shape or a size mismatch.
     void add_tensor(std::string_view name, quant::DType type, std::span<const int64_t> shape,
                     std::span<const std::byte> data);
 
@@ -37,11 +40,11 @@ public:
 
     std::vector<std::byte> serialize() const;
     void write(const std::string& path) const;
-    // Writes n_parts files prefix-%05d-of-%05d.gguf (tensors in contiguous runs, metadata in the first part, split.*
-    // keys in all) and returns their paths.
+    // Writes n_parts files prefix-%05d-of-%05d.gguf (tensors in contiguous runs, metadata in the first part,
+    // split.* keys in all) and returns their paths.
     std::vector<std::string> write_split(const std::string& prefix, uint32_t n_parts) const;
 
-private:
+  private:
     struct Tensor {
         std::string name;
         quant::DType type;

@@ -1,5 +1,6 @@
-// A synthetic model for the writer tests: metadata of every value type (empty, nested and string arrays included)
-// and tensors of several types and ranks with random bytes. Kept as plain data so each test can compare against it.
+// A synthetic model for the writer tests: metadata of every value type (empty, nested and string arrays
+// included) and tensors of several types and ranks with random bytes. Kept as plain data so each test can
+// compare against it.
 #pragma once
 
 #include <cstddef>
@@ -55,18 +56,22 @@ inline SampleModel make_sample_model(uint32_t seed = 1234) {
     add("sample.arr_i64", Value::array(std::vector<int64_t>{-(1ll << 62), 6}));
     add("sample.arr_f32", Value::array(std::vector<float>{0.5f, -2.0f, 1e30f}));
     add("sample.arr_f64", Value::array(std::vector<double>{1e-300, -0.0, 2.5}));
-    add("sample.arr_str", Value::string_array(std::vector<std::string>{"alpha", "", "\xc4\xa0t", "<|im_end|>"}));
+    add("sample.arr_str",
+        Value::string_array(std::vector<std::string>{"alpha", "", "\xc4\xa0t", "<|im_end|>"}));
     add("sample.arr_empty_i32", Value::array(std::vector<int32_t>{}));
     add("sample.arr_of_arr_u8", Value::array_of_arrays({Value::array(std::vector<uint8_t>{1, 2}),
                                                         Value::array(std::vector<uint8_t>{3, 4, 5})}));
-    add("sample.arr_of_arr_str", Value::array_of_arrays({Value::string_array(std::vector<std::string>{"x", "yz"}),
-                                                         Value::string_array(std::vector<std::string>{"w"})}));
-    add("sample.arr_3_deep", Value::array_of_arrays({Value::array_of_arrays({Value::array(std::vector<int16_t>{-7})})}));
+    add("sample.arr_of_arr_str",
+        Value::array_of_arrays({Value::string_array(std::vector<std::string>{"x", "yz"}),
+                                Value::string_array(std::vector<std::string>{"w"})}));
+    add("sample.arr_3_deep",
+        Value::array_of_arrays({Value::array_of_arrays({Value::array(std::vector<int16_t>{-7})})}));
     // Bool arrays: built from a byte span so the stored bytes are exactly 0/1.
     {
         const std::vector<uint8_t> bits{1, 0, 1, 1};
-        add("sample.arr_bool", Value::view_array(ValueType::Bool, bits.size(),
-                                                 std::as_bytes(std::span<const uint8_t>(bits))).deep_copy());
+        add("sample.arr_bool",
+            Value::view_array(ValueType::Bool, bits.size(), std::as_bytes(std::span<const uint8_t>(bits)))
+                .deep_copy());
     }
 
     std::mt19937 rng(seed);

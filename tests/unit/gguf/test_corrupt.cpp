@@ -1,7 +1,8 @@
-// Corrupt files: truncations at every byte of the first 4 KB and sampled beyond, and targeted overwrites of every
-// structural field (string lengths, array counts, value types, tensor count, n_dims, dims, types, offsets,
-// alignment), plus seeded random byte mutations. Each case must be a gguf::Error or a valid file, never a crash; the
-// images are exact-size heap buffers opened with File::open_bytes, so ASan sees any read past the end.
+// Corrupt files: truncations at every byte of the first 4 KB and sampled beyond, and targeted overwrites of
+// every structural field (string lengths, array counts, value types, tensor count, n_dims, dims, types,
+// offsets, alignment), plus seeded random byte mutations. Each case must be a gguf::Error or a valid file,
+// never a crash; the images are exact-size heap buffers opened with File::open_bytes, so ASan sees any read
+// past the end.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -52,9 +53,12 @@ struct Walker {
         const uint64_t n = at<uint64_t>(pos + 4);
         pos += 12;
         for (uint64_t k = 0; k < n; ++k) {
-            if (et == uint32_t(ValueType::String)) skip_string(k < 3 || k + 1 == n);
-            else if (et == uint32_t(ValueType::Array)) value(et);
-            else pos += value_type_size(ValueType(et));
+            if (et == uint32_t(ValueType::String))
+                skip_string(k < 3 || k + 1 == n);
+            else if (et == uint32_t(ValueType::Array))
+                value(et);
+            else
+                pos += value_type_size(ValueType(et));
         }
     }
     Fields walk() {
@@ -118,7 +122,9 @@ void expect_error(Bytes& b, size_t pos, T x, std::string_view expect, const std:
 
 // The synthetic model, and a model with SmolLM2's real metadata (vocabulary, merges) and one small tensor per
 // real tensor (same name, type and rank), both valid files to start from.
-Bytes sample_image() { return test::make_writer(test::make_sample_model(3), 64).serialize(); }
+Bytes sample_image() {
+    return test::make_writer(test::make_sample_model(3), 64).serialize();
+}
 
 TEST(Corrupt, ValidImagesOpen) {
     const Bytes b = sample_image();
@@ -137,7 +143,7 @@ TEST(Corrupt, HeaderBasics) {
     expect_error(b, 8, uint64_t(1) << 40, "tensor count", "tensor count");
     expect_error(b, 16, uint64_t(-1), "metadata count", "kv count");
     expect_error(b, 16, uint64_t(1) << 40, "metadata count", "kv count");
-        const Fields f = Walker(b).walk();
+    const Fields f = Walker(b).walk();
     expect_error(b, 8, uint64_t(f.tensor_offset.size() + 1), "", "tensor count + 1");
     expect_error(b, 16, uint64_t(f.key_len.size() + 1), "", "kv count + 1");
     // v2 has the v3 layout for little-endian files: accepted.
@@ -174,8 +180,8 @@ TEST(Corrupt, EveryStructuralField) {
     }
     for (size_t p : f.dim0) {
         expect_error(b, p, uint64_t(-1), "int64 range", "dims[0]");
-        expect_error(b, p, uint64_t(1) << 62, "", "dims[0]");        // data far past the end
-        expect_error(b, p, uint64_t(1000003), "", "dims[0]");        // not whole blocks, or past the end
+        expect_error(b, p, uint64_t(1) << 62, "", "dims[0]");  // data far past the end
+        expect_error(b, p, uint64_t(1000003), "", "dims[0]");  // not whole blocks, or past the end
     }
     for (size_t k = 0; k < f.dim1.size(); ++k) {
         const size_t p0 = f.dim1[k] - 8;
@@ -269,8 +275,8 @@ TEST(Corrupt, TruncatedRealHeader) {
     }
     // The same through the mmap path, on a temp file, at a few points.
     const std::string tmp = (test::scratch_dir() / "cut.gguf").string();
-    for (size_t n : {size_t(0), size_t(3), size_t(23), size_t(24), size_t(1000), size_t(data_offset) - 5,
-                     head.size()}) {
+    for (size_t n :
+         {size_t(0), size_t(3), size_t(23), size_t(24), size_t(1000), size_t(data_offset) - 5, head.size()}) {
         test::write_bytes(tmp, head.data(), n);
         EXPECT_THROW(File::open(tmp), Error) << "cut at " << n;
     }
@@ -285,7 +291,8 @@ TEST(Corrupt, RealHeaderFields) {
     ASSERT_EQ(f.tensor_offset.size(), 272u);
     EXPECT_NE(try_open(b).find("data needs"), std::string::npos);
     for (size_t p : f.array_count) expect_error(b, p, uint64_t(1) << 60, "array of", "array count");
-    for (size_t p : f.string_len) expect_error(b, p, uint64_t(data_offset), "runs past the end", "string length");
+    for (size_t p : f.string_len)
+        expect_error(b, p, uint64_t(data_offset), "runs past the end", "string length");
     for (size_t k = 0; k < f.n_dims.size(); k += 17) {
         expect_error(b, f.n_dims[k], uint32_t(7), "n_dims", "n_dims");
         expect_error(b, f.tensor_type[k], uint32_t(5), "unknown tensor type", "type");

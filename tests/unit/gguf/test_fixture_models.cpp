@@ -1,6 +1,6 @@
-// The reader against the PyPI gguf package on both real models: every key (type and value, long arrays by length,
-// first/last items and FNV-1a 64), every tensor (name, type, shape, bytes, absolute offset, first data bytes).
-// Fixtures: tests/fixtures/gguf/*.json from tests/fixtures/gen_gguf_fixture.py.
+// The reader against the PyPI gguf package on both real models: every key (type and value, long arrays by
+// length, first/last items and FNV-1a 64), every tensor (name, type, shape, bytes, absolute offset, first
+// data bytes). Fixtures: tests/fixtures/gguf/*.json from tests/fixtures/gen_gguf_fixture.py.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -17,7 +17,8 @@ namespace {
 using nlohmann::json;
 
 json load_fixture(const std::string& model) {
-    const std::string path = std::string(HOTROD_FIXTURES_DIR) + "/gguf/" + model.substr(0, model.size() - 5) + ".json";
+    const std::string path =
+        std::string(HOTROD_FIXTURES_DIR) + "/gguf/" + model.substr(0, model.size() - 5) + ".json";
     std::ifstream f(path);
     EXPECT_TRUE(f.good()) << path;
     return json::parse(f);
@@ -35,8 +36,11 @@ void expect_same(const json& want, const Value& got, const std::string& where) {
         EXPECT_EQ(got.as<int64_t>(), want.get<int64_t>()) << where;
     } else if (want.is_string()) {
         const auto s = got.as<std::string_view>();
-        if (got.type() == ValueType::String) EXPECT_EQ(s, want.get<std::string>()) << where;
-        else EXPECT_TRUE(std::isnan(*got.as<double>()) || std::isinf(*got.as<double>())) << where;  // "nan", "inf"
+        if (got.type() == ValueType::String)
+            EXPECT_EQ(s, want.get<std::string>()) << where;
+        else
+            EXPECT_TRUE(std::isnan(*got.as<double>()) || std::isinf(*got.as<double>()))
+                << where;  // "nan", "inf"
     } else {
         ADD_FAILURE() << where << ": unexpected JSON " << want.dump();
     }
@@ -77,7 +81,8 @@ void check_model(const std::string& name) {
 
     const auto t0 = std::chrono::steady_clock::now();
     const File f = File::open(path);
-    const double open_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const double open_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     std::printf("[ info     ] %s: File::open %.2f ms (%zu keys, %zu tensors)\n", name.c_str(), open_ms,
                 f.metadata().size(), f.tensors().size());
 
@@ -105,12 +110,14 @@ void check_model(const std::string& name) {
         const size_t n = w["length"];
         ASSERT_EQ(a.array_size(), n) << key;
         if (w.contains("items")) {
-            for (size_t i = 0; i < n; ++i) expect_same(w["items"][i], element(a, i), key + "[" + std::to_string(i) + "]");
+            for (size_t i = 0; i < n; ++i)
+                expect_same(w["items"][i], element(a, i), key + "[" + std::to_string(i) + "]");
             continue;
         }
         const auto& first = w["first"];
         const auto& last = w["last"];
-        for (size_t i = 0; i < first.size(); ++i) expect_same(first[i], element(a, i), key + "[" + std::to_string(i) + "]");
+        for (size_t i = 0; i < first.size(); ++i)
+            expect_same(first[i], element(a, i), key + "[" + std::to_string(i) + "]");
         for (size_t i = 0; i < last.size(); ++i) {
             const size_t at = n - last.size() + i;
             expect_same(last[i], element(a, at), key + "[" + std::to_string(at) + "]");
@@ -144,8 +151,12 @@ void check_model(const std::string& name) {
     }
 }
 
-TEST(GgufFixture, SmolLM2MatchesGgufPy) { check_model("SmolLM2-135M-Instruct.Q4_1.gguf"); }
-TEST(GgufFixture, Gemma3MatchesGgufPy) { check_model("gemma-3-270m-q4_k_m.gguf"); }
+TEST(GgufFixture, SmolLM2MatchesGgufPy) {
+    check_model("SmolLM2-135M-Instruct.Q4_1.gguf");
+}
+TEST(GgufFixture, Gemma3MatchesGgufPy) {
+    check_model("gemma-3-270m-q4_k_m.gguf");
+}
 
 // The typed look-ups a model loader and the tokenizer use, on the real files.
 TEST(GgufFixture, TypedLookups) {

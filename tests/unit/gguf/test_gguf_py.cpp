@@ -1,5 +1,6 @@
-// The PyPI gguf reader accepts what our writer writes: the synthetic model is written at two alignments, read by
-// check_with_gguf_py.py under $HOTROD_PYTHON (skipped when unset), and its summary compared with the writer's input.
+// The PyPI gguf reader accepts what our writer writes: the synthetic model is written at two alignments, read
+// by check_with_gguf_py.py under $HOTROD_PYTHON (skipped when unset), and its summary compared with the
+// writer's input.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -29,11 +30,20 @@ std::string run_capture(const std::string& cmd) {
 
 json scalar_json(const Value& v) {
     switch (v.type()) {
-        case ValueType::Bool: return *v.as<bool>();
-        case ValueType::String: return std::string(*v.as<std::string_view>());
-        case ValueType::F32: case ValueType::F64: return *v.as<double>();
-        case ValueType::U8: case ValueType::U16: case ValueType::U32: case ValueType::U64: return *v.as<uint64_t>();
-        default: return *v.as<int64_t>();
+        case ValueType::Bool:
+            return *v.as<bool>();
+        case ValueType::String:
+            return std::string(*v.as<std::string_view>());
+        case ValueType::F32:
+        case ValueType::F64:
+            return *v.as<double>();
+        case ValueType::U8:
+        case ValueType::U16:
+        case ValueType::U32:
+        case ValueType::U64:
+            return *v.as<uint64_t>();
+        default:
+            return *v.as<int64_t>();
     }
 }
 
@@ -66,7 +76,8 @@ void check_alignment(uint32_t alignment) {
     const char* python = std::getenv("HOTROD_PYTHON");
     if (!python || !*python) GTEST_SKIP() << "HOTROD_PYTHON not set";
     const test::SampleModel m = test::make_sample_model(7);
-    const std::string path = (test::scratch_dir() / ("for_gguf_py_" + std::to_string(alignment) + ".gguf")).string();
+    const std::string path =
+        (test::scratch_dir() / ("for_gguf_py_" + std::to_string(alignment) + ".gguf")).string();
     test::make_writer(m, alignment).write(path);
 
     const std::string script = std::string(HOTROD_SOURCE_DIR) + "/tests/unit/gguf/check_with_gguf_py.py";
@@ -113,8 +124,12 @@ void check_alignment(uint32_t alignment) {
     }
 }
 
-TEST(GgufPy, ReadsOurFileAlign32) { check_alignment(32); }
-TEST(GgufPy, ReadsOurFileAlign64) { check_alignment(64); }
+TEST(GgufPy, ReadsOurFileAlign32) {
+    check_alignment(32);
+}
+TEST(GgufPy, ReadsOurFileAlign64) {
+    check_alignment(64);
+}
 
 }  // namespace
 }  // namespace hotrod::gguf

@@ -1,4 +1,5 @@
-// Helpers shared by the GGUF tests: where the real models are (skip or fail when missing), scratch files, FNV-1a.
+// Helpers shared by the GGUF tests: where the real models are (skip or fail when missing), scratch files,
+// FNV-1a.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -29,11 +30,11 @@ inline bool models_required() {
 
 // Path of a real model, or "" after GTEST_SKIP / a failure (HOTROD_REQUIRE_MODELS=1) when it is missing.
 // Use as: auto path = model_path(name); if (path.empty()) return;
-#define HOTROD_MODEL_OR_SKIP(var, name)                                                               \
-    const std::string var = ::hotrod::gguf::test::models_dir() + "/" + (name);                        \
-    if (!std::filesystem::exists(var)) {                                                               \
-        if (::hotrod::gguf::test::models_required()) FAIL() << "model missing: " << var;              \
-        GTEST_SKIP() << "model missing: " << var;                                                     \
+#define HOTROD_MODEL_OR_SKIP(var, name)                                                  \
+    const std::string var = ::hotrod::gguf::test::models_dir() + "/" + (name);           \
+    if (!std::filesystem::exists(var)) {                                                 \
+        if (::hotrod::gguf::test::models_required()) FAIL() << "model missing: " << var; \
+        GTEST_SKIP() << "model missing: " << var;                                        \
     }
 
 // A scratch directory per test binary run, removed at exit.

@@ -1,5 +1,5 @@
-// Writer -> reader round trips: every value type (nested and empty arrays too), several tensor types and ranks,
-// several alignments, and split models written in 3 parts and opened through any part.
+// Writer -> reader round trips: every value type (nested and empty arrays too), several tensor types and
+// ranks, several alignments, and split models written in 3 parts and opened through any part.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -34,7 +34,8 @@ class RoundTrip : public testing::TestWithParam<uint32_t> {};
 TEST_P(RoundTrip, EveryValueTypeAndTensor) {
     const uint32_t alignment = GetParam();
     const test::SampleModel m = test::make_sample_model();
-    const std::string path = (test::scratch_dir() / ("roundtrip_" + std::to_string(alignment) + ".gguf")).string();
+    const std::string path =
+        (test::scratch_dir() / ("roundtrip_" + std::to_string(alignment) + ".gguf")).string();
     test::make_writer(m, alignment).write(path);
 
     const File f = File::open(path);
@@ -46,7 +47,8 @@ TEST_P(RoundTrip, EveryValueTypeAndTensor) {
     for (size_t k = 0; k < m.kv.size(); ++k) {
         EXPECT_EQ(f.metadata()[k].key, m.kv[k].first);
         EXPECT_TRUE(f.metadata()[k].value == m.kv[k].second)
-            << m.kv[k].first << ": read " << f.metadata()[k].value.to_string() << ", wrote " << m.kv[k].second.to_string();
+            << m.kv[k].first << ": read " << f.metadata()[k].value.to_string() << ", wrote "
+            << m.kv[k].second.to_string();
     }
     if (n_extra) {
         EXPECT_EQ(f.get<uint32_t>("general.alignment"), alignment);
@@ -60,7 +62,7 @@ TEST_P(RoundTrip, EveryValueTypeAndTensor) {
     EXPECT_EQ(f.get<int64_t>("sample.i64"), -9000000000000000000ll);
     EXPECT_EQ(f.get<uint64_t>("sample.u64"), 18000000000000000000ull);
     EXPECT_THROW(f.find<int64_t>("sample.u64"), Error);  // present but of a type that cannot hold it
-    EXPECT_THROW(f.get<int64_t>("sample.u64"), Error);  // does not fit
+    EXPECT_THROW(f.get<int64_t>("sample.u64"), Error);   // does not fit
     EXPECT_EQ(f.get<float>("sample.f32"), -1.25e-7f);
     EXPECT_EQ(f.get<double>("sample.f64"), 3.141592653589793);
     EXPECT_EQ(f.get<std::string_view>("sample.nul_inside"), std::string_view("a\0b", 3));
@@ -88,11 +90,14 @@ TEST(Writer, RejectsBadInput) {
     const std::vector<std::byte> data(18);
     const std::vector<int64_t> shape{32};
     w.add_tensor("a", quant::DType::Q4_0, shape, data);
-    EXPECT_THROW(w.add_tensor("a", quant::DType::Q4_0, shape, data), Error);                      // duplicate
-    EXPECT_THROW(w.add_tensor("b", quant::DType::Q4_0, std::vector<int64_t>{31}, data), Error);   // not whole blocks
-    EXPECT_THROW(w.add_tensor("c", quant::DType::Q4_0, std::vector<int64_t>{64}, data), Error);   // size mismatch
-    EXPECT_THROW(w.add_tensor("d", quant::DType::F32, std::vector<int64_t>{1, 1, 1, 1, 1}, std::vector<std::byte>(4)),
-                 Error);  // 5 dims
+    EXPECT_THROW(w.add_tensor("a", quant::DType::Q4_0, shape, data), Error);  // duplicate
+    EXPECT_THROW(w.add_tensor("b", quant::DType::Q4_0, std::vector<int64_t>{31}, data),
+                 Error);  // not whole blocks
+    EXPECT_THROW(w.add_tensor("c", quant::DType::Q4_0, std::vector<int64_t>{64}, data),
+                 Error);  // size mismatch
+    EXPECT_THROW(
+        w.add_tensor("d", quant::DType::F32, std::vector<int64_t>{1, 1, 1, 1, 1}, std::vector<std::byte>(4)),
+        Error);  // 5 dims
     w.set("general.alignment", Value::scalar<uint32_t>(64));
     EXPECT_THROW(w.serialize(), Error);  // contradicts the writer's alignment
 }
@@ -157,8 +162,8 @@ TEST(Split, SplitKeysButPlainName) {
     const auto paths = test::make_writer(m, 32).write_split(prefix, 2);
     const std::string plain = (test::scratch_dir() / "renamed.gguf").string();
     std::filesystem::copy_file(paths[0], plain);
-    EXPECT_THROW(File::open(plain), Error);       // cannot find the other parts
-    EXPECT_NO_THROW(File::open_single(plain));    // but the part itself is valid
+    EXPECT_THROW(File::open(plain), Error);     // cannot find the other parts
+    EXPECT_NO_THROW(File::open_single(plain));  // but the part itself is valid
 }
 
 }  // namespace
