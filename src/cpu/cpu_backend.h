@@ -1,0 +1,96 @@
+// CpuBackend: backend::Backend on this machine's cores. Owns the thread pool, the activation-quantization
+// workspace and the scratch of the ops; picks every kernel once, at construction, from the ISA (cpu_features,
+// capped by env HOTROD_ISA). All ops run synchronously: when a call returns its output is written. Small ops
+// (a decode step's rows) run on the calling thread, because waking the pool costs more than the work.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "cpu/matmul.h"
+#include "cpu/ops_act.h"
+#include "cpu/ops_attention.h"
+#include "cpu/ops_norm.h"
+#include "cpu/thread_pool.h"
+
+namespace hotrod::cpu {
+
+class CpuBackend : public backend::Backend {
+public:
+    // n_threads <= 0: one per CPU this process may run on. isa: the kernels to use (default detect_isa()).
+    explicit CpuBackend(int n_threads = 0);
+    CpuBackend(int n_threads, Isa isa);
+
+    std::string name() const override;
+    Isa isa() const { return isa_; }
+    ThreadPool& pool() { return pool_; }
+
+    // Sizes the activation workspace up front (else it grows on first use of a larger shape).
+    void reserve(int64_t max_tokens, int64_t max_n_in);
+
+    std::unique_ptr<backend::Buffer> alloc(size_t bytes) override;
+    backend::TensorView weight(const backend::TensorView& host) override;
+
+    void embed(const backend::TensorView& table, std::span<const int32_t> ids, float scale,
+               backend::TensorView out) override;
+    void rms_norm(const backend::TensorView& x, const backend::TensorView& w, float eps,
+                  backend::TensorView out) override;
+    void rms_norm_heads(backend::TensorView x, const backend::TensorView& w, int head_dim, float eps) override;
+    void matmul(const backend::TensorView& w, const backend::TensorView& x, backend::TensorView y) override;
+    void rope(backend::TensorView x, int head_dim, std::span<const int32_t> positions,
+              const backend::RopeParams& p) override;
+    void kv_store(const backend::KvLayerView& cache, const backend::KvLayout& layout, const backend::TensorView& k,
+                  const backend::TensorView& v) override;
+    void attention(const backend::TensorView& q, const backend::KvLayerView& cache, const backend::KvLayout& layout,
+                   const backend::AttentionParams& p, backend::TensorView out) override;
+    void swiglu(const backend::TensorView& gate, const backend::TensorView& up, backend::TensorView out) override;
+    void geglu(const backend::TensorView& gate, const backend::TensorView& up, backend::TensorView out) override;
+    void add(backend::TensorView x, const backend::TensorView& y) override;
+    void gather_rows(const backend::TensorView& x, std::span<const int32_t> rows, backend::TensorView out) override;
+    void sync() override;
+
+private:
+    // Runs fn(row_begin, row_end) over [0, n_rows): inline when n_rows * work_per_row is small, else in chunks
+    // on the pool.
+    template <class F>
+    void for_rows(int64_t n_rows, int64_t work_per_row, F&& fn);
+    void gated(GatedActFn fn, const backend::TensorView& gate, const backend::TensorView& up, backend::TensorView out);
+    const float* rope_table_for(std::span<const int32_t> positions, const backend::RopeParams& p);
+
+    Isa isa_;
+    ThreadPool pool_;
+    Workspace ws_;
+    RmsNormRowFn rms_norm_row_;
+    GatedActFn swiglu_, geglu_;
+    AttentionSpanFn attention_span_f16_, attention_span_q8_0_;
+
+    // The quantized form of the last x per activation format (Q8_0, Q8_K), reused while the same view is
+    // multiplied again with no other op in between (generation_ counts every other op).
+    struct QuantizedX {
+        bool valid = false;
+        const void* data = nullptr;
+        int64_t n_rows = 0, n_cols = 0;
+        uint64_t generation = 0;
+        Activations xq{};
+    };
+    std::array<QuantizedX, 2> quantized_x_;
+    uint64_t generation_ = 0;
+
+    // A few cos/sin tables keyed by (params, positions): q and k of every layer share one per RoPE base.
+    struct RopeTable {
+        backend::RopeParams p;
+        std::vector<int32_t> positions;
+        std::vector<float> cos_sin;
+        uint64_t last_use = 0;
+    };
+    std::array<RopeTable, 4> rope_tables_;
+    uint64_t rope_uses_ = 0;
+
+    std::vector<float> attn_scratch_;  // per thread or per split: partial softmax states
+};
+
+}  // namespace hotrod::cpu

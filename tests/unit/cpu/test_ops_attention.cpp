@@ -1,0 +1,218 @@
+// Paged attention kernels: the scalar reference against a naive double-precision softmax attention written
+// here, then every SIMD span kernel against the reference, over GQA ratios 1/3/4, ragged head dims, windows,
+// soft-capping, F16 and Q8_0 caches, block tables out of order and batches mixing prefill and decode tokens.
+// Split spans merged with attention_merge equal one pass.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include "cpu/cpu_features.h"
+#include "cpu/ops_attention.h"
+#include "cpu/ops_kv.h"
+#include "quant/dequantize.h"
+#include "quant/half.h"
+#include "quant/types.h"
+
+namespace hotrod::cpu {
+namespace {
+
+using quant::DType;
+
+struct Shape {
+    int n_heads, n_kv_heads, head_dim;
+    int window;
+    float softcap;
+    DType kv_type;
+};
+
+// A batch over a paged cache with random contents: sequences of different lengths, each owning shuffled
+// physical blocks, and tokens that are the tail (prefill chunk or single decode token) of each sequence.
+struct Fixture {
+    int block_size = 16;
+    std::vector<std::vector<int32_t>> tables;
+    std::vector<const int32_t*> table_ptrs;
+    std::vector<int32_t> positions, token_seq;
+    std::vector<uint8_t> k, v;
+    std::vector<float> q;
+    size_t row_bytes = 0;
+    AttentionJob job;
+
+    Fixture(const Shape& s, const std::vector<std::pair<int, int>>& seqs /* (length, tokens in batch) */,
+            uint32_t seed) {
+        std::mt19937 rng(seed);
+        std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+        int n_blocks = 0;
+        for (auto [len, n_new] : seqs) n_blocks += (len + block_size - 1) / block_size;
+        std::vector<int32_t> ids(static_cast<size_t>(n_blocks));
+        std::iota(ids.begin(), ids.end(), 0);
+        std::shuffle(ids.begin(), ids.end(), rng);
+        size_t next = 0;
+        for (size_t si = 0; si < seqs.size(); ++si) {
+            auto [len, n_new] = seqs[si];
+            tables.emplace_back();
+            for (int b = 0; b < (len + block_size - 1) / block_size; ++b) tables.back().push_back(ids[next++]);
+            for (int p = len - n_new; p < len; ++p) positions.push_back(p), token_seq.push_back(int32_t(si));
+        }
+        for (auto& t : tables) table_ptrs.push_back(t.data());
+        const int width = s.n_kv_heads * s.head_dim;
+        row_bytes = *quant::row_bytes(s.kv_type, width);
+        const size_t n_rows = size_t(n_blocks) * size_t(block_size);
+        k.resize(n_rows * row_bytes);
+        v.resize(n_rows * row_bytes);
+        std::vector<float> row(static_cast<size_t>(width));
+        for (size_t r = 0; r < n_rows; ++r) {
+            for (auto* cache : {&k, &v}) {
+                for (auto& x : row) x = d(rng);
+                find_kv_row_store(s.kv_type, Isa::Scalar)(row.data(), cache->data() + r * row_bytes, width);
+            }
+        }
+        q.resize(positions.size() * size_t(s.n_heads) * s.head_dim);
+        for (auto& x : q) x = d(rng);
+        job.q = q.data();
+        job.q_stride = size_t(s.n_heads) * s.head_dim;
+        job.out_stride = job.q_stride;
+        job.kv_type = s.kv_type;
+        job.k = k.data();
+        job.v = v.data();
+        job.kv_row_bytes = row_bytes;
+        job.n_heads = s.n_heads;
+        job.n_kv_heads = s.n_kv_heads;
+        job.head_dim = s.head_dim;
+        job.scale = 1.0f / std::sqrt(float(s.head_dim));
+        job.softcap = s.softcap;
+        job.window = s.window;
+        job.positions = positions.data();
+        job.token_seq = token_seq.data();
+        job.block_tables = table_ptrs.data();
+        job.block_size = block_size;
+    }
+
+    int64_t n_tokens() const { return int64_t(positions.size()); }
+
+    std::vector<float> run(AttentionSpanFn span) {
+        std::vector<float> out(q.size(), -7.0f);
+        AttentionJob j = job;
+        j.out = out.data();
+        attention_run(j, n_tokens(), span);
+        return out;
+    }
+
+    // Naive softmax attention in double over the dequantized cache.
+    std::vector<double> naive() const {
+        const int hd = job.head_dim, group = job.n_heads / job.n_kv_heads;
+        std::vector<double> out(q.size());
+        std::vector<float> kf(static_cast<size_t>(hd)), vf(static_cast<size_t>(hd));
+        auto head = [&](const std::vector<uint8_t>& c, int64_t row, int g, float* dst) {
+            const uint8_t* r = c.data() + size_t(row) * row_bytes;
+            if (job.kv_type == DType::F16) {
+                for (int i = 0; i < hd; ++i) dst[i] = quant::fp16_to_fp32(reinterpret_cast<const uint16_t*>(r)[g * hd + i]);
+            } else {
+                quant::dequantize_row(DType::Q8_0, r + size_t(g) * (hd / 32) * 34, dst, hd);
+            }
+        };
+        for (int64_t t = 0; t < n_tokens(); ++t) {
+            const int32_t p = positions[size_t(t)];
+            const int32_t lo = job.window > 0 ? std::max(0, p - job.window + 1) : 0;
+            for (int h = 0; h < job.n_heads; ++h) {
+                const int g = h / group;
+                const float* qh = q.data() + size_t(t) * job.q_stride + size_t(h) * hd;
+                std::vector<double> s;
+                for (int32_t j = lo; j <= p; ++j) {
+                    head(k, kv_slot(tables[size_t(token_seq[size_t(t)])].data(), block_size, j), g, kf.data());
+                    double dot = 0;
+                    for (int i = 0; i < hd; ++i) dot += double(qh[i]) * kf[i];
+                    dot *= job.scale;
+                    if (job.softcap > 0) dot = job.softcap * std::tanh(dot / job.softcap);
+                    s.push_back(dot);
+                }
+                const double mx = *std::max_element(s.begin(), s.end());
+                double sum = 0;
+                for (double& x : s) sum += (x = std::exp(x - mx));
+                double* o = out.data() + size_t(t) * job.q_stride + size_t(h) * hd;
+                for (int32_t j = lo; j <= p; ++j) {
+                    head(v, kv_slot(tables[size_t(token_seq[size_t(t)])].data(), block_size, j), g, vf.data());
+                    for (int i = 0; i < hd; ++i) o[i] += s[size_t(j - lo)] / sum * vf[i];
+                }
+            }
+        }
+        return out;
+    }
+};
+
+const Shape kShapes[] = {
+    {4, 4, 64, 0, 0.0f, DType::F16},     // ratio 1
+    {9, 3, 64, 0, 0.0f, DType::F16},     // SmolLM2-135M: ratio 3
+    {4, 1, 256, 0, 0.0f, DType::F16},    // Gemma 3 270M: ratio 4, head_dim 256
+    {8, 2, 128, 20, 0.0f, DType::F16},   // ratio 4, sliding window
+    {6, 2, 64, 7, 0.0f, DType::Q8_0},    // Q8_0 cache, small window
+    {3, 3, 40, 0, 0.0f, DType::F16},     // ragged head_dim (the AVX-512 kernel hands it to the reference)
+    {5, 5, 24, 0, 0.0f, DType::F16},     // ragged head_dim, odd head count
+    {4, 2, 64, 0, 0.5f, DType::F16},     // soft-capping that bites (scores reach ~1)
+    {8, 2, 256, 0, 0.0f, DType::Q8_0},   // ratio 4, Q8_0
+};
+
+const std::vector<std::pair<int, int>> kSeqs = {{38, 38}, {71, 1}, {25, 5}, {1, 1}, {130, 2}};
+
+TEST(OpsAttention, RefMatchesNaiveDouble) {
+    for (const Shape& s : kShapes) {
+        Fixture f(s, kSeqs, uint32_t(s.head_dim * 31 + s.n_heads));
+        const auto got = f.run(attention_span_ref);
+        const auto want = f.naive();
+        double max_err = 0;
+        for (size_t i = 0; i < got.size(); ++i) max_err = std::max(max_err, std::fabs(got[i] - want[i]));
+        // Float scores (|q.k| <~ 10, ~1e-6 error), float exp and sums over <= 130 positions of |v| <= 1:
+        // a few 1e-7 per output; 2e-6 leaves room.
+        EXPECT_LT(max_err, 2e-6) << s.n_heads << "/" << s.n_kv_heads << "x" << s.head_dim << " window " << s.window;
+    }
+}
+
+TEST(OpsAttention, SimdMatchesRef) {
+    for (int isa = 1; isa < n_supported_isas(); ++isa) {
+        for (const Shape& s : kShapes) {
+            Fixture f(s, kSeqs, uint32_t(s.head_dim * 7 + s.n_kv_heads));
+            const auto ref = f.run(attention_span_ref);
+            const auto got = f.run(find_attention_span(s.kv_type, Isa(isa)));
+            double max_err = 0;
+            for (size_t i = 0; i < got.size(); ++i) max_err = std::max(max_err, double(std::fabs(got[i] - ref[i])));
+            // Different summation order of the dot products and the polynomial exp (< 2e-7 relative) on
+            // outputs |o| <= 1: 1e-6.
+            EXPECT_LT(max_err, 1e-6) << isa_name(Isa(isa)) << " " << s.n_heads << "/" << s.n_kv_heads << "x"
+                                     << s.head_dim << " window " << s.window << " softcap " << s.softcap;
+        }
+    }
+}
+
+TEST(OpsAttention, SplitSpansMergeToOnePass) {
+    for (int isa = 0; isa < n_supported_isas(); ++isa) {
+        const Shape s{8, 2, 64, 0, 0.0f, DType::F16};
+        Fixture f(s, {{300, 1}, {77, 1}}, 99);
+        const AttentionSpanFn span = find_attention_span(s.kv_type, Isa(isa));
+        const auto whole = f.run(span);
+        const size_t state = attention_state_floats(f.job);
+        std::vector<float> out(f.q.size());
+        AttentionJob j = f.job;
+        j.out = out.data();
+        for (int64_t t = 0; t < f.n_tokens(); ++t) {
+            int32_t first = 0, end = 0;
+            attention_range(j, t, first, end);
+            for (int g = 0; g < s.n_kv_heads; ++g) {
+                const int n_parts = 5;  // the last parts can be empty for the short sequence: still merged
+                std::vector<float> states(state * n_parts);
+                const int32_t len = end - first;
+                for (int i = 0; i < n_parts; ++i) {
+                    const int32_t a = first + len * i * i / (n_parts * n_parts), b = first + len * (i + 1) * (i + 1) / (n_parts * n_parts);
+                    span(j, t, g, a, b, states.data() + state * size_t(i));
+                }
+                attention_merge(j, t, g, n_parts, states.data());
+            }
+        }
+        for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], whole[i], 1e-6) << isa_name(Isa(isa));
+    }
+}
+
+}  // namespace
+}  // namespace hotrod::cpu
