@@ -1,0 +1,28 @@
+// Synthetic models: random weights in a real architecture's shape and a real quantization mix, with the real
+// tokenizer metadata copied from a vocab GGUF, written with our GGUF writer. Deterministic: the same options
+// give the same bytes, so a test can rebuild the very file a fixture script ran through llama.cpp.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+
+namespace hotrod::model {
+
+struct SynthOptions {
+    std::string arch = "qwen3";   // qwen3 (the only family with named shapes so far)
+    std::string shape = "tiny";   // tiny | 0.6b | 4b
+    std::string quant = "q8_0";   // q4_k_m | q8_0 | f16
+    std::string vocab_path;       // a GGUF holding tokenizer.ggml.* (e.g. ggml-vocab-qwen2.gguf)
+    uint64_t seed = 1;
+};
+
+// The Config a shape stands for (n_vocab taken from the vocab file). Throws Error for an unknown arch/shape.
+Config synth_config(const SynthOptions& opt, int n_vocab);
+
+// Builds the model and writes it to path. Throws Error (bad options, unreadable vocab) or gguf::Error.
+void write_synthetic_model(const SynthOptions& opt, const std::string& path);
+
+}  // namespace hotrod::model
