@@ -96,13 +96,26 @@ TEST(ChatTemplateFixtures, RealTemplatesMatchPythonJinja2) {
 
     std::ifstream lines(fixtures / "renders.jsonl");
     std::string line;
-    int n_pairs = 0, n_pass = 0, n_python_errors = 0;
+    int n_pairs = 0, n_pass = 0, n_python_errors = 0, n_lenient = 0;
     std::map<std::string, std::unique_ptr<hotrod::text::ChatTemplate>> parsed;
     std::map<std::string, std::string> parse_errors;
     while (std::getline(lines, line)) {
         const json rec = json::parse(line);
         if (!rec["ok"].get<bool>()) {
             ++n_python_errors;
+            // Not compared; counted when we render where Python raised (e.g. list.append, refused by HF's sandbox).
+            try {
+                const json& c = cases.at(rec["case"].get<std::string>());
+                hotrod::text::ChatInputs in;
+                in.messages = c["messages"];
+                in.tools = c.contains("tools") ? c["tools"] : json();
+                in.add_generation_prompt = c["add_generation_prompt"];
+                if (c.contains("kwargs")) in.extra = c["kwargs"];
+                in.now = now;
+                hotrod::text::ChatTemplate(read_file(templates / rec["template"].get<std::string>())).render(in);
+                ++n_lenient;
+            } catch (const std::exception&) {
+            }
             continue;
         }
         ++n_pairs;
@@ -150,8 +163,8 @@ TEST(ChatTemplateFixtures, RealTemplatesMatchPythonJinja2) {
                       << json(hotrod::text::jinja::Value::string(out.substr(k > 40 ? k - 40 : 0, 120)).s).dump()
                       << "\n  python: " << json(head.substr(k > 40 ? k - 40 : 0, 120)).dump();
     }
-    std::printf("templates x conversations: %d of %d pairs byte-identical (%d pairs where Python raised, skipped)\n", n_pass,
-                n_pairs, n_python_errors);
+    std::printf("templates x conversations: %d of %d pairs byte-identical (%d pairs where Python raised, skipped; "
+                "%d of those render here)\n", n_pass, n_pairs, n_python_errors, n_lenient);
     EXPECT_GT(n_pairs, 0);
 }
 
