@@ -1,0 +1,227 @@
+// Config and loading: the real models' hyper-parameters, clear errors for an unsupported architecture, a
+// missing key, a missing or misshapen tensor; the KV block pool and cache bookkeeping.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "gguf/writer.h"
+#include "model/arch.h"
+#include "model/kv_cache.h"
+#include "model/model.h"
+#include "model/synth.h"
+#include "test_util.h"
+
+namespace hotrod::model {
+namespace {
+
+using test::temp_dir;
+
+TEST(Config, SmolLM2) {
+    HOTROD_MODEL_OR_SKIP(path, "SmolLM2-135M-Instruct.Q4_1.gguf");
+    const auto f = gguf::File::open(path);
+    const Config c = find_arch(f.architecture())->read_config(f);
+    EXPECT_EQ(c.arch, "llama");
+    EXPECT_EQ(c.n_layers, 30);
+    EXPECT_EQ(c.n_embd, 576);
+    EXPECT_EQ(c.n_heads, 9);
+    EXPECT_EQ(c.n_kv_heads, 3);
+    EXPECT_EQ(c.head_dim, 64);
+    EXPECT_EQ(c.n_ff, 1536);
+    EXPECT_EQ(c.n_vocab, 49152);
+    EXPECT_EQ(c.rope_kind, backend::RopeKind::Normal);
+    EXPECT_FLOAT_EQ(c.rope_base, 100000.0f);
+    EXPECT_TRUE(c.tied_embeddings);
+    EXPECT_FALSE(c.is_sliding(0));
+    EXPECT_FLOAT_EQ(c.attention(0).scale, 0.125f);
+}
+
+TEST(Config, Gemma3) {
+    HOTROD_MODEL_OR_SKIP(path, "gemma-3-270m-q4_k_m.gguf");
+    const auto f = gguf::File::open(path);
+    const Config c = find_arch(f.architecture())->read_config(f);
+    EXPECT_EQ(c.n_layers, 18);
+    EXPECT_EQ(c.n_embd, 640);
+    EXPECT_EQ(c.n_heads, 4);
+    EXPECT_EQ(c.n_kv_heads, 1);
+    EXPECT_EQ(c.head_dim, 256);
+    EXPECT_EQ(c.n_vocab, 262144);
+    EXPECT_EQ(c.rope_kind, backend::RopeKind::NeoX);
+    EXPECT_FLOAT_EQ(c.embed_scale, std::sqrt(640.0f));
+    EXPECT_FLOAT_EQ(c.attention(0).scale, 1.0f / 16.0f);
+    // Five sliding layers (window 512, base 10000), then one global (base 1e6).
+    for (int il = 0; il < 5; ++il) {
+        EXPECT_TRUE(c.is_sliding(il));
+        EXPECT_EQ(c.attention(il).window, 512);
+        EXPECT_FLOAT_EQ(c.rope(il).freq_base, 10000.0f);
+    }
+    EXPECT_FALSE(c.is_sliding(5));
+    EXPECT_EQ(c.attention(5).window, 0);
+    EXPECT_FLOAT_EQ(c.rope(5).freq_base, 1000000.0f);
+    EXPECT_TRUE(c.is_sliding(6));
+    EXPECT_FALSE(c.is_sliding(17));
+}
+
+// A small qwen3 file, F32 weights, with hooks to break it.
+struct MiniQwen3 {
+    int n_vocab = 64, n_embd = 64, n_ff = 128, n_heads = 2, n_kv = 1, head_dim = 32, n_layers = 2;
+    std::string arch = "qwen3";
+    std::string drop_key;      // metadata key to leave out
+    std::string drop_tensor;   // tensor to leave out
+    std::string bad_tensor;    // tensor written with one more row
+    std::string write(const std::string& name) const {
+        gguf::Writer w;
+        w.set_string("general.architecture", arch);
+        auto u = [&](const std::string& k, uint32_t v) {
+            if (k != drop_key) w.set_scalar<uint32_t>(arch + "." + k, v);
+        };
+        u("block_count", uint32_t(n_layers));
+        u("context_length", 256);
+        u("embedding_length", uint32_t(n_embd));
+        u("feed_forward_length", uint32_t(n_ff));
+        u("attention.head_count", uint32_t(n_heads));
+        u("attention.head_count_kv", uint32_t(n_kv));
+        u("attention.key_length", uint32_t(head_dim));
+        u("attention.value_length", uint32_t(head_dim));
+        if (drop_key != "attention.layer_norm_rms_epsilon")
+            w.set_scalar<float>(arch + ".attention.layer_norm_rms_epsilon", 1e-6f);
+        Config c;
+        c.n_layers = n_layers, c.n_embd = n_embd, c.n_ff = n_ff, c.n_heads = n_heads, c.n_kv_heads = n_kv;
+        c.head_dim = head_dim, c.n_vocab = n_vocab;
+        const Manifest m = manifest_qwen3(c);
+        for (const auto& s : m.specs()) {
+            if (s.optional || s.name == drop_tensor) continue;
+            std::vector<int64_t> shape = s.shape;
+            if (s.name == bad_tensor) shape.back() += 1;
+            int64_t n = 1;
+            for (auto d : shape) n *= d;
+            std::vector<float> data(size_t(n), 0.01f);
+            w.add_tensor(s.name, quant::DType::F32, shape,
+                         std::as_bytes(std::span<const float>(data.data(), data.size())));
+        }
+        const std::string path = (temp_dir() / name).string();
+        w.write(path);
+        return path;
+    }
+};
+
+std::string load_error(const std::string& path) {
+    cpu::CpuBackend be(1);
+    try {
+        Model::load(path, be);
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST(Load, MiniQwen3Loads) {
+    cpu::CpuBackend be(1);
+    auto m = Model::load(MiniQwen3{}.write("ok.gguf"), be);
+    EXPECT_EQ(m->config().head_dim, 32);
+    EXPECT_TRUE(m->config().tied_embeddings);
+    EXPECT_EQ(m->weights().output.data, m->weights().token_embd.data);
+}
+
+TEST(Load, UnsupportedArchitecture) {
+    MiniQwen3 q;
+    q.arch = "mamba";
+    const std::string err = load_error(q.write("arch.gguf"));
+    EXPECT_NE(err.find("general.architecture"), std::string::npos) << err;
+    EXPECT_NE(err.find("mamba"), std::string::npos) << err;
+    EXPECT_NE(err.find("qwen3"), std::string::npos) << err;
+}
+
+TEST(Load, MissingKey) {
+    MiniQwen3 q;
+    q.drop_key = "block_count";
+    const std::string err = load_error(q.write("key.gguf"));
+    EXPECT_NE(err.find("qwen3.block_count"), std::string::npos) << err;
+    EXPECT_NE(err.find("key.gguf"), std::string::npos) << err;
+}
+
+TEST(Load, MissingTensor) {
+    MiniQwen3 q;
+    q.drop_tensor = "blk.1.attn_k_norm.weight";
+    const std::string err = load_error(q.write("missing.gguf"));
+    EXPECT_NE(err.find("blk.1.attn_k_norm.weight: missing"), std::string::npos) << err;
+}
+
+TEST(Load, WrongShape) {
+    MiniQwen3 q;
+    q.bad_tensor = "blk.0.ffn_down.weight";
+    const std::string err = load_error(q.write("shape.gguf"));
+    EXPECT_NE(err.find("blk.0.ffn_down.weight: expected shape [128, 64], found [128, 65]"), std::string::npos)
+        << err;
+}
+
+TEST(Synth, Qwen3Shapes) {
+    SynthOptions o;
+    o.shape = "0.6b";
+    Config c = synth_config(o, 151936);
+    EXPECT_EQ(c.n_layers, 28);
+    EXPECT_EQ(c.n_embd, 1024);
+    EXPECT_EQ(c.n_heads * c.head_dim, 2048);
+    o.shape = "4b";
+    c = synth_config(o, 151936);
+    EXPECT_EQ(c.n_layers, 36);
+    EXPECT_EQ(c.n_ff, 9728);
+    o.shape = "7b";
+    EXPECT_THROW(synth_config(o, 10), Error);
+}
+
+TEST(KvCache, BlockPoolHandsOutEveryBlockOnce) {
+    BlockPool p(4);
+    std::vector<int32_t> got;
+    for (int i = 0; i < 4; ++i) got.push_back(p.allocate());
+    EXPECT_EQ(got, (std::vector<int32_t>{0, 1, 2, 3}));
+    EXPECT_EQ(p.allocate(), -1);
+    p.release(2);
+    EXPECT_EQ(p.n_free(), 1);
+    EXPECT_EQ(p.allocate(), 2);
+}
+
+TEST(KvCache, ReserveTruncateAndFull) {
+    cpu::CpuBackend be(1);
+    Config c;
+    c.n_layers = 2, c.n_kv_heads = 2, c.head_dim = 16;
+    KvOptions o;
+    o.block_size = 16;
+    o.n_ctx = 64;  // 4 blocks
+    KvCache kv(be, c, o);
+    EXPECT_EQ(kv.n_blocks(), 4);
+    EXPECT_EQ(kv.bytes(), size_t(4 * 16 * 32 * 2 * 2 * 2));  // blocks * tokens * width * f16 * (K,V) * layers
+    const int32_t a = kv.add_sequence(), b = kv.add_sequence();
+    kv.reserve(a, 17);
+    EXPECT_EQ(kv.capacity(a), 32);
+    kv.reserve(b, 32);
+    EXPECT_EQ(kv.n_blocks_free(), 0);
+    try {
+        kv.reserve(a, 33);
+        FAIL() << "expected KvFullError";
+    } catch (const KvFullError& e) {
+        EXPECT_NE(std::string(e.what()).find("needs 33 positions"), std::string::npos) << e.what();
+    }
+    kv.truncate(b, 10);
+    EXPECT_EQ(kv.n_blocks_free(), 1);
+    kv.remove_sequence(a);
+    EXPECT_EQ(kv.n_blocks_free(), 3);
+    EXPECT_EQ(kv.add_sequence(), a);  // ids are reused
+}
+
+TEST(Batch, RejectsBadBatches) {
+    cpu::CpuBackend be(1);
+    auto m = Model::load(MiniQwen3{}.write("batch.gguf"), be);
+    KvCache kv(be, m->config(), KvOptions{});
+    const int32_t seq = kv.add_sequence();
+    Batch b;
+    const int s = b.add_sequence(seq);
+    b.add(s, 999, 0, true);  // outside the vocabulary of 64
+    EXPECT_THROW(m->forward(b, kv), std::invalid_argument);
+    b.clear();
+    b.add(b.add_sequence(seq), 1, 3, false);
+    b.add(0, 2, 3, true);  // positions must increase
+    EXPECT_THROW(m->forward(b, kv), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace hotrod::model
