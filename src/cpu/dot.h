@@ -37,4 +37,8 @@ quant::DType activation_type(quant::DType weight);
 // Isa::Scalar exists for every type that has a dot reference in src/quant/dot_ref.h).
 DotKernel find_dot_kernel(quant::DType weight, Isa isa);
 
+// The kernel at `isa` or, failing that, at the highest lower ISA that has one; nullptr only for a type with no
+// dot reference at all.
+DotKernel best_dot_kernel(quant::DType weight, Isa isa);
+
 }  // namespace hotrod::cpu

@@ -1,0 +1,109 @@
+// The tile loop shared by the 32-element SIMD kernels (include only from *_avx2.cpp / *_avx512.cpp files):
+// for each weight row, each block is unpacked once and multiplied into every activation column, with the column
+// count a template constant so the accumulators live in registers. Everything here has internal linkage, so a
+// helper compiled with AVX-512 flags can never be picked by the linker for an AVX2 caller.
+#pragma once
+
+#include <immintrin.h>
+
+#include "cpu/dot.h"
+#include "quant/blocks.h"
+
+namespace hotrod::cpu {
+namespace {
+
+inline float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
+
+// Unpacks the 32 4-bit codes of a block into bytes 0..15 (element order: low nibbles, then high nibbles).
+inline __m256i unpack_nibbles(const uint8_t* qs) {
+    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+    const __m128i lo = _mm_and_si128(packed, _mm_set1_epi8(0x0f));
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0f));
+    return _mm256_set_m128i(hi, lo);
+}
+
+inline __m256i load_q8(const quant::BlockQ8_0& x) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs));
+}
+
+// Sum over groups of 4 of u8 * s8 products into 8 int32 lanes: vpdpbusd where the file is built with VNNI,
+// otherwise vpmaddubsw + vpmaddwd (no saturation here: |u| <= 255 only for Q8_0's |w| <= 128, and
+// 128 * 127 * 2 < 32767).
+inline __m256i dot_u8s8(__m256i u, __m256i s) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#else
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
+
+// A block of signed codes w with scale d: sum(w * x) via |w| * (x with w's sign).
+struct SignedBlock {
+    __m256i abs_w, w;
+    float d;
+};
+inline __m256 fma_signed(const SignedBlock& u, const quant::BlockQ8_0& x, __m256 acc) {
+    const __m256i p = dot_u8s8(u.abs_w, _mm256_sign_epi8(load_q8(x), u.w));
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(u.d * half_to_float(x.d)), acc);
+}
+
+// A block of unsigned codes q with scale d and offset m: d * sum(q * x) + m * sum(x), both times d_x.
+struct MinBlock {
+    __m256i q;
+    float d, m;
+};
+inline __m256 fma_min(const MinBlock& u, const quant::BlockQ8_0& x, __m256 acc) {
+    const __m256i xq = load_q8(x);
+    const __m256i p = dot_u8s8(u.q, xq);
+    const __m256i s = dot_u8s8(_mm256_set1_epi8(1), xq);
+    const float dx = half_to_float(x.d);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(u.d * dx), acc);
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(u.m * dx), acc);
+}
+
+// K provides: using Block (weight block type); struct Unpacked; static Unpacked unpack(const Block&);
+// static __m256 fma(const Unpacked&, const BlockQ8_0&, __m256 acc) adding this block's 8 partial lanes to acc.
+template <class K, int NC>
+void q32_tile_cols(const DotTile& t, int c0) {
+    using Block = typename K::Block;
+    const int64_t n_blocks = t.n / quant::QK;
+    const quant::BlockQ8_0* xs[NC];
+    for (int c = 0; c < NC; ++c)
+        xs[c] = reinterpret_cast<const quant::BlockQ8_0*>(t.x + size_t(c0 + c) * t.x_stride);
+    for (int r = 0; r < t.n_rows; ++r) {
+        const auto* w = reinterpret_cast<const Block*>(t.w + size_t(r) * t.w_stride);
+        __m256 acc[NC];
+        for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < n_blocks; ++b) {
+            const typename K::Unpacked u = K::unpack(w[b]);
+            for (int c = 0; c < NC; ++c) acc[c] = K::fma(u, xs[c][b], acc[c]);
+        }
+        for (int c = 0; c < NC; ++c) t.out[size_t(c0 + c) * t.out_stride + size_t(r)] = hsum_ps(acc[c]);
+    }
+}
+
+template <class K>
+void q32_tile(const DotTile& t) {
+    for (int c0 = 0; c0 < t.n_cols; c0 += 8) {
+        switch (t.n_cols - c0 >= 8 ? 8 : t.n_cols - c0) {
+            case 1: q32_tile_cols<K, 1>(t, c0); break;
+            case 2: q32_tile_cols<K, 2>(t, c0); break;
+            case 3: q32_tile_cols<K, 3>(t, c0); break;
+            case 4: q32_tile_cols<K, 4>(t, c0); break;
+            case 5: q32_tile_cols<K, 5>(t, c0); break;
+            case 6: q32_tile_cols<K, 6>(t, c0); break;
+            case 7: q32_tile_cols<K, 7>(t, c0); break;
+            default: q32_tile_cols<K, 8>(t, c0); break;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace hotrod::cpu
