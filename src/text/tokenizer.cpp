@@ -39,26 +39,27 @@ int spm_byte_value(std::string_view s) {
 
 }  // namespace
 
-Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {
-    attrs_ = token_attrs(vocab_);
-    eog_ = eog_ids(vocab_);
-    special_ = std::make_unique<SpecialMatcher>(vocab_, attrs_);
-    if (vocab_.kind == VocabKind::Bpe) {
-        pre_ = std::make_unique<PreTokenizer>(PreTokenizer::for_name(vocab_.pre));
-        const bool ignore_merges = vocab_.pre == "llama-bpe" || vocab_.pre == "llama3" || vocab_.pre == "llama-v3";
-        bpe_ = std::make_unique<BpeModel>(vocab_, ignore_merges);
+Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::make_unique<Vocab>(std::move(vocab))) {
+    const Vocab& v = *vocab_;
+    attrs_ = token_attrs(v);
+    eog_ = eog_ids(v);
+    special_ = std::make_unique<SpecialMatcher>(v, attrs_);
+    if (vocab_->kind == VocabKind::Bpe) {
+        pre_ = std::make_unique<PreTokenizer>(PreTokenizer::for_name(vocab_->pre));
+        const bool ignore_merges = vocab_->pre == "llama-bpe" || vocab_->pre == "llama3" || vocab_->pre == "llama-v3";
+        bpe_ = std::make_unique<BpeModel>(v, ignore_merges);
     } else {
-        spm_ = std::make_unique<SpmModel>(vocab_);
+        spm_ = std::make_unique<SpmModel>(v);
     }
-    pieces_.resize(vocab_.n_tokens());
+    pieces_.resize(vocab_->n_tokens());
     for (size_t i = 0; i < pieces_.size(); ++i) {
-        const std::string& t = vocab_.tokens[i];
+        const std::string& t = vocab_->tokens[i];
         const uint8_t a = attrs_[i];
         if (a & (kAttrControl | kAttrUnknown | kAttrUserDefined)) {
             pieces_[i] = t;  // stored as written, not byte-level encoded
         } else if (a & kAttrUnused) {
             pieces_[i].clear();
-        } else if (vocab_.kind == VocabKind::Bpe) {
+        } else if (vocab_->kind == VocabKind::Bpe) {
             pieces_[i] = bpe_token_bytes(t);
         } else if (a & kAttrByte) {
             const int b = spm_byte_value(t);
@@ -67,7 +68,7 @@ Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {
             pieces_[i] = spm_unescape(t);
         }
     }
-    eot_id_ = vocab_.eot_id;
+    eot_id_ = vocab_->eot_id;
     if (eot_id_ == kNoToken)
         for (std::string_view name : {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>"})
             if (const TokenId id = find_token(name); id != kNoToken) {
@@ -84,8 +85,8 @@ Tokenizer::~Tokenizer() = default;
 
 TokenId Tokenizer::find_token(std::string_view text) const {
     if (spm_) return spm_->find(text);
-    const auto it = std::find(vocab_.tokens.begin(), vocab_.tokens.end(), text);
-    return it == vocab_.tokens.end() ? kNoToken : TokenId(it - vocab_.tokens.begin());
+    const auto it = std::find(vocab_->tokens.begin(), vocab_->tokens.end(), text);
+    return it == vocab_->tokens.end() ? kNoToken : TokenId(it - vocab_->tokens.begin());
 }
 
 bool Tokenizer::is_eog(TokenId id) const { return std::binary_search(eog_.begin(), eog_.end(), id); }
@@ -123,7 +124,7 @@ std::vector<TokenId> Tokenizer::encode(std::string_view raw, bool add_special, b
     }
     std::vector<TokenId> out;
     out.reserve(text.size() / 3 + 4);
-    if (add_special && vocab_.add_bos && vocab_.bos_id != kNoToken) out.push_back(vocab_.bos_id);
+    if (add_special && vocab_->add_bos && vocab_->bos_id != kNoToken) out.push_back(vocab_->bos_id);
 
     std::vector<Fragment> frags;
     special_->partition(text, parse_special, frags);
@@ -149,7 +150,7 @@ std::vector<TokenId> Tokenizer::encode(std::string_view raw, bool add_special, b
                 continue;
             }
             escaped.clear();
-            if (vocab_.add_space_prefix && prev_special) escaped += kSpmSpace;
+            if (vocab_->add_space_prefix && prev_special) escaped += kSpmSpace;
             for (char c : text.substr(f.begin, f.end - f.begin)) {
                 if (c == ' ')
                     escaped += kSpmSpace;
@@ -160,7 +161,7 @@ std::vector<TokenId> Tokenizer::encode(std::string_view raw, bool add_special, b
             prev_special = false;
         }
     }
-    if (add_special && vocab_.add_eos && vocab_.eos_id != kNoToken) out.push_back(vocab_.eos_id);
+    if (add_special && vocab_->add_eos && vocab_->eos_id != kNoToken) out.push_back(vocab_->eos_id);
     return out;
 }
 

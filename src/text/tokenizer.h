@@ -44,19 +44,19 @@ public:
     // put before the text is dropped from the first piece, so decode(encode(s)) == s.
     std::string decode(std::span<const TokenId> ids, bool special = false) const;
 
-    const Vocab& vocab() const { return vocab_; }
-    size_t n_tokens() const { return vocab_.n_tokens(); }
-    TokenId bos_id() const { return vocab_.bos_id; }
-    TokenId eos_id() const { return vocab_.eos_id; }
+    const Vocab& vocab() const { return *vocab_; }
+    size_t n_tokens() const { return vocab_->n_tokens(); }
+    TokenId bos_id() const { return vocab_->bos_id; }
+    TokenId eos_id() const { return vocab_->eos_id; }
     TokenId eot_id() const { return eot_id_; }
     bool is_eog(TokenId id) const;
     bool is_control(TokenId id) const;  // control or unknown: hidden from decoded text unless asked for
-    bool strips_leading_space() const { return vocab_.kind == VocabKind::Spm && vocab_.add_space_prefix; }
+    bool strips_leading_space() const { return vocab_->kind == VocabKind::Spm && vocab_->add_space_prefix; }
     // Looks a token up by its stored text (exact), kNoToken if absent.
     TokenId find_token(std::string_view text) const;
 
 private:
-    Vocab vocab_;
+    std::unique_ptr<Vocab> vocab_;  // on the heap: the models keep pointers into it, and a Tokenizer may move
     std::vector<uint8_t> attrs_;
     std::vector<std::string> pieces_;  // decoded bytes per token (control tokens: their text)
     std::vector<TokenId> eog_;
