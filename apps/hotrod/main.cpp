@@ -19,6 +19,7 @@ constexpr Command kCommands[] = {
     {"synth", hotrod::app::cmd_synth, "write a synthetic model (random weights, real shape and tokenizer)"},
     {"tokenize", hotrod::app::cmd_tokenize, "print the token ids of a text under a model's tokenizer"},
     {"template", hotrod::app::cmd_template, "render a chat template for a conversation"},
+    {"bench", hotrod::app::cmd_bench, "head-to-head benchmark of OpenAI-compatible servers on a workload"},
 };
 
 void print_usage(FILE* out) {
