@@ -84,20 +84,20 @@ SpecialMatcher::SpecialMatcher(const Vocab& v, const std::vector<uint8_t>& attrs
         int32_t node = 0;
         for (unsigned char c : t) {
             const uint64_t key = uint64_t(node) << 8 | c;
-            auto it = edges_.find(key);
-            if (it == edges_.end()) {
+            int32_t next = edges_.find(key);
+            if (next < 0) {
                 nodes_.emplace_back();
-                it = edges_.emplace(key, int32_t(nodes_.size() - 1)).first;
+                next = int32_t(nodes_.size() - 1);
+                edges_.insert(key, next);
             }
-            node = it->second;
+            node = next;
         }
         nodes_[node].rank = int32_t(r);
     }
 }
 
 int32_t SpecialMatcher::child(int32_t node, unsigned char c) const {
-    const auto it = edges_.find(uint64_t(node) << 8 | c);
-    return it == edges_.end() ? -1 : it->second;
+    return edges_.find(uint64_t(node) << 8 | c);
 }
 
 void SpecialMatcher::partition(std::string_view text, bool parse_special, std::vector<Fragment>& out) const {
@@ -123,9 +123,15 @@ void SpecialMatcher::partition(std::string_view text, bool parse_special, std::v
         out.push_back({kNoToken, 0, uint32_t(n)});
         return;
     }
-    std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
-        return a.rank != b.rank ? a.rank < b.rank : a.pos < b.pos;
-    });
+    // Order by (rank, pos): hits were collected by position, so a stable counting sort on rank suffices.
+    {
+        std::vector<uint32_t> start(order_.size() + 1, 0);
+        for (const Hit& h : hits) ++start[h.rank + 1];
+        for (size_t r = 0; r < order_.size(); ++r) start[r + 1] += start[r];
+        std::vector<Hit> sorted(hits.size());
+        for (const Hit& h : hits) sorted[start[h.rank]++] = h;
+        hits.swap(sorted);
+    }
     // owner[i]: 0 free, 1 taken by an accepted token, 2 whitespace swallowed by a strip attribute.
     std::vector<uint8_t> owner(n, 0);
     std::vector<Hit> accepted;

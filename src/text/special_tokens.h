@@ -5,9 +5,9 @@
 
 #include <cstdint>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "text/flat_map.h"
 #include "text/vocab.h"
 
 namespace hotrod::text {
@@ -58,7 +58,7 @@ private:
     std::vector<uint8_t> attr_of_rank_;      // attrs by rank
     std::vector<uint32_t> len_of_rank_;
     std::vector<Node> nodes_;                // trie over the special texts; node 0 is the root
-    std::unordered_map<uint64_t, int32_t> edges_;  // (node << 8 | byte) -> child
+    FlatMapU64 edges_;                       // (node << 8 | byte) -> child
     bool first_byte_[256] = {};
 };
 

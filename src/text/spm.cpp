@@ -10,8 +10,7 @@
 namespace hotrod::text {
 
 SpmModel::SpmModel(const Vocab& v) : scores_(&v.scores), unk_id_(v.unk_id) {
-    by_text_.reserve(v.n_tokens());
-    for (size_t i = 0; i < v.n_tokens(); ++i) by_text_[v.tokens[i]] = TokenId(i);  // last id wins, as in the reference
+    by_text_.build(v.tokens);  // last id wins on a duplicate text, as in the reference
     for (int b = 0; b < 256; ++b) {
         char name[8];
         std::snprintf(name, sizeof name, "<0x%02X>", b);

@@ -5,9 +5,9 @@
 
 #include <array>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "text/flat_map.h"
 #include "text/vocab.h"
 
 namespace hotrod::text {
@@ -18,14 +18,11 @@ public:
 
     void encode(std::string_view text, std::vector<TokenId>& out) const;
 
-    TokenId find(std::string_view text) const {
-        const auto it = by_text_.find(text);
-        return it == by_text_.end() ? kNoToken : it->second;
-    }
+    TokenId find(std::string_view text) const { return by_text_.find(text); }
 
 private:
     const std::vector<float>* scores_;
-    std::unordered_map<std::string_view, TokenId> by_text_;
+    StringIndex by_text_;
     std::array<TokenId, 256> byte_id_{};
     TokenId unk_id_ = kNoToken;
 };
