@@ -1,4 +1,4 @@
-// Single-thread GB/s of the K-format dot kernels as a decode GEMV (weight rows x 1..8 Q8_K columns) beside a plain
+// GB/s (1 and 2 threads) of the K-format dot kernels as a decode GEMV (weight rows x 1..8 Q8_K columns) beside a plain
 // copy of the same bytes, the floor a memory-bound GEMV cannot beat. Weights: a 2560 x 9728 matrix (the brief's
 // size) and a 4x larger set cycled so it cannot sit in the 32 MB L3. Each kernel is checked against the scalar
 // reference on a few rows before it is timed.
@@ -99,23 +99,26 @@ void BM_gemv(benchmark::State& state, quant::DType type, cpu::Isa isa, int n_set
     const auto x = make_activations(n_cols);
     std::vector<float> out(size_t(w.n_rows) * size_t(n_cols));
     check_against_scalar(kernel, w, x, n_cols);
+    // With ->Threads(k) each thread takes its share of the rows (Google Benchmark sums the threads' bytes).
+    const int rows = kRows / state.threads(), row0 = rows * state.thread_index();
     int set = 0;
     for (auto _ : state) {
-        kernel(make_tile(w, set * kRows, kRows, x, n_cols, out.data()));
+        kernel(make_tile(w, set * kRows + row0, rows, x, n_cols, out.data() + row0));
         benchmark::DoNotOptimize(out.data());
         set = (set + 1) % n_sets;
     }
-    state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(w.row_bytes) * kRows);
+    state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(w.row_bytes) * rows);
 }
 
 // memcpy of one matrix's bytes per iteration (read + write, counted as the bytes read, like the GEMV).
 void BM_copy(benchmark::State& state, int n_sets) {
     const Weights w = make_weights(quant::DType::Q4_K, kRows * n_sets);
-    const size_t bytes = w.row_bytes * kRows;
+    const size_t bytes = w.row_bytes * kRows / size_t(state.threads());
+    const size_t offset = bytes * size_t(state.thread_index());
     std::vector<uint8_t> dst(bytes);
     int set = 0;
     for (auto _ : state) {
-        std::memcpy(dst.data(), w.bytes.data() + bytes * size_t(set), bytes);
+        std::memcpy(dst.data(), w.bytes.data() + w.row_bytes * kRows * size_t(set) + offset, bytes);
         benchmark::DoNotOptimize(dst.data());
         set = (set + 1) % n_sets;
     }
@@ -125,10 +128,11 @@ void BM_copy(benchmark::State& state, int n_sets) {
 // Sum of one matrix's bytes as 64-bit words: a read-only stream, the closer floor for a GEMV.
 void BM_read(benchmark::State& state, int n_sets) {
     const Weights w = make_weights(quant::DType::Q4_K, kRows * n_sets);
-    const size_t bytes = w.row_bytes * kRows;
+    const size_t bytes = w.row_bytes * kRows / size_t(state.threads());
+    const size_t offset = bytes * size_t(state.thread_index());
     int set = 0;
     for (auto _ : state) {
-        const uint8_t* p = w.bytes.data() + bytes * size_t(set);
+        const uint8_t* p = w.bytes.data() + w.row_bytes * kRows * size_t(set) + offset;
         uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         for (size_t i = 0; i + 32 <= bytes; i += 32) {
             uint64_t v[4];
@@ -144,16 +148,17 @@ void BM_read(benchmark::State& state, int n_sets) {
 void register_all() {
     using quant::DType;
     using cpu::Isa;
-    benchmark::RegisterBenchmark("copy/l3", BM_copy, 1);
-    benchmark::RegisterBenchmark("copy/dram", BM_copy, 4);
-    benchmark::RegisterBenchmark("read/l3", BM_read, 1);
-    benchmark::RegisterBenchmark("read/dram", BM_read, 4);
+    benchmark::RegisterBenchmark("copy/l3", BM_copy, 1)->Threads(1)->Threads(2)->UseRealTime();
+    benchmark::RegisterBenchmark("copy/dram", BM_copy, 4)->Threads(1)->Threads(2)->UseRealTime();
+    benchmark::RegisterBenchmark("read/l3", BM_read, 1)->Threads(1)->Threads(2)->UseRealTime();
+    benchmark::RegisterBenchmark("read/dram", BM_read, 4)->Threads(1)->Threads(2)->UseRealTime();
     for (DType type : {DType::Q4_K, DType::Q6_K, DType::Q5_K, DType::Q3_K, DType::Q2_K}) {
         for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
             for (int n_sets : {1, 4}) {
                 const std::string name = std::string(quant::type_name(type)) + "/" + std::string(isa == cpu::Isa::Avx2 ? "avx2" : "avx512") +
                                          (n_sets == 1 ? "/l3" : "/dram");
-                benchmark::RegisterBenchmark(name.c_str(), BM_gemv, type, isa, n_sets)->Arg(1)->Arg(4)->Arg(8);
+                benchmark::RegisterBenchmark(name.c_str(), BM_gemv, type, isa, n_sets)
+                    ->Arg(1)->Arg(4)->Arg(8)->Threads(1)->Threads(2)->UseRealTime();
             }
         }
     }
