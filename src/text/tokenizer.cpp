@@ -2,6 +2,7 @@
 #include "text/tokenizer.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "text/bpe.h"
 #include "text/pretokenize.h"
@@ -130,6 +131,11 @@ std::vector<TokenId> Tokenizer::encode(std::string_view raw, bool add_special, b
     special_->partition(text, parse_special, frags);
     if (bpe_) {
         std::vector<Piece> words;
+        // Words repeat in real text: on long inputs each distinct word is merged once (encode_word is a pure
+        // function of the word's bytes). Keys view into text; values are ranges of cached_ids.
+        const bool use_cache = text.size() >= 4096;
+        std::unordered_map<std::string_view, std::pair<uint32_t, uint32_t>> cache;
+        std::vector<TokenId> cached_ids;
         for (const Fragment& f : frags) {
             if (f.id != kNoToken) {
                 out.push_back(f.id);
@@ -138,7 +144,21 @@ std::vector<TokenId> Tokenizer::encode(std::string_view raw, bool add_special, b
             words.clear();
             const std::string_view frag = text.substr(f.begin, f.end - f.begin);
             pre_->split(frag, words);
-            for (const Piece& w : words) bpe_->encode_word(frag.substr(w.begin, w.end - w.begin), out);
+            for (const Piece& w : words) {
+                const std::string_view word = frag.substr(w.begin, w.end - w.begin);
+                if (!use_cache || word.size() > 64) {
+                    bpe_->encode_word(word, out);
+                    continue;
+                }
+                auto [it, fresh] = cache.try_emplace(word);
+                if (fresh) {
+                    const size_t begin = cached_ids.size();
+                    bpe_->encode_word(word, cached_ids);
+                    it->second = {uint32_t(begin), uint32_t(cached_ids.size() - begin)};
+                }
+                out.insert(out.end(), cached_ids.begin() + it->second.first,
+                           cached_ids.begin() + it->second.first + it->second.second);
+            }
         }
     } else {
         bool prev_special = true;  // the first fragment gets the space prefix, as does any after a special token
