@@ -1,6 +1,8 @@
 // F32, F16 and BF16 weights x F32 activations, AVX2 tile kernels: 8 weights widened to float once, then one FMA
 // per activation column; the ragged tail (n need not be a multiple of 8) is finished in scalar code.
 // Scalar references: quant::dot_ref_f32 / dot_ref_f16 / dot_ref_bf16.
+#include <cstring>
+
 #include "cpu/dot_kernels.h"
 #include "cpu/dot_tile_simd.h"
 #include "quant/half.h"
@@ -10,7 +12,11 @@ namespace {
 
 struct F32 {
     static __m256 load8(const uint8_t* w, int64_t i) { return _mm256_loadu_ps(reinterpret_cast<const float*>(w) + i); }
-    static float load1(const uint8_t* w, int64_t i) { return reinterpret_cast<const float*>(w)[i]; }
+    static float load1(const uint8_t* w, int64_t i) {
+        float v;  // rows need not be 4-byte aligned
+        std::memcpy(&v, w + 4 * i, sizeof v);
+        return v;
+    }
 };
 struct F16 {
     static __m256 load8(const uint8_t* w, int64_t i) {

@@ -8,10 +8,15 @@
 namespace hotrod::quant {
 
 float dot_ref_f32(int64_t n, const void* w, const void* x_f32) {
-    const auto* wf = static_cast<const float*>(w);
+    // Weight rows may sit at any byte offset (a row stride need not keep 4-byte alignment): load by memcpy.
+    const auto* wb = static_cast<const uint8_t*>(w);
     const auto* xf = static_cast<const float*>(x_f32);
     float sum = 0.0f;
-    for (int64_t i = 0; i < n; ++i) sum += wf[i] * xf[i];
+    for (int64_t i = 0; i < n; ++i) {
+        float wi;
+        std::memcpy(&wi, wb + 4 * i, sizeof wi);
+        sum += wi * xf[i];
+    }
     return sum;
 }
 
