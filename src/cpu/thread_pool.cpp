@@ -8,6 +8,9 @@
 
 #include <immintrin.h>
 
+#include <cstdlib>
+#include <string_view>
+
 namespace hotrod::cpu {
 namespace {
 
@@ -35,13 +38,17 @@ void pin_to(std::thread& t, int cpu) {
 
 ThreadPool::ThreadPool(int n_threads, int spin_iterations) : spin_iterations_(spin_iterations) {
     const std::vector<int> cpus = allowed_cpus();
+    // Env HOTROD_PIN=0 leaves workers unpinned (a host shared with other busy processes: a pinned worker cannot
+    // move to a core that frees up).
+    const char* pin_env = std::getenv("HOTROD_PIN");
+    const bool pin = !(pin_env && std::string_view(pin_env) == "0");
     if (n_threads <= 0) n_threads = cpus.empty() ? int(std::max(1u, std::thread::hardware_concurrency())) : int(cpus.size());
     n_threads_ = n_threads;
     workers_.reserve(size_t(n_threads - 1));
     for (int i = 1; i < n_threads; ++i) {
         workers_.emplace_back([this, i] { worker_loop(i); });
         // Worker i on the i-th allowed CPU; the caller (thread 0) keeps its own affinity.
-        if (!cpus.empty() && int(cpus.size()) >= n_threads) pin_to(workers_.back(), cpus[size_t(i)]);
+        if (pin && !cpus.empty() && int(cpus.size()) >= n_threads) pin_to(workers_.back(), cpus[size_t(i)]);
     }
 }
 

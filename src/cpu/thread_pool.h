@@ -16,8 +16,9 @@ namespace hotrod::cpu {
 class ThreadPool {
 public:
     // n_threads <= 0: one per CPU this process may run on. spin_iterations: pause loops a worker waits for the
-    // next job before it sleeps (about 0.1-0.3 ms on current x86 cores).
-    explicit ThreadPool(int n_threads = 0, int spin_iterations = 20000);
+    // next job before it sleeps (2000: some tens of microseconds, longer than the gap between two ops of a
+    // forward pass, short enough that a spinning thread does not burn its scheduler share on a busy host).
+    explicit ThreadPool(int n_threads = 0, int spin_iterations = 2000);
     ~ThreadPool();
     ThreadPool(const ThreadPool&) = delete;
     ThreadPool& operator=(const ThreadPool&) = delete;
