@@ -133,8 +133,10 @@ Reply ChatClient::chat(const std::string& body_json) {
             r.error = "timeout after " + std::to_string(timeout_ms_) + " ms";
         else if (r.http_status != 0)
             r.error = "connection dropped after " + std::to_string(n_bytes) + " body bytes (" + httplib::to_string(err) + ")";
+        else if (err == httplib::Error::Connection)
+            r.error = "cannot connect (refused or unreachable)";
         else
-            r.error = httplib::to_string(err);
+            r.error = "no reply (" + httplib::to_string(err) + ")";
         return r;
     }
     r.http_status = res.status;

@@ -43,7 +43,12 @@ std::string host_text() {
 }
 
 Verdict judge(const Workload& w, const BenchOptions& opt, const Reply& r) {
-    if (!r.error.empty()) return {false, r.error, ""};
+    // Transport failures are grouped by kind in the quality counts; the exact text stays in the reply.
+    if (!r.error.empty()) {
+        for (const char* kind : {"connection dropped", "timeout", "cannot connect"})
+            if (r.error.rfind(kind, 0) == 0) return {false, kind, ""};
+        return {false, r.error, ""};
+    }
     if (opt.request.fixed_length) return validate_fixed_length(w, r.http_status, r.n_completion_tokens);
     return validate_reply(w, r.http_status, r.content);
 }

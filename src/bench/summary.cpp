@@ -16,47 +16,69 @@ std::string fmt(const char* f, double v) {
     return buf;
 }
 
-// Lower-is-better (latency) winner among present values: "B (21% faster)".
-std::string latency_winner(const BenchResult& r, const std::vector<std::optional<double>>& v) {
+// A figure of one target; a target whose batch had failed calls is shown but cannot win: a server that
+// drops half its calls must not look fast on the half it answered.
+struct Figure {
+    std::optional<double> value;
+    int n_failed = 0;
+    int n_calls = 0;
+    bool contends() const { return value.has_value() && n_failed == 0; }
+};
+
+Figure batch_figure(const std::vector<const Sample*>& s, std::optional<double> value) {
+    return {s.empty() ? std::nullopt : value, n_failed(s), int(s.size())};
+}
+
+std::string failed_suffix(const Figure& f) {
+    return f.n_failed ? " (" + std::to_string(f.n_failed) + "/" + std::to_string(f.n_calls) + " failed)" : "";
+}
+
+// Lower-is-better (latency) winner among contenders: "B (21% faster)" against the slowest.
+std::string latency_winner(const BenchResult& r, const std::vector<Figure>& v) {
     int best = -1, n = 0;
     double worst = 0;
     for (size_t i = 0; i < v.size(); ++i) {
-        if (!v[i]) continue;
+        if (!v[i].contends()) continue;
         ++n;
-        if (best < 0 || *v[i] < *v[size_t(best)]) best = int(i);
-        worst = std::max(worst, *v[i]);
+        if (best < 0 || *v[i].value < *v[size_t(best)].value) best = int(i);
+        worst = std::max(worst, *v[i].value);
     }
-    if (n < 2) return "-";
-    const double pct = percent_faster(*v[size_t(best)], worst);
+    if (n < 2) return n == 1 && v.size() > 1 ? r.targets[size_t(best)].spec.name + " (only one without failures)" : "-";
+    const double pct = percent_faster(*v[size_t(best)].value, worst);
     if (pct < 1.0) return "Tie";
     return r.targets[size_t(best)].spec.name + " (" + fmt("%.0f", pct) + "% faster)";
 }
 
-// Higher-is-better (rate) winner: "B (1.4x)" against the lowest.
-std::string rate_winner(const BenchResult& r, const std::vector<std::optional<double>>& v) {
+// Higher-is-better (rate) winner among contenders: "B (1.4x)" against the lowest.
+std::string rate_winner(const BenchResult& r, const std::vector<Figure>& v) {
     int best = -1, n = 0;
     double low = 0;
     for (size_t i = 0; i < v.size(); ++i) {
-        if (!v[i]) continue;
-        if (n == 0 || *v[i] < low) low = *v[i];
+        if (!v[i].contends()) continue;
+        if (n == 0 || *v[i].value < low) low = *v[i].value;
         ++n;
-        if (best < 0 || *v[i] > *v[size_t(best)]) best = int(i);
+        if (best < 0 || *v[i].value > *v[size_t(best)].value) best = int(i);
     }
-    if (n < 2 || low <= 0) return n < 2 ? "-" : r.targets[size_t(best)].spec.name;
-    const double ratio = *v[size_t(best)] / low;
+    if (n < 2) return n == 1 && v.size() > 1 ? r.targets[size_t(best)].spec.name + " (only one without failures)" : "-";
+    if (low <= 0) return r.targets[size_t(best)].spec.name;
+    const double ratio = *v[size_t(best)].value / low;
     if (ratio < 1.01) return "Tie";
     return r.targets[size_t(best)].spec.name + " (" + fmt("%.1f", ratio) + "x)";
 }
 
-using Getter = std::function<std::optional<double>(const TargetResult&)>;
+using Getter = std::function<Figure(const TargetResult&)>;
 
-std::vector<std::optional<double>> values(const BenchResult& r, const Getter& g) {
-    std::vector<std::optional<double>> v;
-    for (const auto& t : r.targets) v.push_back(t.alive ? g(t) : std::nullopt);
+std::vector<Figure> values(const BenchResult& r, const Getter& g) {
+    std::vector<Figure> v;
+    for (const auto& t : r.targets) v.push_back(t.alive ? g(t) : Figure{});
     return v;
 }
 
-std::optional<double> present(const Summary& s, double x) { return s.n > 0 ? std::optional<double>(x) : std::nullopt; }
+Figure latency_p50(const TargetResult& t, const std::string& test, const std::string& payload, int concurrency = 0) {
+    const auto s = select(t, test, payload, concurrency);
+    const Summary m = latency_summary(s);
+    return batch_figure(s, m.n ? std::optional<double>(m.p50) : std::nullopt);
+}
 
 }  // namespace
 
@@ -83,25 +105,27 @@ std::vector<std::pair<std::string, int>> answer_counts(const TargetResult& t) {
 std::vector<std::string> verdict_lines(const Workload& w, const BenchResult& r) {
     std::vector<std::string> out;
     for (const auto& p : w.payloads) {
-        auto v = values(r, [&](const TargetResult& t) {
-            const Summary s = latency_summary(select(t, kLatency, p.name));
-            return present(s, s.p50);
-        });
-        if (std::count_if(v.begin(), v.end(), [](const auto& x) { return x.has_value(); }) < 2) continue;
+        auto v = values(r, [&](const TargetResult& t) { return latency_p50(t, kLatency, p.name); });
+        if (std::count_if(v.begin(), v.end(), [](const Figure& x) { return x.value.has_value(); }) < 2) continue;
         std::string line = p.name + ":";
         int best = -1, worst = -1;
         for (size_t i = 0; i < v.size(); ++i) {
-            if (!v[i]) continue;
-            line += " " + r.targets[i].spec.name + " p50=" + fmt_ms(*v[i]);
-            if (best < 0 || *v[i] < *v[size_t(best)]) best = int(i);
-            if (worst < 0 || *v[i] > *v[size_t(worst)]) worst = int(i);
+            if (!v[i].value) continue;
+            line += " " + r.targets[i].spec.name + " p50=" + fmt_ms(*v[i].value) + failed_suffix(v[i]);
+            if (!v[i].contends()) continue;
+            if (best < 0 || *v[i].value < *v[size_t(best)].value) best = int(i);
+            if (worst < 0 || *v[i].value > *v[size_t(worst)].value) worst = int(i);
         }
-        const double pct = percent_faster(*v[size_t(best)], *v[size_t(worst)]);
-        if (pct < 1.0)
-            line += " → tie";
-        else
-            line += " → " + r.targets[size_t(best)].spec.name + " is " + fmt("%.0f", pct) + "% faster" +
-                    (r.targets.size() > 2 ? " than " + r.targets[size_t(worst)].spec.name : "");
+        if (best < 0 || best == worst) {
+            line += best < 0 ? " → every target failed calls" : " → only " + r.targets[size_t(best)].spec.name + " answered every call";
+        } else {
+            const double pct = percent_faster(*v[size_t(best)].value, *v[size_t(worst)].value);
+            if (pct < 1.0)
+                line += " → tie";
+            else
+                line += " → " + r.targets[size_t(best)].spec.name + " is " + fmt("%.0f", pct) + "% faster" +
+                        (r.targets.size() > 2 ? " than " + r.targets[size_t(worst)].spec.name : "");
+        }
         out.push_back(line);
     }
     return out;
@@ -112,50 +136,55 @@ std::vector<TableRow> summary_table(const Workload& w, const BenchResult& r) {
     auto add = [&](std::string metric, const Getter& g, bool lower_better, const std::function<std::string(double)>& show) {
         TableRow row{std::move(metric), {}, {}};
         auto v = values(r, g);
-        for (const auto& x : v) row.cells.push_back(x ? show(*x) : "-");
+        for (const auto& x : v) row.cells.push_back(x.value ? show(*x.value) + failed_suffix(x) : "-");
         row.winner = lower_better ? latency_winner(r, v) : rate_winner(r, v);
         rows.push_back(std::move(row));
     };
     const auto show_ms = [](double x) { return fmt_ms(x); };
     const auto show_rate = [](double x) { return fmt("%.2f calls/sec", x); };
+    const auto whole = [](std::optional<double> x) { return Figure{x, 0, 1}; };
 
-    add("Time to ready (spawned)", [](const TargetResult& t) { return t.ready_ms >= 0 ? std::optional<double>(t.ready_ms) : std::nullopt; }, true, show_ms);
+    add("Time to ready (spawned)", [&](const TargetResult& t) {
+        return whole(t.ready_ms >= 0 ? std::optional<double>(t.ready_ms) : std::nullopt);
+    }, true, show_ms);
     add("Warm-up (first request)", [](const TargetResult& t) {
-        auto s = latency_summary(select(t, kWarmup));
-        return present(s, s.max);
+        const auto s = select(t, kWarmup);
+        const Summary m = latency_summary(s);
+        return batch_figure(s, m.n ? std::optional<double>(m.max) : std::nullopt);
     }, true, show_ms);
     for (const auto& p : w.payloads)
-        add("p50 latency (" + p.name + ")", [&](const TargetResult& t) {
-            auto s = latency_summary(select(t, kLatency, p.name));
-            return present(s, s.p50);
-        }, true, show_ms);
+        add("p50 latency (" + p.name + ")", [&](const TargetResult& t) { return latency_p50(t, kLatency, p.name); }, true, show_ms);
     add("Sequential throughput", [](const TargetResult& t) {
-        auto s = select(t, kSequential);
-        return s.empty() ? std::nullopt : std::optional<double>(batch_calls_per_s(s));
+        const auto s = select(t, kSequential);
+        return batch_figure(s, batch_calls_per_s(s));
     }, false, show_rate);
     for (int c : r.options.concurrency)
         add("Concurrent (" + std::to_string(c) + " slots)", [c](const TargetResult& t) {
-            auto s = select(t, kConcurrent, "", c);
-            return s.empty() ? std::nullopt : std::optional<double>(batch_calls_per_s(s));
+            const auto s = select(t, kConcurrent, "", c);
+            return batch_figure(s, batch_calls_per_s(s));
         }, false, show_rate);
     if (!r.options.concurrency.empty()) {
         const int c = r.options.concurrency.back();
         add("p90 tail (" + std::to_string(c) + " slots)", [c](const TargetResult& t) {
-            auto s = latency_summary(select(t, kConcurrent, "", c));
-            return present(s, s.p90);
+            const auto s = select(t, kConcurrent, "", c);
+            const Summary m = latency_summary(s);
+            return batch_figure(s, m.n ? std::optional<double>(m.p90) : std::nullopt);
         }, true, show_ms);
     }
+    // Both from TEST 1 (one call in flight), as the text report's TTFT section.
     add("Time to first token p50", [](const TargetResult& t) {
-        auto s = ttft_summary(select(t, kLatency));
-        return present(s, s.p50);
+        const auto s = select(t, kLatency);
+        const Summary m = ttft_summary(s);
+        return batch_figure(s, m.n ? std::optional<double>(m.p50) : std::nullopt);
     }, true, show_ms);
     add("Decode rate p50", [](const TargetResult& t) {
-        auto s = tokens_per_s_summary(measured_samples(t));
-        return present(s, s.p50);
+        const auto s = select(t, kLatency);
+        const Summary m = tokens_per_s_summary(s);
+        return batch_figure(s, m.n ? std::optional<double>(m.p50) : std::nullopt);
     }, false, [](double x) { return fmt("%.1f tok/s", x); });
 
     // Quality rows: counts, not a figure to rank by size.
-    TableRow valid{r.options.request.fixed_length ? "Quality (exactly max_tokens)" : "Quality (valid JSON)", {}, "-"};
+    TableRow valid{r.options.request.fixed_length ? "Quality (exactly max_tokens)" : "Quality (valid JSON)", {}, ""};
     TableRow agree{"Answer (" + (w.enum_key.empty() ? std::string("enum key") : w.enum_key) + ")", {}, "-"};
     int best_valid = -1, n_best = 0, n_alive = 0;
     std::vector<std::string> answers;
@@ -186,16 +215,15 @@ std::vector<TableRow> summary_table(const Workload& w, const BenchResult& r) {
         } else {
             for (size_t i = 0; i < r.targets.size(); ++i) {
                 const auto all = measured_samples(r.targets[i]);
-                if (r.targets[i].alive && n_valid(all) == best_valid) {
-                    valid.winner = r.targets[i].spec.name;
-                    break;
-                }
+                if (r.targets[i].alive && n_valid(all) == best_valid)
+                    valid.winner += (valid.winner.empty() ? "" : " = ") + r.targets[i].spec.name;
             }
         }
         const bool same = !answers.empty() && !answers[0].empty() &&
                           std::all_of(answers.begin(), answers.end(), [&](const auto& a) { return a == answers[0]; });
         agree.winner = same ? "Same answer" : "Different answers";
     }
+    if (valid.winner.empty()) valid.winner = "-";
     rows.push_back(std::move(valid));
     rows.push_back(std::move(agree));
     return rows;

@@ -27,7 +27,7 @@ double nice_step(double max_value, int n_ticks) {
     return 10 * mag;
 }
 
-std::string label_value(double v) { return v >= 100 ? num("%.0f", v) : v >= 10 ? num("%.1f", v) : num("%.2f", v); }
+std::string label_value(double v) { return v == 0 ? "0" : v >= 100 ? num("%.0f", v) : v >= 10 ? num("%.1f", v) : num("%.2f", v); }
 
 std::string legend(const std::vector<std::string>& names, double x, double y) {
     std::string s;
@@ -60,8 +60,10 @@ std::string svg_grouped_bars(const std::string& title, const std::string& unit, 
                              const std::vector<BarSeries>& series) {
     const double left = 60, right = 20, top = 40, bottom = 60, plot_h = 240;
     const double bar_w = 28, gap = 30;
-    const double group_w = std::max<double>(1, double(series.size())) * bar_w + gap;
-    const double width = left + right + std::max(300.0, double(groups.size()) * group_w);
+    // A group is at least wide enough for its label ("medium (828 chars)"); bars sit in its middle.
+    const double bars_w = std::max<double>(1, double(series.size())) * bar_w;
+    const double group_w = std::max(bars_w + gap, 150.0);
+    const double width = left + right + std::max(560.0, double(groups.size()) * group_w);
     const double height = top + plot_h + bottom;
     double vmax = 0;
     for (const auto& s : series) {
@@ -84,18 +86,18 @@ std::string svg_grouped_bars(const std::string& title, const std::string& unit, 
     s += "<text x='12' y='" + num("%.0f", top + plot_h / 2) + "' transform='rotate(-90 12 " + num("%.0f", top + plot_h / 2) +
          ")' text-anchor='middle'>" + html_escape(unit) + "</text>";
     for (size_t g = 0; g < groups.size(); ++g) {
-        const double gx = left + gap / 2 + double(g) * group_w;
+        const double gx = left + (group_w - bars_w) / 2 + double(g) * group_w;
         for (size_t i = 0; i < series.size(); ++i) {
             const double x = gx + double(i) * bar_w;
             const double v = g < series[i].values.size() ? series[i].values[g] : -1;
+            const double w = g < series[i].whiskers.size() ? series[i].whiskers[g] : -1;
             if (v >= 0) {
                 s += "<rect x='" + num("%.1f", x + 2) + "' y='" + num("%.1f", y_of(v)) + "' width='" + num("%.1f", bar_w - 4) +
                      "' height='" + num("%.1f", top + plot_h - y_of(v)) + "' fill='" + color(int(i)) + "'><title>" +
                      html_escape(series[i].name + " " + groups[g] + ": " + label_value(v) + " " + unit) + "</title></rect>";
-                s += "<text x='" + num("%.1f", x + bar_w / 2) + "' y='" + num("%.1f", y_of(v) - 3) +
+                s += "<text x='" + num("%.1f", x + bar_w / 2) + "' y='" + num("%.1f", y_of(std::max(v, w)) - 4) +
                      "' text-anchor='middle' font-size='9'>" + label_value(v) + "</text>";
             }
-            const double w = g < series[i].whiskers.size() ? series[i].whiskers[g] : -1;
             if (w >= 0)
                 s += "<line x1='" + num("%.1f", x + 4) + "' x2='" + num("%.1f", x + bar_w - 4) + "' y1='" + num("%.1f", y_of(w)) +
                      "' y2='" + num("%.1f", y_of(w)) + "' stroke='#000' stroke-width='2'><title>" +

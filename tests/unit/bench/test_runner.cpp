@@ -4,6 +4,9 @@
 // so lower bounds are tight; upper bounds allow kSlackMs of loopback, ASan and a loaded 2-core machine.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+
 #include "bench/report_html.h"
 #include "bench/report_json.h"
 #include "bench/report_text.h"
@@ -120,6 +123,17 @@ TEST(BenchRunner, FullRunAgainstFakeServers) {
     EXPECT_NE(verdict[0].find("→ fast is"), std::string::npos) << verdict[0];
     EXPECT_NE(verdict[1].find("→ fast is"), std::string::npos) << verdict[1];
 
+    // A target with failed calls is shown but never wins a row.
+    for (const auto& row : summary_table(w, r)) {
+        if (row.metric == "p50 latency (medium)" || row.metric == "Concurrent (4 slots)") {
+            EXPECT_EQ(row.winner.rfind("fast (", 0), 0u) << row.winner;
+        } else if (row.metric == "Quality (valid JSON)") {
+            EXPECT_EQ(row.winner, "fast = slow");
+        } else if (row.metric == "Answer (phase)") {
+            EXPECT_EQ(row.winner, "Same answer");
+        }
+    }
+
     // The dropping server: odd calls of each payload lose the connection after the first chunk.
     const TargetResult& d = target(r, "drop");
     ASSERT_TRUE(d.alive) << d.error;
@@ -157,6 +171,12 @@ TEST(BenchRunner, FullRunAgainstFakeServers) {
     EXPECT_EQ(html.find("<link"), std::string::npos);
     EXPECT_EQ(html.find("https://"), std::string::npos);
     EXPECT_EQ(html.find("@import"), std::string::npos);
+
+    // To look at the reports by eye: HOTROD_BENCH_DUMP_DIR=/tmp/x test_bench --gtest_filter=*FullRun*
+    if (const char* dir = std::getenv("HOTROD_BENCH_DUMP_DIR")) {
+        std::ofstream(std::string(dir) + "/fake.txt") << text;
+        std::ofstream(std::string(dir) + "/fake.html") << html;
+    }
 }
 
 TEST(BenchRunner, TimeoutIsAFailedCall) {
