@@ -72,8 +72,13 @@ void span(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_
 
     for (int32_t jc = j_begin; jc < j_end; jc += kChunk) {
         const int nc = std::min<int32_t>(kChunk, j_end - jc);
+        // Physical rows of the chunk, walking the block table without a division per position.
+        int32_t block = jc / job.block_size, offset = jc % job.block_size;
         for (int jj = 0; jj < nc; ++jj) {
-            slots[jj] = kv_slot(table, job.block_size, jc + jj);
+            slots[jj] = int64_t(table[block]) * job.block_size + offset;
+            if (++offset == job.block_size) offset = 0, ++block;
+        }
+        for (int jj = 0; jj < nc; ++jj) {
             load_head<T>(job.k + size_t(slots[jj]) * job.kv_row_bytes, g, hd, row_f32);
             for (int h = 0; h < group; ++h) s[h * kChunk + jj] = dot(q + size_t(h) * hd, row_f32, hd) * job.scale;
         }
