@@ -158,7 +158,7 @@ void CpuBackend::matmul(const TensorView& w, const TensorView& x, TensorView y) 
     if (act == DType::F32) {
         xq = quantize_activations(pool_, isa_, act, x.f32(), x.n_rows, x.n_cols, ws_);
     } else {
-        QuantizedX& c = quantized_x_[act == DType::Q8_K ? 1 : 0];
+        QuantizedX& c = quantized_x_[act == DType::Q8_K ? 1 : act == DType::Q8_1 ? 2 : 0];
         if (!(c.valid && c.data == x.data && c.n_rows == x.n_rows && c.n_cols == x.n_cols &&
               c.generation == generation_)) {
             if (x.n_rows > ws_.max_tokens() || x.n_cols > ws_.max_n_in()) {

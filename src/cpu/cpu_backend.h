@@ -77,7 +77,7 @@ private:
         uint64_t generation = 0;
         Activations xq{};
     };
-    std::array<QuantizedX, 2> quantized_x_;
+    std::array<QuantizedX, 3> quantized_x_;  // Q8_0, Q8_K, Q8_1
     uint64_t generation_ = 0;
 
     // A few cos/sin tables keyed by (params, positions): q and k of every layer share one per RoPE base.

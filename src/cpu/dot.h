@@ -30,7 +30,8 @@ struct DotTile {
 using DotKernel = void (*)(const DotTile&);
 
 // The format activations are quantized to before a matmul against weights of type `weight`:
-// Q8_0 for the 32-element formats, Q8_K for the K formats, F32 for F32/F16/BF16.
+// Q8_0 for the 32-element formats, Q8_1 for Q4_1 / Q5_1 (their min needs the block sum, rounded as llama.cpp
+// rounds it: see quant/blocks.h), Q8_K for the K formats, F32 for F32/F16/BF16.
 quant::DType activation_type(quant::DType weight);
 
 // The kernel for a weight type at an ISA, or nullptr when there is none (callers fall back to a lower ISA;

@@ -1,4 +1,4 @@
-// Q4_0 and Q4_1 weights x Q8_0 activations, AVX512 tile kernels (see dot_tile_simd.h for the loop; the scalar
+// Q4_0 and Q4_1 weights x Q8_0 / Q8_1 activations, AVX512 tile kernels (see dot_tile_simd.h for the loop; the scalar
 // references are quant::dot_ref_q4_0 / dot_ref_q4_1).
 #include "cpu/dot_kernels.h"
 #include "cpu/dot_tile_simd.h"
@@ -20,7 +20,8 @@ struct Q4_1 {
     using Block = quant::BlockQ4_1;
     using Unpacked = MinBlock;
     static Unpacked unpack(const Block& b) { return {unpack_nibbles(b.qs), half_to_float(b.d), half_to_float(b.m)}; }
-    static __m256 fma(const Unpacked& u, const quant::BlockQ8_0& x, __m256 acc) { return fma_min(u, x, acc); }
+    using Act = quant::BlockQ8_1;
+    static __m256 fma(const Unpacked& u, const Act& x, __m256 acc) { return fma_min(u, x, acc); }
 };
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Q5_0 and Q5_1 weights x Q8_0 activations, AVX512 tile kernels (see dot_tile_simd.h for the loop; the scalar
+// Q5_0 and Q5_1 weights x Q8_0 / Q8_1 activations, AVX512 tile kernels (see dot_tile_simd.h for the loop; the scalar
 // references are quant::dot_ref_q5_0 / dot_ref_q5_1). The fifth bit of each code comes from the block's qh word.
 #include <cstring>
 
@@ -32,7 +32,8 @@ struct Q5_1 {
     static Unpacked unpack(const Block& b) {
         return {_mm256_or_si256(unpack_nibbles(b.qs), fifth_bits(b.qh)), half_to_float(b.d), half_to_float(b.m)};
     }
-    static __m256 fma(const Unpacked& u, const quant::BlockQ8_0& x, __m256 acc) { return fma_min(u, x, acc); }
+    using Act = quant::BlockQ8_1;
+    static __m256 fma(const Unpacked& u, const Act& x, __m256 acc) { return fma_min(u, x, acc); }
 };
 
 }  // namespace

@@ -48,6 +48,7 @@ bool is_k_format(DType t) {
 quant::DType activation_type(quant::DType weight) {
     if (is_k_format(weight)) return DType::Q8_K;
     if (weight == DType::F32 || weight == DType::F16 || weight == DType::BF16) return DType::F32;
+    if (weight == DType::Q4_1 || weight == DType::Q5_1) return DType::Q8_1;
     return DType::Q8_0;
 }
 

@@ -54,29 +54,36 @@ inline __m256 fma_signed(const SignedBlock& u, const quant::BlockQ8_0& x, __m256
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(u.d * half_to_float(x.d)), acc);
 }
 
-// A block of unsigned codes q with scale d and offset m: d * sum(q * x) + m * sum(x), both times d_x.
+// A block of unsigned codes q with scale d and offset m: d * d_x * sum(q * x) + m * s_x.
 struct MinBlock {
     __m256i q;
     float d, m;
 };
-inline __m256 fma_min(const MinBlock& u, const quant::BlockQ8_0& x, __m256 acc) {
-    const __m256i xq = load_q8(x);
+// The activation block is Q8_1: its fp16-rounded sum s is used as stored (see quant/blocks.h), spread over
+// the 8 lanes so the horizontal sum adds it back once.
+inline __m256 fma_min(const MinBlock& u, const quant::BlockQ8_1& x, __m256 acc) {
+    const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs));
     const __m256i p = dot_u8s8(u.q, xq);
-    const __m256i s = dot_u8s8(_mm256_set1_epi8(1), xq);
-    const float dx = half_to_float(x.d);
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(u.d * dx), acc);
-    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(u.m * dx), acc);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(u.d * x.d), acc);
+    return _mm256_add_ps(acc, _mm256_set1_ps(u.m * x.s * 0.125f));
 }
 
 // K provides: using Block (weight block type); struct Unpacked; static Unpacked unpack(const Block&);
-// static __m256 fma(const Unpacked&, const BlockQ8_0&, __m256 acc) adding this block's 8 partial lanes to acc.
+// static __m256 fma(const Unpacked&, const Act&, __m256 acc) adding this block's 8 partial lanes to acc, where
+// Act is K::Act when K names one (Q8_1 for the formats with a min), else BlockQ8_0.
+template <class K>
+struct ActOf { using type = quant::BlockQ8_0; };
+template <class K>
+    requires requires { typename K::Act; }
+struct ActOf<K> { using type = typename K::Act; };
+
 template <class K, int NC>
 void q32_tile_cols(const DotTile& t, int c0) {
     using Block = typename K::Block;
+    using Act = typename ActOf<K>::type;
     const int64_t n_blocks = t.n / quant::QK;
-    const quant::BlockQ8_0* xs[NC];
-    for (int c = 0; c < NC; ++c)
-        xs[c] = reinterpret_cast<const quant::BlockQ8_0*>(t.x + size_t(c0 + c) * t.x_stride);
+    const Act* xs[NC];
+    for (int c = 0; c < NC; ++c) xs[c] = reinterpret_cast<const Act*>(t.x + size_t(c0 + c) * t.x_stride);
     for (int r = 0; r < t.n_rows; ++r) {
         const auto* w = reinterpret_cast<const Block*>(t.w + size_t(r) * t.w_stride);
         __m256 acc[NC];

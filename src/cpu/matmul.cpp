@@ -42,16 +42,19 @@ void Workspace::reserve(int64_t max_tokens, int64_t max_n_in) {
     const int64_t n256 = (max_n_in_ + quant::QK_K - 1) / quant::QK_K * quant::QK_K;
     q8_0_.resize(size_t(max_tokens_) * *quant::row_bytes(DType::Q8_0, n32));
     q8_k_.resize(size_t(max_tokens_) * *quant::row_bytes(DType::Q8_K, n256));
+    q8_1_.resize(size_t(max_tokens_) * *quant::row_bytes(DType::Q8_1, n32));
 }
 
-uint8_t* Workspace::buffer(DType act_type) { return act_type == DType::Q8_K ? q8_k_.data() : q8_0_.data(); }
+uint8_t* Workspace::buffer(DType act_type) {
+    return act_type == DType::Q8_K ? q8_k_.data() : act_type == DType::Q8_1 ? q8_1_.data() : q8_0_.data();
+}
 
 Activations quantize_activations(ThreadPool& pool, Isa isa, DType act_type, const float* x, int64_t n_tokens,
                                  int64_t n_in, Workspace& ws) {
     if (act_type == DType::F32) {
         return {DType::F32, reinterpret_cast<const uint8_t*>(x), size_t(n_in) * sizeof(float), n_tokens, n_in};
     }
-    if (act_type != DType::Q8_0 && act_type != DType::Q8_K) {
+    if (act_type != DType::Q8_0 && act_type != DType::Q8_K && act_type != DType::Q8_1) {
         throw std::invalid_argument("quantize_activations: " + std::string(quant::type_name(act_type)) +
                                     " is not an activation format");
     }
@@ -61,7 +64,9 @@ Activations quantize_activations(ThreadPool& pool, Isa isa, DType act_type, cons
                                     " x " + std::to_string(ws.max_n_in()) + ", asked for " +
                                     std::to_string(n_tokens) + " x " + std::to_string(n_in));
     }
-    const QuantizeRowFn quantize = act_type == DType::Q8_K ? find_quantize_q8_k(isa) : find_quantize_q8_0(isa);
+    const QuantizeRowFn quantize = act_type == DType::Q8_K   ? find_quantize_q8_k(isa)
+                                    : act_type == DType::Q8_1 ? find_quantize_q8_1(isa)
+                                                              : find_quantize_q8_0(isa);
     uint8_t* dst = ws.buffer(act_type);
     // One token is a few microseconds of work: cheaper than waking the pool.
     if (n_tokens * n_in < 32768) {

@@ -28,7 +28,7 @@ struct WeightMatrix {
 // blocks of `type`.
 WeightMatrix dense_weight(quant::DType type, const void* data, int64_t n_out, int64_t n_in);
 
-// Activations ready for the dot kernels: n_tokens rows of n_in elements in `type` (Q8_0, Q8_K or F32),
+// Activations ready for the dot kernels: n_tokens rows of n_in elements in `type` (Q8_0, Q8_1, Q8_K or F32),
 // token t at data + t * row_stride.
 struct Activations {
     quant::DType type;
@@ -45,11 +45,11 @@ public:
     void reserve(int64_t max_tokens, int64_t max_n_in);
     int64_t max_tokens() const { return max_tokens_; }
     int64_t max_n_in() const { return max_n_in_; }
-    uint8_t* buffer(quant::DType act_type);  // Q8_0 or Q8_K
+    uint8_t* buffer(quant::DType act_type);  // Q8_0, Q8_1 or Q8_K
 
 private:
     int64_t max_tokens_ = 0, max_n_in_ = 0;
-    std::vector<uint8_t> q8_0_, q8_k_;
+    std::vector<uint8_t> q8_0_, q8_k_, q8_1_;
 };
 
 // x: n_tokens rows of n_in floats, token-major. F32 activations are not copied (the result points at x, which

@@ -16,6 +16,8 @@ QuantizeRowFn find_quantize_q8_0(Isa isa) {
     return quant::quantize_row_q8_0_ref;
 }
 
+QuantizeRowFn find_quantize_q8_1(Isa) { return quant::quantize_row_q8_1_ref; }
+
 QuantizeRowFn find_quantize_q8_k(Isa isa) {
     return isa == Isa::Avx512 ? quantize_row_q8_k_avx512 : isa == Isa::Avx2 ? quantize_row_q8_k_avx2 : quant::quantize_row_q8_k_ref;
 }

@@ -34,6 +34,11 @@ struct BlockQ4_K { half_t d; half_t dmin; uint8_t scales[K_SCALE_SIZE]; uint8_t 
 struct BlockQ5_K { half_t d; half_t dmin; uint8_t scales[K_SCALE_SIZE]; uint8_t qh[QK_K / 8]; uint8_t qs[QK_K / 2]; };
 // 16 sub-blocks of 16 with int8 scales; q: 4 low bits (ql) + 2 high bits (qh), x = d*sc*(q - 32).
 struct BlockQ6_K { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; half_t d; };
+// Activations for Q4_1 / Q5_1 (the formats with a min): Q8_0's codes plus s = d * sum(q), the block sum the
+// min multiplies. d and s hold fp16-rounded values (kept as float, the 40-byte layout GGUF lists for Q8_1):
+// llama.cpp rounds s to fp16, and SmolLM2's massive activations turn that 2^-11 step of m * s into a 1e-3
+// drift of the residual stream per layer, so matching its rounding is what keeps our logits within 0.999.
+struct BlockQ8_1 { float d; float s; int8_t qs[QK]; };
 // Activations for the K formats: float scale, int8 values, and sums of each group of 16 values.
 struct BlockQ8_K { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; };
 
@@ -42,6 +47,7 @@ static_assert(sizeof(BlockQ4_1) == 20);
 static_assert(sizeof(BlockQ5_0) == 22);
 static_assert(sizeof(BlockQ5_1) == 24);
 static_assert(sizeof(BlockQ8_0) == 34);
+static_assert(sizeof(BlockQ8_1) == 40);
 static_assert(sizeof(BlockQ2_K) == 84);
 static_assert(sizeof(BlockQ3_K) == 110);
 static_assert(sizeof(BlockQ4_K) == 144);

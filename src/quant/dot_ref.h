@@ -1,5 +1,6 @@
 // Scalar reference dot products: one weight row (its GGUF block format) against one activation row in the
-// paired activation format (Q8_0 for 32-element formats, Q8_K for K formats, F32 for float formats).
+// paired activation format (Q8_0 for 32-element formats, Q8_1 for Q4_1 / Q5_1, Q8_K for K formats, F32 for
+// float formats).
 // Plain loops, always compiled; every SIMD kernel in src/cpu/ is tested against these, and these against
 // dequantize-then-multiply.
 #pragma once
@@ -9,9 +10,9 @@
 namespace hotrod::quant {
 
 float dot_ref_q4_0(int64_t n, const void* w, const void* x_q8_0);
-float dot_ref_q4_1(int64_t n, const void* w, const void* x_q8_0);
+float dot_ref_q4_1(int64_t n, const void* w, const void* x_q8_1);
 float dot_ref_q5_0(int64_t n, const void* w, const void* x_q8_0);
-float dot_ref_q5_1(int64_t n, const void* w, const void* x_q8_0);
+float dot_ref_q5_1(int64_t n, const void* w, const void* x_q8_1);
 float dot_ref_q8_0(int64_t n, const void* w, const void* x_q8_0);
 float dot_ref_q2_k(int64_t n, const void* w, const void* x_q8_k);
 float dot_ref_q3_k(int64_t n, const void* w, const void* x_q8_k);

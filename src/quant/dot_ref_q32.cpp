@@ -29,6 +29,12 @@ inline void block_sums(Code code, int offset, const BlockQ8_0& x, int& sum_qx, i
     }
 }
 
+// dot of one weight block's codes with the 32 activation codes (the Q8_1 blocks carry their own sum).
+template <class Code>
+inline void block_dot(Code code, const int8_t* xq, int& sum_qx) {
+    for (int j = 0; j < QK; ++j) sum_qx += code(j) * xq[j];
+}
+
 }  // namespace
 
 float dot_ref_q4_0(int64_t n, const void* w, const void* x_q8_0) {
@@ -43,15 +49,14 @@ float dot_ref_q4_0(int64_t n, const void* w, const void* x_q8_0) {
     return sum;
 }
 
-float dot_ref_q4_1(int64_t n, const void* w, const void* x_q8_0) {
+float dot_ref_q4_1(int64_t n, const void* w, const void* x_q8_1) {
     const auto* wb = static_cast<const BlockQ4_1*>(w);
-    const auto* xb = static_cast<const BlockQ8_0*>(x_q8_0);
+    const auto* xb = static_cast<const BlockQ8_1*>(x_q8_1);
     float sum = 0.0f;
     for (int64_t b = 0; b < n / QK; ++b) {
-        int sum_qx, sum_x;
-        block_sums([&](int j) { return nibble(wb[b].qs, j); }, 0, xb[b], sum_qx, sum_x);
-        const float dx = fp16_to_fp32(xb[b].d);
-        sum += fp16_to_fp32(wb[b].d) * dx * float(sum_qx) + fp16_to_fp32(wb[b].m) * dx * float(sum_x);
+        int sum_qx = 0;
+        block_dot([&](int j) { return nibble(wb[b].qs, j); }, xb[b].qs, sum_qx);
+        sum += fp16_to_fp32(wb[b].d) * xb[b].d * float(sum_qx) + fp16_to_fp32(wb[b].m) * xb[b].s;
     }
     return sum;
 }
@@ -68,15 +73,14 @@ float dot_ref_q5_0(int64_t n, const void* w, const void* x_q8_0) {
     return sum;
 }
 
-float dot_ref_q5_1(int64_t n, const void* w, const void* x_q8_0) {
+float dot_ref_q5_1(int64_t n, const void* w, const void* x_q8_1) {
     const auto* wb = static_cast<const BlockQ5_1*>(w);
-    const auto* xb = static_cast<const BlockQ8_0*>(x_q8_0);
+    const auto* xb = static_cast<const BlockQ8_1*>(x_q8_1);
     float sum = 0.0f;
     for (int64_t b = 0; b < n / QK; ++b) {
-        int sum_qx, sum_x;
-        block_sums([&](int j) { return nibble(wb[b].qs, j) | fifth_bit(wb[b].qh, j); }, 0, xb[b], sum_qx, sum_x);
-        const float dx = fp16_to_fp32(xb[b].d);
-        sum += fp16_to_fp32(wb[b].d) * dx * float(sum_qx) + fp16_to_fp32(wb[b].m) * dx * float(sum_x);
+        int sum_qx = 0;
+        block_dot([&](int j) { return nibble(wb[b].qs, j) | fifth_bit(wb[b].qh, j); }, xb[b].qs, sum_qx);
+        sum += fp16_to_fp32(wb[b].d) * xb[b].d * float(sum_qx) + fp16_to_fp32(wb[b].m) * xb[b].s;
     }
     return sum;
 }

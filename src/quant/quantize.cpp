@@ -43,6 +43,7 @@ QuantizeFn find_quantizer(DType type) {
         case DType::Q5_0: return quantize_row_q5_0_ref;
         case DType::Q5_1: return quantize_row_q5_1_ref;
         case DType::Q8_0: return quantize_row_q8_0_ref;
+        case DType::Q8_1: return quantize_row_q8_1_ref;
         case DType::Q2_K: return quantize_row_q2_k_ref;
         case DType::Q3_K: return quantize_row_q3_k_ref;
         case DType::Q4_K: return quantize_row_q4_k_ref;

@@ -1,4 +1,5 @@
-// Reference quantizers of the activation formats: Q8_0 (32-element blocks, fp16 scale) and Q8_K (256-element
+// Reference quantizers of the activation formats: Q8_0 (32-element blocks, fp16 scale), Q8_1 (Q8_0 plus the
+// fp16 block sum, for Q4_1 / Q5_1) and Q8_K (256-element
 // super-blocks, float scale, group-of-16 sums used by the K-format dot products to fold in the mins).
 #include <algorithm>
 #include <cmath>
@@ -19,6 +20,24 @@ void quantize_row_q8_0_ref(const float* x, void* dst, int64_t n) {
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[b].d = fp32_to_fp16(d);
         for (int j = 0; j < QK; ++j) y[b].qs[j] = int8_t(std::lround(x[j] * id));
+    }
+}
+
+void quantize_row_q8_1_ref(const float* x, void* dst, int64_t n) {
+    auto* y = static_cast<BlockQ8_1*>(dst);
+    for (int64_t b = 0; b < n / QK; ++b, x += QK) {
+        float amax = 0.0f;
+        for (int j = 0; j < QK; ++j) amax = std::max(amax, std::fabs(x[j]));
+        const float d = amax / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        int sum = 0;
+        for (int j = 0; j < QK; ++j) {
+            y[b].qs[j] = int8_t(std::lround(x[j] * id));
+            sum += y[b].qs[j];
+        }
+        // s from the unrounded d, then both rounded to fp16 (llama.cpp's Q8_1 numbers, see blocks.h).
+        y[b].d = fp16_to_fp32(fp32_to_fp16(d));
+        y[b].s = fp16_to_fp32(fp32_to_fp16(d * float(sum)));
     }
 }
 

@@ -1,4 +1,4 @@
-// Dot kernels of the 32-element formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 x Q8_0) and float formats (F32, F16, BF16
+// Dot kernels of the 32-element formats (Q4_0, Q5_0, Q8_0 x Q8_0; Q4_1, Q5_1 x Q8_1) and float formats (F32, F16, BF16
 // x F32): the scalar references against dequantize-then-dot in double, and every SIMD kernel this CPU can run
 // against the scalar reference on random data over ragged tiles (odd row counts, 1..8 and 512 columns, one block
 // to 16k elements, padded strides).
@@ -33,6 +33,7 @@ const Format kFormats[] = {
 struct ActRows {
     std::vector<uint8_t> bytes;
     std::vector<std::vector<float>> values;  // what the kernel sees, as floats
+    std::vector<std::vector<double>> s_err;  // Q8_1: per block, stored s minus d * sum(q) (its fp16 rounding)
 };
 ActRows random_act_rows(DType weight, int64_t n, int n_cols, size_t stride, std::mt19937& rng) {
     ActRows a;
@@ -43,6 +44,22 @@ ActRows random_act_rows(DType weight, int64_t n, int n_cols, size_t stride, std:
         if (is_float_type(weight)) {
             std::memcpy(dst, x.data(), size_t(n) * 4);
             a.values.push_back(x);
+        } else if (activation_type(weight) == DType::Q8_1) {
+            quant::quantize_row_q8_1_ref(x.data(), dst, n);
+            std::vector<float> v(static_cast<size_t>(n));
+            std::vector<double> err;
+            for (int64_t b = 0; b < n / quant::QK; ++b) {
+                quant::BlockQ8_1 blk;
+                std::memcpy(&blk, dst + size_t(b) * sizeof blk, sizeof blk);
+                double sum_q = 0;
+                for (int j = 0; j < quant::QK; ++j) {
+                    v[size_t(b * quant::QK + j)] = blk.d * float(blk.qs[j]);
+                    sum_q += blk.qs[j];
+                }
+                err.push_back(double(blk.s) - double(blk.d) * sum_q);
+            }
+            a.values.push_back(v);
+            a.s_err.push_back(err);
         } else {
             quant::quantize_row_q8_0_ref(x.data(), dst, n);
             a.values.push_back(dequantized(DType::Q8_0, dst, n));
@@ -52,7 +69,21 @@ ActRows random_act_rows(DType weight, int64_t n, int n_cols, size_t stride, std:
 }
 
 size_t act_row_bytes(DType weight, int64_t n) {
-    return is_float_type(weight) ? size_t(n) * 4 : *quant::row_bytes(DType::Q8_0, n);
+    return is_float_type(weight) ? size_t(n) * 4 : *quant::row_bytes(activation_type(weight), n);
+}
+
+// Q8_1 activations: sum over blocks of the weight's min times the stored s's rounding error (s is fp16-rounded
+// by design, so the exact dot of the dequantized values is off by this much, not by float error).
+double s_rounding_term(DType t, const uint8_t* w_row, const ActRows& x, int c) {
+    if (x.s_err.empty()) return 0.0;
+    const size_t block_bytes = quant::type_info(t).block_bytes;
+    double s = 0.0;
+    for (size_t b = 0; b < x.s_err[size_t(c)].size(); ++b) {
+        uint16_t h;
+        std::memcpy(&h, w_row + b * block_bytes + 2, 2);  // m of Q4_1 / Q5_1
+        s += double(quant::fp16_to_fp32(h)) * x.s_err[size_t(c)][b];
+    }
+    return s;
 }
 
 // Float error bound of a dot that adds n_terms rounded products: each term and each partial sum is off by at
@@ -78,6 +109,7 @@ TEST_P(DotQ32, ReferenceMatchesDequantizedDot) {
         const std::vector<float> wf = dequantized(f.type, w.data(), n);
         double exact = 0.0;
         for (int64_t i = 0; i < n; ++i) exact += double(wf[size_t(i)]) * double(x.values[0][size_t(i)]);
+        exact += s_rounding_term(f.type, w.data(), x, 0);
         const double got = f.dot_ref(n, w.data(), x.bytes.data());
         const double scale = abs_terms(f.type, w.data(), wf, x.values[0]);
         EXPECT_NEAR(got, exact, dot_bound(n_terms(f.type, n), scale)) << "n=" << n;
@@ -141,6 +173,8 @@ INSTANTIATE_TEST_SUITE_P(Formats, DotQ32, ::testing::ValuesIn(kFormats), name_of
 TEST(DotTable, ActivationTypes) {
     EXPECT_EQ(activation_type(DType::Q4_0), DType::Q8_0);
     EXPECT_EQ(activation_type(DType::Q8_0), DType::Q8_0);
+    EXPECT_EQ(activation_type(DType::Q4_1), DType::Q8_1);
+    EXPECT_EQ(activation_type(DType::Q5_1), DType::Q8_1);
     EXPECT_EQ(activation_type(DType::Q4_K), DType::Q8_K);
     EXPECT_EQ(activation_type(DType::F16), DType::F32);
     EXPECT_EQ(activation_type(DType::BF16), DType::F32);

@@ -137,10 +137,10 @@ TEST(Quantize, Q8KBlockSumsMatchValues) {
 
 TEST(Quantize, SupportedTypesAndErrors) {
     for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
-                    DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q8_K})
+                    DType::Q8_0, DType::Q8_1, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K,
+                    DType::Q8_K})  // Q8_1 and Q8_K: activation formats (quantized on every matmul)
         EXPECT_TRUE(can_quantize(t)) << type_name(t);
     EXPECT_FALSE(can_quantize(DType::IQ4_XS));
-    EXPECT_FALSE(can_quantize(DType::Q8_1));
     float x[256] = {};
     uint8_t q[512];
     try {
