@@ -157,7 +157,7 @@ std::string text_report(const Workload& w, const BenchResult& r) {
             if (!t.alive) continue;
             const auto counts = answer_counts(t);
             answers.push_back(counts.empty() ? "" : counts.front().first);
-            line += " " + t.spec.name + " \"" + answers.back() + "\"";
+            line += " " + t.spec.name + (answers.back().empty() ? " (no valid answer)" : " \"" + answers.back() + "\"");
         }
         if (answers.size() >= 2) {
             bool same = !answers[0].empty();
