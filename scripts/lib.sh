@@ -29,13 +29,18 @@ install_apt_packages() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# The Python test tooling lives in a venv inside the checkout (Debian's python3 refuses system-wide pip, PEP 668).
-ensure_venv() {
-  local req=$HOTROD_ROOT/scripts/requirements-test.txt stamp=$HOTROD_VENV/.requirements
-  if [[ ! -x $HOTROD_VENV/bin/python ]]; then
+# Python lives in a venv inside the checkout (Debian's python3 refuses system-wide pip, PEP 668). The bare venv
+# is enough for `pip download` of the models; ensure_venv adds the test tooling.
+ensure_venv_bare() {
+  if [[ ! -x $HOTROD_VENV/bin/pip ]]; then
     log "creating Python venv in .venv"
     /usr/bin/python3 -m venv "$HOTROD_VENV" 2>/dev/null || python3 -m venv "$HOTROD_VENV"
   fi
+}
+
+ensure_venv() {
+  local req=$HOTROD_ROOT/scripts/requirements-test.txt stamp=$HOTROD_VENV/.requirements
+  ensure_venv_bare
   if ! cmp -s "$req" "$stamp"; then
     log "installing Python test tooling"
     "$HOTROD_VENV/bin/pip" install -q --disable-pip-version-check -r "$req"
