@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include "quant/half.h"
+
 namespace hotrod::cpu {
 
 void swiglu_ref(const float* gate, const float* up, float* out, int64_t n) {
@@ -12,12 +14,22 @@ void swiglu_ref(const float* gate, const float* up, float* out, int64_t n) {
     }
 }
 
+// GELU the way llama.cpp's CPU backend evaluates it, so our logits agree with the reference stack: ggml reads
+// gelu from a table indexed by the fp16 of the gate, so the gate is rounded to fp16, gelu_tanh is evaluated in
+// float on that value and rounded to fp16, then multiplied by up in float; gates <= -10 give 0 and >= 10 pass
+// through unrounded. Evaluating in full float instead leaves a ~1e-3 relative per-element difference that
+// grows through Gemma's 18 layers into arg-max disagreements.
+float gelu_tanh_fp16(float g) {
+    constexpr float kSqrt2OverPi = 0.7978845608028654f, kCoef = 0.044715f;
+    if (g <= -10.0f) return 0.0f;
+    if (g >= 10.0f) return g;
+    const float x = quant::fp16_to_fp32(quant::fp32_to_fp16(g));
+    const float gelu = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + kCoef * x * x)));
+    return quant::fp16_to_fp32(quant::fp32_to_fp16(gelu));
+}
+
 void geglu_ref(const float* gate, const float* up, float* out, int64_t n) {
-    constexpr float kSqrt2OverPi = 0.7978845608028654f;
-    for (int64_t i = 0; i < n; ++i) {
-        const float g = gate[i];
-        out[i] = 0.5f * g * (1.0f + std::tanh(kSqrt2OverPi * (g + 0.044715f * g * g * g))) * up[i];
-    }
+    for (int64_t i = 0; i < n; ++i) out[i] = gelu_tanh_fp16(gate[i]) * up[i];
 }
 
 GatedActFn find_swiglu(Isa isa) {

@@ -1,6 +1,7 @@
 // Gated FFN activations, elementwise over n floats: SwiGLU (silu(gate) * up, Llama/Qwen) and GeGLU with the
-// tanh approximation of GELU (Gemma). Scalar references in ops_act.cpp use std::exp / std::tanh; the SIMD
-// versions use the polynomial exp of ops_simd_math.h and are tested against them.
+// tanh approximation of GELU (Gemma), gate and GELU rounded to fp16 as llama.cpp does. Scalar references in
+// ops_act.cpp use std::exp / std::tanh; the SIMD versions use the polynomial exp of ops_simd_math.h and F16C
+// conversions and are tested against them.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,9 @@ namespace hotrod::cpu {
 using GatedActFn = void (*)(const float* gate, const float* up, float* out, int64_t n);
 
 void swiglu_ref(const float* gate, const float* up, float* out, int64_t n);
-// gelu_tanh(g) = 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3)))
+// gelu_tanh(x) = 0.5 x (1 + tanh(sqrt(2/pi) x (1 + 0.044715 x^2))) with llama.cpp's fp16 roundings: x = fp16(g),
+// result rounded to fp16; g <= -10 gives 0, g >= 10 gives g (see ops_act.cpp for why).
+float gelu_tanh_fp16(float g);
 void geglu_ref(const float* gate, const float* up, float* out, int64_t n);
 
 GatedActFn find_swiglu(Isa isa);

@@ -174,7 +174,9 @@ TEST(CpuBackend, RowOpsMatchReferences) {
             expect_near(a, b, 1e-5, "swiglu " + cfg.str());
             be.geglu(x.view(), y.view(), a.view());
             ref.geglu(x.view(), y.view(), b.view());
-            expect_near(a, b, 1e-5, "geglu " + cfg.str());
+            // GeGLU rounds its GELU to fp16 (as llama.cpp): the SIMD tanh may land on the neighbouring fp16 value,
+            // one fp16 step (<= 2^-10 relative); OpsAct.SimdMatchesRef checks such flips stay rare.
+            expect_near(a, b, 1e-3, "geglu " + cfg.str());
             a = x, b = x;
             be.add(a.view(), y.view());
             ref.add(b.view(), y.view());
