@@ -16,6 +16,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"inspect", hotrod::app::cmd_inspect, "print a GGUF file's metadata and tensor table"},
     {"run", hotrod::app::cmd_run, "run one prompt and stream the completion"},
+    {"chat", hotrod::app::cmd_chat, "interactive chat in the terminal, with the model's chat template"},
     {"synth", hotrod::app::cmd_synth, "write a synthetic model (random weights, real shape and tokenizer)"},
     {"tokenize", hotrod::app::cmd_tokenize, "print the token ids of a text under a model's tokenizer"},
     {"template", hotrod::app::cmd_template, "render a chat template for a conversation"},
