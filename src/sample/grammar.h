@@ -1,0 +1,96 @@
+// Constrained output: a Grammar (compiled once from `response_format`: any JSON object, or a JSON schema) and a
+// per-request Matcher that says which tokens may come next, over a TokenIndex of the vocabulary's byte strings.
+// The engine calls fill_mask() before each sample, accept() after it, and forced_bytes() to append the run of
+// bytes the grammar admits as the only continuation in one batched step (jump-forward).
+//
+// Contract (the engine and the server rely on it; the implementation lives in grammar_*.cpp / json_schema*.cpp):
+// - compile_* never runs a model and costs time proportional to the schema; GrammarCache keys by schema text.
+// - A schema feature that cannot be enforced is a SchemaError naming it ("unsupported schema keyword 'pattern'
+//   at #/properties/x"), never a silently looser grammar.
+// - Whitespace between JSON tokens is bounded (so a model cannot loop on spaces), numbers have bounded digits.
+// - End-of-generation tokens are allowed only once the value is complete; control tokens never while incomplete.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace hotrod::sample {
+
+// A schema (or response_format) the grammar cannot enforce or that is invalid; the server answers 400 with it.
+class SchemaError : public std::invalid_argument {
+public:
+    using std::invalid_argument::invalid_argument;
+};
+
+class Grammar;  // immutable once compiled; shared by every request that uses it, from any thread
+
+// Any single JSON object (response_format {"type": "json_object"}).
+std::shared_ptr<const Grammar> compile_json_object();
+// A JSON schema (response_format {"type": "json_schema", "json_schema": {"schema": ...}}). Throws SchemaError.
+std::shared_ptr<const Grammar> compile_json_schema(const nlohmann::json& schema);
+
+// Compiled grammars by schema text, thread-safe; a schema is compiled once however many requests use it.
+class GrammarCache {
+public:
+    std::shared_ptr<const Grammar> json_object();
+    std::shared_ptr<const Grammar> json_schema(const nlohmann::json& schema);  // throws SchemaError
+    size_t size() const;
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+    Impl& impl();
+};
+
+// The vocabulary as the grammar sees it, built once per model: the bytes each token adds to the output.
+class TokenIndex {
+public:
+    // pieces[i]: bytes token i adds when generated; an empty piece (control tokens) is never allowed by a mask.
+    // eog_ids: end-of-generation tokens, allowed only when the grammar is complete.
+    TokenIndex(std::vector<std::string> pieces, std::vector<int32_t> eog_ids);
+    ~TokenIndex();
+    int32_t n_vocab() const;
+
+    struct Impl;
+    const Impl& impl() const { return *impl_; }
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+// Where one request's output is in its grammar. Not thread-safe (one per sequence, used by the engine thread).
+class Matcher {
+public:
+    Matcher(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const TokenIndex> index);
+    ~Matcher();
+    Matcher(Matcher&&) noexcept;
+    Matcher& operator=(Matcher&&) noexcept;
+
+    // Sets mask to the tokens that may come next: bit (i % 64) of word i / 64 for token i; mask.size() must be
+    // (n_vocab + 63) / 64. Every bit is written (allowed or not).
+    void fill_mask(std::span<uint64_t> mask);
+    // Advances by one token; false (and no change) when the token is not allowed. An EOG token is accepted
+    // only when complete and changes nothing.
+    bool accept(int32_t token_id);
+    // Advances by raw bytes; false (and no change) when they are not a valid continuation.
+    bool accept_bytes(std::string_view bytes);
+    // The longest byte string every valid continuation starts with (empty when the next byte is a choice).
+    std::string forced_bytes() const;
+    // The output so far is a complete value.
+    bool is_complete() const;
+    // Complete and nothing more may follow (the engine can finish without sampling an EOG token).
+    bool is_finished() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hotrod::sample
