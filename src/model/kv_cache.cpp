@@ -1,28 +1,12 @@
 // BlockPool and KvCache: one buffer for every layer's K and V, carved into blocks; sequences hold block lists.
 #include "model/kv_cache.h"
 
+#include <algorithm>
 #include <string>
 
 #include "quant/types.h"
 
 namespace hotrod::model {
-
-BlockPool::BlockPool(int n_blocks) : n_blocks_(n_blocks) {
-    free_.reserve(size_t(n_blocks));
-    for (int b = n_blocks - 1; b >= 0; --b) free_.push_back(b);
-}
-
-int32_t BlockPool::allocate() {
-    if (free_.empty()) return -1;
-    const int32_t b = free_.back();
-    free_.pop_back();
-    return b;
-}
-
-void BlockPool::release(int32_t block_id) {
-    if (block_id < 0 || block_id >= n_blocks_) throw std::logic_error("BlockPool: release of a foreign block");
-    free_.push_back(block_id);
-}
 
 namespace {
 
@@ -58,7 +42,7 @@ KvCache::KvCache(backend::Backend& be, const Config& c, const KvOptions& opt)
       head_dim_(c.head_dim),
       block_size_(opt.block_size),
       type_(opt.type),
-      pool_(blocks_for(c, opt)) {
+      pool_(blocks_for(c, opt), opt.block_size) {
     const size_t row = row_bytes_or_throw(type_, int64_t(n_kv_heads_) * head_dim_);
     layer_bytes_ = row * size_t(pool_.n_blocks()) * size_t(block_size_);
     bytes_ = layer_bytes_ * 2 * size_t(n_layers_);
@@ -71,7 +55,7 @@ int32_t KvCache::add_sequence() {
             seqs_[i].live = true;
             return int32_t(i);
         }
-    seqs_.push_back(Seq{true, {}});
+    seqs_.push_back(Seq{true, {}, {}});
     return int32_t(seqs_.size() - 1);
 }
 
@@ -86,6 +70,49 @@ void KvCache::truncate(int32_t seq_id, int n_positions) {
     while (s.blocks.size() > keep) {
         pool_.release(s.blocks.back());
         s.blocks.pop_back();
+    }
+    const size_t full = size_t(n_positions / block_size_);
+    if (s.hashes.size() > full) s.hashes.resize(full);
+    if (keep > full) {  // the last kept block is partial and will be written again
+        const int32_t b = s.blocks[keep - 1];
+        if (pool_.ref(b) > 1) throw std::logic_error("KvCache: truncate inside a block shared with another sequence");
+        pool_.unpublish(b);
+    }
+}
+
+int KvCache::match_prefix(int32_t seq_id, std::span<const int32_t> tokens) {
+    if (!has_sequence(seq_id)) throw std::invalid_argument("KvCache: unknown sequence " + std::to_string(seq_id));
+    Seq& s = seqs_[size_t(seq_id)];
+    if (!s.blocks.empty()) throw std::logic_error("KvCache: match_prefix on a sequence that holds blocks");
+    if (tokens.empty()) return 0;
+    const size_t max_blocks = (tokens.size() - 1) / size_t(block_size_);
+    uint64_t parent = 0;
+    for (size_t i = 0; i < max_blocks; ++i) {
+        const auto blk = tokens.subspan(i * size_t(block_size_), size_t(block_size_));
+        const uint64_t h = prefix_block_hash(parent, blk);
+        ++lookups_;
+        const int32_t b = pool_.find(h, parent, blk);
+        if (b < 0) break;
+        ++hits_;
+        pool_.retain(b);
+        s.blocks.push_back(b);
+        s.hashes.push_back(h);
+        parent = h;
+    }
+    return int(s.blocks.size()) * block_size_;
+}
+
+void KvCache::publish_prefix(int32_t seq_id, std::span<const int32_t> tokens, int n_computed) {
+    Seq& s = seqs_.at(size_t(seq_id));
+    const size_t n_full = std::min({size_t(std::max(n_computed, 0)), tokens.size()}) / size_t(block_size_);
+    const size_t limit = std::min(n_full, s.blocks.size());
+    while (s.hashes.size() < limit) {
+        const size_t i = s.hashes.size();
+        const uint64_t parent = i == 0 ? 0 : s.hashes[i - 1];
+        const auto blk = tokens.subspan(i * size_t(block_size_), size_t(block_size_));
+        const uint64_t h = prefix_block_hash(parent, blk);
+        pool_.publish(s.blocks[i], h, parent, blk);  // false: an equal block is published already; ours stays private
+        s.hashes.push_back(h);
     }
 }
 

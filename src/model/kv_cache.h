@@ -1,15 +1,18 @@
 // The paged KV cache: per layer, K and V rows for every cached position, stored in fixed-size blocks handed to
 // sequences from a free list (BlockPool). A sequence's block table maps its logical blocks to physical ones,
-// which is what backend::KvLayout carries. Prefix sharing (reference-counted blocks) grows from BlockPool later.
+// which is what backend::KvLayout carries. Full blocks can be shared between sequences with an equal token prefix
+// (match_prefix / publish_prefix, on BlockPool's reference counts); shared blocks are never written again.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <vector>
 
 #include "backend/backend.h"
+#include "model/block_pool.h"
 #include "model/config.h"
 
 namespace hotrod::model {
@@ -18,20 +21,6 @@ namespace hotrod::model {
 class KvFullError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
-};
-
-// Fixed pool of block ids. Invariant: an id is either on the free list or owned by exactly one sequence.
-class BlockPool {
-public:
-    explicit BlockPool(int n_blocks);
-    int32_t allocate();            // -1 when none is free
-    void release(int32_t block_id);
-    int n_blocks() const { return n_blocks_; }
-    int n_free() const { return int(free_.size()); }
-
-private:
-    int n_blocks_;
-    std::vector<int32_t> free_;    // lowest id last, so blocks are handed out in order
 };
 
 struct KvOptions {
@@ -49,11 +38,20 @@ public:
     int32_t add_sequence();
     // Returns the sequence's blocks to the pool; its id may be handed out again.
     void remove_sequence(int32_t seq_id);
-    // Drops cached positions >= n_positions (a shorter sequence keeps its first blocks).
+    // Drops cached positions >= n_positions (a shorter sequence keeps its first blocks). A kept partial block that
+    // was published is unpublished first (it will be overwritten); one shared with another sequence is a logic_error.
     void truncate(int32_t seq_id, int n_positions);
     // Makes room for positions [0, n_positions) of the sequence; throws KvFullError when the pool runs out
     // (the blocks already held stay held).
     void reserve(int32_t seq_id, int n_positions);
+
+    // Prefix cache. For an empty sequence: takes shared references to the published blocks that hold the longest
+    // prefix of tokens, leaving at least the last token to compute; returns the number of positions covered (a
+    // multiple of block_size).
+    int match_prefix(int32_t seq_id, std::span<const int32_t> tokens);
+    // Publishes the sequence's full blocks among positions [0, n_computed) of tokens (its whole token list so far)
+    // so later sequences can share them. Idempotent; cheap when nothing new is full.
+    void publish_prefix(int32_t seq_id, std::span<const int32_t> tokens, int n_computed);
 
     const int32_t* block_table(int32_t seq_id) const { return seqs_.at(size_t(seq_id)).blocks.data(); }
     int capacity(int32_t seq_id) const { return int(seqs_.at(size_t(seq_id)).blocks.size()) * block_size_; }
@@ -65,6 +63,10 @@ public:
     int block_size() const { return block_size_; }
     int n_blocks() const { return pool_.n_blocks(); }
     int n_blocks_free() const { return pool_.n_free(); }
+    int n_blocks_cached() const { return pool_.n_cached(); }        // parked for prefix reuse, evictable
+    int n_blocks_available() const { return pool_.n_available(); }  // free + evictable
+    uint64_t prefix_lookups() const { return lookups_; }            // blocks looked up by match_prefix
+    uint64_t prefix_hits() const { return hits_; }
     int n_positions_total() const { return pool_.n_blocks() * block_size_; }
     size_t bytes() const { return bytes_; }
     quant::DType type() const { return type_; }
@@ -73,6 +75,7 @@ private:
     struct Seq {
         bool live = false;
         std::vector<int32_t> blocks;
+        std::vector<uint64_t> hashes;  // chained prefix hash of blocks[0..hashes.size()), all full
     };
     int n_layers_;
     int n_kv_heads_;
@@ -84,6 +87,7 @@ private:
     BlockPool pool_;
     std::unique_ptr<backend::Buffer> buffer_;  // [layer][K, V][n_blocks * block_size rows]
     std::vector<Seq> seqs_;
+    uint64_t lookups_ = 0, hits_ = 0;
 };
 
 }  // namespace hotrod::model

@@ -34,6 +34,7 @@ public:
     const gguf::File& file() const { return file_; }
     const Weights& weights() const { return weights_; }
     const LoadOptions& options() const { return opt_; }
+    backend::Backend& backend() const { return be_; }  // for the caller's KvCache
     size_t weight_bytes() const;  // bytes of every tensor the forward reads
 
     // One batched step. Checks the batch (std::invalid_argument naming the problem), reserves KV blocks for every
