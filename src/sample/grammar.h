@@ -35,12 +35,17 @@ class Grammar;  // immutable once compiled; shared by every request that uses it
 std::shared_ptr<const Grammar> compile_json_object();
 // A JSON schema (response_format {"type": "json_schema", "json_schema": {"schema": ...}}). Throws SchemaError.
 std::shared_ptr<const Grammar> compile_json_schema(const nlohmann::json& schema);
+// The same with properties in document order (nlohmann::json sorts object keys, so the overload above emits
+// properties in name order). Parse the request with ordered_json to keep the schema's order.
+std::shared_ptr<const Grammar> compile_json_schema(const nlohmann::ordered_json& schema);
 
 // Compiled grammars by schema text, thread-safe; a schema is compiled once however many requests use it.
 class GrammarCache {
 public:
+    GrammarCache();
     std::shared_ptr<const Grammar> json_object();
     std::shared_ptr<const Grammar> json_schema(const nlohmann::json& schema);  // throws SchemaError
+    std::shared_ptr<const Grammar> json_schema(const nlohmann::ordered_json& schema);  // document order
     size_t size() const;
 
 private:

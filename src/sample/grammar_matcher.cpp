@@ -1,0 +1,152 @@
+// Matcher: one request's position in its grammar. fill_mask walks the pre-order token trie once, stepping a
+// copy of the automaton state per trie node (state at depth d = state at depth d-1 plus one byte) and skipping
+// the subtree of any rejected prefix. Masks are cached by state bytes: inside a free string the state repeats
+// token after token, and that walk visits nearly the whole trie, so the steady state is one copy.
+#include <algorithm>
+#include <cstring>
+#include <unordered_map>
+
+#include "sample/grammar_machine.h"
+#include "sample/grammar_token_index.h"
+
+namespace hotrod::sample {
+
+namespace {
+
+// A walk that visits fewer trie nodes than this is cheap enough to redo; caching it would only cost memory.
+constexpr size_t kCacheMinVisits = 4096;
+// Masks kept per request (Gemma: 32 KiB each).
+constexpr size_t kCacheMaxEntries = 16;
+
+void set_bit(std::span<uint64_t> mask, int32_t id) {
+    mask[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (static_cast<uint32_t>(id) & 63);
+}
+
+}  // namespace
+
+struct Matcher::Impl {
+    std::shared_ptr<const Grammar> grammar;
+    std::shared_ptr<const TokenIndex> index;
+    State state;
+    std::vector<State> walk;  // one state per trie depth, sized once
+    std::unordered_map<std::string, std::vector<uint64_t>> cache;
+
+    bool step_bytes(State& s, std::string_view bytes) const {
+        for (char c : bytes) {
+            if (!step(*grammar, s, static_cast<uint8_t>(c))) return false;
+        }
+        return true;
+    }
+
+    // Fills mask from the trie walk; returns the number of trie nodes visited.
+    size_t walk_trie(std::span<uint64_t> mask) {
+        const TokenIndex::Impl& x = index->impl();
+        const Grammar& g = *grammar;
+        walk[0].copy_from(state);
+        size_t visited = 0;
+        const size_t n = x.trie.size();
+        for (size_t i = 0; i < n;) {
+            const TrieEntry& e = x.trie[i];
+            ++visited;
+            State& s = walk[e.depth];
+            s.copy_from(walk[e.depth - 1u]);
+            if (!step(g, s, e.byte)) {
+                i = e.end;
+                continue;
+            }
+            for (uint32_t t = e.tokens_begin; t < e.tokens_end; ++t) set_bit(mask, x.token_ids[t]);
+            ++i;
+        }
+        return visited;
+    }
+};
+
+Matcher::Matcher(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const TokenIndex> index) : impl_(new Impl) {
+    impl_->grammar = std::move(grammar);
+    impl_->index = std::move(index);
+    impl_->state = initial_state(*impl_->grammar);
+    impl_->walk.resize(impl_->index->impl().max_depth + 1);
+}
+
+Matcher::~Matcher() = default;
+Matcher::Matcher(Matcher&&) noexcept = default;
+Matcher& Matcher::operator=(Matcher&&) noexcept = default;
+
+void Matcher::fill_mask(std::span<uint64_t> mask) {
+    Impl& m = *impl_;
+    const TokenIndex::Impl& x = m.index->impl();
+    const size_t words = (static_cast<size_t>(x.n_vocab) + 63) / 64;
+    mask = mask.first(std::min(mask.size(), words));
+    const std::string_view key = m.state.key();
+    if (auto it = m.cache.find(std::string(key)); it != m.cache.end()) {
+        std::memcpy(mask.data(), it->second.data(), mask.size() * sizeof(uint64_t));
+        return;
+    }
+    std::fill(mask.begin(), mask.end(), 0);
+    const size_t visited = m.walk_trie(mask);
+    if (sample::is_complete(*m.grammar, m.state)) {
+        for (int32_t id : x.eog_ids) set_bit(mask, id);
+    }
+    if (visited >= kCacheMinVisits) {
+        if (m.cache.size() >= kCacheMaxEntries) m.cache.erase(m.cache.begin());
+        m.cache.emplace(std::string(key), std::vector<uint64_t>(mask.begin(), mask.end()));
+    }
+}
+
+bool Matcher::accept(int32_t token_id) {
+    Impl& m = *impl_;
+    const TokenIndex::Impl& x = m.index->impl();
+    if (token_id < 0 || token_id >= x.n_vocab) return false;
+    if (std::binary_search(x.eog_ids.begin(), x.eog_ids.end(), token_id)) return sample::is_complete(*m.grammar, m.state);
+    const std::string& piece = x.pieces[static_cast<size_t>(token_id)];
+    if (piece.empty()) return false;
+    return accept_bytes(piece);
+}
+
+bool Matcher::accept_bytes(std::string_view bytes) {
+    Impl& m = *impl_;
+    State next;
+    next.copy_from(m.state);
+    if (!m.step_bytes(next, bytes)) return false;
+    m.state.copy_from(next);
+    return true;
+}
+
+std::string Matcher::forced_bytes() const {
+    const Impl& m = *impl_;
+    State s;
+    s.copy_from(m.state);
+    std::string out;
+    // Bounded: a schema's longest scaffolding (keys, enum tails) is far shorter.
+    while (out.size() < 1024 && !sample::is_complete(*m.grammar, s)) {
+        int only = -1;
+        State next;
+        for (int b = 0; b < 256; ++b) {
+            State t;
+            t.copy_from(s);
+            if (!step(*m.grammar, t, static_cast<uint8_t>(b))) continue;
+            if (only >= 0) return out;
+            only = b;
+            next.copy_from(t);
+        }
+        if (only < 0) break;
+        out.push_back(static_cast<char>(only));
+        s.copy_from(next);
+    }
+    return out;
+}
+
+bool Matcher::is_complete() const { return sample::is_complete(*impl_->grammar, impl_->state); }
+
+bool Matcher::is_finished() const {
+    const Impl& m = *impl_;
+    if (!sample::is_complete(*m.grammar, m.state)) return false;
+    for (int b = 0; b < 256; ++b) {
+        State t;
+        t.copy_from(m.state);
+        if (step(*m.grammar, t, static_cast<uint8_t>(b))) return false;
+    }
+    return true;
+}
+
+}  // namespace hotrod::sample
