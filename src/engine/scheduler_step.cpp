@@ -1,0 +1,307 @@
+// One scheduler step: drop cancelled requests, admit waiting ones (prefix cache look-up), gather every pending
+// token into one batch (decode tokens and forced runs first, then prefill chunks oldest first, within
+// step_tokens), run the model (preempting the youngest sequence when the KV cache is full), sample each logits
+// row under its grammar mask, and push the step's events.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "engine/engine_impl.h"
+
+namespace hotrod::engine {
+
+namespace {
+
+double ms_between(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+template <class V>
+void erase_done(V& v) {
+    v.erase(std::remove_if(v.begin(), v.end(), [](const auto& s) { return s->done; }), v.end());
+}
+
+}  // namespace
+
+void Engine::Impl::step() {
+    check_cancelled();
+    admit();
+    if (running.empty()) return;
+    build_batch();
+    if (batch.n_tokens() == 0) return;
+    if (!forward_or_preempt()) {
+        erase_done(running);
+        return;
+    }
+    for (Sequence* s : batch_seqs) {
+        s->n_computed += s->n_feeding;
+        s->n_feeding = 0;
+        kv->publish_prefix(s->kv_id, s->tokens, s->n_computed);
+    }
+    for (size_t i = 0; i < row_seqs.size(); ++i) on_logits(*row_seqs[i], model.logits(int(i)));
+    ++totals.steps;
+    flush_events();
+    erase_done(running);
+}
+
+void Engine::Impl::check_cancelled() {
+    for (auto& s : running)
+        if (s->stream->cancelled()) finish(*s, FinishReason::cancelled);
+    erase_done(running);
+    for (auto& s : waiting)
+        if (s->stream->cancelled()) {
+            n_queued.fetch_sub(s->admitted_once ? 0 : 1);
+            finish(*s, FinishReason::cancelled);
+        }
+    erase_done(waiting);
+}
+
+void Engine::Impl::admit() {
+    while (int(running.size()) < opt.n_parallel && !waiting.empty()) {
+        Sequence& s = *waiting.front();
+        if (!s.admitted_once && !start(s)) {  // finished at once (bad params, or max_tokens reached by scaffolding)
+            n_queued.fetch_sub(1);
+            waiting.pop_front();
+            continue;
+        }
+        s.kv_id = kv->add_sequence();
+        const int matched = kv->match_prefix(s.kv_id, s.tokens);
+        const int bs = kv->block_size();
+        const int need = (int(s.tokens.size()) + 1 + bs - 1) / bs - matched / bs;
+        if (need > kv->n_blocks_available() && !running.empty()) {
+            kv->remove_sequence(s.kv_id);  // not enough room yet: wait for running sequences to finish
+            s.kv_id = -1;
+            return;
+        }
+        s.n_computed = matched;
+        if (!s.admitted_once) {
+            s.admitted_once = true;
+            s.order = next_order++;
+            s.cached_tokens = std::min(matched, s.n_prompt);
+            s.t_admit = Clock::now();
+            totals.cached_tokens += uint64_t(s.cached_tokens);
+            totals.prompt_tokens += uint64_t(s.n_prompt);
+            n_queued.fetch_sub(1);
+        }
+        running.push_back(std::move(waiting.front()));
+        waiting.pop_front();
+    }
+}
+
+bool Engine::Impl::start(Sequence& s) {
+    s.tokens = s.req.prompt;
+    s.n_prompt = int(s.tokens.size());
+    sample::SamplingParams p = s.req.sampling;
+    if (s.req.ignore_eos)
+        for (int32_t id = 0; id < n_vocab && size_t(id) < tok.n_tokens(); ++id)
+            if (tok.is_eog(id)) p.logit_bias.emplace_back(id, -std::numeric_limits<float>::infinity());
+    try {
+        if (!spare_samplers.empty()) {
+            s.sampler = std::move(spare_samplers.back());
+            spare_samplers.pop_back();
+            s.sampler->reset(p);
+        } else {
+            s.sampler = std::make_unique<sample::Sampler>(n_vocab, p);
+        }
+    } catch (const std::exception& e) {
+        finish(s, FinishReason::error, e.what());
+        return false;
+    }
+    s.sampler->accept_prompt(s.tokens);
+    if (s.req.grammar) {
+        s.matcher.emplace(s.req.grammar, index);
+        s.grammar_on = !(s.req.start_in_reasoning && think_close >= 0);
+        // The scaffolding the grammar forces at the start (`{"phase": "`) joins the prompt's prefill.
+        if (s.grammar_on && opt.jump_forward && !s.req.sampling.logprobs) append_forced(s);
+        if (check_done(s)) return false;
+    }
+    return true;
+}
+
+void Engine::Impl::build_batch() {
+    batch.clear();
+    batch_seqs.clear();
+    row_seqs.clear();
+    int budget = opt.step_tokens;
+    // Decode tokens (and forced runs) of every running sequence first, so a long prefill never stalls them; then
+    // prefill chunks, oldest request first.
+    for (const bool decode_pass : {true, false}) {
+        for (auto& sp : running) {
+            Sequence& s = *sp;
+            if (s.sampled_once != decode_pass || s.pending() <= 0 || budget <= 0) continue;
+            const int take = std::min(s.pending(), budget);
+            const int seq = batch.add_sequence(s.kv_id);
+            for (int j = 0; j < take; ++j) {
+                const int pos = s.n_computed + j;
+                const bool want = pos == int(s.tokens.size()) - 1;
+                batch.add(seq, s.tokens[size_t(pos)], pos, want);
+                if (want) row_seqs.push_back(&s);
+            }
+            s.n_feeding = take;
+            batch_seqs.push_back(&s);
+            budget -= take;
+        }
+    }
+}
+
+bool Engine::Impl::forward_or_preempt() {
+    for (;;) {
+        try {
+            model.forward(batch, *kv);
+            return true;
+        } catch (const model::KvFullError& e) {
+            if (running.size() <= 1) {
+                for (auto& s : running) finish(*s, FinishReason::error, e.what());
+                return false;
+            }
+            // Make room by dropping the youngest sequence's cache; it is recomputed (largely from the prefix
+            // cache) when a slot frees up. Its sampler, grammar and emitted text stay as they are.
+            size_t youngest = 0;
+            for (size_t i = 1; i < running.size(); ++i)
+                if (running[i]->order > running[youngest]->order) youngest = i;
+            preempt(youngest);
+            for (Sequence* s : batch_seqs) s->n_feeding = 0;
+            build_batch();
+            if (batch.n_tokens() == 0) return false;
+        }
+    }
+}
+
+void Engine::Impl::preempt(size_t i) {
+    Sequence& s = *running[i];
+    kv->publish_prefix(s.kv_id, s.tokens, s.n_computed);
+    kv->remove_sequence(s.kv_id);
+    s.kv_id = -1;
+    s.n_computed = 0;
+    ++totals.preemptions;
+    waiting.push_front(std::move(running[i]));
+    running.erase(running.begin() + ptrdiff_t(i));
+}
+
+void Engine::Impl::on_logits(Sequence& s, std::span<const float> logits) {
+    if (s.done) return;
+    s.sampled_once = true;
+    sample::TokenMask tm;
+    const sample::TokenMask* mp = nullptr;
+    if (s.grammar_on) {
+        s.matcher->fill_mask(mask);
+        tm = sample::TokenMask::from_bits(mask);
+        mp = &tm;
+    }
+    const sample::SampleResult r = s.sampler->sample(logits, mp);
+    if (!r.ok()) {
+        finish(s, FinishReason::error,
+               std::string("sampling failed: ") + sample::to_string(r.status) +
+                   (s.grammar_on ? " (the grammar allows no token the model can produce)" : ""));
+        return;
+    }
+    const int32_t id = r.token_id;
+    s.sampler->accept(id);
+    if (tok.is_eog(id) && !s.req.ignore_eos) {
+        if (s.grammar_on && !s.matcher->is_complete()) {
+            finish(s, FinishReason::error, "the model ended before the JSON value was complete");
+            return;
+        }
+        finish(s, FinishReason::stop);
+        return;
+    }
+    TokenOut t;
+    t.id = id;
+    t.logprob = r.logprob;
+    t.n_top = r.n_top_logprobs;
+    t.top = r.top_logprobs;
+    if (s.grammar_on && !s.matcher->accept(id)) {
+        finish(s, FinishReason::error, "internal: the grammar rejected a token its mask allowed");
+        return;
+    }
+    emit(s, id, t);
+    if (!s.grammar_on && s.matcher && id == think_close) s.grammar_on = true;
+    if (check_done(s)) return;
+    if (s.grammar_on && opt.jump_forward && !s.req.sampling.logprobs) {
+        append_forced(s);
+        check_done(s);
+    }
+}
+
+void Engine::Impl::emit(Sequence& s, int32_t id, const TokenOut& t) {
+    s.tokens.push_back(id);
+    ++s.n_generated;
+    ++totals.generated_tokens;
+    s.out.tokens.push_back(t);
+    s.out.text += s.stops.push(s.decoder.push(id));
+}
+
+void Engine::Impl::append_forced(Sequence& s) {
+    const std::string bytes = s.matcher->forced_bytes();
+    if (bytes.empty()) return;
+    std::vector<int32_t> ids = tok.encode(bytes, false, false);
+    // The last token is left to the model: the text after the forced run may merge with it into a longer token.
+    if (ids.size() <= 1) return;
+    ids.pop_back();
+    int room = max_ctx - 1 - int(s.tokens.size());
+    if (s.req.max_tokens > 0) room = std::min(room, s.req.max_tokens - s.n_generated);
+    for (const int32_t id : ids) {
+        if (room-- <= 0 || id < 0 || id >= n_vocab || !s.matcher->accept(id)) break;
+        TokenOut t;
+        t.id = id;
+        t.logprob = std::numeric_limits<float>::quiet_NaN();
+        s.sampler->accept(id);
+        emit(s, id, t);
+        ++totals.forced_tokens;
+    }
+}
+
+bool Engine::Impl::check_done(Sequence& s) {
+    if (s.done) return true;
+    if (s.stops.stopped()) finish(s, FinishReason::stop);
+    else if (s.grammar_on && s.matcher->is_finished()) finish(s, FinishReason::stop);
+    else if (s.req.max_tokens > 0 && s.n_generated >= s.req.max_tokens) finish(s, FinishReason::length);
+    else if (int(s.tokens.size()) >= max_ctx) finish(s, FinishReason::length);
+    return s.done;
+}
+
+void Engine::Impl::finish(Sequence& s, FinishReason why, std::string error) {
+    if (s.done) return;
+    s.done = true;
+    if (why == FinishReason::stop || why == FinishReason::length) {
+        s.out.text += s.stops.push(s.decoder.finish());
+        s.out.text += s.stops.flush();
+    }
+    const auto now = Clock::now();
+    if (!s.got_first_token && !s.out.tokens.empty()) {
+        s.got_first_token = true;
+        s.t_first_token = now;
+    }
+    Usage& u = s.out.usage;
+    u.prompt_tokens = s.n_prompt;
+    u.completion_tokens = s.n_generated;
+    u.cached_tokens = s.cached_tokens;
+    u.queue_ms = s.admitted_once ? ms_between(s.t_submit, s.t_admit) : ms_between(s.t_submit, now);
+    u.ttft_ms = s.got_first_token ? ms_between(s.t_submit, s.t_first_token) : 0.0;
+    u.total_ms = ms_between(s.t_submit, now);
+    s.out.finish = why;
+    s.out.error = std::move(error);
+    s.stream->push(std::move(s.out));
+    s.out = Event{};
+    if (s.kv_id >= 0) {
+        kv->publish_prefix(s.kv_id, s.tokens, s.n_computed);
+        kv->remove_sequence(s.kv_id);
+        s.kv_id = -1;
+    }
+    if (s.sampler) spare_samplers.push_back(std::move(s.sampler));
+}
+
+void Engine::Impl::flush_events() {
+    for (auto& sp : running) {
+        Sequence& s = *sp;
+        if (s.done || (s.out.text.empty() && s.out.tokens.empty())) continue;
+        if (!s.got_first_token) {  // time to first token = when the client can first see one
+            s.got_first_token = true;
+            s.t_first_token = Clock::now();
+        }
+        s.stream->push(std::move(s.out));
+        s.out = Event{};
+    }
+}
+
+}  // namespace hotrod::engine

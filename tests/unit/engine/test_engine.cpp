@@ -1,0 +1,262 @@
+// Engine on the real default model (SmolLM2-135M): continuous batching gives every request the text it gets
+// alone (greedy), the prefix cache is used and reported, preemption under a small KV cache changes nothing,
+// cancellation frees the slot, stop strings and max_tokens end a request, a full queue is refused.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cpu/cpu_backend.h"
+#include "engine/engine.h"
+#include "model/model.h"
+#include "text/tokenizer.h"
+
+namespace hotrod::engine {
+namespace {
+
+std::string model_path() {
+    const char* d = std::getenv("HOTROD_MODELS");
+    const char* home = std::getenv("HOME");
+    return (d && *d ? std::string(d) : std::string(home ? home : "") + "/.cache/hotrod/models") +
+           "/SmolLM2-135M-Instruct.Q4_1.gguf";
+}
+
+struct Loaded {
+    cpu::CpuBackend be{2};
+    std::unique_ptr<model::Model> model;
+    std::unique_ptr<text::Tokenizer> tok;
+};
+
+Loaded* loaded() {
+    static std::unique_ptr<Loaded> l = [] {
+        std::unique_ptr<Loaded> r;
+        if (!std::filesystem::exists(model_path())) return r;
+        r = std::make_unique<Loaded>();
+        r->model = model::Model::load(model_path(), r->be);
+        r->tok = std::make_unique<text::Tokenizer>(text::Tokenizer::from_gguf(model_path()));
+        return r;
+    }();
+    return l.get();
+}
+
+#define LOADED_OR_SKIP(var)                                                                      \
+    Loaded* var = loaded();                                                                      \
+    if (!var) {                                                                                  \
+        const char* r = std::getenv("HOTROD_REQUIRE_MODELS");                                    \
+        if (r && std::string(r) == "1") FAIL() << "missing model " << model_path();              \
+        GTEST_SKIP() << "missing model " << model_path();                                        \
+    }
+
+struct Result {
+    std::string text;
+    FinishReason finish = FinishReason::none;
+    std::string error;
+    Usage usage;
+    std::vector<int32_t> ids;
+    int n_events = 0;
+};
+
+Result collect(Stream& s) {
+    Result r;
+    std::vector<Event> evs;
+    while (r.finish == FinishReason::none) {
+        evs.clear();
+        if (!s.wait(evs, std::chrono::seconds(120))) {
+            r.error = "timeout";
+            break;
+        }
+        for (auto& e : evs) {
+            ++r.n_events;
+            r.text += e.text;
+            for (const auto& t : e.tokens) r.ids.push_back(t.id);
+            if (e.finish != FinishReason::none) {
+                r.finish = e.finish;
+                r.error = e.error;
+                r.usage = e.usage;
+            }
+        }
+    }
+    return r;
+}
+
+// The stats snapshot is taken after the step that pushed the final events, so wait for it briefly.
+int busy_after_settling(const Engine& e) {
+    for (int i = 0; i < 200 && e.stats().busy_slots != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return e.stats().busy_slots;
+}
+
+std::string chatml(const std::string& system, const std::string& user) {
+    return "<|im_start|>system\n" + system + "<|im_end|>\n<|im_start|>user\n" + user +
+           "<|im_end|>\n<|im_start|>assistant\n";
+}
+
+Request greedy(const text::Tokenizer& tok, const std::string& prompt, int max_tokens) {
+    Request r;
+    r.prompt = tok.encode(prompt, true, true);
+    r.sampling.temperature = 0.0f;
+    r.max_tokens = max_tokens;
+    return r;
+}
+
+const std::vector<std::string> kUsers = {
+    "What is the capital of France?",
+    "Write a haiku about the sea.",
+    "List three prime numbers.",
+    "Explain what a CPU cache is in one sentence.",
+    "Say hello in Spanish.",
+    "What is 12 times 12?",
+};
+
+TEST(Engine, ConcurrentRequestsGetTheTextTheyGetAlone) {
+    LOADED_OR_SKIP(l);
+    std::vector<Result> alone;
+    {
+        EngineOptions o;
+        o.n_parallel = 1;
+        Engine e(*l->model, *l->tok, 2048, o);
+        for (const auto& u : kUsers) alone.push_back(collect(*e.submit(greedy(*l->tok, chatml("Be brief.", u), 24))));
+    }
+    EngineOptions o;
+    o.n_parallel = 4;
+    o.step_tokens = 64;  // prompts are prefilled in several chunks, interleaved with decode tokens
+    Engine e(*l->model, *l->tok, 2048, o);
+    std::vector<std::shared_ptr<Stream>> streams;
+    for (const auto& u : kUsers) streams.push_back(e.submit(greedy(*l->tok, chatml("Be brief.", u), 24)));
+    for (size_t i = 0; i < streams.size(); ++i) {
+        const Result r = collect(*streams[i]);
+        EXPECT_EQ(r.finish, alone[i].finish) << i << " " << r.error;
+        EXPECT_EQ(r.text, alone[i].text) << kUsers[i];
+        EXPECT_EQ(r.ids, alone[i].ids);
+        EXPECT_EQ(r.usage.completion_tokens, int(r.ids.size()));
+        EXPECT_EQ(r.usage.prompt_tokens, int(l->tok->encode(chatml("Be brief.", kUsers[i]), true, true).size()));
+        EXPECT_FALSE(r.text.empty());
+    }
+    EXPECT_EQ(busy_after_settling(e), 0);
+}
+
+TEST(Engine, SecondRequestWithTheSameSystemPromptUsesThePrefixCache) {
+    LOADED_OR_SKIP(l);
+    std::string system = "You classify project updates. ";
+    for (int i = 0; i < 12; ++i) system += "Answer with one JSON object holding the phase and the scope. ";
+    Engine e(*l->model, *l->tok, 4096, EngineOptions{});
+    const Result a = collect(*e.submit(greedy(*l->tok, chatml(system, kUsers[0]), 8)));
+    const Result b = collect(*e.submit(greedy(*l->tok, chatml(system, kUsers[1]), 8)));
+    const Result a2 = collect(*e.submit(greedy(*l->tok, chatml(system, kUsers[0]), 8)));
+    EXPECT_EQ(a.usage.cached_tokens, 0);
+    EXPECT_GE(b.usage.cached_tokens, 100);
+    EXPECT_LT(b.usage.cached_tokens, b.usage.prompt_tokens);
+    EXPECT_EQ(a2.text, a.text);  // reused K/V gives the same answer as computing it
+    EXPECT_EQ(a2.ids, a.ids);
+    EXPECT_GE(a2.usage.cached_tokens, a.usage.prompt_tokens - 16);
+    EXPECT_EQ(busy_after_settling(e), 0);
+    const EngineStats st = e.stats();
+    EXPECT_GT(st.prefix_hits, 0u);
+    EXPECT_EQ(st.cached_tokens, uint64_t(b.usage.cached_tokens + a2.usage.cached_tokens));
+    EXPECT_GT(st.kv_blocks_cached, 0);
+}
+
+TEST(Engine, PreemptionUnderASmallCacheChangesNoOutput) {
+    LOADED_OR_SKIP(l);
+    std::vector<Result> alone;
+    {
+        Engine e(*l->model, *l->tok, 2048, EngineOptions{});
+        for (size_t i = 0; i < 4; ++i) alone.push_back(collect(*e.submit(greedy(*l->tok, chatml("Be brief.", kUsers[i]), 40))));
+    }
+    EngineOptions o;
+    o.n_parallel = 4;
+    Engine e(*l->model, *l->tok, 160, o);  // 10 blocks: four 35-token prompts growing by 40 cannot all fit
+    std::vector<std::shared_ptr<Stream>> streams;
+    for (size_t i = 0; i < 4; ++i) streams.push_back(e.submit(greedy(*l->tok, chatml("Be brief.", kUsers[i]), 40)));
+    for (size_t i = 0; i < 4; ++i) {
+        const Result r = collect(*streams[i]);
+        EXPECT_EQ(r.text, alone[i].text) << i << " " << r.error;
+    }
+    EXPECT_GT(e.stats().preemptions, 0u);
+}
+
+TEST(Engine, CancelStopsTheRequestAndFreesTheSlot) {
+    LOADED_OR_SKIP(l);
+    Engine e(*l->model, *l->tok, 2048, EngineOptions{});
+    auto req = greedy(*l->tok, chatml("Be verbose.", "Tell me a long story about a dragon."), 400);
+    req.ignore_eos = true;
+    auto s = e.submit(req);
+    std::vector<Event> evs;
+    while (evs.empty()) s->wait(evs, std::chrono::seconds(30));  // it is generating
+    s->cancel();
+    const Result r = collect(*s);
+    EXPECT_EQ(r.finish, FinishReason::cancelled);
+    EXPECT_LT(r.usage.completion_tokens, 400);
+    EXPECT_EQ(busy_after_settling(e), 0);
+}
+
+TEST(Engine, StopStringsAndMaxTokensEndARequest) {
+    LOADED_OR_SKIP(l);
+    Engine e(*l->model, *l->tok, 2048, EngineOptions{});
+    const Result full = collect(*e.submit(greedy(*l->tok, chatml("Be brief.", kUsers[3]), 32)));
+    ASSERT_GE(full.text.size(), 12u);
+    EXPECT_EQ(full.usage.completion_tokens, int(full.ids.size()));
+    auto req = greedy(*l->tok, chatml("Be brief.", kUsers[3]), 32);
+    const std::string stop = full.text.substr(6, 4);
+    req.stop = {stop, "never appears in this text"};
+    const Result cut = collect(*e.submit(req));
+    EXPECT_EQ(cut.finish, FinishReason::stop);
+    EXPECT_EQ(cut.text, full.text.substr(0, full.text.find(stop)));
+    auto req2 = greedy(*l->tok, chatml("Be verbose.", "Tell me a story."), 5);
+    req2.ignore_eos = true;
+    const Result len = collect(*e.submit(req2));
+    EXPECT_EQ(len.finish, FinishReason::length);
+    EXPECT_EQ(len.usage.completion_tokens, 5);
+}
+
+TEST(Engine, SeededSamplingReproduces) {
+    LOADED_OR_SKIP(l);
+    Engine e(*l->model, *l->tok, 2048, EngineOptions{});
+    auto req = greedy(*l->tok, chatml("Be creative.", "Invent a name for a cat."), 16);
+    req.sampling.temperature = 1.0f;
+    req.sampling.seed = 42;
+    const Result a = collect(*e.submit(req));
+    const Result b = collect(*e.submit(req));
+    EXPECT_EQ(a.ids, b.ids);
+}
+
+TEST(Engine, FullQueueAndBadPromptsAreRefused) {
+    LOADED_OR_SKIP(l);
+    EngineOptions o;
+    o.n_parallel = 1;
+    o.max_queue = 0;
+    Engine e(*l->model, *l->tok, 512, o);
+    EXPECT_THROW(e.submit(Request{}), std::invalid_argument);
+    Request huge;
+    huge.prompt.assign(600, 1);
+    EXPECT_THROW(e.submit(huge), std::invalid_argument);
+    auto req = greedy(*l->tok, chatml("Be verbose.", "Tell me a story."), 300);
+    req.ignore_eos = true;
+    auto s = e.submit(req);
+    for (int i = 0; i < 500 && e.stats().busy_slots != 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_EQ(e.stats().busy_slots, 1);
+    EXPECT_THROW(e.submit(req), QueueFullError);
+    s->cancel();
+    EXPECT_EQ(collect(*s).finish, FinishReason::cancelled);
+    e.shutdown(std::chrono::milliseconds(0));
+    EXPECT_THROW(e.submit(req), ShuttingDownError);
+}
+
+TEST(Engine, ShutdownCancelsWhatIsLeftAfterTheGracePeriod) {
+    LOADED_OR_SKIP(l);
+    Engine e(*l->model, *l->tok, 2048, EngineOptions{});
+    auto req = greedy(*l->tok, chatml("Be verbose.", "Tell me a story."), 2000);
+    req.ignore_eos = true;
+    auto s = e.submit(req);
+    e.shutdown(std::chrono::milliseconds(200));
+    const Result r = collect(*s);
+    EXPECT_EQ(r.finish, FinishReason::error);
+    EXPECT_NE(r.error.find("shut"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hotrod::engine
