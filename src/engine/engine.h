@@ -58,7 +58,8 @@ struct Request {
 
 struct TokenOut {
     int32_t id = -1;
-    float logprob = 0.0f;  // NaN when the token was forced by the grammar (not sampled)
+    float logprob = 0.0f;  // NaN when not asked for, or when the token was forced by the grammar (not sampled)
+    bool forced = false;   // appended by jump-forward, not sampled
     int32_t n_top = 0;
     std::array<sample::TokenLogprob, sample::kMaxTopLogprobs> top{};
 };

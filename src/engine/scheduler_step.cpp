@@ -245,6 +245,7 @@ void Engine::Impl::append_forced(Sequence& s) {
         TokenOut t;
         t.id = id;
         t.logprob = std::numeric_limits<float>::quiet_NaN();
+        t.forced = true;
         s.sampler->accept(id);
         emit(s, id, t);
         ++totals.forced_tokens;
