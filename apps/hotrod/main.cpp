@@ -14,6 +14,7 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
+    {"serve", hotrod::app::cmd_serve, "OpenAI-compatible HTTP server (chat, completions, streaming, metrics)"},
     {"inspect", hotrod::app::cmd_inspect, "print a GGUF file's metadata and tensor table"},
     {"run", hotrod::app::cmd_run, "run one prompt and stream the completion"},
     {"chat", hotrod::app::cmd_chat, "interactive chat in the terminal, with the model's chat template"},

@@ -1,0 +1,139 @@
+// `hotrod serve -m MODEL [--host H] [--port P] [--parallel N] [-c CTX] [--threads T] [--reasoning on|off|auto]
+// [--api-key KEY] [--max-queue Q] [--timeout S] [--alias NAME]`: the OpenAI-compatible server. It listens first
+// (GET /health answers 503 while loading), loads the model on a second thread with a progress bar on a terminal,
+// then serves until SIGINT/SIGTERM, when it refuses new work, lets running requests finish for a few seconds
+// and exits 0.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+#include "server/loaded_model.h"
+#include "server/server.h"
+
+namespace hotrod::app {
+namespace {
+
+// A one-line bar redrawn in place; only when stderr is a terminal (logs stay clean).
+void draw_progress(const char* stage, double fraction) {
+    if (!isatty(STDERR_FILENO)) return;
+    constexpr int kWidth = 30;
+    const int filled = int(fraction * kWidth + 0.5);
+    std::fprintf(stderr, "\rloading [%.*s%*s] %3d%% %-14s", filled, "##############################",
+                 kWidth - filled, "", int(fraction * 100 + 0.5), stage);
+    if (fraction >= 1.0) std::fprintf(stderr, "\n");
+    std::fflush(stderr);
+}
+
+// Why main wakes up: a signal, or the load failed.
+struct Wakeup {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool stop = false;
+    int exit_code = 0;
+    void set(int code) {
+        std::lock_guard lock(mu);
+        if (!stop) exit_code = code;
+        stop = true;
+        cv.notify_all();
+    }
+};
+
+}  // namespace
+
+int cmd_serve(int argc, char** argv) {
+    server::ServeOptions o;
+    std::string reasoning = "auto";
+    CLI::App app{"Serves a model over an OpenAI-compatible HTTP API.", "hotrod serve"};
+    app.add_option("-m,--model", o.model_path, "GGUF model")->required()->check(CLI::ExistingFile);
+    app.add_option("--host", o.host, "address to listen on")->capture_default_str();
+    app.add_option("--port", o.port, "port to listen on (0: any free port)")->capture_default_str();
+    app.add_option("--parallel", o.n_parallel, "sequences decoded at once")
+        ->capture_default_str()->check(CLI::Range(1, 256));
+    app.add_option("-c,--ctx-size", o.n_ctx, "KV cache size in tokens, over all sequences")
+        ->capture_default_str()->check(CLI::Range(16, 1 << 24));
+    app.add_option("-t,--threads", o.n_threads, "compute threads (0: every core)")->capture_default_str();
+    app.add_option("--reasoning", reasoning, "thinking templates: on, off, or as the template decides (auto)")
+        ->capture_default_str()->check(CLI::IsMember({"on", "off", "auto"}));
+    app.add_option("--api-key", o.api_key, "require 'Authorization: Bearer KEY' on every route but /health");
+    app.add_option("--max-queue", o.max_queue, "requests waiting for a slot; more get 503")
+        ->capture_default_str()->check(CLI::Range(0, 1 << 20));
+    app.add_option("--timeout", o.timeout_s, "socket read/write timeout in seconds")
+        ->capture_default_str()->check(CLI::Range(1, 86400));
+    app.add_option("-a,--alias", o.alias, "model name shown to clients (default: the file's name)");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    o.reasoning = reasoning == "on" ? server::ReasoningMode::on
+                : reasoning == "off" ? server::ReasoningMode::off : server::ReasoningMode::auto_;
+
+    // Signals go to one waiting thread, not to whichever thread runs: block them before any thread starts.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    signal(SIGPIPE, SIG_IGN);  // a client that left must fail a write, not kill the process
+
+    Wakeup wake;
+    std::thread signal_thread([&] {
+        int sig = 0;
+        sigwait(&signals, &sig);
+        if (sig == SIGINT || sig == SIGTERM) wake.set(0);
+    });
+
+    server::Server srv(o);
+    try {
+        srv.start();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "hotrod serve: %s\n", e.what());
+        pthread_kill(signal_thread.native_handle(), SIGTERM);
+        signal_thread.join();
+        return 1;
+    }
+    std::fprintf(stderr, "hotrod serve: listening on http://%s:%d (loading %s)\n", o.host.c_str(), srv.port(),
+                 o.model_path.c_str());
+
+    std::thread loader([&] {
+        try {
+            std::unique_ptr<server::LoadedModel> m = server::load_model(o, draw_progress);
+            std::fprintf(stderr,
+                         "hotrod serve: model %s loaded in %.0f ms (context %d per sequence, %d parallel, "
+                         "template %s); ready\n",
+                         m->model_id.c_str(), m->load_ms, m->max_context, o.n_parallel, m->template_origin.c_str());
+            srv.set_model(std::move(m));
+        } catch (const std::exception& e) {
+            if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\n");
+            std::fprintf(stderr, "hotrod serve: loading %s failed: %s\n", o.model_path.c_str(), e.what());
+            srv.set_load_failed(e.what());
+            wake.set(1);
+        }
+    });
+
+    {
+        std::unique_lock lock(wake.mu);
+        wake.cv.wait(lock, [&] { return wake.stop; });
+    }
+    loader.join();
+    std::fprintf(stderr, "hotrod serve: shutting down (running requests get %d ms)\n", o.shutdown_grace_ms);
+    srv.shutdown(std::chrono::milliseconds(o.shutdown_grace_ms));
+    if (wake.exit_code != 0) {  // the load failed: no signal came, wake the signal thread ourselves
+        pthread_kill(signal_thread.native_handle(), SIGTERM);
+    }
+    signal_thread.join();
+    std::fprintf(stderr, "hotrod serve: stopped\n");
+    return wake.exit_code;
+}
+
+}  // namespace hotrod::app

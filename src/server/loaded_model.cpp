@@ -1,0 +1,70 @@
+// Loading for `hotrod serve`: backend → model (mmap) → tokenizer → chat template → engine. The stages and their
+// weights in the progress fraction are rough (the mmap is quick; the engine sizes the KV cache).
+#include "server/loaded_model.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+
+#include "cpu/cpu_backend.h"
+#include "text/reasoning.h"
+#include "text/vocab.h"
+
+namespace hotrod::server {
+
+LoadedModel::LoadedModel() = default;
+LoadedModel::~LoadedModel() = default;
+
+std::vector<int32_t> LoadedModel::encode_prompt(const std::string& text) const {
+    const bool bos_in_text = tok->bos_id() != text::kNoToken && text.starts_with(tok->piece(tok->bos_id(), true));
+    return tok->encode(text, /*add_special=*/!bos_in_text, /*parse_special=*/true);
+}
+
+std::unique_ptr<LoadedModel> load_model(const ServeOptions& opt, const LoadProgress& progress) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto m = std::make_unique<LoadedModel>();
+    progress("backend", 0.0);
+    m->be = std::make_unique<cpu::CpuBackend>(opt.n_threads);
+
+    progress("model", 0.1);
+    model::LoadOptions lo;
+    engine::EngineOptions eo;
+    eo.n_parallel = opt.n_parallel;
+    eo.max_queue = opt.max_queue;
+    eo.n_threads = opt.n_threads;
+    lo.max_batch_tokens = std::max(512, eo.step_tokens);
+    lo.max_logit_rows = std::max(64, opt.n_parallel);
+    lo.max_seqs = std::max(256, opt.n_parallel);
+    m->model = model::Model::load(opt.model_path, *m->be, lo);
+    m->n_vocab = m->model->config().n_vocab;
+
+    progress("tokenizer", 0.5);
+    m->tok = std::make_unique<text::Tokenizer>(text::load_vocab(m->model->file()));
+
+    progress("chat template", 0.6);
+    const gguf::File& f = m->model->file();
+    text::TemplateChoice choice =
+        text::choose_chat_template([&](std::string_view key) -> std::optional<std::string> {
+            return f.find<std::string>(key);
+        });
+    if (!choice.warning.empty()) std::fprintf(stderr, "hotrod serve: %s\n", choice.warning.c_str());
+    m->template_knows_thinking = text::template_supports_enable_thinking(choice.source);
+    m->template_origin = choice.origin;
+    m->chat_template = std::make_unique<text::ChatTemplate>(choice.source);
+
+    progress("engine", 0.7);
+    m->engine = std::make_unique<engine::Engine>(*m->model, *m->tok, opt.n_ctx, eo);
+    m->max_context = m->engine->max_context();
+
+    std::string stem = std::filesystem::path(opt.model_path).filename().string();
+    if (stem.ends_with(".gguf")) stem.resize(stem.size() - 5);
+    m->model_id = stem;
+    m->load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    progress("ready", 1.0);
+    return m;
+}
+
+}  // namespace hotrod::server

@@ -1,0 +1,51 @@
+// LoadedModel: everything `hotrod serve` loads before it can answer generation requests: the CPU backend, the
+// model, its tokenizer and chat template, the engine running them, and the compiled-grammar cache. Built once
+// by load_model() (on its own thread, while the HTTP server already answers 503) and then only read.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "model/model.h"
+#include "sample/grammar.h"
+#include "server/serve_options.h"
+#include "text/chat_template.h"
+#include "text/tokenizer.h"
+
+namespace hotrod::cpu {
+class CpuBackend;
+}
+
+namespace hotrod::server {
+
+// Members are destroyed bottom-up: the engine (which uses model, tokenizer and backend) goes first.
+struct LoadedModel {
+    LoadedModel();
+    ~LoadedModel();  // defined where CpuBackend is complete
+    std::unique_ptr<cpu::CpuBackend> be;
+    std::unique_ptr<model::Model> model;
+    std::unique_ptr<text::Tokenizer> tok;
+    std::unique_ptr<text::ChatTemplate> chat_template;
+    std::string template_origin;        // "gguf:tokenizer.chat_template", "builtin:chatml", ...
+    bool template_knows_thinking = false;  // the template reads enable_thinking
+    sample::GrammarCache grammars;
+    std::string model_id;               // the file's name without .gguf
+    int32_t n_vocab = 0;
+    int32_t max_context = 0;            // the engine's longest prompt + generation
+    double load_ms = 0;
+    std::unique_ptr<engine::Engine> engine;
+
+    // Prompt ids of a text: BOS added as the vocabulary asks unless the text already starts with it (a template
+    // that writes BOS itself must not get a second one); control-token text becomes its ids.
+    std::vector<int32_t> encode_prompt(const std::string& text) const;
+};
+
+// stage: what is being loaded; fraction: how far the whole load is, in [0, 1]. Throws naming what failed.
+using LoadProgress = std::function<void(const char* stage, double fraction)>;
+std::unique_ptr<LoadedModel> load_model(const ServeOptions& opt, const LoadProgress& progress);
+
+}  // namespace hotrod::server

@@ -1,0 +1,246 @@
+// Routes, the API-key check, the one error wrapper, and the small endpoints (/health, /v1/models, /metrics,
+// /tokenize, /detokenize). The generation endpoints live in generation_handler.cpp.
+#include "server/server.h"
+
+#include <httplib.h>
+
+#include <filesystem>
+#include <stdexcept>
+
+#include "server/api_error.h"
+#include "server/generation_handler.h"
+#include "server/json_fields.h"
+#include "server/reply.h"
+#include "server/server_state.h"
+
+namespace hotrod::server {
+namespace {
+
+using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+
+void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
+    res.status = status;
+    res.set_content(dump_json(body), "application/json");
+}
+
+void send_error(httplib::Response& res, const ApiError& e) {
+    send_json(res, e.status(), e.body());
+}
+
+// Every handler runs inside this: an ApiError becomes its status and body, anything else a 500, and each answer
+// is counted in /metrics under the endpoint's name (generation replies count themselves when they end).
+httplib::Server::Handler wrap(SharedState& st, std::string endpoint, bool counts_itself, Handler h) {
+    return [&st, endpoint = std::move(endpoint), counts_itself, h = std::move(h)](const httplib::Request& req,
+                                                                                 httplib::Response& res) {
+        try {
+            h(req, res);
+            if (!counts_itself) st.metrics.record_request(endpoint, res.status);
+            return;
+        } catch (const ApiError& e) {
+            send_error(res, e);
+        } catch (const std::exception& e) {
+            send_error(res, internal_error(e.what()));
+        }
+        st.metrics.record_request(endpoint, res.status);
+    };
+}
+
+// Constant-time comparison, so the key cannot be guessed byte by byte from response times.
+bool same_secret(std::string_view a, std::string_view b) {
+    unsigned diff = unsigned(a.size() != b.size());
+    for (size_t i = 0; i < a.size(); ++i) diff |= unsigned(uint8_t(a[i]) ^ uint8_t(i < b.size() ? b[i] : 0));
+    return diff == 0;
+}
+
+std::string model_name_from_path(const ServeOptions& opt) {
+    if (!opt.alias.empty()) return opt.alias;
+    std::string stem = std::filesystem::path(opt.model_path).filename().string();
+    if (stem.ends_with(".gguf")) stem.resize(stem.size() - 5);
+    return stem;
+}
+
+void handle_health(SharedState& st, httplib::Response& res) {
+    switch (st.state.load()) {
+        case ServerState::ready: send_json(res, 200, {{"status", "ok"}}); return;
+        case ServerState::loading: throw unavailable("Loading model", "model_loading");
+        case ServerState::failed: throw unavailable("the model failed to load: " + st.load_error, "model_load_failed");
+        case ServerState::shutting_down: throw unavailable("the server is shutting down", "shutting_down");
+    }
+}
+
+void handle_models(SharedState& st, httplib::Response& res) {
+    nlohmann::json model = {{"id", model_name_from_path(st.opt)},
+                            {"object", "model"},
+                            {"created", st.start_unix},
+                            {"owned_by", "hotrod"}};
+    if (auto m = st.model()) model["meta"] = {{"n_vocab", m->n_vocab}, {"n_ctx", m->max_context}};
+    send_json(res, 200, {{"object", "list"}, {"data", nlohmann::json::array({std::move(model)})}});
+}
+
+void handle_metrics(SharedState& st, httplib::Response& res) {
+    std::shared_ptr<LoadedModel> m = st.model();
+    std::string text;
+    if (m) {
+        const engine::EngineStats stats = m->engine->stats();
+        text = st.metrics.render(&stats);
+    } else {
+        text = st.metrics.render(nullptr);
+    }
+    res.status = 200;
+    res.set_content(text, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+// llama-server's shapes: {"content", "add_special" (false), "parse_special" (true), "with_pieces" (false)}.
+void handle_tokenize(SharedState& st, const httplib::Request& req, httplib::Response& res) {
+    std::shared_ptr<LoadedModel> m = require_model(st);
+    const auto body = parse_body(req.body);
+    const std::optional<std::string> content = get_string(body, "content");
+    if (!content) throw bad_request("'content' is required", "content");
+    const bool add_special = get_bool(body, "add_special").value_or(false);
+    const bool parse_special = get_bool(body, "parse_special").value_or(true);
+    const bool with_pieces = get_bool(body, "with_pieces").value_or(false);
+    const std::vector<text::TokenId> ids = m->tok->encode(*content, add_special, parse_special);
+    nlohmann::json tokens = nlohmann::json::array();
+    for (text::TokenId id : ids) {
+        if (with_pieces) tokens.push_back({{"id", id}, {"piece", std::string(m->tok->piece(id, true))}});
+        else tokens.push_back(id);
+    }
+    send_json(res, 200, {{"tokens", std::move(tokens)}});
+}
+
+void handle_detokenize(SharedState& st, const httplib::Request& req, httplib::Response& res) {
+    std::shared_ptr<LoadedModel> m = require_model(st);
+    const auto body = parse_body(req.body);
+    auto it = body.find("tokens");
+    if (it == body.end() || !it->is_array()) throw bad_request("'tokens' must be an array of token ids", "tokens");
+    std::vector<text::TokenId> ids;
+    for (const auto& v : *it) {
+        if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= m->n_vocab)
+            throw bad_request("'tokens' must hold token ids in [0, " + std::to_string(m->n_vocab) + ")", "tokens");
+        ids.push_back(text::TokenId(v.get<int64_t>()));
+    }
+    send_json(res, 200, {{"content", m->tok->decode(ids, /*special=*/true)}});
+}
+
+}  // namespace
+
+Server::Server(ServeOptions opt) : st_(std::make_unique<SharedState>()), http_(std::make_unique<httplib::Server>()) {
+    st_->opt = std::move(opt);
+    install_routes();
+}
+
+Server::~Server() {
+    shutdown(std::chrono::milliseconds(0));
+}
+
+void Server::install_routes() {
+    SharedState& st = *st_;
+    httplib::Server& h = *http_;
+    const ServeOptions& o = st.opt;
+    const int n_threads = o.n_http_threads;
+    h.new_task_queue = [n_threads] { return new httplib::ThreadPool(size_t(n_threads)); };
+    h.set_payload_max_length(o.max_body_bytes);
+    h.set_read_timeout(o.timeout_s, 0);
+    h.set_write_timeout(o.timeout_s, 0);
+    h.set_keep_alive_timeout(2);  // idle keep-alive connections hold a worker; shutdown waits for them
+
+    h.set_pre_routing_handler([&st](const httplib::Request& req, httplib::Response& res) {
+        if (st.opt.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+        const std::string auth = req.get_header_value("Authorization");
+        if (auth.starts_with("Bearer ") && same_secret(std::string_view(auth).substr(7), st.opt.api_key))
+            return httplib::Server::HandlerResponse::Unhandled;
+        send_error(res, unauthorized(auth.empty() ? "missing API key (Authorization: Bearer <key>)"
+                                                  : "invalid API key"));
+        st.metrics.record_request("auth", 401);
+        return httplib::Server::HandlerResponse::Handled;
+    });
+
+    // httplib's own refusals (no route, body too large, malformed request) arrive here with an empty body.
+    h.set_error_handler([&st](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty() || res.is_chunked_content_provider_) return;
+        switch (res.status) {
+            case 404: send_error(res, not_found("no route for " + req.method + " " + req.path)); break;
+            case 413:
+                send_error(res, payload_too_large("the request body is larger than " +
+                                                  std::to_string(st.opt.max_body_bytes) + " bytes"));
+                break;
+            case 400: send_error(res, bad_request("malformed HTTP request")); break;
+            default:
+                send_error(res, ApiError(res.status, "HTTP error " + std::to_string(res.status), "server_error"));
+        }
+        st.metrics.record_request("other", res.status);
+    });
+
+    h.Post("/v1/chat/completions", wrap(st, "chat", true, [&st](const auto& req, auto& res) {
+        handle_generation(st, Endpoint::chat, req, res);
+    }));
+    h.Post("/v1/completions", wrap(st, "completions", true, [&st](const auto& req, auto& res) {
+        handle_generation(st, Endpoint::completion, req, res);
+    }));
+    h.Get("/health", wrap(st, "health", false, [&st](const auto&, auto& res) { handle_health(st, res); }));
+    h.Get("/v1/models", wrap(st, "models", false, [&st](const auto&, auto& res) { handle_models(st, res); }));
+    h.Get("/metrics", wrap(st, "metrics", false, [&st](const auto&, auto& res) { handle_metrics(st, res); }));
+    h.Post("/tokenize", wrap(st, "tokenize", false, [&st](const auto& req, auto& res) {
+        handle_tokenize(st, req, res);
+    }));
+    h.Post("/detokenize", wrap(st, "detokenize", false, [&st](const auto& req, auto& res) {
+        handle_detokenize(st, req, res);
+    }));
+
+    // A known route asked with the wrong method: 405 with the method it takes.
+    auto refuse = [&st](const char* allowed) {
+        return wrap(st, "other", false, [allowed](const httplib::Request& req, httplib::Response& res) {
+            res.set_header("Allow", allowed);
+            throw method_not_allowed(req.method + " is not allowed on " + req.path + " (use " + allowed + ")");
+        });
+    };
+    for (const char* path : {"/v1/chat/completions", "/v1/completions", "/tokenize", "/detokenize"}) {
+        h.Get(path, refuse("POST"));
+        h.Put(path, refuse("POST"));
+        h.Patch(path, refuse("POST"));
+        h.Delete(path, refuse("POST"));
+    }
+    for (const char* path : {"/health", "/v1/models", "/metrics"}) {
+        h.Post(path, refuse("GET"));
+        h.Put(path, refuse("GET"));
+        h.Patch(path, refuse("GET"));
+        h.Delete(path, refuse("GET"));
+    }
+}
+
+void Server::start() {
+    const ServeOptions& o = st_->opt;
+    if (o.port == 0) {
+        port_ = http_->bind_to_any_port(o.host);
+        if (port_ < 0) throw std::runtime_error("cannot bind " + o.host + " to any port");
+    } else {
+        if (!http_->bind_to_port(o.host, o.port))
+            throw std::runtime_error("cannot bind " + o.host + ":" + std::to_string(o.port) +
+                                     " (in use, or not an address of this machine)");
+        port_ = o.port;
+    }
+    listen_thread_ = std::thread([this] { http_->listen_after_bind(); });
+}
+
+void Server::set_model(std::unique_ptr<LoadedModel> m) {
+    st_->set_model(std::shared_ptr<LoadedModel>(std::move(m)));
+    ServerState expected = ServerState::loading;
+    st_->state.compare_exchange_strong(expected, ServerState::ready);
+}
+
+void Server::set_load_failed(const std::string& why) {
+    st_->load_error = why;
+    ServerState expected = ServerState::loading;
+    st_->state.compare_exchange_strong(expected, ServerState::failed);
+}
+
+void Server::shutdown(std::chrono::milliseconds grace) {
+    if (stopped_) return;
+    stopped_ = true;
+    st_->state.store(ServerState::shutting_down);
+    if (std::shared_ptr<LoadedModel> m = st_->model()) m->engine->shutdown(grace);
+    http_->stop();
+    if (listen_thread_.joinable()) listen_thread_.join();
+}
+
+}  // namespace hotrod::server
