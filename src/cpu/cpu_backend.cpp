@@ -73,8 +73,8 @@ CpuBackend::CpuBackend(int n_threads, Isa isa)
       rms_norm_row_(find_rms_norm_row(isa)),
       swiglu_(find_swiglu(isa)),
       geglu_(find_geglu(isa)),
-      attention_span_f16_(find_attention_span(DType::F16, isa)),
-      attention_span_q8_0_(find_attention_span(DType::Q8_0, isa)) {}
+      attention_f16_(find_attention_kernels(DType::F16, isa)),
+      attention_q8_0_(find_attention_kernels(DType::Q8_0, isa)) {}
 
 std::string CpuBackend::name() const {
     return "cpu-" + std::string(isa_name(isa_)) + " (" + std::to_string(pool_.n_threads()) + " threads)";
@@ -243,7 +243,8 @@ void CpuBackend::attention(const TensorView& q, const backend::KvLayerView& cach
                            const backend::AttentionParams& p, TensorView out) {
     ++generation_;
     const int64_t n_tokens = int64_t(layout.positions.size());
-    if (p.n_kv_heads <= 0 || p.n_heads % p.n_kv_heads != 0 || p.head_dim <= 0 || cache.n_kv_heads != p.n_kv_heads ||
+    if (p.n_kv_heads <= 0 || p.n_heads % p.n_kv_heads != 0 || p.n_heads / p.n_kv_heads > 64 || p.head_dim <= 0 ||
+        cache.n_kv_heads != p.n_kv_heads ||
         cache.head_dim != p.head_dim || !is_kv_cache_type(cache.type) ||
         (cache.type == DType::Q8_0 && p.head_dim % 32 != 0)) {
         fail("attention", "heads " + std::to_string(p.n_heads) + "/" + std::to_string(p.n_kv_heads) + " x " +
@@ -276,9 +277,9 @@ void CpuBackend::attention(const TensorView& q, const backend::KvLayerView& cach
     job.token_seq = layout.token_seq.data();
     job.block_tables = layout.block_tables.data();
     job.block_size = layout.block_size;
-    const AttentionSpanFn span = cache.type == DType::Q8_0 ? attention_span_q8_0_ : attention_span_f16_;
+    const AttentionKernels kern = cache.type == DType::Q8_0 ? attention_q8_0_ : attention_f16_;
+    const int group = p.n_heads / p.n_kv_heads;
 
-    const size_t state = attention_state_floats(job);
     int64_t work = 0, longest = 0;
     for (int64_t t = 0; t < n_tokens; ++t) {
         int32_t first = 0, end = 0;
@@ -289,21 +290,12 @@ void CpuBackend::attention(const TensorView& q, const backend::KvLayerView& cach
     work *= width;
     const int64_t n_units = n_tokens * p.n_kv_heads;
     const int n_threads = pool_.n_threads();
-
-    auto run_unit = [&](int64_t unit, int32_t first, int32_t end, float* s) {
-        span(job, unit / p.n_kv_heads, int(unit % p.n_kv_heads), first, end, s);
-    };
-    auto merge_unit = [&](int64_t unit, int n_parts, const float* s) {
-        attention_merge(job, unit / p.n_kv_heads, int(unit % p.n_kv_heads), n_parts, s);
-    };
+    const size_t unit_scratch = size_t(group) * size_t(longest);  // the scores of one unit
 
     if (n_threads == 1 || work < kInlineWork) {
-        attn_scratch_.resize(state);
+        attn_scratch_.resize(unit_scratch);
         for (int64_t u = 0; u < n_units; ++u) {
-            int32_t first = 0, end = 0;
-            attention_range(job, u / p.n_kv_heads, first, end);
-            run_unit(u, first, end, attn_scratch_.data());
-            merge_unit(u, 1, attn_scratch_.data());
+            attention_unit(job, kern, u / p.n_kv_heads, int(u % p.n_kv_heads), attn_scratch_.data());
         }
         return;
     }
@@ -315,27 +307,61 @@ void CpuBackend::attention(const TensorView& q, const backend::KvLayerView& cach
         n_splits = std::max(std::min(n_splits, 64), 1);
     }
     if (n_splits == 1) {
-        attn_scratch_.resize(state * size_t(n_threads));
+        attn_scratch_.resize(unit_scratch * size_t(n_threads));
         pool_.run_tasks(n_units, [&](int64_t u, int thread_id) {
-            float* s = attn_scratch_.data() + state * size_t(thread_id);
-            int32_t first = 0, end = 0;
-            attention_range(job, u / p.n_kv_heads, first, end);
-            run_unit(u, first, end, s);
-            merge_unit(u, 1, s);
+            attention_unit(job, kern, u / p.n_kv_heads, int(u % p.n_kv_heads),
+                           attn_scratch_.data() + unit_scratch * size_t(thread_id));
         });
         return;
     }
-    attn_scratch_.resize(state * size_t(n_units) * size_t(n_splits));
-    pool_.run_tasks(n_units * n_splits, [&](int64_t task, int) {
+    // Split: scores per (unit, part), the parts' softmax merged per unit, values per (unit, part), parts added.
+    const int64_t n_tasks = n_units * n_splits;
+    const size_t part_scores = size_t(group) * size_t(longest / n_splits + 1);
+    const size_t part_acc = size_t(group) * size_t(p.head_dim);
+    const size_t part_ml = 2 * size_t(group);
+    attn_scratch_.resize(size_t(n_tasks) * (part_scores + part_acc + part_ml) + size_t(n_units) * part_ml);
+    float* scores = attn_scratch_.data();
+    float* accs = scores + size_t(n_tasks) * part_scores;
+    float* mls = accs + size_t(n_tasks) * part_acc;
+    float* m_invs = mls + size_t(n_tasks) * part_ml;
+    auto part = [&](int64_t task, int64_t& t, int& g, int32_t& a, int32_t& b) {
         const int64_t u = task / n_splits;
         const int i = int(task % n_splits);
+        t = u / p.n_kv_heads;
+        g = int(u % p.n_kv_heads);
         int32_t first = 0, end = 0;
-        attention_range(job, u / p.n_kv_heads, first, end);
+        attention_range(job, t, first, end);
         const int64_t len = end - first;
-        run_unit(u, first + int32_t(len * i / n_splits), first + int32_t(len * (i + 1) / n_splits),
-                 attn_scratch_.data() + state * size_t(task));
+        a = first + int32_t(len * i / n_splits);
+        b = first + int32_t(len * (i + 1) / n_splits);
+    };
+    pool_.run_tasks(n_tasks, [&](int64_t task, int) {
+        int64_t t;
+        int g;
+        int32_t a, b;
+        part(task, t, g, a, b);
+        kern.scores(job, t, g, a, b, scores + part_scores * size_t(task), mls + part_ml * size_t(task));
     });
-    for (int64_t u = 0; u < n_units; ++u) merge_unit(u, n_splits, attn_scratch_.data() + state * size_t(u * n_splits));
+    for (int64_t u = 0; u < n_units; ++u) {
+        attention_softmax_merge(job, n_splits, mls + part_ml * size_t(u * n_splits), part_ml, m_invs + part_ml * size_t(u));
+    }
+    pool_.run_tasks(n_tasks, [&](int64_t task, int) {
+        int64_t t;
+        int g;
+        int32_t a, b;
+        part(task, t, g, a, b);
+        kern.values(job, t, g, a, b, scores + part_scores * size_t(task), m_invs + part_ml * size_t(task / n_splits),
+                    accs + part_acc * size_t(task));
+    });
+    for (int64_t u = 0; u < n_units; ++u) {
+        float* out_u = job.out + size_t(u / p.n_kv_heads) * job.out_stride + size_t(u % p.n_kv_heads) * part_acc;
+        const float* acc_u = accs + part_acc * size_t(u * n_splits);
+        for (size_t i = 0; i < part_acc; ++i) {
+            float sum = 0.0f;
+            for (int k = 0; k < n_splits; ++k) sum += acc_u[part_acc * size_t(k) + i];
+            out_u[i] = sum;
+        }
+    }
 }
 
 void CpuBackend::gated(GatedActFn fn, const TensorView& gate, const TensorView& up, TensorView out) {

@@ -66,7 +66,7 @@ private:
     Workspace ws_;
     RmsNormRowFn rms_norm_row_;
     GatedActFn swiglu_, geglu_;
-    AttentionSpanFn attention_span_f16_, attention_span_q8_0_;
+    AttentionKernels attention_f16_, attention_q8_0_;
 
     // The quantized form of the last x per activation format (Q8_0, Q8_K), reused while the same view is
     // multiplied again with no other op in between (generation_ counts every other op).
@@ -90,7 +90,7 @@ private:
     std::array<RopeTable, 4> rope_tables_;
     uint64_t rope_uses_ = 0;
 
-    std::vector<float> attn_scratch_;  // per thread or per split: partial softmax states
+    std::vector<float> attn_scratch_;  // attention scores per thread, or per split: scores, sums, partial outputs
 };
 
 }  // namespace hotrod::cpu

@@ -1,4 +1,5 @@
-// Attention scalar reference (per-position online softmax, float), the merge of partial states, and the table.
+// Attention scalar references (scores pass, values pass), the softmax merge of spans, the one-thread driver and
+// the kernel table.
 #include "cpu/ops_attention.h"
 
 #include <algorithm>
@@ -27,88 +28,104 @@ void load_head(const AttentionJob& job, const uint8_t* row, int head, float* dst
 
 }  // namespace
 
-void attention_span_ref(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end, float* state) {
+void attention_scores_ref(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end, float* scores,
+                          float* m_l) {
     const int hd = job.head_dim;
-    const int group = job.n_heads / job.n_kv_heads;
-    float* acc = state;
-    float* m = state + size_t(group) * hd;
-    float* l = m + group;
+    const int group = attention_group(job);
+    const int32_t len = j_end - j_begin;
     const int32_t* table = job.block_tables[job.token_seq[t]];
-    std::vector<float> kf(static_cast<size_t>(hd)), vf(static_cast<size_t>(hd));
+    std::vector<float> kf(static_cast<size_t>(hd)), qh(static_cast<size_t>(group) * hd);
     for (int h = 0; h < group; ++h) {
-        m[h] = -std::numeric_limits<float>::infinity();
-        l[h] = 0.0f;
-        for (int i = 0; i < hd; ++i) acc[h * hd + i] = 0.0f;
+        const float* q = job.q + size_t(t) * job.q_stride + size_t(g * group + h) * hd;
+        for (int i = 0; i < hd; ++i) qh[size_t(h) * hd + i] = quant::fp16_to_fp32(quant::fp32_to_fp16(q[i]));
     }
     for (int32_t j = j_begin; j < j_end; ++j) {
-        const int64_t row = kv_slot(table, job.block_size, j);
-        load_head(job, job.k + size_t(row) * job.kv_row_bytes, g, kf.data());
-        load_head(job, job.v + size_t(row) * job.kv_row_bytes, g, vf.data());
+        load_head(job, job.k + size_t(kv_slot(table, job.block_size, j)) * job.kv_row_bytes, g, kf.data());
         for (int h = 0; h < group; ++h) {
-            const float* q = job.q + size_t(t) * job.q_stride + size_t(g * group + h) * hd;
             float s = 0.0f;
-            for (int i = 0; i < hd; ++i) s += q[i] * kf[i];
+            for (int i = 0; i < hd; ++i) s += qh[size_t(h) * hd + i] * kf[i];
             s *= job.scale;
             if (job.softcap > 0.0f) s = job.softcap * std::tanh(s / job.softcap);
-            float* a = acc + h * hd;
-            if (s > m[h]) {  // new maximum: rescale what was summed so far
-                const float c = std::exp(m[h] - s);
-                l[h] *= c;
-                for (int i = 0; i < hd; ++i) a[i] *= c;
-                m[h] = s;
-            }
-            const float w = std::exp(s - m[h]);
-            l[h] += w;
-            for (int i = 0; i < hd; ++i) a[i] += w * vf[i];
+            scores[size_t(h) * len + (j - j_begin)] = s;
+        }
+    }
+    for (int h = 0; h < group; ++h) {
+        const float* sh = scores + size_t(h) * len;
+        float m = -std::numeric_limits<float>::infinity();
+        for (int32_t j = 0; j < len; ++j) m = std::max(m, sh[j]);
+        double l = 0.0;
+        for (int32_t j = 0; j < len; ++j) l += double(std::exp(sh[j] - m));
+        m_l[h] = m;
+        m_l[group + h] = float(l);
+    }
+}
+
+void attention_values_ref(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end,
+                          const float* scores, const float* m_inv, float* acc) {
+    const int hd = job.head_dim;
+    const int group = attention_group(job);
+    const int32_t len = j_end - j_begin;
+    const int32_t* table = job.block_tables[job.token_seq[t]];
+    std::vector<float> vf(static_cast<size_t>(hd));
+    std::fill(acc, acc + size_t(group) * hd, 0.0f);
+    for (int32_t j = j_begin; j < j_end; ++j) {
+        load_head(job, job.v + size_t(kv_slot(table, job.block_size, j)) * job.kv_row_bytes, g, vf.data());
+        for (int h = 0; h < group; ++h) {
+            const float e = std::exp(scores[size_t(h) * len + (j - j_begin)] - m_inv[h]) * m_inv[group + h];
+            const float p = quant::fp16_to_fp32(quant::fp32_to_fp16(e));
+            for (int i = 0; i < hd; ++i) acc[size_t(h) * hd + i] += p * vf[i];
         }
     }
 }
 
-void attention_merge(const AttentionJob& job, int64_t t, int g, int n_parts, const float* states) {
-    const int hd = job.head_dim;
-    const int group = job.n_heads / job.n_kv_heads;
-    const size_t stride = attention_state_floats(job);
-    auto m_of = [&](int part, int h) { return states[part * stride + size_t(group) * hd + h]; };
-    auto l_of = [&](int part, int h) { return states[part * stride + size_t(group) * hd + group + h]; };
+void attention_softmax_merge(const AttentionJob& job, int n_parts, const float* m_l, size_t stride, float* m_inv) {
+    const int group = attention_group(job);
     for (int h = 0; h < group; ++h) {
         float m_all = -std::numeric_limits<float>::infinity();
-        for (int p = 0; p < n_parts; ++p) m_all = std::max(m_all, m_of(p, h));
-        float* out = job.out + size_t(t) * job.out_stride + size_t(g * group + h) * hd;
-        for (int i = 0; i < hd; ++i) out[i] = 0.0f;
-        if (m_all == -std::numeric_limits<float>::infinity()) continue;  // no position at all: output 0
-        float l_all = 0.0f;
-        for (int p = 0; p < n_parts; ++p) {
-            if (l_of(p, h) == 0.0f) continue;
-            const float c = std::exp(m_of(p, h) - m_all);
-            l_all += c * l_of(p, h);
-            const float* a = states + p * stride + size_t(h) * hd;
-            for (int i = 0; i < hd; ++i) out[i] += c * a[i];
+        for (int p = 0; p < n_parts; ++p) m_all = std::max(m_all, m_l[size_t(p) * stride + size_t(h)]);
+        double l_all = 0.0;
+        if (m_all != -std::numeric_limits<float>::infinity()) {
+            for (int p = 0; p < n_parts; ++p) {
+                const float l = m_l[size_t(p) * stride + size_t(group + h)];
+                if (l != 0.0f) l_all += double(l) * std::exp(double(m_l[size_t(p) * stride + size_t(h)]) - m_all);
+            }
         }
-        const float inv = 1.0f / l_all;
-        for (int i = 0; i < hd; ++i) out[i] *= inv;
+        m_inv[h] = m_all;
+        m_inv[group + h] = l_all > 0.0 ? float(1.0 / l_all) : 0.0f;
     }
 }
 
-void attention_run(const AttentionJob& job, int64_t n_tokens, AttentionSpanFn span) {
-    std::vector<float> state(attention_state_floats(job));
+void attention_unit(const AttentionJob& job, const AttentionKernels& k, int64_t t, int g, float* scratch) {
+    const int group = attention_group(job);
+    int32_t first = 0, end = 0;
+    attention_range(job, t, first, end);
+    float m_l[2 * 64], m_inv[2 * 64];  // group <= 64 (checked by the backend)
+    k.scores(job, t, g, first, end, scratch, m_l);
+    attention_softmax_merge(job, 1, m_l, 0, m_inv);
+    k.values(job, t, g, first, end, scratch, m_inv, job.out + size_t(t) * job.out_stride + size_t(g) * group * job.head_dim);
+}
+
+void attention_run(const AttentionJob& job, int64_t n_tokens, const AttentionKernels& k) {
+    int32_t longest = 0;
     for (int64_t t = 0; t < n_tokens; ++t) {
         int32_t first = 0, end = 0;
         attention_range(job, t, first, end);
-        for (int g = 0; g < job.n_kv_heads; ++g) {
-            span(job, t, g, first, end, state.data());
-            attention_merge(job, t, g, 1, state.data());
-        }
+        longest = std::max(longest, end - first);
+    }
+    std::vector<float> scratch(size_t(attention_group(job)) * size_t(longest));
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        for (int g = 0; g < job.n_kv_heads; ++g) attention_unit(job, k, t, g, scratch.data());
     }
 }
 
-AttentionSpanFn find_attention_span(quant::DType kv_type, Isa isa) {
-    (void)kv_type;  // the SIMD kernels take F16 and Q8_0 alike and fall back to the reference for odd shapes
+AttentionKernels find_attention_kernels(quant::DType kv_type, Isa isa) {
+    (void)kv_type;  // the SIMD kernels take F16 and Q8_0 alike and fall back to the references for odd shapes
     switch (isa) {
-        case Isa::Avx512: return kernels::attention_span_avx512;
-        case Isa::Avx2: return kernels::attention_span_avx2;
+        case Isa::Avx512: return {kernels::attention_scores_avx512, kernels::attention_values_avx512};
+        case Isa::Avx2: return {kernels::attention_scores_avx2, kernels::attention_values_avx2};
         case Isa::Scalar: break;
     }
-    return attention_span_ref;
+    return {attention_scores_ref, attention_values_ref};
 }
 
 }  // namespace hotrod::cpu

@@ -1,8 +1,14 @@
-// Paged, causal, GQA attention kernels (the decode hot path). One call handles one token t and one KV head g:
-// all G = n_heads / n_kv_heads query heads of that group read each cached K/V row once. Work is expressed as a
-// span of positions [j_begin, j_end) giving a partial softmax state (max m, sum l, unnormalized acc), so a long
-// context can be split over threads and merged (attention_merge); attention_span_ref is the scalar reference,
-// and AVX2 / AVX-512 versions live in ops_attention_{avx2,avx512}.cpp. Threading is in cpu_backend.cpp.
+// Paged, causal, GQA attention kernels (the decode hot path). One unit of work is one token t and one KV head g:
+// all G = n_heads / n_kv_heads query heads of that group read each cached K/V row once. It runs in two passes
+// over spans of positions, numerically as llama.cpp's (non-flash) CPU attention, which the model tests compare
+// against: Q is rounded to fp16 (ggml converts it to the cache's F16 for the K.Q product), the softmax is taken
+// over the whole range (max, then sum of exp in double), and each probability is rounded to fp16 before the V
+// product (ggml's KQ x V matmul converts KQ to F16). Both roundings move single-layer outputs by ~1e-4
+// relative: enough to change 8-bit activation roundings downstream, so leaving them out costs arg-max
+// agreement on real models. Pass 1 (scores) gives each span's scores, max and sum; the spans' max and sum are
+// merged (attention_softmax_merge); pass 2 (values) sums the rounded probabilities times V per span, and the
+// spans' sums are added. So a long context can be split over threads; attention_*_ref are the scalar
+// references, AVX2 / AVX-512 versions live in ops_attention_{avx2,avx512}.cpp. Threading is in cpu_backend.cpp.
 #pragma once
 
 #include <cstddef>
@@ -39,31 +45,49 @@ inline void attention_range(const AttentionJob& job, int64_t t, int32_t& first, 
     end = p + 1;
 }
 
-// Partial softmax state of the G query heads of group g of token t over positions [j_begin, j_end), as
-// attention_state_floats(job) floats: acc[G][head_dim] = sum of exp(s - m[h]) v, then m[G] = max score, then
-// l[G] = sum of exp(s - m[h]). An empty span gives acc = 0, m = -inf, l = 0.
-inline size_t attention_state_floats(const AttentionJob& job) {
-    const size_t group = size_t(job.n_heads / job.n_kv_heads);
-    return group * size_t(job.head_dim) + 2 * group;
-}
+// Pass 1 over [j_begin, j_end) for the G heads of group g of token t: scores[h * (j_end - j_begin) + j - j_begin]
+// = scale * (fp16(q_h) . k_j), soft-capped when asked; m_l[h] = the span's max score (-inf when empty) and
+// m_l[G + h] = sum of exp(s - m_l[h]) over the span (0 when empty).
+using AttentionScoresFn = void (*)(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end,
+                                   float* scores, float* m_l);
+// Pass 2 over the same span, given the whole range's max M[h] = m_inv[h] and 1 / sum inv_l[h] = m_inv[G + h]:
+// acc[h * head_dim + i] = sum over j of fp16(exp(s_j - M[h]) * inv_l[h]) * v_j[i].
+using AttentionValuesFn = void (*)(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end,
+                                   const float* scores, const float* m_inv, float* acc);
+struct AttentionKernels {
+    AttentionScoresFn scores;
+    AttentionValuesFn values;
+};
 
-using AttentionSpanFn = void (*)(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end,
-                                 float* state);
+void attention_scores_ref(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end, float* scores,
+                          float* m_l);
+void attention_values_ref(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end,
+                          const float* scores, const float* m_inv, float* acc);
 
-void attention_span_ref(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end, float* state);
+inline int attention_group(const AttentionJob& job) { return job.n_heads / job.n_kv_heads; }
 
-// Writes the out rows of group g of token t from n_parts partial states stored back to back.
-void attention_merge(const AttentionJob& job, int64_t t, int g, int n_parts, const float* states);
+// Merges n_parts spans' (max, sum) pairs (2G floats each, `stride` floats apart) into the whole range's
+// (M, 1 / sum) in m_inv (2G floats). A head with no position at all gets M = -inf and 1 / sum = 0.
+void attention_softmax_merge(const AttentionJob& job, int n_parts, const float* m_l, size_t stride, float* m_inv);
 
-// Whole attention for every token and group with the given span kernel, one thread (tests, small batches).
-void attention_run(const AttentionJob& job, int64_t n_tokens, AttentionSpanFn span);
+// Whole attention of unit (t, g) in one span on the calling thread; scratch holds G * (range length) floats.
+void attention_unit(const AttentionJob& job, const AttentionKernels& k, int64_t t, int g, float* scratch);
 
-// The span kernel for a cache type and ISA (the reference when no SIMD version fits).
-AttentionSpanFn find_attention_span(quant::DType kv_type, Isa isa);
+// Whole attention for every token and group with the given kernels, one thread (tests, small batches).
+void attention_run(const AttentionJob& job, int64_t n_tokens, const AttentionKernels& k);
+
+// The kernels for a cache type and ISA (the references when no SIMD version fits).
+AttentionKernels find_attention_kernels(quant::DType kv_type, Isa isa);
 
 namespace kernels {
-void attention_span_avx2(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end, float* state);
-void attention_span_avx512(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end, float* state);
+void attention_scores_avx2(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end, float* scores,
+                           float* m_l);
+void attention_values_avx2(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end,
+                           const float* scores, const float* m_inv, float* acc);
+void attention_scores_avx512(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end,
+                             float* scores, float* m_l);
+void attention_values_avx512(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end,
+                             const float* scores, const float* m_inv, float* acc);
 }  // namespace kernels
 
 }  // namespace hotrod::cpu

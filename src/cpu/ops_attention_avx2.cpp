@@ -1,6 +1,6 @@
-// Attention span kernel, AVX2 + FMA + F16C: the same chunked scheme as the AVX-512 version (one conversion of
-// each K/V row for the G query heads of its group, one max / rescale / vector exp per chunk of 32 positions).
-// Shapes outside what it handles (head_dim % 8, head_dim > 512, G > 16) go to the reference.
+// Attention kernels, AVX2 + FMA + F16C: the same two passes as the AVX-512 version (ops_attention.h), 8 lanes
+// wide, tails of fewer than 8 positions done one by one. Shapes outside what it handles (head_dim % 8,
+// head_dim > 512, G > 16) go to the references.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -52,76 +52,85 @@ inline float dot(const float* a, const float* b, int n) {
     return simd::hsum8(_mm256_add_ps(s0, s1));
 }
 
+inline __m256 round_fp16(__m256 x) {
+    return _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+inline float round_fp16(float x) { return _cvtsh_ss(_cvtss_sh(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)); }
+
 template <quant::DType T>
-void span(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end, float* state) {
+void scores(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end, float* sc, float* m_l) {
     const int hd = job.head_dim;
-    const int group = job.n_heads / job.n_kv_heads;
-    float* acc = state;
-    float* m = state + size_t(group) * hd;
-    float* l = m + group;
+    const int group = attention_group(job);
+    const int32_t len = j_end - j_begin;
     const int32_t* table = job.block_tables[job.token_seq[t]];
-    const float* q = job.q + size_t(t) * job.q_stride + size_t(g) * group * hd;
-    const float neg_inf = -std::numeric_limits<float>::infinity();
     alignas(32) float row_f32[kMaxHeadDim];
-    alignas(32) float s[kMaxGroup * kChunk];
-    int64_t slots[kChunk];
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    alignas(32) float qh[kMaxGroup * kMaxHeadDim];
+    const float* q = job.q + size_t(t) * job.q_stride + size_t(g) * group * hd;
+    for (int i = 0; i < group * hd; i += 8) _mm256_store_ps(qh + i, round_fp16(_mm256_loadu_ps(q + i)));
 
-    for (int h = 0; h < group; ++h) m[h] = neg_inf, l[h] = 0.0f;
+    int32_t block = j_begin / job.block_size, offset = j_begin % job.block_size;  // no division per position
+    for (int32_t jj = 0; jj < len; ++jj) {
+        const int64_t slot = int64_t(table[block]) * job.block_size + offset;
+        if (++offset == job.block_size) offset = 0, ++block;
+        load_head<T>(job.k + size_t(slot) * job.kv_row_bytes, g, hd, row_f32);
+        for (int h = 0; h < group; ++h) sc[size_t(h) * len + jj] = dot(qh + size_t(h) * hd, row_f32, hd) * job.scale;
+    }
+    for (int h = 0; h < group; ++h) {
+        float* sh = sc + size_t(h) * len;
+        if (job.softcap > 0.0f) {
+            int32_t j = 0;
+            const __m256 cap = _mm256_set1_ps(job.softcap), inv = _mm256_set1_ps(1.0f / job.softcap);
+            for (; j + 8 <= len; j += 8) {
+                _mm256_storeu_ps(sh + j, _mm256_mul_ps(cap, simd::tanh8(_mm256_mul_ps(_mm256_loadu_ps(sh + j), inv))));
+            }
+            for (; j < len; ++j) sh[j] = job.softcap * std::tanh(sh[j] / job.softcap);
+        }
+        float m = -std::numeric_limits<float>::infinity();
+        int32_t j = 0;
+        if (len >= 8) {
+            __m256 mv = _mm256_loadu_ps(sh);
+            for (j = 8; j + 8 <= len; j += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(sh + j));
+            m = simd::hmax8(mv);
+        }
+        for (; j < len; ++j) m = std::max(m, sh[j]);
+        double l = 0.0;
+        const __m256 mv = _mm256_set1_ps(m);
+        for (j = 0; j + 8 <= len; j += 8) l += double(simd::hsum8(simd::exp8(_mm256_sub_ps(_mm256_loadu_ps(sh + j), mv))));
+        for (; j < len; ++j) l += double(std::exp(sh[j] - m));
+        m_l[h] = m;
+        m_l[group + h] = float(l);
+    }
+}
+
+template <quant::DType T>
+void values(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end, const float* sc,
+            const float* m_inv, float* acc) {
+    const int hd = job.head_dim;
+    const int group = attention_group(job);
+    const int32_t len = j_end - j_begin;
+    const int32_t* table = job.block_tables[job.token_seq[t]];
+    alignas(32) float row_f32[kMaxHeadDim];
+    alignas(32) float p[kMaxGroup * kChunk];
     std::fill(acc, acc + size_t(group) * hd, 0.0f);
-
-    for (int32_t jc = j_begin; jc < j_end; jc += kChunk) {
-        const int nc = std::min<int32_t>(kChunk, j_end - jc);
-        // Physical rows of the chunk, walking the block table without a division per position.
-        int32_t block = jc / job.block_size, offset = jc % job.block_size;
-        for (int jj = 0; jj < nc; ++jj) {
-            slots[jj] = int64_t(table[block]) * job.block_size + offset;
-            if (++offset == job.block_size) offset = 0, ++block;
-        }
-        for (int jj = 0; jj < nc; ++jj) {
-            load_head<T>(job.k + size_t(slots[jj]) * job.kv_row_bytes, g, hd, row_f32);
-            for (int h = 0; h < group; ++h) s[h * kChunk + jj] = dot(q + size_t(h) * hd, row_f32, hd) * job.scale;
-        }
-        __m256 valid[4];  // all-ones lanes for positions < nc
-        for (int k = 0; k < 4; ++k) {
-            valid[k] = _mm256_castsi256_ps(
-                _mm256_cmpgt_epi32(_mm256_set1_epi32(nc), _mm256_add_epi32(lane, _mm256_set1_epi32(8 * k))));
-        }
+    int32_t block = j_begin / job.block_size, offset = j_begin % job.block_size;
+    for (int32_t jc = 0; jc < len; jc += kChunk) {
+        const int nc = std::min<int32_t>(kChunk, len - jc);
         for (int h = 0; h < group; ++h) {
-            float* sh = s + h * kChunk;
-            __m256 x[4];
-            __m256 mx = _mm256_set1_ps(neg_inf);
-            for (int k = 0; k < 4; ++k) {
-                x[k] = _mm256_loadu_ps(sh + 8 * k);
-                if (job.softcap > 0.0f) {
-                    x[k] = _mm256_mul_ps(_mm256_set1_ps(job.softcap),
-                                         simd::tanh8(_mm256_mul_ps(x[k], _mm256_set1_ps(1.0f / job.softcap))));
-                }
-                x[k] = _mm256_blendv_ps(_mm256_set1_ps(neg_inf), x[k], valid[k]);
-                mx = _mm256_max_ps(mx, x[k]);
+            const float* sh = sc + size_t(h) * len + jc;
+            const __m256 mv = _mm256_set1_ps(m_inv[h]), inv = _mm256_set1_ps(m_inv[group + h]);
+            int j = 0;
+            for (; j + 8 <= nc; j += 8) {
+                const __m256 e = _mm256_mul_ps(simd::exp8(_mm256_sub_ps(_mm256_loadu_ps(sh + j), mv)), inv);
+                _mm256_store_ps(p + h * kChunk + j, round_fp16(e));
             }
-            const float m_new = std::max(m[h], simd::hmax8(mx));
-            if (m_new > m[h]) {
-                const float c = std::exp(m[h] - m_new);
-                l[h] *= c;
-                const __m256 cv = _mm256_set1_ps(c);
-                float* ah = acc + size_t(h) * hd;
-                for (int i = 0; i < hd; i += 8) _mm256_storeu_ps(ah + i, _mm256_mul_ps(cv, _mm256_loadu_ps(ah + i)));
-                m[h] = m_new;
-            }
-            const __m256 mv = _mm256_set1_ps(m_new);
-            __m256 sum = _mm256_setzero_ps();
-            for (int k = 0; k < 4; ++k) {
-                const __m256 w = _mm256_and_ps(valid[k], simd::exp8(_mm256_sub_ps(x[k], mv)));
-                _mm256_storeu_ps(sh + 8 * k, w);
-                sum = _mm256_add_ps(sum, w);
-            }
-            l[h] += simd::hsum8(sum);
+            for (; j < nc; ++j) p[h * kChunk + j] = round_fp16(std::exp(sh[j] - m_inv[h]) * m_inv[group + h]);
         }
         for (int jj = 0; jj < nc; ++jj) {
-            load_head<T>(job.v + size_t(slots[jj]) * job.kv_row_bytes, g, hd, row_f32);
+            const int64_t slot = int64_t(table[block]) * job.block_size + offset;
+            if (++offset == job.block_size) offset = 0, ++block;
+            load_head<T>(job.v + size_t(slot) * job.kv_row_bytes, g, hd, row_f32);
             for (int h = 0; h < group; ++h) {
-                const __m256 w = _mm256_set1_ps(s[h * kChunk + jj]);
+                const __m256 w = _mm256_set1_ps(p[h * kChunk + jj]);
                 float* ah = acc + size_t(h) * hd;
                 for (int i = 0; i < hd; i += 8) {
                     _mm256_storeu_ps(ah + i, _mm256_fmadd_ps(w, _mm256_load_ps(row_f32 + i), _mm256_loadu_ps(ah + i)));
@@ -131,17 +140,24 @@ void span(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_
     }
 }
 
+bool fits(const AttentionJob& job) {
+    return job.head_dim % 8 == 0 && job.head_dim <= kMaxHeadDim && attention_group(job) <= kMaxGroup;
+}
+
 }  // namespace
 
-void attention_span_avx2(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end, float* state) {
-    const int group = job.n_heads / job.n_kv_heads;
-    if (job.head_dim % 8 != 0 || job.head_dim > kMaxHeadDim || group > kMaxGroup) {
-        attention_span_ref(job, t, g, j_begin, j_end, state);
-    } else if (job.kv_type == quant::DType::Q8_0) {
-        span<quant::DType::Q8_0>(job, t, g, j_begin, j_end, state);
-    } else {
-        span<quant::DType::F16>(job, t, g, j_begin, j_end, state);
-    }
+void attention_scores_avx2(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end, float* sc,
+                           float* m_l) {
+    if (!fits(job)) attention_scores_ref(job, t, g, j_begin, j_end, sc, m_l);
+    else if (job.kv_type == quant::DType::Q8_0) scores<quant::DType::Q8_0>(job, t, g, j_begin, j_end, sc, m_l);
+    else scores<quant::DType::F16>(job, t, g, j_begin, j_end, sc, m_l);
+}
+
+void attention_values_avx2(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end,
+                           const float* sc, const float* m_inv, float* acc) {
+    if (!fits(job)) attention_values_ref(job, t, g, j_begin, j_end, sc, m_inv, acc);
+    else if (job.kv_type == quant::DType::Q8_0) values<quant::DType::Q8_0>(job, t, g, j_begin, j_end, sc, m_inv, acc);
+    else values<quant::DType::F16>(job, t, g, j_begin, j_end, sc, m_inv, acc);
 }
 
 }  // namespace hotrod::cpu::kernels

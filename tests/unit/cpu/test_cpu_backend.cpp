@@ -116,7 +116,7 @@ public:
         j.scale = p.scale, j.softcap = p.softcap, j.window = p.window;
         j.positions = l.positions.data(), j.token_seq = l.token_seq.data(), j.block_tables = l.block_tables.data();
         j.block_size = l.block_size;
-        attention_run(j, int64_t(l.positions.size()), attention_span_ref);
+        attention_run(j, int64_t(l.positions.size()), {attention_scores_ref, attention_values_ref});
     }
     void swiglu(const TensorView& g, const TensorView& u, TensorView o) override {
         for (int64_t r = 0; r < g.n_rows; ++r) swiglu_ref(row(g, r), row(u, r), row(o, r), g.n_cols);
@@ -291,7 +291,10 @@ TEST(CpuBackend, AttentionPathsMatchReference) {
             Mat q(int64_t(pos_new.size()), c.n_heads * c.hd, 13), a(q.n_rows, q.n_cols), b(q.n_rows, q.n_cols);
             be.attention(q.view(), cache, layout, p, a.view());
             ref.attention(q.view(), cache, layout, p, b.view());
-            expect_near(a, b, 2e-6, "attention " + cfg.str() + " " + std::to_string(c.n_heads) + "/" + std::to_string(c.n_kv));
+            // The probabilities are rounded to fp16 (ops_attention.h): one that sits on a rounding boundary may go
+            // the other way in the SIMD path, moving an output by up to 2^-11 * p * |v| (test_ops_attention.cpp
+            // bounds the mean error tightly).
+            expect_near(a, b, 4.9e-4, "attention " + cfg.str() + " " + std::to_string(c.n_heads) + "/" + std::to_string(c.n_kv));
         }
     }
 }

@@ -1,7 +1,11 @@
-// Paged attention kernels: the scalar reference against a naive double-precision softmax attention written
-// here, then every SIMD span kernel against the reference, over GQA ratios 1/3/4, ragged head dims, windows,
-// soft-capping, F16 and Q8_0 caches, block tables out of order and batches mixing prefill and decode tokens.
-// Split spans merged with attention_merge equal one pass.
+// Paged attention kernels: the scalar references against a naive double-precision softmax attention written
+// here (with llama.cpp's two fp16 roundings: Q, and each probability), then every SIMD kernel pair against the
+// references, over GQA ratios 1/3/4, ragged head dims, windows, soft-capping, F16 and Q8_0 caches, block
+// tables out of order and batches mixing prefill and decode tokens. Split spans merged with
+// attention_softmax_merge equal one pass.
+// Error budget: away from fp16 rounding boundaries the float paths agree to ~1e-7; a probability that lands
+// within an ulp of a boundary may round the other way in one path, moving an output by at most 2^-11 * p * |v|
+// (|v| <= 1). So the checks are: the mean error tiny, the max error within one such flip.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -93,15 +97,15 @@ struct Fixture {
 
     int64_t n_tokens() const { return int64_t(positions.size()); }
 
-    std::vector<float> run(AttentionSpanFn span) {
+    std::vector<float> run(const AttentionKernels& k) {
         std::vector<float> out(q.size(), -7.0f);
         AttentionJob j = job;
         j.out = out.data();
-        attention_run(j, n_tokens(), span);
+        attention_run(j, n_tokens(), k);
         return out;
     }
 
-    // Naive softmax attention in double over the dequantized cache.
+    // Naive softmax attention in double over the dequantized cache, Q and the probabilities rounded to fp16.
     std::vector<double> naive() const {
         const int hd = job.head_dim, group = job.n_heads / job.n_kv_heads;
         std::vector<double> out(q.size());
@@ -124,7 +128,7 @@ struct Fixture {
                 for (int32_t j = lo; j <= p; ++j) {
                     head(k, kv_slot(tables[size_t(token_seq[size_t(t)])].data(), block_size, j), g, kf.data());
                     double dot = 0;
-                    for (int i = 0; i < hd; ++i) dot += double(qh[i]) * kf[i];
+                    for (int i = 0; i < hd; ++i) dot += double(quant::fp16_to_fp32(quant::fp32_to_fp16(qh[i]))) * kf[i];
                     dot *= job.scale;
                     if (job.softcap > 0) dot = job.softcap * std::tanh(dot / job.softcap);
                     s.push_back(dot);
@@ -135,7 +139,8 @@ struct Fixture {
                 double* o = out.data() + size_t(t) * job.q_stride + size_t(h) * hd;
                 for (int32_t j = lo; j <= p; ++j) {
                     head(v, kv_slot(tables[size_t(token_seq[size_t(t)])].data(), block_size, j), g, vf.data());
-                    for (int i = 0; i < hd; ++i) o[i] += s[size_t(j - lo)] / sum * vf[i];
+                    const double pr = quant::fp16_to_fp32(quant::fp32_to_fp16(float(s[size_t(j - lo)] / sum)));
+                    for (int i = 0; i < hd; ++i) o[i] += pr * vf[i];
                 }
             }
         }
@@ -157,16 +162,27 @@ const Shape kShapes[] = {
 
 const std::vector<std::pair<int, int>> kSeqs = {{38, 38}, {71, 1}, {25, 5}, {1, 1}, {130, 2}};
 
+const AttentionKernels kRef{attention_scores_ref, attention_values_ref};
+
+// Max and mean absolute difference.
+template <class A, class B>
+std::pair<double, double> errors(const A& got, const B& want) {
+    double max_err = 0, sum = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+        const double e = std::fabs(double(got[i]) - double(want[i]));
+        max_err = std::max(max_err, e);
+        sum += e;
+    }
+    return {max_err, sum / double(got.size())};
+}
+
 TEST(OpsAttention, RefMatchesNaiveDouble) {
     for (const Shape& s : kShapes) {
         Fixture f(s, kSeqs, uint32_t(s.head_dim * 31 + s.n_heads));
-        const auto got = f.run(attention_span_ref);
-        const auto want = f.naive();
-        double max_err = 0;
-        for (size_t i = 0; i < got.size(); ++i) max_err = std::max(max_err, std::fabs(got[i] - want[i]));
-        // Float scores (|q.k| <~ 10, ~1e-6 error), float exp and sums over <= 130 positions of |v| <= 1:
-        // a few 1e-7 per output; 2e-6 leaves room.
-        EXPECT_LT(max_err, 2e-6) << s.n_heads << "/" << s.n_kv_heads << "x" << s.head_dim << " window " << s.window;
+        const auto [max_err, mean_err] = errors(f.run(kRef), f.naive());
+        // Float scores and exp against double: ~1e-7 per output, plus the rare fp16 flip (header).
+        EXPECT_LT(max_err, 4.9e-4) << s.n_heads << "/" << s.n_kv_heads << "x" << s.head_dim << " window " << s.window;
+        EXPECT_LT(mean_err, 2e-6) << s.n_heads << "/" << s.n_kv_heads << "x" << s.head_dim << " window " << s.window;
     }
 }
 
@@ -174,14 +190,12 @@ TEST(OpsAttention, SimdMatchesRef) {
     for (int isa = 1; isa < n_supported_isas(); ++isa) {
         for (const Shape& s : kShapes) {
             Fixture f(s, kSeqs, uint32_t(s.head_dim * 7 + s.n_kv_heads));
-            const auto ref = f.run(attention_span_ref);
-            const auto got = f.run(find_attention_span(s.kv_type, Isa(isa)));
-            double max_err = 0;
-            for (size_t i = 0; i < got.size(); ++i) max_err = std::max(max_err, double(std::fabs(got[i] - ref[i])));
-            // Different summation order of the dot products and the polynomial exp (< 2e-7 relative) on
-            // outputs |o| <= 1: 1e-6.
-            EXPECT_LT(max_err, 1e-6) << isa_name(Isa(isa)) << " " << s.n_heads << "/" << s.n_kv_heads << "x"
-                                     << s.head_dim << " window " << s.window << " softcap " << s.softcap;
+            const auto [max_err, mean_err] = errors(f.run(find_attention_kernels(s.kv_type, Isa(isa))), f.run(kRef));
+            // Summation order and the polynomial exp (< 2e-7 relative), plus the rare fp16 flip (header).
+            EXPECT_LT(max_err, 4.9e-4) << isa_name(Isa(isa)) << " " << s.n_heads << "/" << s.n_kv_heads << "x"
+                                       << s.head_dim << " window " << s.window << " softcap " << s.softcap;
+            EXPECT_LT(mean_err, 1e-6) << isa_name(Isa(isa)) << " " << s.n_heads << "/" << s.n_kv_heads << "x"
+                                      << s.head_dim << " window " << s.window << " softcap " << s.softcap;
         }
     }
 }
@@ -190,9 +204,9 @@ TEST(OpsAttention, SplitSpansMergeToOnePass) {
     for (int isa = 0; isa < n_supported_isas(); ++isa) {
         const Shape s{8, 2, 64, 0, 0.0f, DType::F16};
         Fixture f(s, {{300, 1}, {77, 1}}, 99);
-        const AttentionSpanFn span = find_attention_span(s.kv_type, Isa(isa));
-        const auto whole = f.run(span);
-        const size_t state = attention_state_floats(f.job);
+        const AttentionKernels k = find_attention_kernels(s.kv_type, Isa(isa));
+        const auto whole = f.run(k);
+        const int group = s.n_heads / s.n_kv_heads;
         std::vector<float> out(f.q.size());
         AttentionJob j = f.job;
         j.out = out.data();
@@ -201,16 +215,30 @@ TEST(OpsAttention, SplitSpansMergeToOnePass) {
             attention_range(j, t, first, end);
             for (int g = 0; g < s.n_kv_heads; ++g) {
                 const int n_parts = 5;  // the last parts can be empty for the short sequence: still merged
-                std::vector<float> states(state * n_parts);
                 const int32_t len = end - first;
+                std::vector<float> scores(size_t(group) * size_t(len)), m_l(2 * size_t(group) * n_parts), m_inv(2 * size_t(group));
+                std::vector<float> acc(size_t(group) * s.head_dim * n_parts);
+                int32_t bounds[n_parts + 1];
+                for (int i = 0; i <= n_parts; ++i) bounds[i] = first + len * i * i / (n_parts * n_parts);
                 for (int i = 0; i < n_parts; ++i) {
-                    const int32_t a = first + len * i * i / (n_parts * n_parts), b = first + len * (i + 1) * (i + 1) / (n_parts * n_parts);
-                    span(j, t, g, a, b, states.data() + state * size_t(i));
+                    k.scores(j, t, g, bounds[i], bounds[i + 1], scores.data() + size_t(group) * (bounds[i] - first),
+                             m_l.data() + 2 * size_t(group) * i);
                 }
-                attention_merge(j, t, g, n_parts, states.data());
+                attention_softmax_merge(j, n_parts, m_l.data(), 2 * size_t(group), m_inv.data());
+                for (int i = 0; i < n_parts; ++i) {
+                    k.values(j, t, g, bounds[i], bounds[i + 1], scores.data() + size_t(group) * (bounds[i] - first),
+                             m_inv.data(), acc.data() + size_t(group) * s.head_dim * i);
+                }
+                float* o = out.data() + size_t(t) * j.out_stride + size_t(g) * group * s.head_dim;
+                for (size_t i = 0; i < size_t(group) * s.head_dim; ++i) {
+                    o[i] = 0.0f;
+                    for (int p = 0; p < n_parts; ++p) o[i] += acc[size_t(group) * s.head_dim * p + i];
+                }
             }
         }
-        for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], whole[i], 1e-6) << isa_name(Isa(isa));
+        const auto [max_err, mean_err] = errors(out, whole);
+        EXPECT_LT(max_err, 4.9e-4) << isa_name(Isa(isa));
+        EXPECT_LT(mean_err, 1e-7) << isa_name(Isa(isa));
     }
 }
 
