@@ -9,24 +9,21 @@
 namespace hotrod::cpu::kernels {
 
 void rms_norm_row_avx2(const float* x, const float* w, float eps, int64_t n, float* y) {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(),
-           acc3 = _mm256_setzero_ps();
+    // Float squares summed in double lanes (as the reference and ggml), so the scale is the same float.
+    __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
     int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        const __m256 a = _mm256_loadu_ps(x + i), b = _mm256_loadu_ps(x + i + 8);
-        const __m256 c = _mm256_loadu_ps(x + i + 16), d = _mm256_loadu_ps(x + i + 24);
-        acc0 = _mm256_fmadd_ps(a, a, acc0);
-        acc1 = _mm256_fmadd_ps(b, b, acc1);
-        acc2 = _mm256_fmadd_ps(c, c, acc2);
-        acc3 = _mm256_fmadd_ps(d, d, acc3);
-    }
     for (; i + 8 <= n; i += 8) {
         const __m256 a = _mm256_loadu_ps(x + i);
-        acc0 = _mm256_fmadd_ps(a, a, acc0);
+        const __m256 sq = _mm256_mul_ps(a, a);
+        acc0 = _mm256_add_pd(acc0, _mm256_cvtps_pd(_mm256_castps256_ps128(sq)));
+        acc1 = _mm256_add_pd(acc1, _mm256_cvtps_pd(_mm256_extractf128_ps(sq, 1)));
     }
-    float sum_sq = simd::hsum8(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
-    for (; i < n; ++i) sum_sq += x[i] * x[i];
-    const float inv_rms = 1.0f / std::sqrt(sum_sq / float(n) + eps);
+    alignas(32) double lanes[4];
+    _mm256_store_pd(lanes, _mm256_add_pd(acc0, acc1));
+    double sum_sq = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    for (; i < n; ++i) sum_sq += double(x[i] * x[i]);
+    const float mean = float(sum_sq / double(n));
+    const float inv_rms = 1.0f / std::sqrt(mean + eps);
     const __m256 s = _mm256_set1_ps(inv_rms);
     i = 0;
     for (; i + 8 <= n; i += 8) {

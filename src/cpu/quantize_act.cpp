@@ -13,7 +13,7 @@ QuantizeRowFn find_quantize_q8_0(Isa isa) {
         case Isa::Avx2: return kernels::quantize_row_q8_0_avx2;
         case Isa::Scalar: break;
     }
-    return quant::quantize_row_q8_0_ref;
+    return quant::quantize_row_q8_0_act_ref;
 }
 
 QuantizeRowFn find_quantize_q8_1(Isa) { return quant::quantize_row_q8_1_ref; }

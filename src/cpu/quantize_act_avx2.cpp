@@ -1,24 +1,11 @@
-// F32 -> Q8_0 with AVX2, bit-identical to quant::quantize_row_q8_0_ref: the same amax, d = amax / 127 and
-// id = 1 / d in float, and std::lround's rounding (half away from zero, not the vector unit's half-to-even):
-// truncate, then step one away from zero when the exact remainder |v - trunc(v)| is at least 0.5.
+// F32 -> Q8_0 activations with AVX2, bit-identical to quant::quantize_row_q8_0_act_ref: the same amax,
+// d = amax / 127, id = 127 / amax, and the vector unit's rounding (ties to even), as llama.cpp's x86 build.
 #include <immintrin.h>
 
 #include "cpu/quantize_act.h"
 #include "quant/blocks.h"
 
 namespace hotrod::cpu::kernels {
-namespace {
-
-inline __m256i round_half_away(__m256 v) {
-    const __m256 sign_bit = _mm256_set1_ps(-0.0f);
-    const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    const __m256 frac = _mm256_andnot_ps(sign_bit, _mm256_sub_ps(v, t));
-    const __m256 step = _mm256_or_ps(_mm256_and_ps(v, sign_bit), _mm256_set1_ps(1.0f));
-    const __m256 up = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
-    return _mm256_cvttps_epi32(_mm256_add_ps(t, _mm256_and_ps(up, step)));
-}
-
-}  // namespace
 
 void quantize_row_q8_0_avx2(const float* x, void* dst, int64_t n) {
     auto* y = static_cast<quant::BlockQ8_0*>(dst);
@@ -33,11 +20,11 @@ void quantize_row_q8_0_avx2(const float* x, void* dst, int64_t n) {
         m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
         const float amax = _mm_cvtss_f32(m4);
         const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
         y[b].d = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
         const __m256 idv = _mm256_set1_ps(id);
         __m256i q[4];
-        for (int i = 0; i < 4; ++i) q[i] = round_half_away(_mm256_mul_ps(v[i], idv));
+        for (int i = 0; i < 4; ++i) q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], idv));
         // packs work within 128-bit lanes; the permute restores element order.
         const __m256i q01 = _mm256_packs_epi32(q[0], q[1]);
         const __m256i q23 = _mm256_packs_epi32(q[2], q[3]);

@@ -10,7 +10,9 @@ namespace hotrod::quant {
 
 // n must be a multiple of the type's block size. Row-wise: one call quantizes one row.
 void quantize_row_q8_0_ref(const float* x, void* dst, int64_t n);
-// Q8_0's codes and scale, plus the fp16-rounded block sum s = d * sum(q) (BlockQ8_1).
+// Q8_0 for activations, rounded as llama.cpp's x86 build does (id = 127 / amax, ties to even).
+void quantize_row_q8_0_act_ref(const float* x, void* dst, int64_t n);
+// quantize_row_q8_0_act_ref's codes and scale, plus the fp16-rounded block sum s = d * sum(q) (BlockQ8_1).
 void quantize_row_q8_1_ref(const float* x, void* dst, int64_t n);
 void quantize_row_q8_k_ref(const float* x, void* dst, int64_t n);
 

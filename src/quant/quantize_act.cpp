@@ -23,16 +23,31 @@ void quantize_row_q8_0_ref(const float* x, void* dst, int64_t n) {
     }
 }
 
+// Activations as llama.cpp's x86 build quantizes them (its AVX quantize_row_q8_0 / q8_1, not its scalar
+// reference, which the weight quantizer above follows): multiplier id = 127 / amax, ties rounded to even.
+// Matching these roundings bit for bit matters: a code one step off moves a product by d_w * d_x, and on real
+// models such flips were the largest remaining difference to llama.cpp after the attention roundings.
+void quantize_row_q8_0_act_ref(const float* x, void* dst, int64_t n) {
+    auto* y = static_cast<BlockQ8_0*>(dst);
+    for (int64_t b = 0; b < n / QK; ++b, x += QK) {
+        float amax = 0.0f;
+        for (int j = 0; j < QK; ++j) amax = std::max(amax, std::fabs(x[j]));
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        y[b].d = fp32_to_fp16(amax / 127.0f);
+        for (int j = 0; j < QK; ++j) y[b].qs[j] = int8_t(std::nearbyint(x[j] * id));  // default mode: ties to even
+    }
+}
+
 void quantize_row_q8_1_ref(const float* x, void* dst, int64_t n) {
     auto* y = static_cast<BlockQ8_1*>(dst);
     for (int64_t b = 0; b < n / QK; ++b, x += QK) {
         float amax = 0.0f;
         for (int j = 0; j < QK; ++j) amax = std::max(amax, std::fabs(x[j]));
         const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;  // as quantize_row_q8_0_act_ref
         int sum = 0;
         for (int j = 0; j < QK; ++j) {
-            y[b].qs[j] = int8_t(std::lround(x[j] * id));
+            y[b].qs[j] = int8_t(std::nearbyint(x[j] * id));
             sum += y[b].qs[j];
         }
         // s from the unrounded d, then both rounded to fp16 (llama.cpp's Q8_1 numbers, see blocks.h).

@@ -1,5 +1,6 @@
-// Activation quantizers: the SIMD F32 -> Q8_0 versions give byte-identical blocks to the reference, on random
-// rows and on values sitting exactly on rounding ties (x * id = k + 0.5), where half-to-even would differ.
+// Activation quantizers: the SIMD F32 -> Q8_0 versions give byte-identical blocks to the activation reference
+// (quant::quantize_row_q8_0_act_ref, llama.cpp's x86 rounding), on random rows and on values sitting exactly on
+// rounding ties (x * id = k + 0.5), where half-away-from-zero would differ.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -18,7 +19,7 @@ namespace {
 void expect_same_as_ref(const std::vector<float>& x, const char* what) {
     const int64_t n = int64_t(x.size());
     std::vector<uint8_t> ref(size_t(n / quant::QK) * sizeof(quant::BlockQ8_0));
-    quant::quantize_row_q8_0_ref(x.data(), ref.data(), n);
+    quant::quantize_row_q8_0_act_ref(x.data(), ref.data(), n);
     for (int isa = 0; isa < n_supported_isas(); ++isa) {
         std::vector<uint8_t> got(ref.size(), 0xab);
         find_quantize_q8_0(Isa(isa))(x.data(), got.data(), n);
@@ -31,7 +32,7 @@ TEST(QuantizeAct, Q8_0MatchesReference) {
     for (int64_t n : {32, 64, 96, 4096, 16384}) expect_same_as_ref(testdata::random_floats(n, rng), "random");
 }
 
-TEST(QuantizeAct, Q8_0RoundsTiesAwayFromZero) {
+TEST(QuantizeAct, Q8_0RoundsTiesToEven) {
     // amax 127 gives d = 1 and id = 1 exactly, so x * id = x: ties at +-k.5 for every k, plus zeros.
     std::vector<float> x(64);
     for (int i = 0; i < 64; ++i) x[size_t(i)] = float(i % 32 - 16) + 0.5f;
