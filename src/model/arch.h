@@ -50,6 +50,7 @@ struct Step {
     // Debug hook: when set, every named intermediate (name, layer or -1, view) is handed to it after a sync,
     // so a run can be diffed against a reference layer by layer. Unset in normal runs (no cost but a test).
     const std::function<void(std::string_view, int, const TensorView&)>* trace = nullptr;
+    int il = -1;  // the layer being run, so shared blocks (blocks.h) name their dumps with it
 
     void dump(std::string_view name, int il, const TensorView& t) const {
         if (!trace) return;

@@ -10,9 +10,13 @@ void add_bias(backend::Backend& be, TensorView t, const TensorView& bias) {
 void gated_ffn(Step& s, const LayerWeights& L, const TensorView& xn, TensorView out) {
     s.be.matmul(L.ffn_gate, xn, s.a.gate);
     s.be.matmul(L.ffn_up, xn, s.a.up);
+    s.dump("ffn_gate", s.il, s.a.gate);
+    s.dump("ffn_up", s.il, s.a.up);
     if (s.c.ffn_act == FfnActivation::GeluTanh) s.be.geglu(s.a.gate, s.a.up, s.a.hidden);
     else s.be.swiglu(s.a.gate, s.a.up, s.a.hidden);
+    s.dump("ffn_act", s.il, s.a.hidden);
     s.be.matmul(L.ffn_down, s.a.hidden, out);
+    s.dump("ffn_out", s.il, out);
 }
 
 void output_logits(Step& s) {
