@@ -9,6 +9,7 @@
 
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <string>
@@ -107,6 +108,9 @@ int cmd_serve(int argc, char** argv) {
 
     std::thread loader([&] {
         try {
+            // Tests of the 503-while-loading answer need a load slower than SmolLM2's 40 ms.
+            if (const char* delay = std::getenv("HOTROD_SERVE_TEST_LOAD_DELAY_MS"))
+                std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(delay)));
             std::unique_ptr<server::LoadedModel> m = server::load_model(o, draw_progress);
             std::fprintf(stderr,
                          "hotrod serve: model %s loaded in %.0f ms (context %d per sequence, %d parallel, "
