@@ -211,12 +211,7 @@ struct Exchange {
                 return cancel();
         }
         std::vector<engine::Event> events;
-        if (!stream->wait(events, kPollInterval)) {
-            if (Clock::now() - last_write < kHeartbeatInterval) return true;
-            return write(sink, streaming ? std::string_view(": keep-alive\n\n") : std::string_view(" "))
-                       ? true
-                       : cancel();
-        }
+        stream->wait(events, kPollInterval);
         for (const engine::Event& e : events) {
             const bool ok = streaming ? stream_event(sink, e) : collect_event(sink, e);
             if (e.finish != engine::FinishReason::none) {
@@ -226,7 +221,11 @@ struct Exchange {
             }
             if (!ok) return cancel();
         }
-        return true;
+        // Nothing written for a while (queued, prefilling, or a non-streamed reply still generating): probe the
+        // socket so a client that left is noticed.
+        if (Clock::now() - last_write < kHeartbeatInterval) return true;
+        return write(sink, streaming ? std::string_view(": keep-alive\n\n") : std::string_view(" ")) ? true
+                                                                                                     : cancel();
     }
 
     bool cancel() {
@@ -322,7 +321,9 @@ void handle_generation(SharedState& st, Endpoint endpoint, const httplib::Reques
         res.set_header("Cache-Control", "no-cache");
         res.set_chunked_content_provider("text/event-stream", provider, releaser);
     } else {
-        res.set_chunked_content_provider("application/json", provider, releaser);
+        // With "; charset=utf-8" httplib 0.11 does not gzip the reply: compression would hold the one-space
+        // heartbeats in zlib's buffer, and a closed socket would go unnoticed.
+        res.set_chunked_content_provider("application/json; charset=utf-8", provider, releaser);
     }
 }
 
