@@ -1,8 +1,8 @@
 // `hotrod serve -m MODEL [--host H] [--port P] [--parallel N] [-c CTX] [--threads T] [--reasoning on|off|auto]
-// [--api-key KEY] [--max-queue Q] [--timeout S] [--alias NAME]`: the OpenAI-compatible server. It listens first
-// (GET /health answers 503 while loading), loads the model on a second thread with a progress bar on a terminal,
-// then serves until SIGINT/SIGTERM, when it refuses new work, lets running requests finish for a few seconds
-// and exits 0.
+// [--api-key KEY] [--max-queue Q] [--timeout S] [--alias NAME] [--chat-template-file F]`: the OpenAI-compatible
+// server. It listens first (GET /health answers 503 while loading), loads the model on a second thread with a
+// progress bar on a terminal, then serves until SIGINT/SIGTERM, when it refuses new work, lets running requests
+// finish for a few seconds and exits 0.
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -70,6 +70,8 @@ int cmd_serve(int argc, char** argv) {
         ->capture_default_str()->check(CLI::Range(0, 1 << 20));
     app.add_option("--timeout", o.timeout_s, "socket read/write timeout in seconds")
         ->capture_default_str()->check(CLI::Range(1, 86400));
+    app.add_option("--chat-template-file", o.chat_template_file, "Jinja chat template to use instead of the model's")
+        ->check(CLI::ExistingFile);
     app.add_option("-a,--alias", o.alias, "model name shown to clients (default: the file's name)");
     try {
         app.parse(argc, argv);

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 
 #include "cpu/cpu_backend.h"
@@ -46,10 +48,19 @@ std::unique_ptr<LoadedModel> load_model(const ServeOptions& opt, const LoadProgr
 
     progress("chat template", 0.6);
     const gguf::File& f = m->model->file();
-    text::TemplateChoice choice =
-        text::choose_chat_template([&](std::string_view key) -> std::optional<std::string> {
+    text::TemplateChoice choice;
+    if (!opt.chat_template_file.empty()) {
+        std::ifstream in(opt.chat_template_file, std::ios::binary);
+        if (!in) throw std::runtime_error("cannot read the chat template file " + opt.chat_template_file);
+        std::ostringstream text;
+        text << in.rdbuf();
+        choice.source = text.str();
+        choice.origin = "file:" + opt.chat_template_file;
+    } else {
+        choice = text::choose_chat_template([&](std::string_view key) -> std::optional<std::string> {
             return f.find<std::string>(key);
         });
+    }
     if (!choice.warning.empty()) std::fprintf(stderr, "hotrod serve: %s\n", choice.warning.c_str());
     m->template_knows_thinking = text::template_supports_enable_thinking(choice.source);
     m->template_origin = choice.origin;

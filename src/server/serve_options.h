@@ -12,6 +12,7 @@ enum class ReasoningMode { on, off, auto_ };  // --reasoning: thinking templates
 struct ServeOptions {
     std::string model_path;
     std::string alias;               // --alias: the model name clients see (default: the file's name)
+    std::string chat_template_file;  // --chat-template-file: a Jinja template used instead of the model's
     std::string host = "127.0.0.1";
     int port = 8080;
     int n_parallel = 4;              // --parallel: sequences decoded at once

@@ -112,15 +112,19 @@ def tokenize_with_cli(text):
     return json.loads(out)
 
 
-def render_with_jinja2(messages, model=SMOLLM2, **kwargs):
-    """The prompt the model's own chat template renders, with Python jinja2 as Hugging Face runs it."""
+def render_with_jinja2(messages, model=SMOLLM2, template=None, **kwargs):
+    """The prompt a chat template (the model's own, or the file template) renders, with Python jinja2 as Hugging
+    Face runs it."""
     import gguf
     import jinja2
     import jinja2.sandbox
 
-    reader = gguf.GGUFReader(str(model))
-    field = reader.fields["tokenizer.chat_template"]
-    source = bytes(field.parts[field.data[0]]).decode()
+    if template is not None:
+        source = Path(template).read_text()
+    else:
+        reader = gguf.GGUFReader(str(model))
+        field = reader.fields["tokenizer.chat_template"]
+        source = bytes(field.parts[field.data[0]]).decode()
 
     def raise_exception(msg):
         raise jinja2.exceptions.TemplateError(msg)
