@@ -38,6 +38,25 @@ struct Matcher::Impl {
         return true;
     }
 
+    // The state as the mask sees it. Inside a length-bounded string the code-point count changes every token,
+    // but while more code points remain than the longest token has bytes, no token can reach the limit: those
+    // counts share one mask (the benchmark's 96-character scope string would otherwise walk the trie each step).
+    State keyed;
+    std::string_view cache_key() {
+        keyed.copy_from(state);
+        if (keyed.depth > 0) {
+            Frame& f = keyed.frames[keyed.depth - 1];
+            if (f.kind == FrameKind::String && f.phase == 0) {
+                const Node& nd = grammar->nodes[f.node];
+                const uint32_t longest = index->impl().max_depth;
+                if (nd.max_length != kUnbounded && f.n >= nd.min_length && nd.max_length - f.n >= longest) {
+                    f.n = kUnbounded;
+                }
+            }
+        }
+        return keyed.key();
+    }
+
     // Fills mask from the trie walk; returns the number of trie nodes visited.
     size_t walk_trie(std::span<uint64_t> mask) {
         const TokenIndex::Impl& x = index->impl();
@@ -77,7 +96,7 @@ void Matcher::fill_mask(std::span<uint64_t> mask) {
     const TokenIndex::Impl& x = m.index->impl();
     const size_t words = (static_cast<size_t>(x.n_vocab) + 63) / 64;
     mask = mask.first(std::min(mask.size(), words));
-    const std::string_view key = m.state.key();
+    const std::string_view key = m.cache_key();
     if (auto it = m.cache.find(std::string(key)); it != m.cache.end()) {
         std::memcpy(mask.data(), it->second.data(), mask.size() * sizeof(uint64_t));
         return;
