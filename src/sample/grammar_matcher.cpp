@@ -57,6 +57,19 @@ struct Matcher::Impl {
         return keyed.key();
     }
 
+    // walk[d] for a path of d plain string bytes: the root state with d more code points counted.
+    void materialize_plain(uint32_t d) {
+        State& s = walk[d];
+        s.copy_from(walk[0]);
+        Frame& f = s.frames[s.depth - 1];
+        const Node& nd = grammar->nodes[f.node];
+        if (nd.max_length != kUnbounded) {
+            f.n += d;
+        } else {
+            f.n = std::min(f.n + d, nd.min_length);
+        }
+    }
+
     // Fills mask from the trie walk; returns the number of trie nodes visited.
     size_t walk_trie(std::span<uint64_t> mask) {
         const TokenIndex::Impl& x = index->impl();
@@ -64,9 +77,33 @@ struct Matcher::Impl {
         walk[0].copy_from(state);
         size_t visited = 0;
         const size_t n = x.trie.size();
+        // Inside a string, a run of plain bytes only adds code points: such nodes are decided by the count
+        // left, and the automaton state is built only where a path leaves the plain run.
+        const Frame* str = nullptr;
+        uint32_t room = 0;  // plain bytes the string can still take
+        if (state.depth > 0) {
+            const Frame& top = state.frames[state.depth - 1];
+            if (top.kind == FrameKind::String && top.phase == 0) {
+                str = &top;
+                const Node& nd = g.nodes[top.node];
+                room = nd.max_length == kUnbounded ? kUnbounded : nd.max_length - top.n;
+            }
+        }
         for (size_t i = 0; i < n;) {
             const TrieEntry& e = x.trie[i];
             ++visited;
+            if (str) {
+                if (e.plain_prefix == e.depth) {
+                    if (e.depth > room) {
+                        i = e.end;
+                        continue;
+                    }
+                    for (uint32_t t = e.tokens_begin; t < e.tokens_end; ++t) set_bit(mask, x.token_ids[t]);
+                    ++i;
+                    continue;
+                }
+                if (e.plain_prefix == e.depth - 1u && e.depth > 1) materialize_plain(e.depth - 1u);
+            }
             State& s = walk[e.depth];
             s.copy_from(walk[e.depth - 1u]);
             if (!step(g, s, e.byte)) {

@@ -43,6 +43,8 @@ TokenIndex::TokenIndex(std::vector<std::string> pieces, std::vector<int32_t> eog
             e.byte = static_cast<uint8_t>(p[d]);
             e.depth = static_cast<uint16_t>(d + 1);
             e.tokens_begin = e.tokens_end = static_cast<uint32_t>(x.token_ids.size());
+            const uint16_t parent_plain = d == 0 ? 0 : x.trie[path[d - 1]].plain_prefix;
+            e.plain_prefix = parent_plain == d && is_plain_string_byte(e.byte) ? static_cast<uint16_t>(d + 1) : parent_plain;
             path.push_back(static_cast<uint32_t>(x.trie.size()));
             x.trie.push_back(e);
         }

@@ -14,7 +14,12 @@ struct TrieEntry {
     uint16_t depth = 0;     // 1 for children of the root (the root itself is not stored)
     uint32_t end = 0;       // index one past this node's subtree
     uint32_t tokens_begin = 0, tokens_end = 0;  // range of token_ids whose piece ends exactly here
+    // Length of the longest prefix of this node's path made of plain string bytes (printable ASCII other than
+    // '"' and '\\'): inside a string those bytes only add code points, so the mask walk skips the automaton.
+    uint16_t plain_prefix = 0;
 };
+
+inline bool is_plain_string_byte(uint8_t b) { return b >= 0x20 && b < 0x7f && b != '"' && b != '\\'; }
 
 struct TokenIndex::Impl {
     int32_t n_vocab = 0;

@@ -191,5 +191,27 @@ TEST(GrammarVocab, RandomWalksValidateWithJsonschema) {
     EXPECT_NE(out.find("checked " + std::to_string(n_finished)), std::string::npos) << out;
 }
 
+// String states around the length limits, where the walk's plain-byte shortcut and the bounded-string cache
+// key decide most tokens without the automaton.
+TEST(GrammarVocab, StringLimitsMaskMatchesBruteForce) {
+    VOCAB_OR_SKIP(v);
+    const char* schemas[] = {R"({"type":"string","minLength":5,"maxLength":7})",
+                             R"({"type":"array","items":{"type":"string","minLength":3}})",
+                             R"({"type":"string","maxLength":100})"};
+    const char* prefixes[] = {"\"", "\"ab", "\"abcd", "\"abcdef", "\"\xc3\xa9\\n", "[\"", "[\"a\",\"xyz", "\"a\\u00"};
+    for (const char* schema_text : schemas) {
+        auto g = compile_json_schema(ojson::parse(schema_text));
+        for (const char* prefix : prefixes) {
+            Matcher m(g, v->index);
+            if (!m.accept_bytes(prefix)) continue;
+            std::vector<uint64_t> mask((v->pieces.size() + 63) / 64);
+            for (int repeat = 0; repeat < 2; ++repeat) {  // the walk, then the cache
+                m.fill_mask(mask);
+                ASSERT_EQ(mask, brute_force_mask(*v, g, prefix)) << schema_text << " after " << prefix;
+            }
+        }
+    }
+}
+
 }  // namespace
 }  // namespace hotrod::sample
