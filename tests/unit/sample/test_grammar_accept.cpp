@@ -64,6 +64,24 @@ TEST(GrammarAccept, RequiredEnumAndOrder) {
     EXPECT_FALSE(matches(g, R"({"phase": "testing","scope":"jwt"})"));  // schemas are compact
 }
 
+// The schema `hotrod bench` sends (src/bench/request.cpp): enum beside "type", a bounded scope string.
+TEST(GrammarAccept, BenchRequestSchema) {
+    auto g = schema(R"({"type":"object","properties":{"phase":{"type":"string","enum":["testing","idle"]},
+        "scope":{"type":"string","minLength":1,"maxLength":96}},"required":["phase","scope"],
+        "additionalProperties":false})");
+    EXPECT_TRUE(matches(g, R"({"phase":"idle","scope":"x"})"));
+    EXPECT_FALSE(matches(g, R"({"phase":"idle","scope":""})"));
+    Matcher m(g, byte_index());
+    EXPECT_EQ(m.forced_bytes(), "{\"phase\":\"");
+}
+
+// A required name missing from "properties" may appear with any value unless additionalProperties is false.
+TEST(GrammarAccept, RequiredOutsideProperties) {
+    auto g = schema(R"({"properties":{"a":{"type":"null"}},"required":["z"]})");
+    EXPECT_TRUE(matches(g, R"({"a":null,"z":[1,{"q":"r"}]})"));
+    EXPECT_FALSE(matches(g, R"({"a":null})"));
+}
+
 TEST(GrammarAccept, OptionalPropertiesMaySkip) {
     auto g = schema(R"({"properties":{"a":{"type":"integer"},"b":{"type":"boolean"},"c":{"type":"null"}},
         "required":["b"]})");
