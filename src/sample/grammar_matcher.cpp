@@ -121,7 +121,6 @@ Matcher::Matcher(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const T
     impl_->grammar = std::move(grammar);
     impl_->index = std::move(index);
     impl_->state = initial_state(*impl_->grammar);
-    impl_->walk.resize(impl_->index->impl().max_depth + 1);
 }
 
 Matcher::~Matcher() = default;
@@ -139,6 +138,7 @@ void Matcher::fill_mask(std::span<uint64_t> mask) {
         return;
     }
     std::fill(mask.begin(), mask.end(), 0);
+    if (m.walk.empty()) m.walk.resize(x.max_depth + 1);  // on the first mask: a Matcher used only to accept needs none
     const size_t visited = m.walk_trie(mask);
     if (sample::is_complete(*m.grammar, m.state)) {
         for (int32_t id : x.eog_ids) set_bit(mask, id);
