@@ -220,6 +220,10 @@ void Server::start() {
         port_ = o.port;
     }
     listen_thread_ = std::thread([this] { http_->listen_after_bind(); });
+    // httplib's stop() does nothing until the accept loop runs, so a shutdown right after start would leave the
+    // loop running forever: wait for it (it starts within microseconds).
+    for (int i = 0; i < 5000 && !http_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (!http_->is_running()) throw std::runtime_error("the HTTP server did not start on " + o.host);
 }
 
 void Server::set_model(std::unique_ptr<LoadedModel> m) {
