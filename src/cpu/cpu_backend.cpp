@@ -10,6 +10,7 @@
 #include "cpu/cpu_features.h"
 #include "cpu/ops_embed.h"
 #include "cpu/ops_kv.h"
+#include "cpu/op_profile.h"
 #include "cpu/ops_rope.h"
 #include "quant/types.h"
 
@@ -102,6 +103,7 @@ void CpuBackend::for_rows(int64_t n_rows, int64_t work_per_row, F&& fn) {
 }
 
 void CpuBackend::embed(const TensorView& table, std::span<const int32_t> ids, float scale, TensorView out) {
+    const OpTimer timer("embed");
     ++generation_;
     const int64_t n = int64_t(ids.size());
     check_f32("embed", "out", out, n, table.n_cols);
@@ -121,6 +123,7 @@ void CpuBackend::embed(const TensorView& table, std::span<const int32_t> ids, fl
 }
 
 void CpuBackend::rms_norm(const TensorView& x, const TensorView& w, float eps, TensorView out) {
+    const OpTimer timer("rms_norm");
     ++generation_;
     check_f32("rms_norm", "w", w, 1, x.n_cols);
     check_f32("rms_norm", "x", x, x.n_rows, x.n_cols);
@@ -131,6 +134,7 @@ void CpuBackend::rms_norm(const TensorView& x, const TensorView& w, float eps, T
 }
 
 void CpuBackend::rms_norm_heads(TensorView x, const TensorView& w, int head_dim, float eps) {
+    const OpTimer timer("rms_norm_heads");
     ++generation_;
     if (head_dim <= 0 || x.n_cols % head_dim != 0) {
         fail("rms_norm_heads", "x " + shape(x) + " is not a whole number of heads of " + std::to_string(head_dim));
@@ -147,6 +151,11 @@ void CpuBackend::rms_norm_heads(TensorView x, const TensorView& w, int head_dim,
 }
 
 void CpuBackend::matmul(const TensorView& w, const TensorView& x, TensorView y) {
+    // Per weight type, shape and GEMV/GEMM, so the profile says which matrices the time goes to.
+    const OpTimer timer("matmul", op_profile_enabled() ? std::string(quant::type_name(w.type)) + " " +
+                                                              std::to_string(w.n_rows) + "x" + std::to_string(w.n_cols) +
+                                                              (x.n_rows > 8 ? " gemm" : " gemv")
+                                                        : std::string());
     check_f32("matmul", "x", x, x.n_rows, w.n_cols);
     check_f32("matmul", "y", y, x.n_rows, w.n_rows);
     if ((x.n_rows > 1 && x.row_bytes != size_t(x.n_cols) * 4) || (y.n_rows > 1 && y.row_bytes != size_t(y.n_cols) * 4)) {
@@ -202,6 +211,7 @@ const float* CpuBackend::rope_table_for(std::span<const int32_t> positions, cons
 }
 
 void CpuBackend::rope(TensorView x, int head_dim, std::span<const int32_t> positions, const backend::RopeParams& p) {
+    const OpTimer timer("rope");
     ++generation_;
     if (head_dim <= 0 || x.n_cols % head_dim != 0 || p.n_dims <= 0 || p.n_dims > head_dim || p.n_dims % 2 != 0) {
         fail("rope", "x " + shape(x) + " with head_dim " + std::to_string(head_dim) + " and n_dims " +
@@ -218,6 +228,7 @@ void CpuBackend::rope(TensorView x, int head_dim, std::span<const int32_t> posit
 
 void CpuBackend::kv_store(const backend::KvLayerView& cache, const backend::KvLayout& layout, const TensorView& k,
                           const TensorView& v) {
+    const OpTimer timer("kv_store");
     ++generation_;
     const int64_t n = int64_t(layout.positions.size());
     const int64_t width = int64_t(cache.n_kv_heads) * cache.head_dim;
@@ -241,6 +252,7 @@ void CpuBackend::kv_store(const backend::KvLayerView& cache, const backend::KvLa
 
 void CpuBackend::attention(const TensorView& q, const backend::KvLayerView& cache, const backend::KvLayout& layout,
                            const backend::AttentionParams& p, TensorView out) {
+    const OpTimer timer("attention");
     ++generation_;
     const int64_t n_tokens = int64_t(layout.positions.size());
     if (p.n_kv_heads <= 0 || p.n_heads % p.n_kv_heads != 0 || p.n_heads / p.n_kv_heads > 64 || p.head_dim <= 0 ||
@@ -365,6 +377,7 @@ void CpuBackend::attention(const TensorView& q, const backend::KvLayerView& cach
 }
 
 void CpuBackend::gated(GatedActFn fn, const TensorView& gate, const TensorView& up, TensorView out) {
+    const OpTimer timer("swiglu/geglu");
     ++generation_;
     check_f32("swiglu/geglu", "gate", gate, gate.n_rows, gate.n_cols);
     check_f32("swiglu/geglu", "up", up, gate.n_rows, gate.n_cols);
@@ -379,6 +392,7 @@ void CpuBackend::swiglu(const TensorView& gate, const TensorView& up, TensorView
 void CpuBackend::geglu(const TensorView& gate, const TensorView& up, TensorView out) { gated(geglu_, gate, up, out); }
 
 void CpuBackend::add(TensorView x, const TensorView& y) {
+    const OpTimer timer("add");
     ++generation_;
     check_f32("add", "x", x, x.n_rows, x.n_cols);
     check_f32("add", "y", y, x.n_rows, x.n_cols);
@@ -388,6 +402,7 @@ void CpuBackend::add(TensorView x, const TensorView& y) {
 }
 
 void CpuBackend::gather_rows(const TensorView& x, std::span<const int32_t> rows, TensorView out) {
+    const OpTimer timer("gather_rows");
     ++generation_;
     check_f32("gather_rows", "out", out, int64_t(rows.size()), x.n_cols);
     for (size_t i = 0; i < rows.size(); ++i) {
