@@ -91,6 +91,7 @@ struct Exchange {
     ReplyMeta meta;
     ReplySplitter splitter{false, false};
     Clock::time_point arrived, last_write;
+    double prepare_ms = 0;  // arrival to submit: parsing, template, tokenizer, grammar (the engine times the rest)
     int32_t n_prompt = 0;
 
     bool role_sent = false;
@@ -110,10 +111,11 @@ struct Exchange {
         if (last) {
             const engine::Usage& u = last->usage;
             std::fprintf(stderr,
-                         "hotrod serve: %s %s prompt=%d completion=%d cached=%d queue=%.0fms ttft=%.0fms "
-                         "latency=%.0fms finish=%s%s%s\n",
+                         "hotrod serve: %s %s prompt=%d completion=%d cached=%d prepare=%.1fms queue=%.0fms "
+                         "ttft=%.0fms latency=%.0fms finish=%s%s%s\n",
                          meta.id.c_str(), endpoint_name(), u.prompt_tokens, u.completion_tokens, u.cached_tokens,
-                         u.queue_ms, u.ttft_ms, u.total_ms, engine::to_string(last->finish),
+                         prepare_ms, u.queue_ms, prepare_ms + u.ttft_ms, prepare_ms + u.total_ms,
+                         engine::to_string(last->finish),
                          last->error.empty() ? "" : " error=", last->error.c_str());
         } else {
             std::fprintf(stderr, "hotrod serve: %s %s prompt=%d latency=%.0fms finish=cancelled (client gone)\n",
@@ -123,8 +125,8 @@ struct Exchange {
 
     void on_final(const engine::Event& e) {
         finished = true;
-        if (e.usage.completion_tokens > 0) st->metrics.record_ttft(e.usage.ttft_ms);
-        st->metrics.record_latency(e.usage.total_ms);
+        if (e.usage.completion_tokens > 0) st->metrics.record_ttft(prepare_ms + e.usage.ttft_ms);
+        st->metrics.record_latency(prepare_ms + e.usage.total_ms);
         st->metrics.record_request(endpoint_name(), e.finish == engine::FinishReason::error ? 500 : 200);
         log_line(&e);
     }
@@ -314,6 +316,7 @@ void handle_generation(SharedState& st, Endpoint endpoint, const httplib::Reques
     } catch (const std::invalid_argument& e) {
         throw bad_request(e.what(), prompt_param);
     }
+    ex->prepare_ms = ms_between(arrived, Clock::now());
     st.metrics.add_in_flight(1);
     auto provider = [ex](size_t, httplib::DataSink& sink) { return ex->provide(sink); };
     auto releaser = [ex](bool) { ex->release(); };

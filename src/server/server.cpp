@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <stdexcept>
 
@@ -42,6 +43,10 @@ httplib::Server::Handler wrap(SharedState& st, std::string endpoint, bool counts
             send_error(res, internal_error(e.what()));
         }
         st.metrics.record_request(endpoint, res.status);
+        // Refused generation requests get a log line too (the served ones log theirs when they finish).
+        if (counts_itself)
+            std::fprintf(stderr, "hotrod serve: %s refused %d: %s\n", endpoint.c_str(), res.status,
+                         res.body.substr(0, 300).c_str());
     };
 }
 
