@@ -172,7 +172,7 @@ void check_against_reference(const std::string& model_path, const json& fx, cons
 // then float; SmolLM2 layer 0 then agrees to 0 / 3e-7 / 1e-5 for attn_norm / Q,K,V / attention output), but not
 // its summation orders and exp polynomials, and those alone decide near-ties at the end.
 // llama.cpp against itself shows the size of this: its flash-attention path (F16 V sums, online softmax) against
-// the fixture (its default path), measured 2026-11-24 (tests/fixtures/gen_logits.py set-up, flash_attn=True):
+// the fixture (its default path), measured 2026-11-24 with tests/fixtures/logits_self_variation.py:
 //   SmolLM2  5 / 44 / 894 tokens: arg-max agreement 100 / 93.2 / 95.0%, reference gap at mismatches <= 0.14 /
 //            0.23, row-norm rel. diff up to 8.8%, greedy first differs at step 3 (gap 0.158) on the 44-token prompt;
 //   Gemma 3  6 / 45 / 838 tokens: 100 / 97.8 / 94.2%, gaps <= 0.12 / 0.41, row norm 7.7%, greedy step 5 (0.028).
