@@ -49,7 +49,9 @@ void forward_gemma3(Step& s) {
     Activations& a = s.a;
 
     be.embed(s.w.token_embd, s.tokens, c.embed_scale, a.x);
+    s.dump("inp_scaled", -1, a.x);
     for (int il = 0; il < c.n_layers; ++il) {
+        s.il = il;
         const LayerWeights& L = s.w.layers[size_t(il)];
         const backend::KvLayerView cache = s.kv.layer(il);
 
@@ -63,15 +65,21 @@ void forward_gemma3(Step& s) {
         be.rms_norm_heads(a.k, L.attn_k_norm, c.head_dim, c.rms_eps);
         be.rope(a.q, c.head_dim, s.layout.positions, c.rope(il));
         be.rope(a.k, c.head_dim, s.layout.positions, c.rope(il));
+        s.dump("Qcur", il, a.q);
+        s.dump("Kcur", il, a.k);
+        s.dump("Vcur", il, a.v);
         be.kv_store(cache, s.layout, a.k, a.v);
         be.attention(a.q, cache, s.layout, c.attention(il), a.attn);
         s.dump("kqv_out", il, a.attn);
         be.matmul(L.attn_output, a.attn, a.proj);
+        s.dump("attn_out", il, a.proj);
         be.rms_norm(a.proj, L.post_attn_norm, c.rms_eps, a.post);
         be.add(a.x, a.post);
+        s.dump("ffn_inp", il, a.x);
 
         // Feed-forward (GeGLU), post-norm.
         be.rms_norm(a.x, L.ffn_norm, c.rms_eps, a.xn);
+        s.dump("ffn_norm", il, a.xn);
         gated_ffn(s, L, a.xn, a.proj);
         be.rms_norm(a.proj, L.post_ffn_norm, c.rms_eps, a.post);
         be.add(a.x, a.post);
