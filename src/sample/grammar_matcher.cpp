@@ -4,7 +4,6 @@
 // token after token, and that walk visits nearly the whole trie, so the steady state is one copy.
 #include <algorithm>
 #include <cstring>
-#include <unordered_map>
 
 #include "sample/grammar_machine.h"
 #include "sample/grammar_token_index.h"
@@ -29,7 +28,14 @@ struct Matcher::Impl {
     std::shared_ptr<const TokenIndex> index;
     State state;
     std::vector<State> walk;  // one state per trie depth, sized once
-    std::unordered_map<std::string, std::vector<uint64_t>> cache;
+    // Few entries: a linear scan by state bytes finds one without allocating (the step loop allocates nothing
+    // once a state is cached); a new entry replaces the oldest.
+    struct Cached {
+        std::string key;
+        std::vector<uint64_t> mask;
+    };
+    std::vector<Cached> cache;
+    size_t cache_next = 0;
 
     bool step_bytes(State& s, std::string_view bytes) const {
         for (char c : bytes) {
@@ -133,9 +139,11 @@ void Matcher::fill_mask(std::span<uint64_t> mask) {
     const size_t words = (static_cast<size_t>(x.n_vocab) + 63) / 64;
     mask = mask.first(std::min(mask.size(), words));
     const std::string_view key = m.cache_key();
-    if (auto it = m.cache.find(std::string(key)); it != m.cache.end()) {
-        std::memcpy(mask.data(), it->second.data(), mask.size() * sizeof(uint64_t));
-        return;
+    for (const auto& c : m.cache) {
+        if (c.key == key) {
+            std::memcpy(mask.data(), c.mask.data(), mask.size() * sizeof(uint64_t));
+            return;
+        }
     }
     std::fill(mask.begin(), mask.end(), 0);
     if (m.walk.empty()) m.walk.resize(x.max_depth + 1);  // on the first mask: a Matcher used only to accept needs none
@@ -144,8 +152,13 @@ void Matcher::fill_mask(std::span<uint64_t> mask) {
         for (int32_t id : x.eog_ids) set_bit(mask, id);
     }
     if (visited >= kCacheMinVisits) {
-        if (m.cache.size() >= kCacheMaxEntries) m.cache.erase(m.cache.begin());
-        m.cache.emplace(std::string(key), std::vector<uint64_t>(mask.begin(), mask.end()));
+        Impl::Cached entry{std::string(key), std::vector<uint64_t>(mask.begin(), mask.end())};
+        if (m.cache.size() < kCacheMaxEntries) {
+            m.cache.push_back(std::move(entry));
+        } else {
+            m.cache[m.cache_next] = std::move(entry);
+            m.cache_next = (m.cache_next + 1) % kCacheMaxEntries;
+        }
     }
 }
 
