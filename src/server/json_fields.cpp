@@ -35,8 +35,13 @@ const char* json_type_name(const nlohmann::ordered_json& v) {
 }
 
 nlohmann::ordered_json parse_body(std::string_view text) {
-    nlohmann::ordered_json body = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (body.is_discarded()) throw bad_request("the request body is not valid JSON");
+    nlohmann::ordered_json body;
+    try {
+        body = nlohmann::ordered_json::parse(text);
+    } catch (const nlohmann::ordered_json::parse_error& e) {
+        // nlohmann's message gives the byte position and why (syntax, ill-formed UTF-8).
+        throw bad_request(std::string("the request body is not valid JSON: ") + e.what());
+    }
     if (!body.is_object()) throw bad_request(std::string("the request body must be a JSON object, got ") +
                                              json_type_name(body));
     return body;

@@ -197,3 +197,23 @@ def test_503_queue_full_and_shutting_down():
     # The running stream ended in order: finished within the grace period, or told why it was cut.
     assert result.get("chunks", 0) > 2
     assert result["end"] == "done" or "shut down" in result["end"]
+
+
+def test_random_bodies_get_400_or_200_and_the_server_stays_up(server):
+    import random
+    rng = random.Random(7)
+    fields = ["messages", "max_tokens", "temperature", "stop", "logit_bias", "response_format", "n", "seed",
+              "top_k", "logprobs", "top_logprobs", "prompt", "stream_options", "chat_template_kwargs"]
+    values = [None, 1, -1, 0, 1e308, "x", [], {}, [1], {"a": 1}, True, 2**70, -2**70, 0.5,
+              [{"role": "user", "content": "hi"}], {"type": "json_object"}, [[[[]]]], "\u0000"]
+    for i in range(150):
+        body = {f: rng.choice(values) for f in rng.sample(fields, rng.randint(1, 6))}
+        if i % 2:
+            body["messages"] = [{"role": "user", "content": "hi"}]
+        body["max_tokens"] = rng.choice([1, 2, 0, -1, "2", 2.5])  # replies that are served stay short
+        for path in (CHAT, "/v1/completions"):
+            status, _, reply = http("POST", server.url + path, body)
+            assert status in (200, 400), (path, body, reply)
+    for raw in (b"[" * 100000, b'{"messages": "\xff\xfe"}', b"\x00" * 100, b'{"a":' + b"[" * 50000 + b"]" * 50000 + b"}"):
+        assert http("POST", server.url + CHAT, raw)[0] == 400
+    assert http("GET", server.url + "/health")[0] == 200
