@@ -114,3 +114,15 @@ def test_model_names(client):
 def test_no_reasoning_content_on_a_plain_template(client):
     r = client.chat.completions.create(model="smollm2", messages=MESSAGES, max_tokens=4, temperature=0)
     assert getattr(r.choices[0].message, "reasoning_content", None) is None
+
+
+def test_streamed_logprobs_cover_every_token(client):
+    full = client.chat.completions.create(model="smollm2", messages=MESSAGES, max_tokens=8, temperature=0,
+                                          logprobs=True, top_logprobs=2)
+    tokens = []
+    for c in client.chat.completions.create(model="smollm2", messages=MESSAGES, max_tokens=8, temperature=0,
+                                            logprobs=True, top_logprobs=2, stream=True):
+        if c.choices and c.choices[0].logprobs and c.choices[0].logprobs.content:
+            tokens += c.choices[0].logprobs.content
+    assert [t.token for t in tokens] == [t.token for t in full.choices[0].logprobs.content]
+    assert [round(t.logprob, 4) for t in tokens] == [round(t.logprob, 4) for t in full.choices[0].logprobs.content]
