@@ -115,9 +115,10 @@ int cmd_serve(int argc, char** argv) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(delay)));
             std::unique_ptr<server::LoadedModel> m = server::load_model(o, draw_progress);
             std::fprintf(stderr,
-                         "hotrod serve: model %s loaded in %.0f ms (context %d per sequence, %d parallel, "
-                         "template %s); ready\n",
-                         m->model_id.c_str(), m->load_ms, m->max_context, o.n_parallel, m->template_origin.c_str());
+                         "hotrod serve: model %s loaded in %.0f ms, warm-up %.0f ms (context %d per sequence, "
+                         "%d parallel, template %s); ready\n",
+                         m->model_id.c_str(), m->load_ms, m->warmup_ms, m->max_context, o.n_parallel,
+                         m->template_origin.c_str());
             srv.set_model(std::move(m));
         } catch (const std::exception& e) {
             if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\n");

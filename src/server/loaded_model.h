@@ -36,7 +36,8 @@ struct LoadedModel {
     std::string model_id;               // the file's name without .gguf
     int32_t n_vocab = 0;
     int32_t max_context = 0;            // the engine's longest prompt + generation
-    double load_ms = 0;
+    double load_ms = 0;                 // everything, warm-up included
+    double warmup_ms = 0;               // the one-token request run before the first client's
     std::unique_ptr<engine::Engine> engine;
 
     // Prompt ids of a text: BOS added as the vocabulary asks unless the text already starts with it (a template
