@@ -6,10 +6,4 @@ install_apt_packages
 build_hotrod "$HOTROD_ROOT/build" -DCMAKE_BUILD_TYPE=Release -DHOTROD_BUILD_TESTS=OFF -DHOTROD_BUILD_BENCH=OFF
 bash "$HOTROD_ROOT/scripts/fetch-models.sh"
 model=$HOTROD_MODELS/SmolLM2-135M-Instruct.Q4_1.gguf
-if "$HOTROD_ROOT/build/bin/hotrod" help 2>/dev/null | grep -q '^ *serve'; then
-  exec "$HOTROD_ROOT/build/bin/hotrod" serve -m "$model" "$@"
-fi
-# Until the server lands (issue 6): show what the default model holds, then answer one chat turn with it.
-"$HOTROD_ROOT/build/bin/hotrod" inspect "$model" | sed -n '1,/^tensors/p'
-exec "$HOTROD_ROOT/build/bin/hotrod" run -m "$model" --chat -n 48 --temp 0 \
-  -p "${HOTROD_PROMPT:-What is the capital of France?}"
+exec "$HOTROD_ROOT/build/bin/hotrod" serve -m "$model" "$@"
