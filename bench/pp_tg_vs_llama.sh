@@ -35,11 +35,13 @@ for m in "smollm2=$models/SmolLM2-135M-Instruct.Q4_1.gguf" "gemma3=$models/gemma
     /usr/bin/time -v -o "$work/$name.llama.time" "$llama_bin/llama-bench" -m "$path" -t 2 -p 512 -n 128 \
         -r "$reps" -o json > "$work/$name.llama.json" 2> /dev/null
     if [ -n "$llama_py" ]; then
-        $llama_py - "$path" > "$work/$name.llama.first" <<'PY'
-# llama.cpp load-to-first-token as `hotrod perf` measures it: load (model, context), the prompt, one greedy token.
+        $llama_py - "$path" > "$work/$name.llama.first" 2> /dev/null <<'PY'
+# llama.cpp load-to-first-token as `hotrod perf` measures it: from after the bindings are imported (process and
+# interpreter start are not counted on either side): backend init, load (model, context), the prompt, one
+# greedy token.
 import ctypes, sys, time
-t0 = time.perf_counter()
 import llama_cpp as L
+t0 = time.perf_counter()
 L.llama_backend_init()
 model = L.llama_model_load_from_file(sys.argv[1].encode(), L.llama_model_default_params())
 cp = L.llama_context_default_params()
