@@ -121,7 +121,9 @@ void BM_Attention(benchmark::State& st) {
     be.attention(q.view(), cache, layout, p, out.view());
     double err = 0;
     for (size_t i = 0; i < out.data.size(); ++i) err = std::max(err, double(std::fabs(out.data[i] - ref.data[i])));
-    if (err > 1e-5) {
+    // Probabilities are rounded to fp16 (cpu/ops_attention.h): one on a rounding boundary may round the other way
+    // in the SIMD path, moving an output by up to 2^-11 (|v| <= 1).
+    if (err > 4.9e-4) {
         st.SkipWithError("attention differs from the reference");
         return;
     }
