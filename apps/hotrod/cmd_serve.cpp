@@ -72,12 +72,17 @@ int cmd_serve(int argc, char** argv) {
         ->capture_default_str()->check(CLI::Range(1, 86400));
     app.add_option("--chat-template-file", o.chat_template_file, "Jinja chat template to use instead of the model's")
         ->check(CLI::ExistingFile);
+    app.add_option("--ubatch-size", o.step_tokens, "tokens per engine step: decode tokens plus prefill chunks")
+        ->capture_default_str()->check(CLI::Range(1, 4096));
+    bool no_jump = false;
+    app.add_flag("--no-jump-forward", no_jump, "sample grammar-forced tokens one by one instead of appending them");
     app.add_option("-a,--alias", o.alias, "model name shown to clients (default: the file's name)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
+    o.jump_forward = !no_jump;
     o.reasoning = reasoning == "on" ? server::ReasoningMode::on
                 : reasoning == "off" ? server::ReasoningMode::off : server::ReasoningMode::auto_;
 

@@ -17,6 +17,7 @@ constexpr Command kCommands[] = {
     {"serve", hotrod::app::cmd_serve, "OpenAI-compatible HTTP server (chat, completions, streaming, metrics)"},
     {"inspect", hotrod::app::cmd_inspect, "print a GGUF file's metadata and tensor table"},
     {"run", hotrod::app::cmd_run, "run one prompt and stream the completion"},
+    {"perf", hotrod::app::cmd_perf, "pp/tg tokens/s as llama-bench measures them, load and load-to-first-token"},
     {"chat", hotrod::app::cmd_chat, "interactive chat in the terminal, with the model's chat template"},
     {"synth", hotrod::app::cmd_synth, "write a synthetic model (random weights, real shape and tokenizer)"},
     {"tokenize", hotrod::app::cmd_tokenize, "print the token ids of a text under a model's tokenizer"},

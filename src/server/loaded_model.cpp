@@ -37,6 +37,8 @@ std::unique_ptr<LoadedModel> load_model(const ServeOptions& opt, const LoadProgr
     eo.n_parallel = opt.n_parallel;
     eo.max_queue = opt.max_queue;
     eo.n_threads = opt.n_threads;
+    eo.step_tokens = opt.step_tokens;
+    eo.jump_forward = opt.jump_forward;
     lo.max_batch_tokens = std::max(512, eo.step_tokens);
     lo.max_logit_rows = std::max(64, opt.n_parallel);
     lo.max_seqs = std::max(256, opt.n_parallel);

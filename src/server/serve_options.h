@@ -24,7 +24,9 @@ struct ServeOptions {
     int timeout_s = 600;             // --timeout: socket read/write timeout
     size_t max_body_bytes = 8u << 20;  // request bodies above: 413
     int n_http_threads = 64;         // HTTP worker threads (connections served at once)
-    int shutdown_grace_ms = 5000;    // SIGINT/SIGTERM: running requests may finish this long, then are cancelled
+    int shutdown_grace_ms = 5000;
+    int step_tokens = 256;           // --ubatch-size: tokens per engine step (decode tokens + prefill chunks)
+    bool jump_forward = true;        // --no-jump-forward: sample grammar-forced tokens one by one (to measure)    // SIGINT/SIGTERM: running requests may finish this long, then are cancelled
 };
 
 }  // namespace hotrod::server

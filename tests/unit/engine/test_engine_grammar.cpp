@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cpu/cpu_backend.h"
 #include "engine/engine.h"
+#include "engine_test_util.h"
 #include "model/model.h"
 #include "sample/grammar.h"
 #include "text/tokenizer.h"
@@ -17,68 +17,8 @@
 namespace hotrod::engine {
 namespace {
 
-std::string model_path() {
-    const char* d = std::getenv("HOTROD_MODELS");
-    const char* home = std::getenv("HOME");
-    return (d && *d ? std::string(d) : std::string(home ? home : "") + "/.cache/hotrod/models") +
-           "/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
-
-struct Loaded {
-    cpu::CpuBackend be{2};
-    std::unique_ptr<model::Model> model;
-    std::unique_ptr<text::Tokenizer> tok;
-};
-
-Loaded* loaded() {
-    static std::unique_ptr<Loaded> l = [] {
-        std::unique_ptr<Loaded> r;
-        if (!std::filesystem::exists(model_path())) return r;
-        r = std::make_unique<Loaded>();
-        r->model = model::Model::load(model_path(), r->be);
-        r->tok = std::make_unique<text::Tokenizer>(text::Tokenizer::from_gguf(model_path()));
-        return r;
-    }();
-    return l.get();
-}
-
-#define LOADED_OR_SKIP(var)                                                                      \
-    Loaded* var = loaded();                                                                      \
-    if (!var) {                                                                                  \
-        const char* r = std::getenv("HOTROD_REQUIRE_MODELS");                                    \
-        if (r && std::string(r) == "1") FAIL() << "missing model " << model_path();              \
-        GTEST_SKIP() << "missing model " << model_path();                                        \
-    }
-
-struct Result {
-    std::string text;
-    FinishReason finish = FinishReason::none;
-    std::string error;
-    Usage usage;
-    int n_forced = 0;  // tokens appended by jump-forward
-};
-
-Result collect(Stream& s) {
-    Result r;
-    std::vector<Event> evs;
-    while (r.finish == FinishReason::none) {
-        evs.clear();
-        if (!s.wait(evs, std::chrono::seconds(120))) {
-            r.error = "timeout";
-            break;
-        }
-        for (auto& e : evs) {
-            r.text += e.text;
-            for (const auto& t : e.tokens) r.n_forced += t.forced;
-            if (e.finish != FinishReason::none) {
-                r.finish = e.finish;
-                r.error = e.error;
-                r.usage = e.usage;
-            }
-        }
-    }
-    return r;
-}
+using test::collect;
+using test::Result;
 
 Request chat(const text::Tokenizer& tok, const std::string& user, int max_tokens) {
     Request r;
