@@ -11,8 +11,8 @@ namespace hotrod::sample {
 
 namespace {
 
-enum ObjectPhase : uint8_t { kObjOpen, kObjKey, kObjColon, kObjValue, kObjAfter, kObjComma };
-enum ArrayPhase : uint8_t { kArrOpen, kArrItem, kArrAfter };
+enum ObjectPhase : uint8_t { kObjOpen, kObjKey, kObjColon, kObjValue, kObjAfter, kObjComma, kObjColonSpace };
+enum ArrayPhase : uint8_t { kArrOpen, kArrItem, kArrAfter, kArrCommaSpace };
 enum StringPhase : uint8_t { kStrNormal, kStrEscape, kStrHex, kStrHexD, kStrCont, kStrE0, kStrED, kStrF0, kStrF4 };
 enum NumberPhase : uint8_t { kNumMinus, kNumZero, kNumInt, kNumDot, kNumFrac };
 
@@ -313,8 +313,22 @@ bool step_key(const Grammar& g, State& s, uint8_t b) {
     return true;
 }
 
+// After a key's colon: opens the frame of that property's value.
+bool push_value(const Grammar& g, State& s, Frame& f) {
+    const Node& nd = g.nodes[f.node];
+    int32_t value_node = nd.shape >= 0 ? g.shapes[static_cast<size_t>(nd.shape)].props[f.n - 1].node : nd.additional;
+    f.phase = kObjValue;
+    return push(s, make_frame(FrameKind::Value, static_cast<uint32_t>(value_node)));
+}
+
 bool step_object(const Grammar& g, State& s, uint8_t b) {
     Frame& f = s.frames[s.depth - 1];
+    // Spaced output: exactly one space after ':' and ','.
+    if (g.spaced && f.phase == kObjComma && f.ws == 0) {
+        if (b != ' ') return false;
+        f.ws = 1;
+        return true;
+    }
     if (f.phase == kObjOpen || f.phase == kObjAfter || f.phase == kObjComma) {
         if (is_ws(b)) {
             if (f.ws >= g.max_ws) return false;
@@ -344,14 +358,15 @@ bool step_object(const Grammar& g, State& s, uint8_t b) {
                 return true;
             }
             return false;
-        case kObjColon: {
+        case kObjColon:
             if (b != ':') return false;
-            const Node& nd = g.nodes[f.node];
-            int32_t value_node = nd.shape >= 0 ? g.shapes[static_cast<size_t>(nd.shape)].props[f.n - 1].node
-                                               : nd.additional;
-            f.phase = kObjValue;
-            return push(s, make_frame(FrameKind::Value, static_cast<uint32_t>(value_node)));
-        }
+            if (g.spaced) {
+                f.phase = kObjColonSpace;
+                return true;
+            }
+            return push_value(g, s, f);
+        case kObjColonSpace:
+            return b == ' ' && push_value(g, s, f);
         default:
             return false;  // a child frame is open: it gets the bytes
     }
@@ -378,6 +393,10 @@ int step_array(const Grammar& g, State& s, uint8_t b) {
             }
             if (b == ',') {
                 if (f.n >= nd.max_items) return 0;
+                if (g.spaced) {
+                    f.phase = kArrCommaSpace;
+                    return 1;
+                }
                 f.phase = kArrItem, f.ws = 0, ++f.n;
                 return push(s, make_frame(FrameKind::Value, static_cast<uint32_t>(nd.items))) ? 1 : 0;
             }
@@ -387,6 +406,10 @@ int step_array(const Grammar& g, State& s, uint8_t b) {
                 return 1;
             }
             return 0;
+        case kArrCommaSpace:
+            if (b != ' ') return 0;
+            f.phase = kArrItem, f.ws = 0, ++f.n;
+            return push(s, make_frame(FrameKind::Value, static_cast<uint32_t>(nd.items))) ? 1 : 0;
         default:
             return 0;
     }

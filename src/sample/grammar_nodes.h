@@ -88,7 +88,10 @@ public:
     std::vector<ObjectShape> shapes;
     std::vector<ByteTrie> literals;  // [0]: true / false, [1]: null, then one per enum/const
     std::vector<std::array<int32_t, 256>> alt_tables;
-    uint32_t max_ws = 0;  // longest whitespace run allowed between tokens (0: compact output)
+    uint32_t max_ws = 0;  // longest whitespace run allowed between tokens (0: no free whitespace)
+    // Exactly one space after every ':' and ',' (schema output: `{"phase": "testing", "scope": "..."}`, the way
+    // prompts and json.dumps write JSON, so small models stay in familiar text), nothing else; still forced.
+    bool spaced = false;
 
     static constexpr int32_t kAnyNode = 0;
     static constexpr int32_t kBoolLiteral = 0;

@@ -9,7 +9,8 @@
 //   whatever additionalProperties says. Without `properties`, keys are free (values: additionalProperties).
 // - enum/const admit the canonical (compact) text of each value; anyOf/oneOf need alternatives that begin
 //   with different characters (so the first byte picks one, and oneOf's "exactly one" holds).
-// - Output is compact: no whitespace between tokens, so fixed keys are forced bytes (jump-forward).
+// - Output is spaced as json.dumps writes it (one space after every `:` and `,`, no other whitespace), so fixed
+//   keys are still forced bytes (jump-forward) and small models see the JSON style their prompts show.
 #include <bitset>
 #include <map>
 #include <set>
@@ -19,6 +20,27 @@
 namespace hotrod::sample {
 
 namespace {
+
+// The text an enum/const value is written as: nlohmann's compact dump with one space after every ':' and ','
+// outside strings, the style of the rest of the output.
+std::string spaced_dump(const nlohmann::ordered_json& v) {
+    const std::string compact = nlohmann::json(v).dump();
+    std::string out;
+    bool in_string = false, escaped = false;
+    for (const char c : compact) {
+        out += c;
+        if (in_string) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == ':' || c == ',') {
+            out += ' ';
+        }
+    }
+    return out;
+}
 
 using ojson = nlohmann::ordered_json;
 
@@ -102,6 +124,7 @@ public:
 
     std::shared_ptr<Grammar> run() {
         g_->max_ws = 0;
+        g_->spaced = true;
         g_->root = compile(root_, "#");
         return g_;
     }
@@ -266,7 +289,7 @@ private:
         for (const auto& v : values) {
             if (!value_has_type(v, types)) continue;
             // nlohmann::json (sorted keys) gives one canonical text per value.
-            trie.insert(nlohmann::json(v).dump(), n++);
+            trie.insert(spaced_dump(v), n++);
         }
         if (n == 0) fail("no 'enum'/'const' value satisfies the schema", ptr);
         g_->literals.push_back(std::move(trie));
