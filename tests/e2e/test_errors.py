@@ -172,7 +172,7 @@ def test_503_queue_full_and_shutting_down():
         try:
             for _ in client.chat.completions.create(
                     model="SmolLM2-135M-Instruct.Q4_1", messages=[{"role": "user", "content": "Tell a long story."}],
-                    max_tokens=400, temperature=0, stream=True, extra_body={"ignore_eos": True}):
+                    max_tokens=250, temperature=0, stream=True, extra_body={"ignore_eos": True}):
                 n += 1
                 if n == 2:
                     first_chunk.set()
