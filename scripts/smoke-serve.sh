@@ -6,6 +6,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 port=${HOTROD_SMOKE_PORT:-8080}
+# The check below needs python3, which a fresh machine gets from the same package list serve.sh installs.
+source "$root/scripts/lib.sh"
+install_apt_packages
 log=$(mktemp)
 bash "$root/scripts/serve.sh" --port "$port" >"$log" 2>&1 &
 pid=$!
