@@ -136,7 +136,7 @@ int cmd_chat(int argc, char** argv) {
             conv.messages.push_back({{"role", "user"}, {"content", *line}});
             try {
                 in.messages = conv.messages;
-                const std::vector<text::TokenId> ids = encode_prompt(tok, tmpl.render(in), /*parse_special=*/true);
+                const std::vector<text::TokenId> ids = tok.encode_prompt(tmpl.render(in), /*parse_special=*/true);
                 if (int(ids.size()) >= s.n_ctx())
                     throw std::invalid_argument("the conversation is " + std::to_string(ids.size()) +
                                                 " tokens, the context holds " + std::to_string(s.n_ctx()) +

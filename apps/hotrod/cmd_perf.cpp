@@ -67,7 +67,7 @@ int cmd_perf(int argc, char** argv) {
         Session s = load_session(model_path, n_threads, std::max(n_prompt, n_gen) + 64);
         const double load_ms = ms_since(t0);
         // Load to first token: a short real prompt, then its first greedy token's logits.
-        const auto ids = encode_prompt(*s.tok, "The capital of France is", false);
+        const auto ids = s.tok->encode_prompt("The capital of France is", false);
         prefill(s, ids, 0);
         const auto row = s.model->logits(0);
         const auto first = int32_t(std::max_element(row.begin(), row.end()) - row.begin());

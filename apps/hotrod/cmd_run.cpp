@@ -50,7 +50,7 @@ int cmd_run(int argc, char** argv) {
         const text::Tokenizer& tok = *s.tok;
 
         const std::string text = chat ? render_chat(s, prompt) : prompt;
-        const std::vector<text::TokenId> ids = encode_prompt(tok, text, /*parse_special=*/chat);
+        const std::vector<text::TokenId> ids = tok.encode_prompt(text, /*parse_special=*/chat);
         if (ids.empty()) throw std::invalid_argument("the prompt has no tokens");
         if (int(ids.size()) + n_predict > s.n_ctx())
             throw std::invalid_argument("prompt of " + std::to_string(ids.size()) + " tokens + " +

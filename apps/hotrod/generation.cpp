@@ -44,11 +44,6 @@ text::ChatInputs chat_inputs(const text::Tokenizer& tok) {
     return in;
 }
 
-std::vector<text::TokenId> encode_prompt(const text::Tokenizer& tok, const std::string& text, bool parse_special) {
-    const bool bos_in_text = tok.bos_id() != text::kNoToken && text.starts_with(tok.piece(tok.bos_id(), true));
-    return tok.encode(text, /*add_special=*/!bos_in_text, parse_special);
-}
-
 void prefill(Session& s, std::span<const text::TokenId> ids, size_t first) {
     const size_t chunk = size_t(s.model->options().max_batch_tokens);
     model::Batch batch;

@@ -48,10 +48,6 @@ std::string chat_template_source(const gguf::File& f, std::string_view who);
 // Inputs for a template render: add_generation_prompt and the BOS/EOS texts of the tokenizer, no messages yet.
 text::ChatInputs chat_inputs(const text::Tokenizer& tok);
 
-// Token ids of a prompt; BOS is added as the vocabulary asks unless the text already starts with it (a template
-// that writes BOS itself must not get a second one). parse_special: control tokens in the text become their ids.
-std::vector<text::TokenId> encode_prompt(const text::Tokenizer& tok, const std::string& text, bool parse_special);
-
 // Runs ids[first..] at positions first.. through the model in chunks of max_batch_tokens, leaving the logits of
 // the last token in row 0. Positions [0, first) must already be in the cache.
 void prefill(Session& s, std::span<const text::TokenId> ids, size_t first);

@@ -21,8 +21,7 @@ LoadedModel::LoadedModel() = default;
 LoadedModel::~LoadedModel() = default;
 
 std::vector<int32_t> LoadedModel::encode_prompt(const std::string& text) const {
-    const bool bos_in_text = tok->bos_id() != text::kNoToken && text.starts_with(tok->piece(tok->bos_id(), true));
-    return tok->encode(text, /*add_special=*/!bos_in_text, /*parse_special=*/true);
+    return tok->encode_prompt(text, /*parse_special=*/true);
 }
 
 std::unique_ptr<LoadedModel> load_model(const ServeOptions& opt, const LoadProgress& progress) {

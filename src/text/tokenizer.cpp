@@ -116,6 +116,11 @@ std::string Tokenizer::decode(std::span<const TokenId> ids, bool special) const 
     return out;
 }
 
+std::vector<TokenId> Tokenizer::encode_prompt(std::string_view text, bool parse_special) const {
+    const bool bos_in_text = bos_id() != kNoToken && text.starts_with(piece(bos_id(), true));
+    return encode(text, /*add_special=*/!bos_in_text, parse_special);
+}
+
 std::vector<TokenId> Tokenizer::encode(std::string_view raw, bool add_special, bool parse_special) const {
     std::string fixed;
     std::string_view text = raw;

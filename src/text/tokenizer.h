@@ -35,6 +35,9 @@ public:
     // such as Gemma's whitespace runs, are always recognised, as in the reference). Invalid UTF-8 in text is
     // replaced by U+FFFD first.
     std::vector<TokenId> encode(std::string_view text, bool add_special, bool parse_special) const;
+    // A whole prompt: special tokens as the file asks (add_bos/add_eos), except that a text which already starts
+    // with the BOS text (a chat template that writes it) gets no second one.
+    std::vector<TokenId> encode_prompt(std::string_view text, bool parse_special) const;
 
     // The bytes a token stands for. Control and unknown tokens give their text only when special is true.
     // Bytes, not always UTF-8: a byte-fallback token or a byte-level token may hold part of a character.

@@ -88,5 +88,25 @@ TEST(ModelSpecial, ControlTextIsPlainWithoutParseSpecial) {
     EXPECT_EQ(std::count(parsed.begin(), parsed.end(), im_end), 1);
 }
 
+// Gemma's file asks for BOS; a prompt whose template already wrote "<bos>" must not get a second one.
+TEST(ModelSpecial, EncodePromptAddsBosOnlyWhenTheTextLacksIt) {
+    const std::string path = models_dir() + "/gemma-3-270m-q4_k_m.gguf";
+    if (!std::filesystem::exists(path)) {
+        if (require_models()) FAIL() << path << " missing";
+        GTEST_SKIP();
+    }
+    const Tokenizer tok = Tokenizer::from_gguf(path);
+    ASSERT_NE(tok.bos_id(), kNoToken);
+    const auto bos_count = [&](const std::vector<TokenId>& ids) { return std::count(ids.begin(), ids.end(), tok.bos_id()); };
+    const auto plain = tok.encode_prompt("hi there", true);
+    ASSERT_FALSE(plain.empty());
+    EXPECT_EQ(plain.front(), tok.bos_id());
+    EXPECT_EQ(bos_count(plain), 1);
+    const auto templated = tok.encode_prompt("<bos><start_of_turn>user\nhi<end_of_turn>\n", true);
+    ASSERT_FALSE(templated.empty());
+    EXPECT_EQ(templated.front(), tok.bos_id());
+    EXPECT_EQ(bos_count(templated), 1);
+}
+
 }  // namespace
 }  // namespace hotrod::text
