@@ -11,14 +11,12 @@ namespace hotrod::engine {
 
 namespace {
 
-std::shared_ptr<sample::TokenIndex> build_token_index(const text::Tokenizer& tok, int n_vocab) {
+std::shared_ptr<sample::TokenIndex> build_token_index(const text::Tokenizer& tok, int n_vocab,
+                                                      std::vector<int32_t> eog_ids) {
     std::vector<std::string> pieces(static_cast<size_t>(n_vocab));
-    std::vector<int32_t> eog;
-    for (int i = 0; i < n_vocab && size_t(i) < tok.n_tokens(); ++i) {
-        if (tok.is_eog(i)) eog.push_back(i);
+    for (int i = 0; i < n_vocab && size_t(i) < tok.n_tokens(); ++i)
         if (!tok.is_control(i)) pieces[size_t(i)] = std::string(tok.piece(i));
-    }
-    return std::make_shared<sample::TokenIndex>(std::move(pieces), std::move(eog));
+    return std::make_shared<sample::TokenIndex>(std::move(pieces), std::move(eog_ids));
 }
 
 }  // namespace
@@ -35,7 +33,9 @@ Engine::Impl::Impl(model::Model& m, const text::Tokenizer& t, int kv_positions, 
     kv = std::make_unique<model::KvCache>(model.backend(), c, ko);
     max_ctx = kv->n_positions_total();
     if (c.n_ctx_train > 0) max_ctx = std::min(max_ctx, c.n_ctx_train);
-    index = build_token_index(tok, n_vocab);
+    for (int32_t id = 0; id < n_vocab && size_t(id) < tok.n_tokens(); ++id)
+        if (tok.is_eog(id)) eog_ids.push_back(id);
+    index = build_token_index(tok, n_vocab, eog_ids);
     mask.resize((size_t(n_vocab) + 63) / 64);
     think_close = tok.find_token("</think>");
     if (think_close >= n_vocab) think_close = -1;

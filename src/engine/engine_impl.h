@@ -46,6 +46,7 @@ struct Engine::Impl {
     std::shared_ptr<sample::TokenIndex> index;
     int n_vocab = 0;
     int max_ctx = 0;
+    std::vector<int32_t> eog_ids;  // end-of-generation tokens inside the model's vocabulary (ignore_eos bans them)
     int32_t think_close = -1;  // "</think>" token: a grammar waits for it when the prompt opened reasoning
 
     // Shared with submit() / shutdown().

@@ -93,8 +93,7 @@ bool Engine::Impl::start(Sequence& s) {
     s.n_prompt = int(s.tokens.size());
     sample::SamplingParams p = s.req.sampling;
     if (s.req.ignore_eos)
-        for (int32_t id = 0; id < n_vocab && size_t(id) < tok.n_tokens(); ++id)
-            if (tok.is_eog(id)) p.logit_bias.emplace_back(id, -std::numeric_limits<float>::infinity());
+        for (const int32_t id : eog_ids) p.logit_bias.emplace_back(id, -std::numeric_limits<float>::infinity());
     try {
         if (!spare_samplers.empty()) {
             s.sampler = std::move(spare_samplers.back());
