@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "cpu/gemm_q32.h"
 #include "cpu/quantize_act.h"
 #include "quant/blocks.h"
 
@@ -111,6 +112,20 @@ void matmul_quantized(ThreadPool& pool, Isa isa, const WeightMatrix& w, const Ac
         pool.run_tasks(n_chunks, [&](int64_t c, int) {
             const int64_t r0 = c * chunk;
             run_tile(r0, std::min(chunk, w.n_out - r0), 0, xq.n_tokens);
+        });
+        return;
+    }
+
+    // GEMM with a many-column kernel: one task per row block and all tokens (the kernel decodes its rows once);
+    // blocks of 64 rows, smaller when that would leave fewer than 4 tasks per thread.
+    if (const DotKernel gemm = find_gemm_kernel(w.type, isa)) {
+        int64_t rows = 64;
+        while (rows > 8 && (w.n_out + rows - 1) / rows < 4 * int64_t(pool.n_threads())) rows /= 2;
+        pool.run_tasks((w.n_out + rows - 1) / rows, [&](int64_t task, int) {
+            const int64_t r0 = task * rows;
+            const DotTile tile{w.n_in,  wdata + size_t(r0) * w.row_stride, w.row_stride, int(std::min(rows, w.n_out - r0)),
+                               xq.data, xq.row_stride, int(xq.n_tokens), y + r0, size_t(w.n_out)};
+            gemm(tile);
         });
         return;
     }

@@ -8,6 +8,7 @@
 
 #include "cpu/cpu_features.h"
 #include "cpu/dot.h"
+#include "cpu/gemm_q32.h"
 #include "quant/dot_ref.h"
 #include "quant/quantize.h"
 #include "q32_test_data.h"
@@ -117,12 +118,45 @@ TEST_P(DotQ32, ReferenceMatchesDequantizedDot) {
     }
 }
 
-// Every SIMD kernel equals the scalar reference within the sum of both float bounds (the integer parts are
-// exact; only the order and fusing of the float sums differ).
+struct Shape {
+    int64_t n;
+    int n_rows;
+    int n_cols;
+};
+
+// Runs `kernel` over each shape on random data (padded strides) and checks every output against the scalar
+// reference within the sum of both float bounds (the integer parts are exact; only the order and fusing of the
+// float sums differ), and that the padding between output columns is untouched.
+void expect_matches_reference(const Format& f, DotKernel kernel, const std::string& what,
+                              const std::vector<Shape>& shapes, std::mt19937& rng) {
+    for (const Shape& s : shapes) {
+        const size_t w_stride = *quant::row_bytes(f.type, s.n) + 6;  // padded; stays 2-byte aligned
+        const size_t x_stride = act_row_bytes(f.type, s.n) + 4;
+        const auto w = random_weight_rows(f.type, s.n, s.n_rows, w_stride, rng);
+        const auto x = random_act_rows(f.type, s.n, s.n_cols, x_stride, rng);
+        const size_t out_stride = size_t(s.n_rows) + 3;
+        std::vector<float> out(out_stride * size_t(s.n_cols), -7.0f);
+        kernel({s.n, w.data(), w_stride, s.n_rows, x.bytes.data(), x_stride, s.n_cols, out.data(), out_stride});
+        for (int r = 0; r < s.n_rows; ++r) {
+            const uint8_t* wr = w.data() + size_t(r) * w_stride;
+            const std::vector<float> wf = dequantized(f.type, wr, s.n);
+            for (int c = 0; c < s.n_cols; ++c) {
+                const float ref = f.dot_ref(s.n, wr, x.bytes.data() + size_t(c) * x_stride);
+                const double bound = 2 * dot_bound(n_terms(f.type, s.n), abs_terms(f.type, wr, wf, x.values[size_t(c)]));
+                ASSERT_NEAR(out[size_t(c) * out_stride + size_t(r)], ref, bound)
+                    << what << " n=" << s.n << " rows=" << s.n_rows << " cols=" << s.n_cols << " r=" << r << " c=" << c;
+            }
+        }
+        for (int c = 0; c < s.n_cols; ++c) {
+            for (size_t p = size_t(s.n_rows); p < out_stride; ++p) ASSERT_EQ(out[size_t(c) * out_stride + p], -7.0f);
+        }
+    }
+}
+
+// Every SIMD dot kernel against the scalar reference over ragged tiles.
 TEST_P(DotQ32, SimdMatchesReference) {
     const Format f = GetParam();
     std::mt19937 rng(99);
-    struct Shape { int64_t n; int n_rows; int n_cols; };
     std::vector<Shape> shapes;
     for (int64_t n : {32, 96, 160, 1024, 16384}) {
         for (int n_cols = 1; n_cols <= 8; ++n_cols) shapes.push_back({n, n == 16384 ? 3 : 7, n_cols});
@@ -132,38 +166,50 @@ TEST_P(DotQ32, SimdMatchesReference) {
     if (is_float_type(f.type)) {  // float rows need not be whole blocks: ragged tails of the vector loops
         for (int64_t n : {1, 7, 15, 17, 33, 1001}) shapes.push_back({n, 3, 5});
     }
-    for (const Shape& s : shapes) {
-        const size_t w_stride = *quant::row_bytes(f.type, s.n) + 6;  // padded; stays 2-byte aligned
-        const size_t x_stride = act_row_bytes(f.type, s.n) + 4;
-        const auto w = random_weight_rows(f.type, s.n, s.n_rows, w_stride, rng);
-        const auto x = random_act_rows(f.type, s.n, s.n_cols, x_stride, rng);
-        std::vector<float> ref(size_t(s.n_rows) * size_t(s.n_cols));
-        std::vector<double> bound(ref.size());
-        for (int r = 0; r < s.n_rows; ++r) {
-            const uint8_t* wr = w.data() + size_t(r) * w_stride;
-            const std::vector<float> wf = dequantized(f.type, wr, s.n);
-            for (int c = 0; c < s.n_cols; ++c) {
-                const size_t i = size_t(c) * size_t(s.n_rows) + size_t(r);
-                ref[i] = f.dot_ref(s.n, wr, x.bytes.data() + size_t(c) * x_stride);
-                bound[i] = 2 * dot_bound(n_terms(f.type, s.n), abs_terms(f.type, wr, wf, x.values[size_t(c)]));
+    for (int isa = 0; isa < n_supported_isas(); ++isa) {
+        const DotKernel kernel = find_dot_kernel(f.type, Isa(isa));
+        if (!kernel) continue;  // e.g. AVX-512 without VNNI: the table falls back
+        expect_matches_reference(f, kernel, std::string(isa_name(Isa(isa))), shapes, rng);
+    }
+}
+
+// The many-column (prefill) kernels against the scalar reference: row counts around the 8-row groups (1, 7, 8,
+// 9, 33, 64), column counts around the 8-column passes (1..17, 70), one block to 4096 elements.
+TEST_P(DotQ32, GemmMatchesReference) {
+    const Format f = GetParam();
+    std::mt19937 rng(7);
+    std::vector<Shape> shapes;
+    for (int64_t n : {32, 160, 640, 4096}) {
+        for (int n_rows : {1, 7, 8, 9, 33, 64}) {
+            for (int n_cols : {1, 5, 8, 9, 17, 70}) {
+                if (n * n_rows * n_cols <= 4096 * 64 * 17) shapes.push_back({n, n_rows, n_cols});
             }
         }
-        for (int isa = 0; isa < n_supported_isas(); ++isa) {
-            const DotKernel kernel = find_dot_kernel(f.type, Isa(isa));
-            if (!kernel) continue;  // e.g. AVX-512 without VNNI: the table falls back
-            const size_t out_stride = size_t(s.n_rows) + 3;
-            std::vector<float> out(out_stride * size_t(s.n_cols), -7.0f);
-            kernel({s.n, w.data(), w_stride, s.n_rows, x.bytes.data(), x_stride, s.n_cols, out.data(), out_stride});
-            for (int c = 0; c < s.n_cols; ++c) {
-                for (int r = 0; r < s.n_rows; ++r) {
-                    const size_t i = size_t(c) * size_t(s.n_rows) + size_t(r);
-                    ASSERT_NEAR(out[size_t(c) * out_stride + size_t(r)], ref[i], bound[i])
-                        << isa_name(Isa(isa)) << " n=" << s.n << " rows=" << s.n_rows << " cols=" << s.n_cols
-                        << " r=" << r << " c=" << c;
-                }
-                // The padding between output rows is untouched.
-                for (size_t p = size_t(s.n_rows); p < out_stride; ++p) ASSERT_EQ(out[size_t(c) * out_stride + p], -7.0f);
-            }
+    }
+    for (int isa = 0; isa < n_supported_isas(); ++isa) {
+        const DotKernel kernel = find_gemm_kernel(f.type, Isa(isa));
+        if (!kernel) continue;  // only AVX-512 VNNI has them, and only for the quantized formats
+        expect_matches_reference(f, kernel, "gemm " + std::string(isa_name(Isa(isa))), shapes, rng);
+    }
+}
+
+// ... and bit for bit what the dot kernel of the same ISA gives, so a sequence's logits do not depend on
+// whether its tokens were batched with others (GEMM) or not (GEMV).
+TEST_P(DotQ32, GemmEqualsDotKernelBitForBit) {
+    const Format f = GetParam();
+    std::mt19937 rng(11);
+    for (int isa = 0; isa < n_supported_isas(); ++isa) {
+        const DotKernel gemm = find_gemm_kernel(f.type, Isa(isa));
+        if (!gemm) continue;
+        const DotKernel dot = find_dot_kernel(f.type, Isa(isa));
+        for (const Shape& s : {Shape{32, 9, 3}, Shape{640, 64, 21}, Shape{2048, 13, 70}}) {
+            const size_t w_stride = *quant::row_bytes(f.type, s.n), x_stride = act_row_bytes(f.type, s.n);
+            const auto w = random_weight_rows(f.type, s.n, s.n_rows, w_stride, rng);
+            const auto x = random_act_rows(f.type, s.n, s.n_cols, x_stride, rng);
+            std::vector<float> a(size_t(s.n_rows) * size_t(s.n_cols)), b(a.size());
+            gemm({s.n, w.data(), w_stride, s.n_rows, x.bytes.data(), x_stride, s.n_cols, a.data(), size_t(s.n_rows)});
+            dot({s.n, w.data(), w_stride, s.n_rows, x.bytes.data(), x_stride, s.n_cols, b.data(), size_t(s.n_rows)});
+            for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "n=" << s.n << " i=" << i;
         }
     }
 }
