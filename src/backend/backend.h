@@ -66,6 +66,12 @@ struct AttentionParams {
     float softcap = 0.0f;      // tanh soft-capping of scores (0 = none)
 };
 
+// One product of Backend::matmul_shared: y = w · x.
+struct MatmulOut {
+    TensorView w;
+    TensorView y;
+};
+
 // Owned device memory for activations and caches; allocated at load, never in the step loop.
 class Buffer {
 public:
@@ -92,6 +98,11 @@ public:
     // y[t] = W · x[t] for every row t; W has n_rows = output width. Several outputs from one x may share its
     // quantized form: call matmul with the same x view consecutively.
     virtual void matmul(const TensorView& w, const TensorView& x, TensorView y) = 0;
+    // outs[i].y = outs[i].w · x for products that read the same x (q/k/v, gate/up), in one call so a backend can
+    // run them as one launch. The default is one matmul each.
+    virtual void matmul_shared(const TensorView& x, std::span<const MatmulOut> outs) {
+        for (const MatmulOut& o : outs) matmul(o.w, x, o.y);
+    }
     // In place over x [n_tokens × n_heads*head_dim] at the batch's positions.
     virtual void rope(TensorView x, int head_dim, std::span<const int32_t> positions, const RopeParams& p) = 0;
     // Writes this batch's k and v rows into the cache at their positions.

@@ -150,39 +150,24 @@ void CpuBackend::rms_norm_heads(TensorView x, const TensorView& w, int head_dim,
     });
 }
 
-void CpuBackend::matmul(const TensorView& w, const TensorView& x, TensorView y) {
-    // Per weight type, shape and GEMV/GEMM, so the profile says which matrices the time goes to.
-    const OpTimer timer("matmul", op_profile_enabled() ? std::string(quant::type_name(w.type)) + " " +
-                                                              std::to_string(w.n_rows) + "x" + std::to_string(w.n_cols) +
-                                                              (x.n_rows > 8 ? " gemm" : " gemv")
-                                                        : std::string());
-    check_f32("matmul", "x", x, x.n_rows, w.n_cols);
-    check_f32("matmul", "y", y, x.n_rows, w.n_rows);
-    if ((x.n_rows > 1 && x.row_bytes != size_t(x.n_cols) * 4) || (y.n_rows > 1 && y.row_bytes != size_t(y.n_cols) * 4)) {
-        fail("matmul", "x and y rows must be densely packed");
-    }
-    const WeightMatrix wm{w.type, w.data, w.n_rows, w.n_cols, w.row_bytes};
-    const DType act = activation_type(w.type);
-    Activations xq{};
-    if (act == DType::F32) {
-        xq = quantize_activations(pool_, isa_, act, x.f32(), x.n_rows, x.n_cols, ws_);
-    } else {
-        QuantizedX& c = quantized_x_[act == DType::Q8_K ? 1 : act == DType::Q8_1 ? 2 : 0];
-        if (!(c.valid && c.data == x.data && c.n_rows == x.n_rows && c.n_cols == x.n_cols &&
-              c.generation == generation_)) {
-            if (x.n_rows > ws_.max_tokens() || x.n_cols > ws_.max_n_in()) {
-                reserve(std::max(x.n_rows, ws_.max_tokens()), std::max(x.n_cols, ws_.max_n_in()));
-            }
-            c.xq = quantize_activations(pool_, isa_, act, x.f32(), x.n_rows, x.n_cols, ws_);
-            c.valid = true;
-            c.data = x.data;
-            c.n_rows = x.n_rows;
-            c.n_cols = x.n_cols;
-            c.generation = generation_;
+Activations CpuBackend::quantized(const TensorView& x, DType act) {
+    if (act == DType::F32) return quantize_activations(pool_, isa_, act, x.f32(), x.n_rows, x.n_cols, ws_);
+    QuantizedX& c = quantized_x_[act == DType::Q8_K ? 1 : act == DType::Q8_1 ? 2 : 0];
+    if (!(c.valid && c.data == x.data && c.n_rows == x.n_rows && c.n_cols == x.n_cols && c.generation == generation_)) {
+        if (x.n_rows > ws_.max_tokens() || x.n_cols > ws_.max_n_in()) {
+            reserve(std::max(x.n_rows, ws_.max_tokens()), std::max(x.n_cols, ws_.max_n_in()));
         }
-        xq = c.xq;
+        c.xq = quantize_activations(pool_, isa_, act, x.f32(), x.n_rows, x.n_cols, ws_);
+        c.valid = true;
+        c.data = x.data;
+        c.n_rows = x.n_rows;
+        c.n_cols = x.n_cols;
+        c.generation = generation_;
     }
-    matmul_quantized(pool_, isa_, wm, xq, y.f32());
+    return c.xq;
+}
+
+void CpuBackend::forget_quantized_under(const TensorView& y) {
     // y overwriting a cached x (in-place use) makes that cache stale.
     const auto* y0 = static_cast<const char*>(y.data);
     const auto* y1 = y0 + size_t(y.n_rows) * size_t(y.n_cols) * 4;
@@ -190,6 +175,47 @@ void CpuBackend::matmul(const TensorView& w, const TensorView& x, TensorView y) 
         const auto* x0 = static_cast<const char*>(c.data);
         if (c.valid && x0 < y1 && y0 < x0 + size_t(c.n_rows) * size_t(c.n_cols) * 4) c.valid = false;
     }
+}
+
+void CpuBackend::check_matmul(const TensorView& w, const TensorView& x, const TensorView& y) {
+    check_f32("matmul", "x", x, x.n_rows, w.n_cols);
+    check_f32("matmul", "y", y, x.n_rows, w.n_rows);
+    if ((x.n_rows > 1 && x.row_bytes != size_t(x.n_cols) * 4) || (y.n_rows > 1 && y.row_bytes != size_t(y.n_cols) * 4)) {
+        fail("matmul", "x and y rows must be densely packed");
+    }
+}
+
+void CpuBackend::matmul(const TensorView& w, const TensorView& x, TensorView y) {
+    // Per weight type, shape and GEMV/GEMM, so the profile says which matrices the time goes to.
+    const OpTimer timer("matmul", op_profile_enabled() ? std::string(quant::type_name(w.type)) + " " +
+                                                              std::to_string(w.n_rows) + "x" + std::to_string(w.n_cols) +
+                                                              (x.n_rows > 8 ? " gemm" : " gemv")
+                                                        : std::string());
+    check_matmul(w, x, y);
+    const WeightMatrix wm{w.type, w.data, w.n_rows, w.n_cols, w.row_bytes};
+    matmul_quantized(pool_, isa_, wm, quantized(x, activation_type(w.type)), y.f32());
+    forget_quantized_under(y);
+}
+
+void CpuBackend::matmul_shared(const TensorView& x, std::span<const backend::MatmulOut> outs) {
+    if (outs.size() > kMaxSharedMatmuls || x.n_rows > 8) {  // GEMM: one dispatch each costs nothing extra
+        for (const backend::MatmulOut& o : outs) matmul(o.w, x, o.y);
+        return;
+    }
+    const OpTimer timer("matmul", op_profile_enabled() ? "shared x" + std::to_string(outs.size()) + " gemv" : std::string());
+    std::array<WeightMatrix, kMaxSharedMatmuls> wms;
+    std::array<Activations, kMaxSharedMatmuls> xqs;
+    std::array<float*, kMaxSharedMatmuls> ys;
+    for (size_t i = 0; i < outs.size(); ++i) {
+        const TensorView& w = outs[i].w;
+        check_matmul(w, x, outs[i].y);
+        wms[i] = {w.type, w.data, w.n_rows, w.n_cols, w.row_bytes};
+        xqs[i] = quantized(x, activation_type(w.type));
+        ys[i] = outs[i].y.f32();
+    }
+    matmul_quantized_many(pool_, isa_, std::span(wms.data(), outs.size()), std::span(xqs.data(), outs.size()),
+                          std::span(ys.data(), outs.size()));
+    for (const backend::MatmulOut& o : outs) forget_quantized_under(o.y);
 }
 
 const float* CpuBackend::rope_table_for(std::span<const int32_t> positions, const backend::RopeParams& p) {

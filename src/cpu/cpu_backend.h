@@ -41,6 +41,7 @@ public:
                   backend::TensorView out) override;
     void rms_norm_heads(backend::TensorView x, const backend::TensorView& w, int head_dim, float eps) override;
     void matmul(const backend::TensorView& w, const backend::TensorView& x, backend::TensorView y) override;
+    void matmul_shared(const backend::TensorView& x, std::span<const backend::MatmulOut> outs) override;
     void rope(backend::TensorView x, int head_dim, std::span<const int32_t> positions,
               const backend::RopeParams& p) override;
     void kv_store(const backend::KvLayerView& cache, const backend::KvLayout& layout, const backend::TensorView& k,
@@ -58,6 +59,11 @@ private:
     // on the pool.
     template <class F>
     void for_rows(int64_t n_rows, int64_t work_per_row, F&& fn);
+    // x quantized for a weight format (F32: x itself), cached until x changes (see quantized_x_).
+    Activations quantized(const backend::TensorView& x, quant::DType act);
+    void forget_quantized_under(const backend::TensorView& y);
+    void check_matmul(const backend::TensorView& w, const backend::TensorView& x, const backend::TensorView& y);
+    static constexpr size_t kMaxSharedMatmuls = 4;
     void gated(GatedActFn fn, const backend::TensorView& gate, const backend::TensorView& up, backend::TensorView out);
     const float* rope_table_for(std::span<const int32_t> positions, const backend::RopeParams& p);
 

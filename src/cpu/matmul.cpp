@@ -17,6 +17,7 @@ namespace {
 using quant::DType;
 
 constexpr int64_t kMaxGemvTokens = 8;
+constexpr size_t kMaxShared = 4;  // products matmul_quantized_many runs as one dispatch
 constexpr int64_t kGemmRowBlock = 32;
 constexpr int64_t kGemmTokenBlock = 64;
 
@@ -28,7 +29,6 @@ size_t checked_row_bytes(DType type, int64_t n) {
     }
     return *bytes;
 }
-
 }  // namespace
 
 WeightMatrix dense_weight(DType type, const void* data, int64_t n_out, int64_t n_in) {
@@ -78,7 +78,10 @@ Activations quantize_activations(ThreadPool& pool, Isa isa, DType act_type, cons
     return {act_type, dst, stride, n_tokens, n_in};
 }
 
-void matmul_quantized(ThreadPool& pool, Isa isa, const WeightMatrix& w, const Activations& xq, float* y) {
+namespace {
+
+// The kernel for w, after checking xq fits it.
+DotKernel checked_kernel(Isa isa, const WeightMatrix& w, const Activations& xq) {
     if (xq.type != activation_type(w.type) || xq.n_in != w.n_in) {
         throw std::invalid_argument("matmul: " + std::string(quant::type_name(w.type)) + " weights [" +
                                     std::to_string(w.n_out) + " x " + std::to_string(w.n_in) + "] need " +
@@ -88,6 +91,25 @@ void matmul_quantized(ThreadPool& pool, Isa isa, const WeightMatrix& w, const Ac
     }
     const DotKernel kernel = best_dot_kernel(w.type, isa);
     if (!kernel) throw std::invalid_argument("matmul: no dot kernel for " + std::string(quant::type_name(w.type)));
+    return kernel;
+}
+
+// GEMV rows per task: ~8 tasks per thread over `n_rows`, so a preempted thread's share is picked up by the others.
+int64_t gemv_chunk(const ThreadPool& pool, int64_t n_rows) {
+    const int64_t n_chunks_wanted = int64_t(pool.n_threads()) * 8;
+    return std::max<int64_t>(4, (n_rows + n_chunks_wanted - 1) / n_chunks_wanted);
+}
+
+// Rows r0 .. r0 + n_rows - 1 of w against every token of xq.
+DotTile rows_tile(const WeightMatrix& w, const Activations& xq, float* y, int64_t r0, int64_t n_rows) {
+    return {w.n_in, static_cast<const uint8_t*>(w.data) + size_t(r0) * w.row_stride, w.row_stride, int(n_rows),
+            xq.data, xq.row_stride, int(xq.n_tokens), y + r0, size_t(w.n_out)};
+}
+
+}  // namespace
+
+void matmul_quantized(ThreadPool& pool, Isa isa, const WeightMatrix& w, const Activations& xq, float* y) {
+    const DotKernel kernel = checked_kernel(isa, w, xq);
     if (w.n_out == 0 || xq.n_tokens == 0) return;
     const auto* wdata = static_cast<const uint8_t*>(w.data);
 
@@ -105,13 +127,11 @@ void matmul_quantized(ThreadPool& pool, Isa isa, const WeightMatrix& w, const Ac
     };
 
     if (xq.n_tokens <= kMaxGemvTokens) {
-        // GEMV: ~8 chunks per thread so a preempted thread's share is picked up by the others.
-        const int64_t n_chunks_wanted = int64_t(pool.n_threads()) * 8;
-        const int64_t chunk = std::max<int64_t>(4, (w.n_out + n_chunks_wanted - 1) / n_chunks_wanted);
-        const int64_t n_chunks = (w.n_out + chunk - 1) / chunk;
-        pool.run_tasks(n_chunks, [&](int64_t c, int) {
+        // GEMV: chunks of rows, every token at once.
+        const int64_t chunk = gemv_chunk(pool, w.n_out);
+        pool.run_tasks((w.n_out + chunk - 1) / chunk, [&](int64_t c, int) {
             const int64_t r0 = c * chunk;
-            run_tile(r0, std::min(chunk, w.n_out - r0), 0, xq.n_tokens);
+            kernel(rows_tile(w, xq, y, r0, std::min(chunk, w.n_out - r0)));
         });
         return;
     }
@@ -123,9 +143,7 @@ void matmul_quantized(ThreadPool& pool, Isa isa, const WeightMatrix& w, const Ac
         while (rows > 8 && (w.n_out + rows - 1) / rows < 4 * int64_t(pool.n_threads())) rows /= 2;
         pool.run_tasks((w.n_out + rows - 1) / rows, [&](int64_t task, int) {
             const int64_t r0 = task * rows;
-            const DotTile tile{w.n_in,  wdata + size_t(r0) * w.row_stride, w.row_stride, int(std::min(rows, w.n_out - r0)),
-                               xq.data, xq.row_stride, int(xq.n_tokens), y + r0, size_t(w.n_out)};
-            gemm(tile);
+            gemm(rows_tile(w, xq, y, r0, std::min(rows, w.n_out - r0)));
         });
         return;
     }
@@ -138,9 +156,35 @@ void matmul_quantized(ThreadPool& pool, Isa isa, const WeightMatrix& w, const Ac
         const int64_t n_rows = std::min(kGemmRowBlock, w.n_out - r0);
         const int64_t t_begin = task % n_token_blocks * kGemmTokenBlock;
         const int64_t t_end = std::min(xq.n_tokens, t_begin + kGemmTokenBlock);
-        for (int64_t t0 = t_begin; t0 < t_end; t0 += kMaxGemvTokens) {
-            run_tile(r0, n_rows, t0, std::min(kMaxGemvTokens, t_end - t0));
-        }
+        run_tile(r0, n_rows, t_begin, t_end - t_begin);
+    });
+}
+
+void matmul_quantized_many(ThreadPool& pool, Isa isa, std::span<const WeightMatrix> ws,
+                           std::span<const Activations> xqs, std::span<float* const> ys) {
+    if (ws.size() != xqs.size() || ws.size() != ys.size()) throw std::invalid_argument("matmul: list lengths differ");
+    bool gemv = ws.size() <= kMaxShared;
+    for (const Activations& xq : xqs) gemv = gemv && xq.n_tokens <= kMaxGemvTokens;
+    if (!gemv) {  // GEMM: each product is long enough to amortize its own dispatch
+        for (size_t i = 0; i < ws.size(); ++i) matmul_quantized(pool, isa, ws[i], xqs[i], ys[i]);
+        return;
+    }
+    DotKernel kernels[kMaxShared];
+    int64_t chunk[kMaxShared], first_task[kMaxShared + 1] = {0};
+    int64_t total_rows = 0;
+    for (const WeightMatrix& w : ws) total_rows += w.n_out;
+    for (size_t i = 0; i < ws.size(); ++i) {
+        kernels[i] = checked_kernel(isa, ws[i], xqs[i]);
+        // Chunks sized over all the rows together, so a small product (k, v) is not cut finer than a big one.
+        chunk[i] = std::min(gemv_chunk(pool, total_rows), std::max<int64_t>(ws[i].n_out, 1));
+        const int64_t n = xqs[i].n_tokens == 0 ? 0 : (ws[i].n_out + chunk[i] - 1) / chunk[i];
+        first_task[i + 1] = first_task[i] + n;
+    }
+    pool.run_tasks(first_task[ws.size()], [&](int64_t task, int) {
+        size_t i = 0;
+        while (task >= first_task[i + 1]) ++i;
+        const int64_t r0 = (task - first_task[i]) * chunk[i];
+        kernels[i](rows_tile(ws[i], xqs[i], ys[i], r0, std::min(chunk[i], ws[i].n_out - r0)));
     });
 }
 

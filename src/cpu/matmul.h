@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "cpu/dot.h"
@@ -60,6 +61,12 @@ Activations quantize_activations(ThreadPool& pool, Isa isa, quant::DType act_typ
 // y[t * n_out + r] = dot(W row r, token t), y token-major [n_tokens x n_out]. xq.type must be
 // activation_type(w.type) and xq.n_in == w.n_in (else std::invalid_argument).
 void matmul_quantized(ThreadPool& pool, Isa isa, const WeightMatrix& w, const Activations& xq, float* y);
+
+// ys[i] = ws[i] xqs[i] for several products at once: a decode step's q/k/v or gate/up run as one pool dispatch
+// (one wake-up and one join instead of one per product) when every xq has at most 8 tokens and there are at
+// most 4 products; otherwise one matmul_quantized each. Same results as separate calls.
+void matmul_quantized_many(ThreadPool& pool, Isa isa, std::span<const WeightMatrix> ws,
+                           std::span<const Activations> xqs, std::span<float* const> ys);
 
 // Both steps in one: quantize x for w's format, then multiply.
 void matmul(ThreadPool& pool, Isa isa, const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,

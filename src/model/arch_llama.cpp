@@ -46,9 +46,7 @@ void forward_llama(Step& s) {
         // Self-attention.
         be.rms_norm(a.x, L.attn_norm, c.rms_eps, a.xn);
         s.dump("attn_norm", il, a.xn);
-        be.matmul(L.attn_q, a.xn, a.q);
-        be.matmul(L.attn_k, a.xn, a.k);
-        be.matmul(L.attn_v, a.xn, a.v);
+        qkv_projections(s, L, a.xn);
         if (c.qkv_bias) {
             add_bias(be, a.q, L.attn_q_bias);
             add_bias(be, a.k, L.attn_k_bias);

@@ -34,9 +34,7 @@ void forward_qwen3(Step& s) {
         // Self-attention with QK-norm.
         be.rms_norm(a.x, L.attn_norm, c.rms_eps, a.xn);
         s.dump("attn_norm", il, a.xn);
-        be.matmul(L.attn_q, a.xn, a.q);
-        be.matmul(L.attn_k, a.xn, a.k);
-        be.matmul(L.attn_v, a.xn, a.v);
+        qkv_projections(s, L, a.xn);
         be.rms_norm_heads(a.q, L.attn_q_norm, c.head_dim, c.rms_eps);
         be.rms_norm_heads(a.k, L.attn_k_norm, c.head_dim, c.rms_eps);
         be.rope(a.q, c.head_dim, s.layout.positions, c.rope(il));

@@ -7,9 +7,14 @@ void add_bias(backend::Backend& be, TensorView t, const TensorView& bias) {
     for (int64_t r = 0; r < t.n_rows; ++r) be.add(t.rows(r, 1), bias);
 }
 
+void qkv_projections(Step& s, const LayerWeights& L, const TensorView& xn) {
+    const backend::MatmulOut qkv[] = {{L.attn_q, s.a.q}, {L.attn_k, s.a.k}, {L.attn_v, s.a.v}};
+    s.be.matmul_shared(xn, qkv);
+}
+
 void gated_ffn(Step& s, const LayerWeights& L, const TensorView& xn, TensorView out) {
-    s.be.matmul(L.ffn_gate, xn, s.a.gate);
-    s.be.matmul(L.ffn_up, xn, s.a.up);
+    const backend::MatmulOut gate_up[] = {{L.ffn_gate, s.a.gate}, {L.ffn_up, s.a.up}};
+    s.be.matmul_shared(xn, gate_up);
     s.dump("ffn_gate", s.il, s.a.gate);
     s.dump("ffn_up", s.il, s.a.up);
     if (s.c.ffn_act == FfnActivation::GeluTanh) s.be.geglu(s.a.gate, s.a.up, s.a.hidden);

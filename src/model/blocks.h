@@ -1,4 +1,4 @@
-// Small blocks shared by the family forwards: bias rows, the gated FFN, and the logits tail (gather the rows
+// Small blocks shared by the family forwards: bias rows, the q/k/v projections, the gated FFN, and the logits tail (gather the rows
 // that want logits, final norm, output projection). Each is a few Backend calls; the arch files stay readable.
 #pragma once
 
@@ -8,6 +8,9 @@ namespace hotrod::model {
 
 // t[r] += bias for every row r (the Backend's add is elementwise over equal shapes, so one call per row).
 void add_bias(backend::Backend& be, TensorView t, const TensorView& bias);
+
+// q, k and v of the normed input into s.a.q / k / v (one shared-x call: one launch for the three).
+void qkv_projections(Step& s, const LayerWeights& L, const TensorView& xn);
 
 // hidden = act(gate_proj(xn)) * up_proj(xn); out = down_proj(hidden).
 void gated_ffn(Step& s, const LayerWeights& L, const TensorView& xn, TensorView out);

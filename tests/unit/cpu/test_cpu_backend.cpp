@@ -241,6 +241,36 @@ TEST(CpuBackend, QuantizedXCacheIsNeverStale) {
     }
 }
 
+// matmul_shared (one dispatch for q/k/v or gate/up) gives exactly what separate matmul calls give: decode-sized
+// and prefill-sized x, products of different widths and formats (Q8_0 and Q4_K activations side by side), and
+// more products than one dispatch takes.
+TEST(CpuBackend, SharedXMatmulEqualsSeparateCalls) {
+    for (const Config& cfg : configs()) {
+        CpuBackend be(cfg.n_threads, Isa(cfg.isa));
+        for (int64_t n_tokens : {1, 5, 8, 9, 40}) {
+            QWeight wq(DType::Q8_0, 96, 256, 1), wk(DType::Q4_K, 32, 256, 2), wv(DType::Q8_0, 32, 256, 3),
+                w4(DType::Q4_0, 40, 256, 4), w5(DType::Q5_0, 8, 256, 5);
+            Mat x(n_tokens, 256, 6);
+            std::vector<QWeight*> ws = {&wq, &wk, &wv, &w4, &w5};
+            for (size_t n : {size_t(1), size_t(2), size_t(3), size_t(5)}) {
+                std::vector<Mat> shared, alone;
+                std::vector<backend::MatmulOut> outs;
+                for (size_t i = 0; i < n; ++i) {
+                    shared.emplace_back(n_tokens, ws[i]->n_out);
+                    alone.emplace_back(n_tokens, ws[i]->n_out);
+                }
+                for (size_t i = 0; i < n; ++i) outs.push_back({ws[i]->view(), shared[i].view()});
+                be.matmul_shared(x.view(), outs);
+                for (size_t i = 0; i < n; ++i) be.matmul(ws[i]->view(), x.view(), alone[i].view());
+                for (size_t i = 0; i < n; ++i) {
+                    EXPECT_EQ(shared[i].data, alone[i].data) << cfg.str() << " tokens=" << n_tokens << " n=" << n
+                                                             << " product " << i;
+                }
+            }
+        }
+    }
+}
+
 // Attention through the backend (inline, one task per (token, group), and split-context paths) equals the
 // reference run, with the cache written by kv_store over shuffled blocks.
 TEST(CpuBackend, AttentionPathsMatchReference) {
