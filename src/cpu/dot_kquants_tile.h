@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <vector>
 
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -122,21 +121,6 @@ inline void unpack_scales_q3_k(const uint8_t* s, uint8_t out[16]) {
     for (int i = 0; i < 16; ++i) out[i] = uint8_t(out[i] - 32);
 }
 
-// Columns c0 .. c0 + NC - 1 of row r, its super-blocks already decoded (blocks[b]).
-template <class K, int NC>
-void dot_group_decoded(const DotTile& t, int r, int c0, const typename K::Block* blocks) {
-    const int64_t n_blocks = t.n / quant::QK_K;
-    typename K::Acc acc[NC];
-    for (int c = 0; c < NC; ++c) acc[c] = K::zero();
-    for (int64_t b = 0; b < n_blocks; ++b) {
-        for (int c = 0; c < NC; ++c) {
-            const uint8_t* x = t.x + size_t(c0 + c) * t.x_stride + b * sizeof(quant::BlockQ8_K);
-            acc[c] = K::dot(blocks[b], x, acc[c]);
-        }
-    }
-    for (int c = 0; c < NC; ++c) t.out[size_t(c0 + c) * t.out_stride + r] = K::reduce(acc[c]);
-}
-
 template <class K, int NC>
 void dot_group(const DotTile& t, int r, int c0) {
     const uint8_t* w_row = t.w + size_t(r) * t.w_stride;
@@ -154,46 +138,20 @@ void dot_group(const DotTile& t, int r, int c0) {
     for (int c = 0; c < NC; ++c) t.out[size_t(c0 + c) * t.out_stride + r] = K::reduce(acc[c]);
 }
 
-// More than one group of columns (prefill): each row's super-blocks are decoded once into a per-thread buffer
-// and reused by every group, instead of once per group. Same arithmetic either way.
-template <class K>
-void dot_tile_many_columns(const DotTile& t) {
-    thread_local std::vector<typename K::Block> blocks;
-    blocks.resize(size_t(t.n / quant::QK_K));
-    for (int r = 0; r < t.n_rows; ++r) {
-        const uint8_t* w_row = t.w + size_t(r) * t.w_stride;
-        for (size_t b = 0; b < blocks.size(); ++b) K::decode(w_row + b * K::kBlockBytes, blocks[b]);
-        for (int c0 = 0; c0 < t.n_cols; c0 += kMaxColsPerGroup) {
-            switch (std::min(kMaxColsPerGroup, t.n_cols - c0)) {
-                case 1: dot_group_decoded<K, 1>(t, r, c0, blocks.data()); break;
-                case 2: dot_group_decoded<K, 2>(t, r, c0, blocks.data()); break;
-                case 3: dot_group_decoded<K, 3>(t, r, c0, blocks.data()); break;
-                case 4: dot_group_decoded<K, 4>(t, r, c0, blocks.data()); break;
-                case 5: dot_group_decoded<K, 5>(t, r, c0, blocks.data()); break;
-                case 6: dot_group_decoded<K, 6>(t, r, c0, blocks.data()); break;
-                case 7: dot_group_decoded<K, 7>(t, r, c0, blocks.data()); break;
-                default: dot_group_decoded<K, 8>(t, r, c0, blocks.data()); break;
-            }
-        }
-    }
-}
-
 template <class K>
 void dot_tile(const DotTile& t) {
-    if (t.n_cols > kMaxColsPerGroup) {
-        dot_tile_many_columns<K>(t);
-        return;
-    }
     for (int r = 0; r < t.n_rows; ++r) {
-        switch (t.n_cols) {
-            case 1: dot_group<K, 1>(t, r, 0); break;
-            case 2: dot_group<K, 2>(t, r, 0); break;
-            case 3: dot_group<K, 3>(t, r, 0); break;
-            case 4: dot_group<K, 4>(t, r, 0); break;
-            case 5: dot_group<K, 5>(t, r, 0); break;
-            case 6: dot_group<K, 6>(t, r, 0); break;
-            case 7: dot_group<K, 7>(t, r, 0); break;
-            default: dot_group<K, 8>(t, r, 0); break;
+        for (int c0 = 0; c0 < t.n_cols; c0 += kMaxColsPerGroup) {
+            switch (std::min(kMaxColsPerGroup, t.n_cols - c0)) {
+                case 1: dot_group<K, 1>(t, r, c0); break;
+                case 2: dot_group<K, 2>(t, r, c0); break;
+                case 3: dot_group<K, 3>(t, r, c0); break;
+                case 4: dot_group<K, 4>(t, r, c0); break;
+                case 5: dot_group<K, 5>(t, r, c0); break;
+                case 6: dot_group<K, 6>(t, r, c0); break;
+                case 7: dot_group<K, 7>(t, r, c0); break;
+                default: dot_group<K, 8>(t, r, c0); break;
+            }
         }
     }
 }

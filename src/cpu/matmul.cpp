@@ -156,7 +156,9 @@ void matmul_quantized(ThreadPool& pool, Isa isa, const WeightMatrix& w, const Ac
         const int64_t n_rows = std::min(kGemmRowBlock, w.n_out - r0);
         const int64_t t_begin = task % n_token_blocks * kGemmTokenBlock;
         const int64_t t_end = std::min(xq.n_tokens, t_begin + kGemmTokenBlock);
-        run_tile(r0, n_rows, t_begin, t_end - t_begin);
+        for (int64_t t0 = t_begin; t0 < t_end; t0 += kMaxGemvTokens) {
+            run_tile(r0, n_rows, t0, std::min(kMaxGemvTokens, t_end - t0));
+        }
     });
 }
 
