@@ -1,19 +1,10 @@
 // Q5_0 and Q5_1 weights x Q8_0 / Q8_1 activations, AVX512 tile kernels (see dot_tile_simd.h for the loop; the scalar
 // references are quant::dot_ref_q5_0 / dot_ref_q5_1). The fifth bit of each code comes from the block's qh word.
-#include <cstring>
-
 #include "cpu/dot_kernels.h"
 #include "cpu/dot_tile_simd.h"
 
 namespace hotrod::cpu::kernels {
 namespace {
-
-// Byte j of the result is 0x10 when bit j of the 32-bit qh is set: qh is directly a byte mask (AVX-512BW/VL).
-inline __m256i fifth_bits(const uint8_t* qh) {
-    uint32_t h;
-    std::memcpy(&h, qh, 4);
-    return _mm256_maskz_set1_epi8(__mmask32(h), 0x10);
-}
 
 struct Q5_0 {
     using Block = quant::BlockQ5_0;

@@ -6,6 +6,8 @@
 
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "cpu/dot.h"
 #include "quant/blocks.h"
 
@@ -28,6 +30,15 @@ inline __m256i unpack_nibbles(const uint8_t* qs) {
     const __m128i hi = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0f));
     return _mm256_set_m128i(hi, lo);
 }
+
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+// The fifth bits of a Q5 block: byte j is 0x10 when bit j of its 32-bit qh is set (qh is directly a byte mask).
+inline __m256i fifth_bits(const uint8_t* qh) {
+    uint32_t h;
+    std::memcpy(&h, qh, 4);
+    return _mm256_maskz_set1_epi8(__mmask32(h), 0x10);
+}
+#endif
 
 inline __m256i load_q8(const quant::BlockQ8_0& x) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs));

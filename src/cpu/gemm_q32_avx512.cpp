@@ -30,58 +30,43 @@ struct Decoded {
     float d, m;
 };
 
-inline uint16_t load_u16(const uint8_t* p) {
-    uint16_t v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
 inline int32_t load_i32(const uint8_t* p) {
     int32_t v;
     std::memcpy(&v, p, sizeof v);
     return v;
 }
 
-// Byte j is 0x10 when bit j of the block's 32-bit qh is set.
-inline __m256i fifth_bits(const uint8_t* qh) {
-    uint32_t h;
-    std::memcpy(&h, qh, 4);
-    return _mm256_maskz_set1_epi8(__mmask32(h), 0x10);
-}
-
-// Formats: block size, where the codes are, and the offset subtracted from them (0 for the formats with a min).
+// Formats: the block type, its codes as unsigned bytes, and the offset subtracted from them (0 for the formats
+// with a min).
 struct Q4_0 {
-    static constexpr size_t kBlockBytes = sizeof(quant::BlockQ4_0);
+    using Block = quant::BlockQ4_0;
     static constexpr int kOffset = 8;
-    static Decoded decode(const uint8_t* b) { return {unpack_nibbles(b + 2), half_to_float(load_u16(b)), 0.0f}; }
+    static Decoded decode(const Block& b) { return {unpack_nibbles(b.qs), half_to_float(b.d), 0.0f}; }
 };
 struct Q4_1 {
-    static constexpr size_t kBlockBytes = sizeof(quant::BlockQ4_1);
+    using Block = quant::BlockQ4_1;
     static constexpr int kOffset = 0;
-    static Decoded decode(const uint8_t* b) {
-        return {unpack_nibbles(b + 4), half_to_float(load_u16(b)), half_to_float(load_u16(b + 2))};
-    }
+    static Decoded decode(const Block& b) { return {unpack_nibbles(b.qs), half_to_float(b.d), half_to_float(b.m)}; }
 };
 struct Q5_0 {
-    static constexpr size_t kBlockBytes = sizeof(quant::BlockQ5_0);
+    using Block = quant::BlockQ5_0;
     static constexpr int kOffset = 16;
-    static Decoded decode(const uint8_t* b) {
-        return {_mm256_or_si256(unpack_nibbles(b + 6), fifth_bits(b + 2)), half_to_float(load_u16(b)), 0.0f};
+    static Decoded decode(const Block& b) {
+        return {_mm256_or_si256(unpack_nibbles(b.qs), fifth_bits(b.qh)), half_to_float(b.d), 0.0f};
     }
 };
 struct Q5_1 {
-    static constexpr size_t kBlockBytes = sizeof(quant::BlockQ5_1);
+    using Block = quant::BlockQ5_1;
     static constexpr int kOffset = 0;
-    static Decoded decode(const uint8_t* b) {
-        return {_mm256_or_si256(unpack_nibbles(b + 8), fifth_bits(b + 4)), half_to_float(load_u16(b)),
-                half_to_float(load_u16(b + 2))};
+    static Decoded decode(const Block& b) {
+        return {_mm256_or_si256(unpack_nibbles(b.qs), fifth_bits(b.qh)), half_to_float(b.d), half_to_float(b.m)};
     }
 };
 struct Q8_0 {
-    static constexpr size_t kBlockBytes = sizeof(quant::BlockQ8_0);
+    using Block = quant::BlockQ8_0;
     static constexpr int kOffset = 128;
-    static Decoded decode(const uint8_t* b) {
-        const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2));
-        return {_mm256_xor_si256(q, _mm256_set1_epi8(char(0x80))), half_to_float(load_u16(b)), 0.0f};
+    static Decoded decode(const Block& b) {
+        return {_mm256_xor_si256(load_q8(b), _mm256_set1_epi8(char(0x80))), half_to_float(b.d), 0.0f};
     }
 };
 
@@ -123,7 +108,8 @@ void decode_group(const DotTile& t, int r0, int n_rows, int64_t nb, GroupBlock* 
                 q[r] = _mm256_setzero_si256();
                 continue;
             }
-            const Decoded dec = K::decode(t.w + size_t(r0 + r) * t.w_stride + size_t(b) * K::kBlockBytes);
+            const auto* row = reinterpret_cast<const typename K::Block*>(t.w + size_t(r0 + r) * t.w_stride);
+            const Decoded dec = K::decode(row[b]);
             q[r] = dec.q;
             d[r] = dec.d;
             m[r] = dec.m;
@@ -159,7 +145,7 @@ void column_terms(const DotTile& t, int c0, int n_cols, int64_t nb, ColumnTerms&
                 std::memcpy(&ct.d[i], &blk->d, sizeof(float));
                 std::memcpy(&ct.s[i], &blk->s, sizeof(float));
             } else {
-                ct.d[i] = half_to_float(load_u16(x));
+                ct.d[i] = half_to_float(reinterpret_cast<const quant::BlockQ8_0*>(x)->d);
                 const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + A::kCodes));
                 const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), offset, q);
                 _mm256_storeu_si256(reinterpret_cast<__m256i*>(&ct.neg_sum[i * 8]),
