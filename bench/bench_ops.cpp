@@ -117,7 +117,7 @@ void BM_Attention(benchmark::State& st) {
     job.kv_row_bytes = size_t(n_kv) * hd * 2, job.n_heads = n_heads, job.n_kv_heads = n_kv, job.head_dim = hd;
     job.scale = p.scale, job.positions = pos.data(), job.token_seq = seq.data(), job.block_tables = tables.data();
     job.block_size = block_size;
-    hotrod::cpu::attention_run(job, n_tokens, {hotrod::cpu::attention_scores_ref, hotrod::cpu::attention_values_ref});
+    hotrod::cpu::attention_run(job, n_tokens, {hotrod::cpu::attention_scores_ref, hotrod::cpu::attention_values_ref, nullptr});
     be.attention(q.view(), cache, layout, p, out.view());
     double err = 0;
     for (size_t i = 0; i < out.data.size(); ++i) err = std::max(err, double(std::fabs(out.data[i] - ref.data[i])));

@@ -330,6 +330,32 @@ void CpuBackend::attention(const TensorView& q, const backend::KvLayerView& cach
     const int n_threads = pool_.n_threads();
     const size_t unit_scratch = size_t(group) * size_t(longest);  // the scores of one unit
 
+    // Prefill: consecutive tokens of a sequence go as tiles (lone tokens in the same batch as units), one
+    // task per (tile, KV head), heaviest first.
+    if (kern.tile) {
+        attention_plan_tiles(job, n_tokens, attn_tiles_);
+        if (int64_t(attn_tiles_.size()) < n_tokens) {
+            int32_t longest_span = 0;
+            for (const AttentionTile& tile : attn_tiles_) longest_span = std::max(longest_span, tile.span);
+            const size_t tile_scratch = attention_tile_scratch_floats(job, longest_span);
+            const int64_t n_tasks = int64_t(attn_tiles_.size()) * p.n_kv_heads;
+            const bool inline_run = n_threads == 1 || work < kInlineWork;
+            attn_scratch_.resize(tile_scratch * size_t(inline_run ? 1 : n_threads));
+            auto run_task = [&](int64_t task, int thread_id) {
+                const AttentionTile& tile = attn_tiles_[size_t(task / p.n_kv_heads)];
+                const int g = int(task % p.n_kv_heads);
+                float* scratch = attn_scratch_.data() + tile_scratch * size_t(thread_id);
+                if (tile.n_tokens == 1) attention_unit(job, kern, tile.t0, g, scratch);
+                else kern.tile(job, tile.t0, tile.n_tokens, g, scratch);
+            };
+            if (inline_run) {
+                for (int64_t task = 0; task < n_tasks; ++task) run_task(task, 0);
+            } else {
+                pool_.run_tasks(n_tasks, run_task);
+            }
+            return;
+        }
+    }
     if (n_threads == 1 || work < kInlineWork) {
         attn_scratch_.resize(unit_scratch);
         for (int64_t u = 0; u < n_units; ++u) {

@@ -96,6 +96,7 @@ private:
     std::array<RopeTable, 4> rope_tables_;
     uint64_t rope_uses_ = 0;
 
+    std::vector<AttentionTile> attn_tiles_;  // the prefill tiles of the current attention call
     std::vector<float> attn_scratch_;  // attention scores per thread, or per split: scores, sums, partial outputs
 };
 

@@ -121,11 +121,12 @@ void attention_run(const AttentionJob& job, int64_t n_tokens, const AttentionKer
 AttentionKernels find_attention_kernels(quant::DType kv_type, Isa isa) {
     (void)kv_type;  // the SIMD kernels take F16 and Q8_0 alike and fall back to the references for odd shapes
     switch (isa) {
-        case Isa::Avx512: return {kernels::attention_scores_avx512, kernels::attention_values_avx512};
-        case Isa::Avx2: return {kernels::attention_scores_avx2, kernels::attention_values_avx2};
+        case Isa::Avx512:
+            return {kernels::attention_scores_avx512, kernels::attention_values_avx512, kernels::attention_tile_avx512};
+        case Isa::Avx2: return {kernels::attention_scores_avx2, kernels::attention_values_avx2, nullptr};
         case Isa::Scalar: break;
     }
-    return {attention_scores_ref, attention_values_ref};
+    return {attention_scores_ref, attention_values_ref, nullptr};
 }
 
 }  // namespace hotrod::cpu

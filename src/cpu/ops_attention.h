@@ -9,10 +9,14 @@
 // merged (attention_softmax_merge); pass 2 (values) sums the rounded probabilities times V per span, and the
 // spans' sums are added. So a long context can be split over threads; attention_*_ref are the scalar
 // references, AVX2 / AVX-512 versions live in ops_attention_{avx2,avx512}.cpp. Threading is in cpu_backend.cpp.
+// Prefill has a second kind of unit, the tile (ops_attention_tile*.cpp): consecutive tokens of one sequence
+// share almost all their K/V rows, so up to kAttentionTileRows query rows (tokens x G heads) read each row
+// once, with the same roundings (Q and probabilities to fp16, sum of exp in double).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "cpu/dot.h"
 #include "quant/types.h"
@@ -54,10 +58,39 @@ using AttentionScoresFn = void (*)(const AttentionJob& job, int64_t t, int g, in
 // acc[h * head_dim + i] = sum over j of fp16(exp(s_j - M[h]) * inv_l[h]) * v_j[i].
 using AttentionValuesFn = void (*)(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end,
                                    const float* scores, const float* m_inv, float* acc);
+// Whole attention of a prefill tile: tokens [t0, t0 + n_tokens) of one sequence at consecutive positions, KV
+// head g, written to job.out. scratch holds attention_tile_scratch_floats(job, range) floats, where range is
+// the tile's position span (attention_tile_span).
+using AttentionTileFn = void (*)(const AttentionJob& job, int64_t t0, int n_tokens, int g, float* scratch);
 struct AttentionKernels {
     AttentionScoresFn scores;
     AttentionValuesFn values;
+    AttentionTileFn tile;  // nullptr: no tiled kernel for this ISA, prefill goes unit by unit
 };
+
+// Query rows (tokens x G) of one tile: two AVX-512 registers of rows, so a K or V row converted once serves
+// 32 dot products or FMAs.
+constexpr int kAttentionTileRows = 32;
+inline int attention_tile_tokens(int group) { return group >= kAttentionTileRows ? 1 : kAttentionTileRows / group; }
+
+// A stretch of the batch for the tiled path: n_tokens consecutive tokens of one sequence at consecutive
+// positions (n_tokens == 1: a lone token, e.g. decode, which goes through attention_unit).
+struct AttentionTile {
+    int64_t t0;
+    int32_t n_tokens;
+    int32_t span;  // positions the tile reads: last token's end - first token's first
+};
+
+// Cuts the batch into tiles of at most attention_tile_tokens(G) tokens, heaviest (longest span) first so the
+// threads finish together.
+void attention_plan_tiles(const AttentionJob& job, int64_t n_tokens, std::vector<AttentionTile>& tiles);
+size_t attention_tile_scratch_floats(const AttentionJob& job, int32_t span);
+
+// The tile reference: attention_unit with the reference kernels, token by token (scratch as for the tile).
+void attention_tile_ref(const AttentionJob& job, int64_t t0, int n_tokens, int g, float* scratch);
+
+// Whole attention with tiles where a kernel has them (attention_run otherwise), one thread (tests).
+void attention_run_tiled(const AttentionJob& job, int64_t n_tokens, const AttentionKernels& k);
 
 void attention_scores_ref(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end, float* scores,
                           float* m_l);
@@ -88,6 +121,7 @@ void attention_scores_avx512(const AttentionJob& job, int64_t t, int g, int32_t 
                              float* scores, float* m_l);
 void attention_values_avx512(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end,
                              const float* scores, const float* m_inv, float* acc);
+void attention_tile_avx512(const AttentionJob& job, int64_t t0, int n_tokens, int g, float* scratch);
 }  // namespace kernels
 
 }  // namespace hotrod::cpu

@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "cpu/ops_attention.h"
+#include "cpu/ops_attention_load.h"
 #include "cpu/ops_kv.h"
 #include "cpu/ops_simd_math.h"
 
@@ -22,27 +23,6 @@ constexpr int kChunk = 32;
 constexpr int kMaxGroup = 16;
 constexpr int kMaxHeadDim = 512;
 
-template <quant::DType T>
-inline void load_head(const uint8_t* row, int head, int hd, float* dst) {
-    if constexpr (T == quant::DType::F16) {
-        const auto* h = reinterpret_cast<const uint16_t*>(row) + size_t(head) * hd;
-        for (int i = 0; i < hd; i += 16) {
-            _mm512_store_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + i))));
-        }
-    } else {  // Q8_0 blocks: fp16 scale d, 32 int8
-        const uint8_t* b = row + size_t(head) * (hd / 32) * 34;
-        for (int i = 0; i < hd; i += 32, b += 34) {
-            uint16_t d_bits;
-            std::memcpy(&d_bits, b, 2);
-            const __m512 d = _mm512_set1_ps(_cvtsh_ss(d_bits));
-            const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2));
-            const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 18));
-            _mm512_store_ps(dst + i, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo))));
-            _mm512_store_ps(dst + i + 16, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi))));
-        }
-    }
-}
-
 inline float dot(const float* a, const float* b, int n) {
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
     int i = 0;
@@ -52,10 +32,6 @@ inline float dot(const float* a, const float* b, int n) {
     }
     if (i < n) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_load_ps(b + i), s0);
     return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-}
-
-inline __m512 round_fp16(__m512 x) {
-    return _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
 inline __mmask16 lanes(int32_t n) { return n >= 16 ? __mmask16(0xffff) : simd::tail_mask16(n); }
@@ -69,13 +45,13 @@ void scores(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t 
     alignas(64) float row_f32[kMaxHeadDim];
     alignas(64) float qh[kMaxGroup * kMaxHeadDim];
     const float* q = job.q + size_t(t) * job.q_stride + size_t(g) * group * hd;
-    for (int i = 0; i < group * hd; i += 16) _mm512_store_ps(qh + i, round_fp16(_mm512_loadu_ps(q + i)));
+    for (int i = 0; i < group * hd; i += 16) _mm512_store_ps(qh + i, simd::round_fp16(_mm512_loadu_ps(q + i)));
 
     int32_t block = j_begin / job.block_size, offset = j_begin % job.block_size;  // no division per position
     for (int32_t jj = 0; jj < len; ++jj) {
         const int64_t slot = int64_t(table[block]) * job.block_size + offset;
         if (++offset == job.block_size) offset = 0, ++block;
-        load_head<T>(job.k + size_t(slot) * job.kv_row_bytes, g, hd, row_f32);
+        simd::load_head16<T>(job.k + size_t(slot) * job.kv_row_bytes, g, hd, row_f32);
         for (int h = 0; h < group; ++h) sc[size_t(h) * len + jj] = dot(qh + size_t(h) * hd, row_f32, hd) * job.scale;
     }
     const float neg_inf = -std::numeric_limits<float>::infinity();
@@ -123,13 +99,13 @@ void values(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t 
                 const __mmask16 k = lanes(nc - j);
                 const __m512 s = _mm512_maskz_loadu_ps(k, sc + size_t(h) * len + jc + j);
                 const __m512 e = _mm512_mul_ps(simd::exp16(_mm512_sub_ps(s, mv)), inv);
-                _mm512_store_ps(p + h * kChunk + j, _mm512_maskz_mov_ps(k, round_fp16(e)));
+                _mm512_store_ps(p + h * kChunk + j, _mm512_maskz_mov_ps(k, simd::round_fp16(e)));
             }
         }
         for (int jj = 0; jj < nc; ++jj) {
             const int64_t slot = int64_t(table[block]) * job.block_size + offset;
             if (++offset == job.block_size) offset = 0, ++block;
-            load_head<T>(job.v + size_t(slot) * job.kv_row_bytes, g, hd, row_f32);
+            simd::load_head16<T>(job.v + size_t(slot) * job.kv_row_bytes, g, hd, row_f32);
             for (int h = 0; h < group; ++h) {
                 const __m512 w = _mm512_set1_ps(p[h * kChunk + jj]);
                 float* ah = acc + size_t(h) * hd;

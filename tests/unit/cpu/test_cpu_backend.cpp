@@ -116,7 +116,7 @@ public:
         j.scale = p.scale, j.softcap = p.softcap, j.window = p.window;
         j.positions = l.positions.data(), j.token_seq = l.token_seq.data(), j.block_tables = l.block_tables.data();
         j.block_size = l.block_size;
-        attention_run(j, int64_t(l.positions.size()), {attention_scores_ref, attention_values_ref});
+        attention_run(j, int64_t(l.positions.size()), {attention_scores_ref, attention_values_ref, nullptr});
     }
     void swiglu(const TensorView& g, const TensorView& u, TensorView o) override {
         for (int64_t r = 0; r < g.n_rows; ++r) swiglu_ref(row(g, r), row(u, r), row(o, r), g.n_cols);

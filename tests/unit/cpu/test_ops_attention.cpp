@@ -2,7 +2,7 @@
 // here (with llama.cpp's two fp16 roundings: Q, and each probability), then every SIMD kernel pair against the
 // references, over GQA ratios 1/3/4, ragged head dims, windows, soft-capping, F16 and Q8_0 caches, block
 // tables out of order and batches mixing prefill and decode tokens. Split spans merged with
-// attention_softmax_merge equal one pass.
+// attention_softmax_merge equal one pass. The prefill tiles against the references over ragged batches.
 // Error budget: away from fp16 rounding boundaries the float paths agree to ~1e-7; a probability that lands
 // within an ulp of a boundary may round the other way in one path, moving an output by at most 2^-11 * p * |v|
 // (|v| <= 1). So the checks are: the mean error tiny, the max error within one such flip.
@@ -105,6 +105,14 @@ struct Fixture {
         return out;
     }
 
+    std::vector<float> run_tiled(const AttentionKernels& k) {
+        std::vector<float> out(q.size(), -7.0f);
+        AttentionJob j = job;
+        j.out = out.data();
+        attention_run_tiled(j, n_tokens(), k);
+        return out;
+    }
+
     // Naive softmax attention in double over the dequantized cache, Q and the probabilities rounded to fp16.
     std::vector<double> naive() const {
         const int hd = job.head_dim, group = job.n_heads / job.n_kv_heads;
@@ -162,7 +170,7 @@ const Shape kShapes[] = {
 
 const std::vector<std::pair<int, int>> kSeqs = {{38, 38}, {71, 1}, {25, 5}, {1, 1}, {130, 2}};
 
-const AttentionKernels kRef{attention_scores_ref, attention_values_ref};
+const AttentionKernels kRef{attention_scores_ref, attention_values_ref, nullptr};
 
 // Max and mean absolute difference.
 template <class A, class B>
@@ -240,6 +248,56 @@ TEST(OpsAttention, SplitSpansMergeToOnePass) {
         EXPECT_LT(max_err, 4.9e-4) << isa_name(Isa(isa));
         EXPECT_LT(mean_err, 1e-7) << isa_name(Isa(isa));
     }
+}
+
+const Shape kTileShapes[] = {
+    {4, 4, 64, 0, 0.0f, DType::F16},      // G = 1: 32 tokens a tile
+    {16, 8, 128, 0, 0.0f, DType::F16},    // Qwen3-0.6B: G = 2
+    {4, 1, 256, 0, 0.0f, DType::F16},     // Gemma 3 270M: G = 4
+    {4, 1, 256, 29, 0.0f, DType::F16},    // window shorter than the span of a tile's rows
+    {16, 2, 64, 0, 0.0f, DType::Q8_0},    // G = 8, Q8_0
+    {8, 2, 128, 45, 0.0f, DType::Q8_0},   // Q8_0, window
+    {8, 4, 64, 0, 0.5f, DType::F16},      // soft-capping that bites
+    {9, 3, 64, 0, 0.0f, DType::F16},      // G = 3: 10 tokens, 30 lanes a tile
+    {3, 3, 40, 0, 0.0f, DType::F16},      // ragged head_dim: the tile hands it to the unit kernels
+    {32, 1, 64, 0, 0.0f, DType::F16},     // G = 32: one token a tile
+};
+
+// (sequence length, tokens in the batch): a whole prompt (not a multiple of any tile), a chunk after a cached
+// prefix, decode tokens in between, a short prompt (tile not full), two-token and one-position sequences.
+const std::vector<std::pair<int, int>> kTileSeqs = {{75, 75}, {70, 1}, {140, 37}, {9, 9}, {1, 1}, {300, 2}, {50, 3}};
+
+TEST(OpsAttention, TiledMatchesRef) {
+    for (int isa = 0; isa < n_supported_isas(); ++isa) {
+        for (const Shape& s : kTileShapes) {
+            Fixture f(s, kTileSeqs, uint32_t(s.head_dim * 5 + s.n_heads));
+            const AttentionKernels k = find_attention_kernels(s.kv_type, Isa(isa));
+            const auto want = f.run(kRef);
+            const auto [max_err, mean_err] = errors(f.run_tiled(k), want);
+            // Score sums in another order (~1e-7), plus the rare fp16 flip of a probability (header).
+            EXPECT_LT(max_err, 4.9e-4) << isa_name(Isa(isa)) << " " << s.n_heads << "/" << s.n_kv_heads << "x"
+                                       << s.head_dim << " window " << s.window << " softcap " << s.softcap;
+            EXPECT_LT(mean_err, 1e-6) << isa_name(Isa(isa)) << " " << s.n_heads << "/" << s.n_kv_heads << "x"
+                                      << s.head_dim << " window " << s.window << " softcap " << s.softcap;
+            // The reference tile is the unit path itself.
+            const AttentionKernels ref_tiles{attention_scores_ref, attention_values_ref, attention_tile_ref};
+            EXPECT_EQ(f.run_tiled(ref_tiles), want);
+        }
+    }
+}
+
+TEST(OpsAttention, TilePlanCutsRunsAndLeavesLoneTokens) {
+    const Shape s{8, 4, 64, 0, 0.0f, DType::F16};  // G = 2: 16 tokens a tile
+    Fixture f(s, {{40, 40}, {10, 1}, {60, 20}, {5, 1}}, 3);
+    std::vector<AttentionTile> tiles;
+    attention_plan_tiles(f.job, f.n_tokens(), tiles);
+    std::vector<std::pair<int64_t, int32_t>> got;
+    for (const AttentionTile& t : tiles) got.emplace_back(t.t0, t.n_tokens);
+    std::sort(got.begin(), got.end());
+    const std::vector<std::pair<int64_t, int32_t>> want = {{0, 16}, {16, 16}, {32, 8}, {40, 1},
+                                                           {41, 16}, {57, 4}, {61, 1}};
+    EXPECT_EQ(got, want);
+    for (size_t i = 1; i < tiles.size(); ++i) EXPECT_GE(tiles[i - 1].span, tiles[i].span);  // heaviest first
 }
 
 }  // namespace
