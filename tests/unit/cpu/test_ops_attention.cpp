@@ -271,7 +271,9 @@ TEST(OpsAttention, TiledMatchesRef) {
     for (int isa = 0; isa < n_supported_isas(); ++isa) {
         for (const Shape& s : kTileShapes) {
             Fixture f(s, kTileSeqs, uint32_t(s.head_dim * 5 + s.n_heads));
-            const AttentionKernels k = find_attention_kernels(s.kv_type, Isa(isa));
+            AttentionKernels k = find_attention_kernels(s.kv_type, Isa(isa));
+            // Not in the kernel table yet (ops_attention.cpp says why): tested directly.
+            if (Isa(isa) == Isa::Avx512) k.tile = kernels::attention_tile_avx512;
             const auto want = f.run(kRef);
             const auto [max_err, mean_err] = errors(f.run_tiled(k), want);
             // Score sums in another order (~1e-7), plus the rare fp16 flip of a probability (header).
@@ -302,3 +304,4 @@ TEST(OpsAttention, TilePlanCutsRunsAndLeavesLoneTokens) {
 
 }  // namespace
 }  // namespace hotrod::cpu
+
