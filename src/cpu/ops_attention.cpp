@@ -121,11 +121,9 @@ void attention_run(const AttentionJob& job, int64_t n_tokens, const AttentionKer
 AttentionKernels find_attention_kernels(quant::DType kv_type, Isa isa) {
     (void)kv_type;  // the SIMD kernels take F16 and Q8_0 alike and fall back to the references for odd shapes
     switch (isa) {
-        // The tile (kernels::attention_tile_avx512) is not switched on: its score sums run in another order
-        // than the unit kernel's dot, so a position computed in a prefill tile and the same position computed
-        // as a lone (decode) token differ in the last bits, and that flips fp16 probability / 8-bit activation
-        // roundings downstream (Batched.* and LogitsRef.* catch it). It needs the unit's summation order first.
-        case Isa::Avx512: return {kernels::attention_scores_avx512, kernels::attention_values_avx512, nullptr};
+        // The tile sums in the unit kernel's order, so a token gives the same bits in a prefill tile as alone.
+        case Isa::Avx512:
+            return {kernels::attention_scores_avx512, kernels::attention_values_avx512, kernels::attention_tile_avx512};
         case Isa::Avx2: return {kernels::attention_scores_avx2, kernels::attention_values_avx2, nullptr};
         case Isa::Scalar: break;
     }

@@ -1,15 +1,18 @@
 // Tiled prefill attention, AVX-512 (ops_attention.h). A tile is up to 32 query rows (tokens x G heads of one
 // KV group) of consecutive tokens; each rides in one lane of two registers, so every K or V row is converted
 // once per tile and no dot product needs a horizontal sum:
-//  - Q is rounded to fp16 and stored transposed ([head_dim][32]); the 32 scores at position j are head_dim
-//    FMAs of a Q column by the broadcast k_j[i] (K converted 32 positions at a time), scaled, soft-capped,
-//    and masked per lane (each row has its own causal end and window start; masked scores are -inf).
-//  - Per lane: max over the span, sum of exp in double, 1 / float(sum) as attention_softmax_merge gives it;
-//    then the probabilities exp(s - M) / sum rounded to fp16, in place (masked ones 0).
+//  - Q is rounded to fp16 and stored transposed ([head_dim][32]); the 32 scores at position j are FMAs of Q
+//    columns by the broadcast k_j[i] (K converted 32 positions at a time) summed in exactly the unit kernel's
+//    order (score_positions), scaled, soft-capped, and masked per lane (each row has its own causal end and
+//    window start; masked scores are -inf).
+//  - Per lane: max over the span, the sum of exp as the unit kernel sums it (float per 16 positions from the
+//    row's first, then double), 1 / float(sum) as attention_softmax_merge gives it; then the probabilities
+//    exp(s - M) / sum rounded to fp16, in place (masked ones 0).
 //  - V converted 32 positions at a time; blocks of 4 rows x 64 floats of output accumulate sum_j p_j v_j in
 //    registers, in position order like the unit kernel (a masked position adds an exact 0).
-// The score sums run in a different order than the unit kernel's dot (~1e-7 relative); the rest is the same
-// arithmetic. Shapes outside what it handles (head_dim % 16, head_dim > 512, G > 32) go through the unit
+// So every output is bit-identical to the unit path's (attention_unit with the AVX-512 kernels): a token gives
+// the same attention whether it is prefilled in a tile or computed alone (decode, or batched with others).
+// Shapes the unit kernel sends to the reference (head_dim % 16, head_dim > 512, G > 16) go through the unit
 // kernels token by token.
 #include <immintrin.h>
 
@@ -41,25 +44,91 @@ inline __mmask16 visible(const LaneBounds& b, int half, int32_t j) {
     return _mm512_cmple_epi32_mask(b.lo[half], jv) & _mm512_cmple_epi32_mask(jv, b.hi[half]);
 }
 
-// Scores of the 32 lanes at P consecutive positions whose K rows (floats) start at kf, head_dim hd apart:
-// head_dim FMAs per register, 2 x P independent sums.
+// The unit kernel's dot (ops_attention_avx512.cpp) for one (row, position): two 16-lane accumulators, s0 lane l
+// an FMA chain over dims d = l (mod 32), s1 lane l over d = l + 16 (mod 32), both from 0 in increasing d (a
+// head_dim % 32 == 16 tail goes to s0 only); then v = s0 + s1 and _mm512_reduce_add_ps(v), whose tree is
+// a_j = v_{j+8} + v_j (j < 8), b_j = a_{j+4} + a_j (j < 4), (b_0 + b_2) + (b_1 + b_3). Here the rows ride in
+// the lanes instead, so each of those partial sums is a register of 32 rows (two halves) and every addition
+// has the same two operands as in the unit kernel: the tile's scores are bit-identical to the unit path's.
+// a_j of P positions, both halves: the chains of v_j and v_{j+8}.
+template <int P>
+inline void pair_sum(const float* qt, const float* kf, int hd, int j, __m512 (&a)[P][2]) {
+    __m512 p0[P][2], q0[P][2], p1[P][2], q1[P][2];  // s0 / s1 chains of lane j (0, q0) and lane j + 8 (1)
+    for (int p = 0; p < P; ++p) {
+        for (int h = 0; h < 2; ++h) p0[p][h] = q0[p][h] = p1[p][h] = q1[p][h] = _mm512_setzero_ps();
+    }
+    int d = 0;
+    for (; d + 32 <= hd; d += 32) {
+        const float* qd = qt + size_t(d + j) * kRows;
+        const __m512 qa0 = _mm512_load_ps(qd), qa1 = _mm512_load_ps(qd + 16);                      // d + j
+        const __m512 qb0 = _mm512_load_ps(qd + 8 * kRows), qb1 = _mm512_load_ps(qd + 8 * kRows + 16);   // + 8
+        const __m512 qc0 = _mm512_load_ps(qd + 16 * kRows), qc1 = _mm512_load_ps(qd + 16 * kRows + 16); // + 16
+        const __m512 qe0 = _mm512_load_ps(qd + 24 * kRows), qe1 = _mm512_load_ps(qd + 24 * kRows + 16); // + 24
+        for (int p = 0; p < P; ++p) {
+            const float* k = kf + size_t(p) * hd + d + j;
+            const __m512 ka = _mm512_set1_ps(k[0]), kb = _mm512_set1_ps(k[8]);
+            const __m512 kc = _mm512_set1_ps(k[16]), ke = _mm512_set1_ps(k[24]);
+            p0[p][0] = _mm512_fmadd_ps(qa0, ka, p0[p][0]);
+            p0[p][1] = _mm512_fmadd_ps(qa1, ka, p0[p][1]);
+            p1[p][0] = _mm512_fmadd_ps(qb0, kb, p1[p][0]);
+            p1[p][1] = _mm512_fmadd_ps(qb1, kb, p1[p][1]);
+            q0[p][0] = _mm512_fmadd_ps(qc0, kc, q0[p][0]);
+            q0[p][1] = _mm512_fmadd_ps(qc1, kc, q0[p][1]);
+            q1[p][0] = _mm512_fmadd_ps(qe0, ke, q1[p][0]);
+            q1[p][1] = _mm512_fmadd_ps(qe1, ke, q1[p][1]);
+        }
+    }
+    if (d < hd) {  // head_dim % 32 == 16: the unit kernel's last 16 dims go to s0
+        const float* qd = qt + size_t(d + j) * kRows;
+        const __m512 qa0 = _mm512_load_ps(qd), qa1 = _mm512_load_ps(qd + 16);
+        const __m512 qb0 = _mm512_load_ps(qd + 8 * kRows), qb1 = _mm512_load_ps(qd + 8 * kRows + 16);
+        for (int p = 0; p < P; ++p) {
+            const float* k = kf + size_t(p) * hd + d + j;
+            const __m512 ka = _mm512_set1_ps(k[0]), kb = _mm512_set1_ps(k[8]);
+            p0[p][0] = _mm512_fmadd_ps(qa0, ka, p0[p][0]);
+            p0[p][1] = _mm512_fmadd_ps(qa1, ka, p0[p][1]);
+            p1[p][0] = _mm512_fmadd_ps(qb0, kb, p1[p][0]);
+            p1[p][1] = _mm512_fmadd_ps(qb1, kb, p1[p][1]);
+        }
+    }
+    for (int p = 0; p < P; ++p) {
+        for (int h = 0; h < 2; ++h) {
+            a[p][h] = _mm512_add_ps(_mm512_add_ps(p1[p][h], q1[p][h]), _mm512_add_ps(p0[p][h], q0[p][h]));
+        }
+    }
+}
+
+// b_j = a_{j+4} + a_j.
+template <int P>
+inline void quad_sum(const float* qt, const float* kf, int hd, int j, __m512 (&b)[P][2]) {
+    __m512 lo[P][2], hi[P][2];
+    pair_sum<P>(qt, kf, hd, j, lo);
+    pair_sum<P>(qt, kf, hd, j + 4, hi);
+    for (int p = 0; p < P; ++p) {
+        for (int h = 0; h < 2; ++h) b[p][h] = _mm512_add_ps(hi[p][h], lo[p][h]);
+    }
+}
+
+// Scores of the 32 lanes at P consecutive positions whose K rows (floats) start at kf, head_dim hd apart, in
+// the unit kernel's order (above), then scaled, soft-capped and masked as there.
 template <int P>
 inline void score_positions(const AttentionJob& job, const float* qt, const float* kf, int hd, int32_t j0,
                             const LaneBounds& bounds, float* s) {
-    __m512 acc[2][P];
-    for (int p = 0; p < P; ++p) acc[0][p] = acc[1][p] = _mm512_setzero_ps();
-    for (int i = 0; i < hd; ++i) {
-        const __m512 q0 = _mm512_load_ps(qt + size_t(i) * kRows), q1 = _mm512_load_ps(qt + size_t(i) * kRows + 16);
-        for (int p = 0; p < P; ++p) {
-            const __m512 k = _mm512_set1_ps(kf[size_t(p) * hd + i]);
-            acc[0][p] = _mm512_fmadd_ps(q0, k, acc[0][p]);
-            acc[1][p] = _mm512_fmadd_ps(q1, k, acc[1][p]);
-        }
+    __m512 c0[P][2], c1[P][2], b0[P][2], b1[P][2];
+    quad_sum<P>(qt, kf, hd, 0, b0);
+    quad_sum<P>(qt, kf, hd, 2, b1);
+    for (int p = 0; p < P; ++p) {
+        for (int h = 0; h < 2; ++h) c0[p][h] = _mm512_add_ps(b0[p][h], b1[p][h]);
+    }
+    quad_sum<P>(qt, kf, hd, 1, b0);
+    quad_sum<P>(qt, kf, hd, 3, b1);
+    for (int p = 0; p < P; ++p) {
+        for (int h = 0; h < 2; ++h) c1[p][h] = _mm512_add_ps(b0[p][h], b1[p][h]);
     }
     const __m512 scale = _mm512_set1_ps(job.scale), neg_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
     for (int p = 0; p < P; ++p) {
         for (int half = 0; half < 2; ++half) {
-            __m512 x = _mm512_mul_ps(acc[half][p], scale);
+            __m512 x = _mm512_mul_ps(_mm512_add_ps(c0[p][half], c1[p][half]), scale);
             if (job.softcap > 0.0f) {
                 const __m512 cap = _mm512_set1_ps(job.softcap);
                 x = _mm512_mul_ps(cap, simd::tanh16(_mm512_mul_ps(x, _mm512_set1_ps(1.0f / job.softcap))));
@@ -165,19 +234,39 @@ void tile(const AttentionJob& job, int64_t t0, int n_tokens, int g, float* scrat
         }
     }
 
-    // Softmax per lane: max, sum of exp in double, then the fp16-rounded probabilities in place.
+    // Softmax per lane: max; the sum of exp as the unit kernel takes it (for each 16 positions from the row's
+    // first, exps of the dead lanes 0, _mm512_reduce_add_ps's tree in float, added to a double); then the
+    // fp16-rounded probabilities in place.
     const __m512 neg_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    alignas(64) int32_t base[kRows], count[kRows];  // row's first score index in s, its number of positions
+    int32_t most = 0;
+    for (int r = 0; r < kRows; ++r) {
+        base[r] = r < rows ? lo[r] - first : 0;
+        count[r] = r < rows ? hi[r] - lo[r] + 1 : 0;
+        most = std::max(most, count[r]);
+    }
     for (int half = 0; half < 2; ++half) {
         float* sh = s + 16 * half;
         __m512 m = neg_inf;
         for (int32_t j = 0; j < span; ++j) m = _mm512_max_ps(m, _mm512_load_ps(sh + size_t(j) * kRows));
+        const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        const __m512i base_v = _mm512_load_si512(base + 16 * half), count_v = _mm512_load_si512(count + 16 * half);
         __m512d l_lo = _mm512_setzero_pd(), l_hi = _mm512_setzero_pd();
-        for (int32_t j = 0; j < span; ++j) {
-            const __m512 x = _mm512_load_ps(sh + size_t(j) * kRows);
-            const __mmask16 live = _mm512_cmp_ps_mask(x, neg_inf, _CMP_NEQ_OQ);
-            const __m512 e = _mm512_maskz_mov_ps(live, simd::exp16(_mm512_sub_ps(x, m)));
-            l_lo = _mm512_add_pd(l_lo, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
-            l_hi = _mm512_add_pd(l_hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(e, 1)));
+        for (int32_t c = 0; c < most; c += 16) {
+            __m512 e[16];
+            for (int k = 0; k < 16; ++k) {
+                const __m512i off = _mm512_set1_epi32(c + k);
+                const __mmask16 live = _mm512_cmplt_epi32_mask(off, count_v);
+                const __m512i idx = _mm512_add_epi32(_mm512_slli_epi32(_mm512_add_epi32(base_v, off), 5), lane);
+                const __m512 x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, idx, sh, 4);
+                e[k] = _mm512_maskz_mov_ps(live, simd::exp16(_mm512_sub_ps(x, m)));
+            }
+            __m512 t3[8], t6[4];
+            for (int k = 0; k < 8; ++k) t3[k] = _mm512_add_ps(e[k + 8], e[k]);
+            for (int k = 0; k < 4; ++k) t6[k] = _mm512_add_ps(t3[k + 4], t3[k]);
+            const __m512 sum = _mm512_add_ps(_mm512_add_ps(t6[0], t6[2]), _mm512_add_ps(t6[1], t6[3]));
+            l_lo = _mm512_add_pd(l_lo, _mm512_cvtps_pd(_mm512_castps512_ps256(sum)));
+            l_hi = _mm512_add_pd(l_hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(sum, 1)));
         }
         // As the unit path: the sum kept as a float, its inverse taken in double.
         const __m512d one = _mm512_set1_pd(1.0);
@@ -210,8 +299,10 @@ void tile(const AttentionJob& job, int64_t t0, int n_tokens, int g, float* scrat
     }
 }
 
+// Where the unit kernel itself would fall back to the reference (G > 16), so must the tile: same arithmetic.
 bool fits(const AttentionJob& job, int n_tokens) {
-    return job.head_dim % 16 == 0 && job.head_dim <= kMaxHeadDim && n_tokens * attention_group(job) <= kRows;
+    return job.head_dim % 16 == 0 && job.head_dim <= kMaxHeadDim && attention_group(job) <= 16 &&
+           n_tokens * attention_group(job) <= kRows;
 }
 
 }  // namespace

@@ -271,12 +271,11 @@ TEST(OpsAttention, TiledMatchesRef) {
     for (int isa = 0; isa < n_supported_isas(); ++isa) {
         for (const Shape& s : kTileShapes) {
             Fixture f(s, kTileSeqs, uint32_t(s.head_dim * 5 + s.n_heads));
-            AttentionKernels k = find_attention_kernels(s.kv_type, Isa(isa));
-            // Not in the kernel table yet (ops_attention.cpp says why): tested directly.
-            if (Isa(isa) == Isa::Avx512) k.tile = kernels::attention_tile_avx512;
+            const AttentionKernels k = find_attention_kernels(s.kv_type, Isa(isa));
             const auto want = f.run(kRef);
             const auto [max_err, mean_err] = errors(f.run_tiled(k), want);
-            // Score sums in another order (~1e-7), plus the rare fp16 flip of a probability (header).
+            // The unit kernels' own distance to the reference: sums in another order, plus the rare fp16 flip
+            // of a probability (header). TiledIsTheUnitPath holds the tile to the unit kernels exactly.
             EXPECT_LT(max_err, 4.9e-4) << isa_name(Isa(isa)) << " " << s.n_heads << "/" << s.n_kv_heads << "x"
                                        << s.head_dim << " window " << s.window << " softcap " << s.softcap;
             EXPECT_LT(mean_err, 1e-6) << isa_name(Isa(isa)) << " " << s.n_heads << "/" << s.n_kv_heads << "x"
@@ -285,6 +284,40 @@ TEST(OpsAttention, TiledMatchesRef) {
             const AttentionKernels ref_tiles{attention_scores_ref, attention_values_ref, attention_tile_ref};
             EXPECT_EQ(f.run_tiled(ref_tiles), want);
         }
+    }
+}
+
+// More shapes for the exact check: head_dim % 32 == 16 (the unit dot's tail), G = 16 (the largest the unit
+// kernel takes), soft-capping with a window and with Q8_0.
+const Shape kTileExactShapes[] = {
+    {8, 4, 80, 0, 0.0f, DType::F16},      // head_dim % 32 == 16
+    {4, 2, 48, 19, 0.0f, DType::F16},     // same, window
+    {16, 1, 64, 0, 0.0f, DType::F16},     // G = 16: two tokens a tile
+    {16, 1, 128, 33, 0.7f, DType::Q8_0},  // G = 16, Q8_0, window, soft-cap
+    {8, 1, 256, 0, 0.4f, DType::Q8_0},    // G = 8, Q8_0, soft-cap
+    {4, 4, 128, 17, 0.3f, DType::F16},    // G = 1, window, soft-cap
+};
+
+// The tile is switched on only because it is the unit path bit for bit: a token prefilled in a tile and the
+// same token computed alone (decode, or batched with other sequences) must give identical attention, or the
+// roundings downstream (fp16 probabilities, 8-bit activations) drift apart and batched != alone.
+TEST(OpsAttention, TiledIsTheUnitPath) {
+    bool tiled = false;
+    for (int isa = 0; isa < n_supported_isas(); ++isa) {
+        auto check = [&](const Shape& s) {
+            Fixture f(s, kTileSeqs, uint32_t(s.head_dim * 7 + s.n_heads + s.window));
+            const AttentionKernels k = find_attention_kernels(s.kv_type, Isa(isa));
+            tiled = tiled || k.tile != nullptr;
+            const AttentionKernels unit{k.scores, k.values, nullptr};
+            EXPECT_EQ(f.run_tiled(k), f.run(unit)) << isa_name(Isa(isa)) << " " << s.n_heads << "/" << s.n_kv_heads
+                                                   << "x" << s.head_dim << " window " << s.window << " softcap "
+                                                   << s.softcap;
+        };
+        for (const Shape& s : kTileShapes) check(s);
+        for (const Shape& s : kTileExactShapes) check(s);
+    }
+    if (n_supported_isas() > int(Isa::Avx512)) {
+        EXPECT_TRUE(tiled) << "the AVX-512 tile is in the kernel table";
     }
 }
 
