@@ -50,51 +50,49 @@ inline __mmask16 visible(const LaneBounds& b, int half, int32_t j) {
 // a_j = v_{j+8} + v_j (j < 8), b_j = a_{j+4} + a_j (j < 4), (b_0 + b_2) + (b_1 + b_3). Here the rows ride in
 // the lanes instead, so each of those partial sums is a register of 32 rows (two halves) and every addition
 // has the same two operands as in the unit kernel: the tile's scores are bit-identical to the unit path's.
-// a_j of P positions, both halves: the chains of v_j and v_{j+8}.
+// v_l of P positions, both halves: the s0 chain over dims l (mod 32) plus the s1 chain over l + 16 (mod 32).
 template <int P>
-inline void pair_sum(const float* qt, const float* kf, int hd, int j, __m512 (&a)[P][2]) {
-    __m512 p0[P][2], q0[P][2], p1[P][2], q1[P][2];  // s0 / s1 chains of lane j (0, q0) and lane j + 8 (1)
+inline void lane_sum(const float* qt, const float* kf, int hd, int l, __m512 (&v)[P][2]) {
+    __m512 s0[P][2], s1[P][2];
     for (int p = 0; p < P; ++p) {
-        for (int h = 0; h < 2; ++h) p0[p][h] = q0[p][h] = p1[p][h] = q1[p][h] = _mm512_setzero_ps();
+        for (int h = 0; h < 2; ++h) s0[p][h] = s1[p][h] = _mm512_setzero_ps();
     }
     int d = 0;
     for (; d + 32 <= hd; d += 32) {
-        const float* qd = qt + size_t(d + j) * kRows;
-        const __m512 qa0 = _mm512_load_ps(qd), qa1 = _mm512_load_ps(qd + 16);                      // d + j
-        const __m512 qb0 = _mm512_load_ps(qd + 8 * kRows), qb1 = _mm512_load_ps(qd + 8 * kRows + 16);   // + 8
-        const __m512 qc0 = _mm512_load_ps(qd + 16 * kRows), qc1 = _mm512_load_ps(qd + 16 * kRows + 16); // + 16
-        const __m512 qe0 = _mm512_load_ps(qd + 24 * kRows), qe1 = _mm512_load_ps(qd + 24 * kRows + 16); // + 24
+        const float* qd = qt + size_t(d + l) * kRows;
+        const __m512 qa0 = _mm512_load_ps(qd), qa1 = _mm512_load_ps(qd + 16);
+        const __m512 qc0 = _mm512_load_ps(qd + 16 * kRows), qc1 = _mm512_load_ps(qd + 16 * kRows + 16);
         for (int p = 0; p < P; ++p) {
-            const float* k = kf + size_t(p) * hd + d + j;
-            const __m512 ka = _mm512_set1_ps(k[0]), kb = _mm512_set1_ps(k[8]);
-            const __m512 kc = _mm512_set1_ps(k[16]), ke = _mm512_set1_ps(k[24]);
-            p0[p][0] = _mm512_fmadd_ps(qa0, ka, p0[p][0]);
-            p0[p][1] = _mm512_fmadd_ps(qa1, ka, p0[p][1]);
-            p1[p][0] = _mm512_fmadd_ps(qb0, kb, p1[p][0]);
-            p1[p][1] = _mm512_fmadd_ps(qb1, kb, p1[p][1]);
-            q0[p][0] = _mm512_fmadd_ps(qc0, kc, q0[p][0]);
-            q0[p][1] = _mm512_fmadd_ps(qc1, kc, q0[p][1]);
-            q1[p][0] = _mm512_fmadd_ps(qe0, ke, q1[p][0]);
-            q1[p][1] = _mm512_fmadd_ps(qe1, ke, q1[p][1]);
+            const float* k = kf + size_t(p) * hd + d + l;
+            const __m512 ka = _mm512_set1_ps(k[0]), kc = _mm512_set1_ps(k[16]);
+            s0[p][0] = _mm512_fmadd_ps(qa0, ka, s0[p][0]);
+            s0[p][1] = _mm512_fmadd_ps(qa1, ka, s0[p][1]);
+            s1[p][0] = _mm512_fmadd_ps(qc0, kc, s1[p][0]);
+            s1[p][1] = _mm512_fmadd_ps(qc1, kc, s1[p][1]);
         }
     }
     if (d < hd) {  // head_dim % 32 == 16: the unit kernel's last 16 dims go to s0
-        const float* qd = qt + size_t(d + j) * kRows;
+        const float* qd = qt + size_t(d + l) * kRows;
         const __m512 qa0 = _mm512_load_ps(qd), qa1 = _mm512_load_ps(qd + 16);
-        const __m512 qb0 = _mm512_load_ps(qd + 8 * kRows), qb1 = _mm512_load_ps(qd + 8 * kRows + 16);
         for (int p = 0; p < P; ++p) {
-            const float* k = kf + size_t(p) * hd + d + j;
-            const __m512 ka = _mm512_set1_ps(k[0]), kb = _mm512_set1_ps(k[8]);
-            p0[p][0] = _mm512_fmadd_ps(qa0, ka, p0[p][0]);
-            p0[p][1] = _mm512_fmadd_ps(qa1, ka, p0[p][1]);
-            p1[p][0] = _mm512_fmadd_ps(qb0, kb, p1[p][0]);
-            p1[p][1] = _mm512_fmadd_ps(qb1, kb, p1[p][1]);
+            const __m512 ka = _mm512_set1_ps(kf[size_t(p) * hd + d + l]);
+            s0[p][0] = _mm512_fmadd_ps(qa0, ka, s0[p][0]);
+            s0[p][1] = _mm512_fmadd_ps(qa1, ka, s0[p][1]);
         }
     }
     for (int p = 0; p < P; ++p) {
-        for (int h = 0; h < 2; ++h) {
-            a[p][h] = _mm512_add_ps(_mm512_add_ps(p1[p][h], q1[p][h]), _mm512_add_ps(p0[p][h], q0[p][h]));
-        }
+        for (int h = 0; h < 2; ++h) v[p][h] = _mm512_add_ps(s0[p][h], s1[p][h]);
+    }
+}
+
+// a_j = v_{j+8} + v_j.
+template <int P>
+inline void pair_sum(const float* qt, const float* kf, int hd, int j, __m512 (&a)[P][2]) {
+    __m512 lo[P][2], hi[P][2];
+    lane_sum<P>(qt, kf, hd, j, lo);
+    lane_sum<P>(qt, kf, hd, j + 8, hi);
+    for (int p = 0; p < P; ++p) {
+        for (int h = 0; h < 2; ++h) a[p][h] = _mm512_add_ps(hi[p][h], lo[p][h]);
     }
 }
 
