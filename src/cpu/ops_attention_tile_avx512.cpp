@@ -50,6 +50,7 @@ inline __mmask16 visible(const LaneBounds& b, int half, int32_t j) {
 // a_j = v_{j+8} + v_j (j < 8), b_j = a_{j+4} + a_j (j < 4), (b_0 + b_2) + (b_1 + b_3). Here the rows ride in
 // the lanes instead, so each of those partial sums is a register of 32 rows (two halves) and every addition
 // has the same two operands as in the unit kernel: the tile's scores are bit-identical to the unit path's.
+// (The tree is GCC's _mm512_reduce_add_ps; OpsAttention.TiledIsTheUnitPath fails if a compiler's differs.)
 // v_l of P positions, both halves: the s0 chain over dims l (mod 32) plus the s1 chain over l + 16 (mod 32).
 template <int P>
 inline void lane_sum(const float* qt, const float* kf, int hd, int l, __m512 (&v)[P][2]) {
