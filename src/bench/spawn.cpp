@@ -142,7 +142,10 @@ double SpawnedServer::wait_ready(const std::string& url, int timeout_ms) {
     ChatClient probe(parse_endpoint(url), 1000);
     while (true) {
         if (!running()) throw std::runtime_error("server " + (exit_text_.empty() ? "is not running" : exit_text_) + " before it was ready");
-        if (probe.get("/health", nullptr, 1000) == 200 || probe.get("/v1/models", nullptr, 1000) == 200)
+        // /health decides when the server has one (llama-server, vLLM and hotrod answer 503 while the model
+        // loads, and hotrod's /v1/models already answers then); /v1/models only for a server without it (404).
+        const int health = probe.get("/health", nullptr, 1000);
+        if (health == 200 || (health == 404 && probe.get("/v1/models", nullptr, 1000) == 200))
             return now_ms() - started_ms_;
         if (now_ms() - started_ms_ > timeout_ms)
             throw std::runtime_error("server not ready after " + std::to_string(timeout_ms) + " ms");

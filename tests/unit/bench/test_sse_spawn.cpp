@@ -110,3 +110,24 @@ TEST(BenchSpawn, ReadyWhenModelsAnswers) {
     svr.stop();
     th.join();
 }
+
+TEST(BenchSpawn, NotReadyWhileHealthSaysLoading) {
+    // /v1/models answers at once but /health says 503 (loading) for the first 600 ms: ready only after that
+    // (a benchmark started earlier sent every request into the loading server's 503s).
+    httplib::Server svr;
+    const auto t0 = std::chrono::steady_clock::now();
+    svr.Get("/v1/models", [](const httplib::Request&, httplib::Response& res) { res.set_content("{\"data\":[]}", "application/json"); });
+    svr.Get("/health", [t0](const httplib::Request&, httplib::Response& res) {
+        if (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(600)) res.status = 503;
+        res.set_content("{}", "application/json");
+    });
+    const int port = svr.bind_to_any_port("127.0.0.1");
+    std::thread th([&] { svr.listen_after_bind(); });
+    SpawnedServer s;
+    s.start({"sleep", "30"}, "/dev/null");
+    s.wait_ready("http://127.0.0.1:" + std::to_string(port), 10'000);
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(600));
+    s.stop();
+    svr.stop();
+    th.join();
+}
