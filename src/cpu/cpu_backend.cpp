@@ -189,7 +189,7 @@ void CpuBackend::matmul(const TensorView& w, const TensorView& x, TensorView y) 
     // Per weight type, shape and GEMV/GEMM, so the profile says which matrices the time goes to.
     const OpTimer timer("matmul", op_profile_enabled() ? std::string(quant::type_name(w.type)) + " " +
                                                               std::to_string(w.n_rows) + "x" + std::to_string(w.n_cols) +
-                                                              (x.n_rows > 8 ? " gemm" : " gemv")
+                                                              (x.n_rows > kMaxGemvTokens ? " gemm" : " gemv")
                                                         : std::string());
     check_matmul(w, x, y);
     const WeightMatrix wm{w.type, w.data, w.n_rows, w.n_cols, w.row_bytes};
@@ -198,14 +198,14 @@ void CpuBackend::matmul(const TensorView& w, const TensorView& x, TensorView y) 
 }
 
 void CpuBackend::matmul_shared(const TensorView& x, std::span<const backend::MatmulOut> outs) {
-    if (outs.size() > kMaxSharedMatmuls || x.n_rows > 8) {  // GEMM: one dispatch each costs nothing extra
+    if (outs.size() > kMaxSharedProducts || x.n_rows > kMaxGemvTokens) {  // GEMM: one dispatch each costs nothing extra
         for (const backend::MatmulOut& o : outs) matmul(o.w, x, o.y);
         return;
     }
     const OpTimer timer("matmul", op_profile_enabled() ? "shared x" + std::to_string(outs.size()) + " gemv" : std::string());
-    std::array<WeightMatrix, kMaxSharedMatmuls> wms;
-    std::array<Activations, kMaxSharedMatmuls> xqs;
-    std::array<float*, kMaxSharedMatmuls> ys;
+    std::array<WeightMatrix, kMaxSharedProducts> wms;
+    std::array<Activations, kMaxSharedProducts> xqs;
+    std::array<float*, kMaxSharedProducts> ys;
     for (size_t i = 0; i < outs.size(); ++i) {
         const TensorView& w = outs[i].w;
         check_matmul(w, x, outs[i].y);
@@ -335,18 +335,13 @@ void CpuBackend::attention(const TensorView& q, const backend::KvLayerView& cach
     if (kern.tile) {
         attention_plan_tiles(job, n_tokens, attn_tiles_);
         if (int64_t(attn_tiles_.size()) < n_tokens) {
-            int32_t longest_span = 0;
-            for (const AttentionTile& tile : attn_tiles_) longest_span = std::max(longest_span, tile.span);
-            const size_t tile_scratch = attention_tile_scratch_floats(job, longest_span);
+            const size_t tile_scratch = attention_tile_scratch_floats(job, attn_tiles_);
             const int64_t n_tasks = int64_t(attn_tiles_.size()) * p.n_kv_heads;
             const bool inline_run = n_threads == 1 || work < kInlineWork;
             attn_scratch_.resize(tile_scratch * size_t(inline_run ? 1 : n_threads));
             auto run_task = [&](int64_t task, int thread_id) {
-                const AttentionTile& tile = attn_tiles_[size_t(task / p.n_kv_heads)];
-                const int g = int(task % p.n_kv_heads);
-                float* scratch = attn_scratch_.data() + tile_scratch * size_t(thread_id);
-                if (tile.n_tokens == 1) attention_unit(job, kern, tile.t0, g, scratch);
-                else kern.tile(job, tile.t0, tile.n_tokens, g, scratch);
+                attention_tile_task(job, kern, attn_tiles_[size_t(task / p.n_kv_heads)], int(task % p.n_kv_heads),
+                                    attn_scratch_.data() + tile_scratch * size_t(thread_id));
             };
             if (inline_run) {
                 for (int64_t task = 0; task < n_tasks; ++task) run_task(task, 0);

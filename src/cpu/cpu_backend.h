@@ -63,7 +63,6 @@ private:
     Activations quantized(const backend::TensorView& x, quant::DType act);
     void forget_quantized_under(const backend::TensorView& y);
     void check_matmul(const backend::TensorView& w, const backend::TensorView& x, const backend::TensorView& y);
-    static constexpr size_t kMaxSharedMatmuls = 4;
     void gated(GatedActFn fn, const backend::TensorView& gate, const backend::TensorView& up, backend::TensorView out);
     const float* rope_table_for(std::span<const int32_t> positions, const backend::RopeParams& p);
 

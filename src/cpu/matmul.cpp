@@ -16,8 +16,6 @@ namespace {
 
 using quant::DType;
 
-constexpr int64_t kMaxGemvTokens = 8;
-constexpr size_t kMaxShared = 4;  // products matmul_quantized_many runs as one dispatch
 constexpr int64_t kGemmRowBlock = 32;
 constexpr int64_t kGemmTokenBlock = 64;
 
@@ -29,6 +27,7 @@ size_t checked_row_bytes(DType type, int64_t n) {
     }
     return *bytes;
 }
+
 }  // namespace
 
 WeightMatrix dense_weight(DType type, const void* data, int64_t n_out, int64_t n_in) {
@@ -165,14 +164,14 @@ void matmul_quantized(ThreadPool& pool, Isa isa, const WeightMatrix& w, const Ac
 void matmul_quantized_many(ThreadPool& pool, Isa isa, std::span<const WeightMatrix> ws,
                            std::span<const Activations> xqs, std::span<float* const> ys) {
     if (ws.size() != xqs.size() || ws.size() != ys.size()) throw std::invalid_argument("matmul: list lengths differ");
-    bool gemv = ws.size() <= kMaxShared;
+    bool gemv = ws.size() <= kMaxSharedProducts;
     for (const Activations& xq : xqs) gemv = gemv && xq.n_tokens <= kMaxGemvTokens;
     if (!gemv) {  // GEMM: each product is long enough to amortize its own dispatch
         for (size_t i = 0; i < ws.size(); ++i) matmul_quantized(pool, isa, ws[i], xqs[i], ys[i]);
         return;
     }
-    DotKernel kernels[kMaxShared];
-    int64_t chunk[kMaxShared], first_task[kMaxShared + 1] = {0};
+    DotKernel kernels[kMaxSharedProducts];
+    int64_t chunk[kMaxSharedProducts], first_task[kMaxSharedProducts + 1] = {0};
     int64_t total_rows = 0;
     for (const WeightMatrix& w : ws) total_rows += w.n_out;
     for (size_t i = 0; i < ws.size(); ++i) {

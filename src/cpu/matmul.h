@@ -15,6 +15,11 @@
 
 namespace hotrod::cpu {
 
+// Up to this many tokens a matmul takes the GEMV path (threads split the rows); beyond, the GEMM path.
+constexpr int64_t kMaxGemvTokens = 8;
+// Products matmul_quantized_many runs as one pool dispatch.
+constexpr size_t kMaxSharedProducts = 4;
+
 // A weight matrix (n_out rows x n_in), row r at data + r * row_stride (a row is row_bytes(type, n_in) long;
 // the stride may be larger). Zero-copy: data usually points into the model mmap.
 struct WeightMatrix {
@@ -63,8 +68,8 @@ Activations quantize_activations(ThreadPool& pool, Isa isa, quant::DType act_typ
 void matmul_quantized(ThreadPool& pool, Isa isa, const WeightMatrix& w, const Activations& xq, float* y);
 
 // ys[i] = ws[i] xqs[i] for several products at once: a decode step's q/k/v or gate/up run as one pool dispatch
-// (one wake-up and one join instead of one per product) when every xq has at most 8 tokens and there are at
-// most 4 products; otherwise one matmul_quantized each. Same results as separate calls.
+// (one wake-up and one join instead of one per product) when every xq has at most kMaxGemvTokens tokens and
+// there are at most kMaxSharedProducts products; otherwise one matmul_quantized each. Same results as separate calls.
 void matmul_quantized_many(ThreadPool& pool, Isa isa, std::span<const WeightMatrix> ws,
                            std::span<const Activations> xqs, std::span<float* const> ys);
 

@@ -59,8 +59,8 @@ using AttentionScoresFn = void (*)(const AttentionJob& job, int64_t t, int g, in
 using AttentionValuesFn = void (*)(const AttentionJob& job, int64_t t, int g, int32_t j_begin, int32_t j_end,
                                    const float* scores, const float* m_inv, float* acc);
 // Whole attention of a prefill tile: tokens [t0, t0 + n_tokens) of one sequence at consecutive positions, KV
-// head g, written to job.out. scratch holds attention_tile_scratch_floats(job, range) floats, where range is
-// the tile's position span (attention_tile_span).
+// head g, written to job.out. scratch holds attention_tile_scratch_floats(job, tiles) floats for a plan that
+// holds this tile.
 using AttentionTileFn = void (*)(const AttentionJob& job, int64_t t0, int n_tokens, int g, float* scratch);
 struct AttentionKernels {
     AttentionScoresFn scores;
@@ -84,7 +84,11 @@ struct AttentionTile {
 // Cuts the batch into tiles of at most attention_tile_tokens(G) tokens, heaviest (longest span) first so the
 // threads finish together.
 void attention_plan_tiles(const AttentionJob& job, int64_t n_tokens, std::vector<AttentionTile>& tiles);
-size_t attention_tile_scratch_floats(const AttentionJob& job, int32_t span);
+// Scratch floats one task of any of these tiles needs.
+size_t attention_tile_scratch_floats(const AttentionJob& job, const std::vector<AttentionTile>& tiles);
+// One (tile, KV head) task: a lone token through attention_unit, a run of tokens through k.tile.
+void attention_tile_task(const AttentionJob& job, const AttentionKernels& k, const AttentionTile& tile, int g,
+                         float* scratch);
 
 // The tile reference: attention_unit with the reference kernels, token by token (scratch as for the tile).
 void attention_tile_ref(const AttentionJob& job, int64_t t0, int n_tokens, int g, float* scratch);

@@ -26,13 +26,21 @@ void attention_plan_tiles(const AttentionJob& job, int64_t n_tokens, std::vector
                      [](const AttentionTile& a, const AttentionTile& b) { return a.span > b.span; });
 }
 
-size_t attention_tile_scratch_floats(const AttentionJob& job, int32_t span) {
+size_t attention_tile_scratch_floats(const AttentionJob& job, const std::vector<AttentionTile>& tiles) {
+    int32_t span = 0;
+    for (const AttentionTile& tile : tiles) span = std::max(span, tile.span);
     // The SIMD tiles keep the scores of every row over the span (rounded up to a chunk of 32 positions), Q
     // transposed, one chunk of converted K or V rows, and 64 floats to align them; lone tokens and the
     // reference use G * span through attention_unit.
     const size_t rows = kAttentionTileRows, hd = size_t(job.head_dim);
     const size_t tiled = rows * (size_t(span) + 32) + rows * hd + 32 * hd + 64;
     return std::max(tiled, size_t(attention_group(job)) * size_t(span));
+}
+
+void attention_tile_task(const AttentionJob& job, const AttentionKernels& k, const AttentionTile& tile, int g,
+                         float* scratch) {
+    if (tile.n_tokens == 1) attention_unit(job, k, tile.t0, g, scratch);
+    else k.tile(job, tile.t0, tile.n_tokens, g, scratch);
 }
 
 void attention_tile_ref(const AttentionJob& job, int64_t t0, int n_tokens, int g, float* scratch) {
@@ -47,14 +55,9 @@ void attention_run_tiled(const AttentionJob& job, int64_t n_tokens, const Attent
     }
     std::vector<AttentionTile> tiles;
     attention_plan_tiles(job, n_tokens, tiles);
-    int32_t longest = 0;
-    for (const AttentionTile& tile : tiles) longest = std::max(longest, tile.span);
-    std::vector<float> scratch(attention_tile_scratch_floats(job, longest));
+    std::vector<float> scratch(attention_tile_scratch_floats(job, tiles));
     for (const AttentionTile& tile : tiles) {
-        for (int g = 0; g < job.n_kv_heads; ++g) {
-            if (tile.n_tokens == 1) attention_unit(job, k, tile.t0, g, scratch.data());
-            else k.tile(job, tile.t0, tile.n_tokens, g, scratch.data());
-        }
+        for (int g = 0; g < job.n_kv_heads; ++g) attention_tile_task(job, k, tile, g, scratch.data());
     }
 }
 
