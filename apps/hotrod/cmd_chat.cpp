@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "device_flags.h"
 #include "generation.h"
 
 namespace hotrod::app {
@@ -72,9 +73,10 @@ struct Conversation {
 
 int cmd_chat(int argc, char** argv) {
     std::string model_path, system;
-    int n_reply = 1024, n_threads = 0, n_ctx = 4096;
+    int n_reply = 1024, n_ctx = 4096;
     float temp = 0.8f, top_p = 1.0f;
     std::optional<uint64_t> seed;
+    device::DeviceOptions dev;
     CLI::App app{"Interactive chat with a model, using its chat template. /reset clears, /quit exits, Ctrl-C stops "
                  "a reply.",
                  "hotrod chat"};
@@ -84,7 +86,7 @@ int cmd_chat(int argc, char** argv) {
     app.add_option("--top-p", top_p, "top-p (1 = off)")->capture_default_str();
     app.add_option("--seed", seed, "random seed");
     app.add_option("--system", system, "system message");
-    app.add_option("-t,--threads", n_threads, "threads (0 = all cores)")->capture_default_str();
+    add_device_flags(app, dev);
     app.add_option("-c,--ctx-size", n_ctx, "KV cache size in tokens")->capture_default_str();
     try {
         app.parse(argc, argv);
@@ -93,7 +95,7 @@ int cmd_chat(int argc, char** argv) {
     }
 
     try {
-        Session s = load_session(model_path, n_threads, n_ctx);
+        Session s = load_session(model_path, dev, n_ctx);
         const text::Tokenizer& tok = *s.tok;
         const text::ChatTemplate tmpl(chat_template_source(s.model->file(), "hotrod chat"));
         text::ChatInputs in = chat_inputs(tok);

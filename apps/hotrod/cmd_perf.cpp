@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "device_flags.h"
 #include "generation.h"
 
 namespace hotrod::app {
@@ -49,13 +50,14 @@ void step(Session& s, model::Batch& b, const std::vector<int32_t>& tokens, int32
 
 int cmd_perf(int argc, char** argv) {
     std::string model_path;
-    int n_prompt = 512, n_gen = 128, n_threads = 2, reps = 3;
+    int n_prompt = 512, n_gen = 128, reps = 3;
+    device::DeviceOptions dev;
     CLI::App app{"Measures prompt processing and generation speed as llama-bench does (pp<p>, tg<n>, tokens/s).",
                  "hotrod perf"};
     app.add_option("-m,--model", model_path, "GGUF model")->required();
     app.add_option("-p,--n-prompt", n_prompt, "prompt tokens in one batch (0 = skip)")->capture_default_str();
     app.add_option("-n,--n-gen", n_gen, "tokens generated one at a time (0 = skip)")->capture_default_str();
-    app.add_option("-t,--threads", n_threads, "threads")->capture_default_str();
+    add_device_flags(app, dev);
     app.add_option("-r,--repetitions", reps, "timed repetitions of each test")->capture_default_str();
     try {
         app.parse(argc, argv);
@@ -64,7 +66,7 @@ int cmd_perf(int argc, char** argv) {
     }
     try {
         const Clock::time_point t0 = Clock::now();
-        Session s = load_session(model_path, n_threads, std::max(n_prompt, n_gen) + 64);
+        Session s = load_session(model_path, dev, std::max(n_prompt, n_gen) + 64);
         const double load_ms = ms_since(t0);
         // Load to first token: a short real prompt, then its first greedy token's logits.
         const auto ids = s.tok->encode_prompt("The capital of France is", false);
@@ -94,8 +96,8 @@ int cmd_perf(int argc, char** argv) {
                 if (r > 0) tg.push_back(double(n_gen) / (ms_since(t1) / 1000.0));
             }
         }
-        std::printf("model %s\nthreads %d\nweight_bytes %zu\nload_ms %.1f\nload_to_first_token_ms %.1f\n",
-                    model_path.c_str(), n_threads, s.model->weight_bytes(), load_ms, first_token_ms);
+        std::printf("model %s\nbackend %s\nthreads %d\nweight_bytes %zu\nload_ms %.1f\nload_to_first_token_ms %.1f\n",
+                    model_path.c_str(), s.be->name().c_str(), dev.n_threads, s.model->weight_bytes(), load_ms, first_token_ms);
         if (!pp.empty()) std::printf("pp%d %.2f +- %.2f t/s\n", n_prompt, stats(pp).mean, stats(pp).sd);
         if (!tg.empty()) std::printf("tg%d %.2f +- %.2f t/s\n", n_gen, stats(tg).mean, stats(tg).sd);
     } catch (const std::exception& e) {

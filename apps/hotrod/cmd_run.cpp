@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "device_flags.h"
 #include "generation.h"
 
 namespace hotrod::app {
@@ -24,10 +25,11 @@ std::string render_chat(const Session& s, const std::string& prompt) {
 
 int cmd_run(int argc, char** argv) {
     std::string model_path, prompt;
-    int n_predict = 128, n_threads = 0, n_ctx = 4096, top_k = 0;
+    int n_predict = 128, n_ctx = 4096, top_k = 0;
     float temp = 0.8f, top_p = 1.0f;
     std::optional<uint64_t> seed;
     bool chat = false;
+    device::DeviceOptions dev;
     CLI::App app{"Runs one prompt through a model and streams the completion.", "hotrod run"};
     app.add_option("-m,--model", model_path, "GGUF model")->required();
     app.add_option("-p,--prompt", prompt, "prompt text")->required();
@@ -37,7 +39,7 @@ int cmd_run(int argc, char** argv) {
     app.add_option("--top-p", top_p, "top-p (1 = off)")->capture_default_str();
     app.add_option("--seed", seed, "random seed");
     app.add_flag("--chat", chat, "render the prompt as one user turn with the model's chat template");
-    app.add_option("-t,--threads", n_threads, "threads (0 = all cores)")->capture_default_str();
+    add_device_flags(app, dev);
     app.add_option("-c,--ctx-size", n_ctx, "KV cache size in tokens")->capture_default_str();
     try {
         app.parse(argc, argv);
@@ -46,7 +48,7 @@ int cmd_run(int argc, char** argv) {
     }
 
     try {
-        Session s = load_session(model_path, n_threads, n_ctx);
+        Session s = load_session(model_path, dev, n_ctx);
         const text::Tokenizer& tok = *s.tok;
 
         const std::string text = chat ? render_chat(s, prompt) : prompt;

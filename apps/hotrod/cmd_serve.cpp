@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "device_flags.h"
 #include "server/loaded_model.h"
 #include "server/server.h"
 
@@ -26,7 +27,16 @@ namespace {
 
 // A one-line bar redrawn in place; only when stderr is a terminal (logs stay clean).
 void draw_progress(const char* stage, double fraction) {
-    if (!isatty(STDERR_FILENO)) return;
+    if (!isatty(STDERR_FILENO)) {
+        // Not a terminal: a log line per 10% (a GPU upload of a large model takes seconds).
+        static int last_decile = -1;
+        const int decile = int(fraction * 10 + 1e-9);
+        if (decile > last_decile) {
+            last_decile = decile;
+            std::fprintf(stderr, "hotrod serve: loading %3d%% (%s)\n", decile * 10, stage);
+        }
+        return;
+    }
     constexpr int kWidth = 30;
     const int filled = int(fraction * kWidth + 0.5);
     std::fprintf(stderr, "\rloading [%.*s%*s] %3d%% %-14s", filled, "##############################",
@@ -60,9 +70,10 @@ int cmd_serve(int argc, char** argv) {
     app.add_option("--port", o.port, "port to listen on (0: any free port)")->capture_default_str();
     app.add_option("--parallel", o.n_parallel, "sequences decoded at once")
         ->capture_default_str()->check(CLI::Range(1, 256));
-    app.add_option("-c,--ctx-size", o.n_ctx, "KV cache size in tokens, over all sequences")
+    auto* ctx = app.add_option("-c,--ctx-size", o.n_ctx,
+                               "KV cache size in tokens, over all sequences (GPU default: the memory left)")
         ->capture_default_str()->check(CLI::Range(16, 1 << 24));
-    app.add_option("-t,--threads", o.n_threads, "compute threads (0: every core)")->capture_default_str();
+    add_device_flags(app, o.device);
     app.add_option("--reasoning", reasoning, "thinking templates: on, off, or as the template decides (auto)")
         ->capture_default_str()->check(CLI::IsMember({"on", "off", "auto"}));
     app.add_option("--api-key", o.api_key, "require 'Authorization: Bearer KEY' on every route but /health");
@@ -83,6 +94,8 @@ int cmd_serve(int argc, char** argv) {
         return app.exit(e);
     }
     o.jump_forward = !no_jump;
+    o.n_ctx_given = ctx->count() > 0;
+    o.n_threads = o.device.n_threads;
     o.reasoning = reasoning == "on" ? server::ReasoningMode::on
                 : reasoning == "off" ? server::ReasoningMode::off : server::ReasoningMode::auto_;
 
@@ -120,10 +133,10 @@ int cmd_serve(int argc, char** argv) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(delay)));
             std::unique_ptr<server::LoadedModel> m = server::load_model(o, draw_progress);
             std::fprintf(stderr,
-                         "hotrod serve: model %s loaded in %.0f ms, warm-up %.0f ms (context %d per sequence, "
-                         "%d parallel, template %s); ready\n",
-                         m->model_id.c_str(), m->load_ms, m->warmup_ms, m->max_context, o.n_parallel,
-                         m->template_origin.c_str());
+                         "hotrod serve: model %s loaded in %.0f ms on %s, warm-up %.0f ms (context %d per "
+                         "sequence, %d parallel, template %s); ready\n",
+                         m->model_id.c_str(), m->load_ms, m->device.c_str(), m->warmup_ms, m->max_context,
+                         o.n_parallel, m->template_origin.c_str());
             srv.set_model(std::move(m));
         } catch (const std::exception& e) {
             if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\n");

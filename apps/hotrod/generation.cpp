@@ -10,13 +10,14 @@
 
 namespace hotrod::app {
 
-Session load_session(const std::string& model_path, int n_threads, int n_ctx) {
+Session load_session(const std::string& model_path, const device::DeviceOptions& dev, int n_ctx,
+                     int max_batch_tokens, int max_logit_rows) {
     const auto t_load = Clock::now();
     Session s;
-    s.be = std::make_unique<cpu::CpuBackend>(n_threads);
+    s.be = device::make_backend(dev);
     model::LoadOptions lo;
-    lo.max_batch_tokens = 512;
-    lo.max_logit_rows = 1;
+    lo.max_batch_tokens = max_batch_tokens;
+    lo.max_logit_rows = max_logit_rows;
     lo.max_seqs = 1;
     s.model = model::Model::load(model_path, *s.be, lo);
     s.tok = std::make_unique<text::Tokenizer>(text::load_vocab(s.model->file()));

@@ -1,4 +1,4 @@
-// What `hotrod run` and `hotrod chat` share: a model on the CPU backend with its tokenizer and a one-sequence KV
+// What `hotrod run`, `chat`, `perf` and `perplexity` share: a model on the chosen backend (CPU or GPU) with its tokenizer and a one-sequence KV
 // cache, the chat template choice, prompt encoding, chunked prefill and the sample-stream-feed loop. The loop is
 // the engine's step loop for a single sequence; the server's scheduler does the same for many.
 #pragma once
@@ -12,7 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "cpu/cpu_backend.h"
+#include "backend/backend.h"
+#include "device/device.h"
 #include "model/model.h"
 #include "sample/sampler.h"
 #include "text/chat_template.h"
@@ -29,7 +30,7 @@ inline double ms_since(Clock::time_point t0) {
 // Held through pointers: the Model keeps a reference to the backend and the KvCache is not movable. Members are
 // destroyed bottom-up, so the backend outlives everything that uses it.
 struct Session {
-    std::unique_ptr<cpu::CpuBackend> be;
+    std::unique_ptr<backend::Backend> be;
     std::unique_ptr<model::Model> model;
     std::unique_ptr<text::Tokenizer> tok;
     std::unique_ptr<model::KvCache> kv;
@@ -39,8 +40,11 @@ struct Session {
     int n_ctx() const { return kv->n_positions_total(); }
 };
 
-// n_threads <= 0: every core. n_ctx: KV cache size in tokens. Throws naming what failed.
-Session load_session(const std::string& model_path, int n_threads, int n_ctx);
+// The backend from `dev` (device/device.h), the model, its tokenizer and a one-sequence cache of n_ctx tokens.
+// max_batch_tokens: the largest step (prefill chunk); max_logit_rows: logits rows one step may ask for (1 for
+// sampling; perplexity scores many positions per step). Throws naming what failed.
+Session load_session(const std::string& model_path, const device::DeviceOptions& dev, int n_ctx,
+                     int max_batch_tokens = 512, int max_logit_rows = 1);
 
 // The model's chat template (from its file, else a built-in); a fallback warning goes to stderr as "<who>: ...".
 std::string chat_template_source(const gguf::File& f, std::string_view who);

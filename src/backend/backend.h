@@ -1,10 +1,11 @@
 // The Backend op set: the only thing model code knows about the hardware. A forward pass is written once
-// against these batched ops; src/cpu/ implements them with SIMD kernels and a thread pool, a CUDA backend
-// will implement them on a stream. Nothing here knows an architecture: ops take views, shapes and parameters.
+// against these batched ops; src/cpu/ implements them with SIMD kernels and a thread pool, src/cuda/ on a
+// stream. Nothing here knows an architecture: ops take views, shapes and parameters.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <string>
@@ -72,6 +73,16 @@ struct MatmulOut {
     TensorView y;
 };
 
+// The small index arrays of one step: its tokens, their positions and sequences with the sequences' block tables,
+// and the rows that want logits. Model::forward hands them to Backend::begin_step before the step's first op; a
+// device backend copies them to the device there, in one transfer, and the step's ops that are given these same
+// spans (the same data pointers and lengths) read that copy instead of uploading their own.
+struct StepIndex {
+    std::span<const int32_t> tokens;
+    std::span<const int32_t> logit_rows;
+    KvLayout layout;
+};
+
 // Owned device memory for activations and caches; allocated at load, never in the step loop.
 class Buffer {
 public:
@@ -85,8 +96,24 @@ public:
     virtual ~Backend() = default;
     virtual std::string name() const = 0;
 
+    // Whether the host can read this backend's buffers in place (the CPU). When false, results reach the host only
+    // through to_host.
+    virtual bool host_addressable() const { return true; }
+    // Copies a view's n_rows rows (n_cols elements each, packed) to host memory at dst and waits for it.
+    virtual void to_host(const TensorView& t, void* dst);
+    // Bytes of device memory still free for caches (after weights and activations); 0 where the backend has no
+    // fixed pool of its own (host memory).
+    virtual size_t memory_free() const { return 0; }
+    // Called once per step, before its first op, with the step's index arrays (see StepIndex). The CPU needs none.
+    virtual void begin_step(const StepIndex& /*step*/) {}
+
     // Memory. `weight` makes a weight usable by the device: zero-copy on the CPU (the mmap), one upload on a GPU.
     virtual std::unique_ptr<Buffer> alloc(size_t bytes) = 0;
+    // Host memory the device copies into fastest (pinned on a GPU), for results the host reads (logits).
+    virtual std::unique_ptr<Buffer> alloc_host(size_t bytes) { return alloc(bytes); }
+    // Sizes scratch for steps of up to max_tokens rows of up to max_width columns now, at load, so the step loop
+    // allocates nothing. Optional: scratch otherwise grows on first use.
+    virtual void reserve_workspace(int64_t /*max_tokens*/, int64_t /*max_width*/) {}
     virtual TensorView weight(const TensorView& host) = 0;
 
     // out[t] = table[ids[t]] * scale, dequantized to F32.
@@ -121,5 +148,13 @@ public:
     // Waits until every op issued so far has finished and its results are visible to the host.
     virtual void sync() = 0;
 };
+
+inline void Backend::to_host(const TensorView& t, void* dst) {
+    sync();
+    const size_t packed = quant::row_bytes(t.type, t.n_cols).value_or(0);
+    for (int64_t r = 0; r < t.n_rows; ++r)
+        std::memcpy(static_cast<char*>(dst) + size_t(r) * packed, static_cast<const char*>(t.data) + size_t(r) * t.row_bytes,
+                    packed);
+}
 
 }  // namespace hotrod::backend

@@ -2,6 +2,8 @@
 // what a forward pass gets handed for one step. The table of families is arch_table.cpp, one line each.
 #pragma once
 
+#include <vector>
+
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -54,8 +56,18 @@ struct Step {
 
     void dump(std::string_view name, int il, const TensorView& t) const {
         if (!trace) return;
-        be.sync();
-        (*trace)(name, il, t);
+        if (be.host_addressable()) {
+            be.sync();
+            (*trace)(name, il, t);
+            return;
+        }
+        // On a device: the trace reads a host copy (debug runs only; this allocates).
+        std::vector<float> host(size_t(t.n_rows) * size_t(t.n_cols));
+        be.to_host(t, host.data());
+        TensorView h = t;
+        h.data = host.data();
+        h.row_bytes = size_t(t.n_cols) * sizeof(float);
+        (*trace)(name, il, h);
     }
 };
 

@@ -2,6 +2,7 @@
 // family forward: batch checks, KV reservation, views cut to the step's size.
 #include "model/model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -20,7 +21,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, backend::Backend& be
     m->config_ = m->arch_->read_config(m->file_);
     validate_config(m->config_, path);
     const Config& c = m->config_;
-    m->weights_ = load_weights(m->file_, m->arch_->manifest(c).specs(), c, be);
+    m->weights_ = load_weights(m->file_, m->arch_->manifest(c).specs(), c, be, opt.on_weight_progress);
     if (opt.max_batch_tokens <= 0 || opt.max_logit_rows <= 0 || opt.max_seqs <= 0)
         throw std::invalid_argument("model load options: batch tokens, logit rows and sequences must be > 0");
 
@@ -53,6 +54,8 @@ std::unique_ptr<Model> Model::load(const std::string& path, backend::Backend& be
     a.out_xn = alloc(L, c.n_embd);
     a.logits = alloc(L, c.n_vocab);
     m->block_tables_.assign(size_t(opt.max_seqs), nullptr);
+    if (!be.host_addressable()) m->logits_host_ = be.alloc_host(size_t(L) * size_t(c.n_vocab) * sizeof(float));
+    be.reserve_workspace(T, std::max<int64_t>({c.n_embd, c.n_ff, q_width}));
     return m;
 }
 
@@ -129,23 +132,31 @@ int Model::forward(const Batch& b, KvCache& kv) {
     layout.block_tables = std::span<const int32_t* const>(block_tables_.data(), size_t(b.n_seqs()));
     layout.block_size = kv.block_size();
 
+    be_.begin_step(backend::StepIndex{b.tokens, b.logit_rows, layout});
     Step step{be_, config_, weights_, kv, layout, b.tokens, b.logit_rows, a, trace_ ? &trace_ : nullptr};
     arch_->forward(step);
-    be_.sync();
     n_logits_ = int(n_out);
+    // The one device-to-host copy of a step: the logits rows that are sampled.
+    float* logits = a.logits.f32();
+    if (logits_host_) {
+        logits = static_cast<float*>(logits_host_->data());
+        be_.to_host(a.logits, logits);
+    } else {
+        be_.sync();
+    }
+    logits_ = logits;
 
     // Final soft-capping (Gemma 2 style) has no Backend op yet; applied on the host rows.
-    // TODO(issue 5): a softcap op in backend.h once a family that needs it is supported on a device backend.
     if (config_.final_softcap > 0) {
         const float cap = config_.final_softcap;
-        for (int64_t i = 0; i < n_out * config_.n_vocab; ++i) a.logits.f32()[i] = cap * std::tanh(a.logits.f32()[i] / cap);
+        for (int64_t i = 0; i < n_out * config_.n_vocab; ++i) logits[i] = cap * std::tanh(logits[i] / cap);
     }
     return n_logits_;
 }
 
 std::span<const float> Model::logits(int i) const {
     if (i < 0 || i >= n_logits_) throw std::out_of_range("Model::logits: row " + std::to_string(i));
-    return {act_.logits.f32() + size_t(i) * size_t(config_.n_vocab), size_t(config_.n_vocab)};
+    return {logits_ + size_t(i) * size_t(config_.n_vocab), size_t(config_.n_vocab)};
 }
 
 }  // namespace hotrod::model

@@ -22,6 +22,8 @@ struct LoadOptions {
     int max_batch_tokens = 512;  // tokens per forward step (prefill chunk + decode tokens)
     int max_logit_rows = 64;     // rows of logits per step (n_vocab floats each: 1 MB per row at 262144)
     int max_seqs = 256;          // sequences per step
+    // Called after each weight is made usable by the backend (uploaded, on a GPU) with bytes done and in all.
+    std::function<void(size_t done, size_t total)> on_weight_progress;
 };
 
 class Model {
@@ -41,8 +43,8 @@ public:
     // sequence up to its highest position (KvFullError when the pool runs out), runs the forward and waits for it.
     // Returns the number of logits rows (batch.logit_rows.size()).
     int forward(const Batch& batch, KvCache& kv);
-    // Row i of the last step's logits (n_vocab floats). Host memory on the CPU backend.
-    // TODO(issue 5): a device backend needs a copy-to-host op in backend.h for this.
+    // Row i of the last step's logits (n_vocab floats), in host memory (copied from the device once per step on
+    // a GPU, read in place on the CPU).
     std::span<const float> logits(int i) const;
 
     // Debug: called with every named intermediate (see Step::dump).
@@ -62,6 +64,8 @@ private:
     Activations act_;                            // full size
     std::vector<const int32_t*> block_tables_;   // (max_seqs) per step
     int n_logits_ = 0;
+    std::unique_ptr<backend::Buffer> logits_host_;  // max_logit_rows x n_vocab, when the backend is not the host
+    const float* logits_ = nullptr;                 // the last step's logits rows in host memory
     std::function<void(std::string_view, int, const TensorView&)> trace_;
 };
 

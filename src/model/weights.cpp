@@ -67,9 +67,12 @@ TensorView host_view(const gguf::TensorInfo& t) {
 }  // namespace
 
 Weights load_weights(const gguf::File& file, const std::vector<TensorSpec>& specs, const Config& c,
-                     backend::Backend& be) {
+                     backend::Backend& be, const std::function<void(size_t, size_t)>& on_progress) {
     Weights w;
     w.layers.resize(size_t(c.n_layers));
+    size_t total = 0, done = 0;
+    for (const TensorSpec& s : specs)
+        if (const gguf::TensorInfo* t = file.find_tensor(s.name)) total += t->n_bytes;
     for (const TensorSpec& s : specs) {
         const gguf::TensorInfo* t = file.find_tensor(s.name);
         if (!t) {
@@ -91,6 +94,8 @@ Weights load_weights(const gguf::File& file, const std::vector<TensorSpec>& spec
         const TensorView v = be.weight(host_view(*t));
         if (s.layer < 0) w.*(s.global) = v;
         else w.layers[size_t(s.layer)].*(s.field) = v;
+        done += t->n_bytes;
+        if (on_progress) on_progress(done, total);
     }
     if (!w.output.data) w.output = w.token_embd;
     return w;

@@ -3,6 +3,7 @@
 // tensor of the manifest against the file (presence, shape, type); the synthetic writer makes one of each.
 #pragma once
 
+#include <functional>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -74,6 +75,6 @@ Manifest common_manifest(const Config& c);
 // Looks every spec up in the file, checks shape and type, and makes its view usable by the backend. Ties the
 // output to token_embd when output.weight is absent. Throws Error naming the file, tensor, expected and found.
 Weights load_weights(const gguf::File& file, const std::vector<TensorSpec>& specs, const Config& c,
-                     backend::Backend& be);
+                     backend::Backend& be, const std::function<void(size_t, size_t)>& on_progress = {});
 
 }  // namespace hotrod::model

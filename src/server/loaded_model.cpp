@@ -11,7 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "cpu/cpu_backend.h"
+#include "device/device.h"
 #include "text/reasoning.h"
 #include "text/vocab.h"
 
@@ -28,7 +28,10 @@ std::unique_ptr<LoadedModel> load_model(const ServeOptions& opt, const LoadProgr
     const auto t0 = std::chrono::steady_clock::now();
     auto m = std::make_unique<LoadedModel>();
     progress("backend", 0.0);
-    m->be = std::make_unique<cpu::CpuBackend>(opt.n_threads);
+    device::DeviceOptions dev = opt.device;
+    dev.n_threads = opt.n_threads;
+    m->be = device::make_backend(dev);
+    m->device = m->be->name();
 
     progress("model", 0.1);
     model::LoadOptions lo;
@@ -41,6 +44,10 @@ std::unique_ptr<LoadedModel> load_model(const ServeOptions& opt, const LoadProgr
     lo.max_batch_tokens = std::max(512, eo.step_tokens);
     lo.max_logit_rows = std::max(64, opt.n_parallel);
     lo.max_seqs = std::max(256, opt.n_parallel);
+    // Uploading weights is most of a GPU load; on the CPU they are mapped, and this passes in a blink.
+    lo.on_weight_progress = [&](size_t done, size_t total) {
+        progress("weights", 0.1 + 0.4 * (total ? double(done) / double(total) : 1.0));
+    };
     m->model = model::Model::load(opt.model_path, *m->be, lo);
     m->n_vocab = m->model->config().n_vocab;
 
@@ -68,7 +75,18 @@ std::unique_ptr<LoadedModel> load_model(const ServeOptions& opt, const LoadProgr
     m->chat_template = std::make_unique<text::ChatTemplate>(choice.source);
 
     progress("engine", 0.7);
-    m->engine = std::make_unique<engine::Engine>(*m->model, *m->tok, opt.n_ctx, eo);
+    // The KV cache: -c positions on the CPU; on a GPU, unless -c says otherwise, what memory is left after the
+    // weights and activations (within --gpu-mem-fraction), as vLLM sizes it.
+    int kv_positions = opt.n_ctx;
+    if (const size_t free_bytes = m->be->memory_free(); free_bytes > 0 && !opt.n_ctx_given) {
+        const model::Config& c = m->model->config();
+        const size_t per_position = size_t(c.n_layers) * 2 * size_t(c.n_kv_heads) * size_t(c.head_dim) * 2;  // F16
+        kv_positions = int(std::min<size_t>(free_bytes / std::max<size_t>(per_position, 1), size_t(1) << 24));
+        if (kv_positions < 16)
+            throw std::runtime_error("the GPU has " + std::to_string(free_bytes) + " bytes left for the KV cache after the "
+                                     "weights, not enough for 16 positions of " + std::to_string(per_position) + " bytes");
+    }
+    m->engine = std::make_unique<engine::Engine>(*m->model, *m->tok, kv_positions, eo);
     m->max_context = m->engine->max_context();
 
     // Warm-up: one token through the engine, so the first client does not pay for faulting in the mapped

@@ -12,21 +12,19 @@
 #include "engine/engine.h"
 #include "model/model.h"
 #include "sample/grammar.h"
+#include "backend/backend.h"
 #include "server/serve_options.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
-
-namespace hotrod::cpu {
-class CpuBackend;
-}
 
 namespace hotrod::server {
 
 // Members are destroyed bottom-up: the engine (which uses model, tokenizer and backend) goes first.
 struct LoadedModel {
     LoadedModel();
-    ~LoadedModel();  // defined where CpuBackend is complete
-    std::unique_ptr<cpu::CpuBackend> be;
+    ~LoadedModel();
+    std::unique_ptr<backend::Backend> be;
+    std::string device;                 // the backend's name: "cuda:0 (NVIDIA H100 ...)" or "cpu-avx512 (2 threads)"
     std::unique_ptr<model::Model> model;
     std::unique_ptr<text::Tokenizer> tok;
     std::unique_ptr<text::ChatTemplate> chat_template;

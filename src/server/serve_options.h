@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <string>
 
+#include "device/device.h"
+
 namespace hotrod::server {
 
 enum class ReasoningMode { on, off, auto_ };  // --reasoning: thinking templates render with thinking on / off /
@@ -17,7 +19,10 @@ struct ServeOptions {
     int port = 8080;
     int n_parallel = 4;              // --parallel: sequences decoded at once
     int n_ctx = 8192;                // -c: KV cache size in tokens, over all sequences
+    bool n_ctx_given = false;        // -c was on the command line (on a GPU the cache is otherwise sized from the
+                                     // memory left after weights and activations)
     int n_threads = 0;               // --threads: compute threads, 0 = every core
+    device::DeviceOptions device;    // --device, -ngl, --main-gpu, --gpu-mem-fraction
     ReasoningMode reasoning = ReasoningMode::auto_;
     std::string api_key;             // --api-key: when set, every route but /health needs "Bearer <key>"
     int max_queue = 64;              // --max-queue: requests waiting for a slot; beyond: 503

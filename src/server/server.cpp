@@ -66,7 +66,12 @@ std::string model_name_from_path(const ServeOptions& opt) {
 
 void handle_health(SharedState& st, httplib::Response& res) {
     switch (st.state.load()) {
-        case ServerState::ready: send_json(res, 200, {{"status", "ok"}}); return;
+        case ServerState::ready: {
+            nlohmann::json body = {{"status", "ok"}};
+            if (auto m = st.model()) body["device"] = m->device;  // which backend runs the model
+            send_json(res, 200, body);
+            return;
+        }
         case ServerState::loading: throw unavailable("Loading model", "model_loading");
         case ServerState::failed: throw unavailable("the model failed to load: " + st.load_error, "model_load_failed");
         case ServerState::shutting_down: throw unavailable("the server is shutting down", "shutting_down");

@@ -1,0 +1,71 @@
+// Paged attention and the KV-cache write on the GPU. The cache holds, per layer, K and V as n_blocks * block_size
+// rows of n_kv_heads * head_dim elements (F16, or Q8_0 blocks of 32), physical block b holding rows
+// b * block_size ..; a sequence's block table maps its logical blocks to physical ones (backend::KvLayout).
+// Every index array here is a device array (uploaded once per step by CudaBackend::begin_step).
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "quant/types.h"
+
+namespace hotrod::cuda {
+
+// Where each token of a batch goes in the cache (device arrays). Tokens of one sequence are contiguous and in
+// position order; sequence s's physical block ids are block_tables[s * block_table_stride + 0 ..].
+struct DeviceKvLayout {
+    const int32_t* positions = nullptr;     // [n_tokens]
+    const int32_t* token_seq = nullptr;     // [n_tokens]: index of the token's sequence in the batch
+    const int32_t* block_tables = nullptr;  // [n_seqs * block_table_stride]
+    int block_table_stride = 0;
+    int block_size = 0;
+    int n_tokens = 0;
+    int max_kv_len = 0;  // the largest position + 1 over the batch's tokens (sizes the decode split), host-known
+};
+
+struct DeviceKvCache {
+    quant::DType type = quant::DType::F16;  // F16 or Q8_0 (Q8_0 needs head_dim % 32 == 0)
+    void* k = nullptr;
+    void* v = nullptr;
+    int n_kv_heads = 0;
+    int head_dim = 0;
+};
+
+struct AttentionShape {
+    int n_heads = 0;
+    int n_kv_heads = 0;   // divides n_heads (GQA: n_heads / n_kv_heads query heads share a KV head)
+    int head_dim = 0;
+    float scale = 1.0f;   // applied to q·k
+    int window = 0;       // sliding window in tokens: token at position p sees positions > p - window (0 = all)
+    float softcap = 0.0f; // scores become softcap * tanh(score / softcap) (0 = none)
+};
+
+// Writes each token's k and v rows (F32, n_tokens rows of n_kv_heads * head_dim, strides in floats) into the
+// cache at its position, converted to the cache type bit for bit as the CPU backend's row store (F16: round to
+// nearest even; Q8_0: quantize_row_q8_0_act_ref, i.e. codes rint(x * 127 / amax) with ties to even).
+void kv_store(const DeviceKvCache& cache, const DeviceKvLayout& layout, const float* k, int64_t k_stride,
+              const float* v, int64_t v_stride, cudaStream_t stream);
+
+// Scratch for the split (flash-decoding) partial results; grows on first use of a larger shape, never shrinks.
+class Attention {
+public:
+    Attention() = default;
+    ~Attention();
+    Attention(const Attention&) = delete;
+    Attention& operator=(const Attention&) = delete;
+
+    // out[t] = causal (optionally windowed) attention of q[t] (F32, n_heads * head_dim per row) over its
+    // sequence's cached positions <= its own. Rows of q and out are q_stride / out_stride floats apart.
+    // Few query tokens per sequence (decode): positions are split across blocks and the partial softmaxes combined;
+    // many (prefill): tiles of consecutive query tokens share each K/V row they read.
+    void run(const float* q, int64_t q_stride, const DeviceKvCache& cache, const DeviceKvLayout& layout,
+             const AttentionShape& shape, float* out, int64_t out_stride, cudaStream_t stream);
+
+private:
+    void* scratch_ = nullptr;
+    size_t scratch_bytes_ = 0;
+};
+
+}  // namespace hotrod::cuda

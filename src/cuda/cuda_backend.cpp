@@ -1,0 +1,497 @@
+// CudaBackend: device choice and checks, memory (weights uploaded once through pinned staging, buffers, the
+// budget left for the KV cache), the step's index arrays, and each op's argument checks before its launcher.
+#include "cuda/cuda_backend.h"
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "cuda/check.h"
+#include "cuda/ops.h"
+#include "quant/types.h"
+
+namespace hotrod::cuda {
+
+using backend::TensorView;
+using quant::DType;
+
+namespace {
+
+constexpr size_t kMiB = size_t(1) << 20;
+// Room kept beyond (1 - mem_fraction) of the card for scratch that grows on first use (attention splits, cuBLAS).
+constexpr size_t kScratchSlack = 512 * kMiB;
+constexpr size_t kStagingBytes = 32 * kMiB;  // each of the two pinned upload buffers
+
+std::string gib(size_t bytes) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f GiB", double(bytes) / double(size_t(1) << 30));
+    return buf;
+}
+
+class DeviceBuffer final : public backend::Buffer {
+public:
+    explicit DeviceBuffer(size_t bytes) : bytes_(bytes) {
+        const cudaError_t e = cudaMalloc(&data_, std::max<size_t>(bytes, 1));
+        if (e != cudaSuccess) {
+            size_t free_b = 0, total_b = 0;
+            cudaGetLastError();
+            cudaMemGetInfo(&free_b, &total_b);
+            throw CudaError("GPU out of memory: " + std::to_string(bytes) + " bytes (" + gib(bytes) + ") needed, " +
+                                gib(free_b) + " free of " + gib(total_b),
+                            e);
+        }
+    }
+    ~DeviceBuffer() override { cudaFree(data_); }
+    void* data() override { return data_; }
+    size_t bytes() const override { return bytes_; }
+
+private:
+    size_t bytes_;
+    void* data_ = nullptr;
+};
+
+class PinnedBuffer final : public backend::Buffer {
+public:
+    explicit PinnedBuffer(size_t bytes) : bytes_(bytes) {
+        HOTROD_CUDA_CHECK(cudaMallocHost(&data_, std::max<size_t>(bytes, 1)));
+    }
+    ~PinnedBuffer() override { cudaFreeHost(data_); }
+    void* data() override { return data_; }
+    size_t bytes() const override { return bytes_; }
+
+private:
+    size_t bytes_;
+    void* data_ = nullptr;
+};
+
+[[noreturn]] void fail(const char* op, const std::string& what) {
+    throw std::invalid_argument(std::string("CudaBackend::") + op + ": " + what);
+}
+
+std::string shape(const TensorView& v) {
+    return std::string(quant::type_name(v.type)) + " [" + std::to_string(v.n_rows) + " x " + std::to_string(v.n_cols) +
+           "]";
+}
+
+void check_f32(const char* op, const char* name, const TensorView& v, int64_t n_rows, int64_t n_cols) {
+    if (v.type != DType::F32 || v.n_rows != n_rows || v.n_cols != n_cols ||
+        (n_rows > 1 && v.row_bytes < size_t(n_cols) * sizeof(float)) || v.row_bytes % sizeof(float) != 0 ||
+        (n_rows > 0 && v.data == nullptr)) {
+        fail(op, std::string(name) + " is " + shape(v) + ", expected F32 [" + std::to_string(n_rows) + " x " +
+                     std::to_string(n_cols) + "]");
+    }
+}
+
+int64_t stride_of(const TensorView& v) { return int64_t(v.row_bytes / sizeof(float)); }
+
+DeviceRows rows_of(const TensorView& v) { return {v.f32(), v.n_rows, v.n_cols, stride_of(v)}; }
+
+DeviceKvCache cache_of(const backend::KvLayerView& c) { return {c.type, c.k, c.v, c.n_kv_heads, c.head_dim}; }
+
+}  // namespace
+
+std::string describe_gpus() {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        cudaGetLastError();
+        return "";
+    }
+    std::string out;
+    for (int i = 0; i < n; ++i) {
+        cudaDeviceProp p{};
+        if (cudaGetDeviceProperties(&p, i) != cudaSuccess) continue;
+        if (!out.empty()) out += "; ";
+        out += "cuda:" + std::to_string(i) + " " + p.name + ", compute " + std::to_string(p.major) + "." +
+               std::to_string(p.minor) + ", " + gib(p.totalGlobalMem);
+    }
+    return out;
+}
+
+bool gpu_usable(int index, std::string* why) {
+    int driver = 0;
+    cudaDriverGetVersion(&driver);
+    int n = 0;
+    const cudaError_t e = cudaGetDeviceCount(&n);
+    cudaGetLastError();
+    auto no = [&](const std::string& reason) {
+        if (why) *why = reason;
+        return false;
+    };
+    if (e == cudaErrorInsufficientDriver || (driver > 0 && driver < CUDART_VERSION))
+        return no("the NVIDIA driver supports CUDA " + std::to_string(driver / 1000) + "." +
+                  std::to_string(driver % 1000 / 10) + ", this hotrod was built with CUDA " +
+                  std::to_string(CUDART_VERSION / 1000) + "." + std::to_string(CUDART_VERSION % 1000 / 10) +
+                  ": update the driver");
+    if (e == cudaErrorNoDevice || (e == cudaSuccess && n == 0)) return no("no CUDA GPU found");
+    if (e != cudaSuccess) return no(std::string("CUDA cannot start: ") + cudaGetErrorString(e));
+    if (index >= n) return no("GPU " + std::to_string(index) + " requested, " + std::to_string(n) + " present");
+    cudaDeviceProp p{};
+    if (cudaGetDeviceProperties(&p, index) != cudaSuccess) return no("cannot read the properties of GPU " + std::to_string(index));
+    // The build carries machine code for 8.0 / 8.6 / 8.9 / 9.0a and PTX for 9.0+ (HOTROD_CUDA_ARCHS).
+    if (p.major < 8)
+        return no(std::string(p.name) + " has compute capability " + std::to_string(p.major) + "." +
+                  std::to_string(p.minor) + "; hotrod's kernels need 8.0 or newer (Ampere, Ada, Hopper, ...)");
+    return true;
+}
+
+CudaBackend::CudaBackend(const CudaOptions& opt) : opt_(opt) {
+    std::string why;
+    if (!gpu_usable(opt.device, &why)) throw std::runtime_error("cuda:" + std::to_string(opt.device) + ": " + why);
+    HOTROD_CUDA_CHECK(cudaSetDevice(opt.device));
+    HOTROD_CUDA_CHECK(cudaGetDeviceProperties(&prop_, opt.device));
+    HOTROD_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    reserve_bytes_ = size_t((1.0 - std::clamp(opt.mem_fraction, 0.0, 1.0)) * double(prop_.totalGlobalMem)) + kScratchSlack;
+}
+
+CudaBackend::~CudaBackend() {
+    if (stream_) cudaStreamSynchronize(stream_);
+    free_staging();
+    for (void* p : weight_blocks_) cudaFree(p);
+    cudaFreeHost(index_host_);
+    cudaFree(index_dev_);
+    cudaFree(adhoc_dev_);
+    if (stream_) cudaStreamDestroy(stream_);
+}
+
+std::string CudaBackend::name() const {
+    return "cuda:" + std::to_string(opt_.device) + " (" + prop_.name + ", compute " + std::to_string(prop_.major) + "." +
+           std::to_string(prop_.minor) + ", " + gib(prop_.totalGlobalMem) + ")";
+}
+
+size_t CudaBackend::memory_free() const {
+    size_t free_b = 0, total_b = 0;
+    HOTROD_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+    return free_b > reserve_bytes_ ? free_b - reserve_bytes_ : 0;
+}
+
+std::unique_ptr<backend::Buffer> CudaBackend::alloc(size_t bytes) { return std::make_unique<DeviceBuffer>(bytes); }
+
+std::unique_ptr<backend::Buffer> CudaBackend::alloc_host(size_t bytes) { return std::make_unique<PinnedBuffer>(bytes); }
+
+TensorView CudaBackend::weight(const TensorView& host) {
+    if (!matmul_supports(host.type) && host.type != DType::F32)
+        fail("weight", "type " + std::string(quant::type_name(host.type)) + " has no CUDA kernels");
+    const size_t bytes = size_t(host.n_rows) * host.row_bytes;
+    void* dev = nullptr;
+    {
+        const cudaError_t e = cudaMalloc(&dev, std::max<size_t>(bytes, 1));
+        if (e != cudaSuccess) {
+            cudaGetLastError();
+            size_t free_b = 0, total_b = 0;
+            cudaMemGetInfo(&free_b, &total_b);
+            throw CudaError("the model does not fit on " + std::string(prop_.name) + ": " + gib(weight_bytes_ + bytes) +
+                                " of weights uploaded so far, " + gib(free_b) + " free of " + gib(total_b),
+                            e);
+        }
+    }
+    weight_blocks_.push_back(dev);
+    weight_bytes_ += bytes;
+    // Through two pinned buffers: the copy of one chunk overlaps the host's read of the next from the mmap.
+    if (!staging_[0]) {
+        for (int b = 0; b < 2; ++b) {
+            HOTROD_CUDA_CHECK(cudaMallocHost(&staging_[b], kStagingBytes));
+            HOTROD_CUDA_CHECK(cudaEventCreateWithFlags(&staged_[b], cudaEventDisableTiming));
+        }
+    }
+    void* const* staging = staging_;
+    cudaEvent_t* done = staged_;
+    const char* src = static_cast<const char*>(host.data);
+    for (size_t off = 0, i = 0; off < bytes; off += kStagingBytes, ++i) {
+        const size_t n = std::min(kStagingBytes, bytes - off);
+        const int b = int(i % 2);
+        if (i >= 2) HOTROD_CUDA_CHECK(cudaEventSynchronize(done[b]));
+        std::memcpy(staging[b], src + off, n);
+        HOTROD_CUDA_CHECK(cudaMemcpyAsync(static_cast<char*>(dev) + off, staging[b], n, cudaMemcpyHostToDevice, stream_));
+        HOTROD_CUDA_CHECK(cudaEventRecord(done[b], stream_));
+    }
+    HOTROD_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    TensorView v = host;
+    v.data = dev;
+    return v;
+}
+
+void CudaBackend::free_staging() {
+    cudaStreamSynchronize(stream_);  // (no throw: the destructor calls this)
+    for (int b = 0; b < 2; ++b) {
+        if (staged_[b]) cudaEventDestroy(staged_[b]);
+        if (staging_[b]) cudaFreeHost(staging_[b]);
+        staged_[b] = nullptr;
+        staging_[b] = nullptr;
+    }
+}
+
+void CudaBackend::reserve_workspace(int64_t max_tokens, int64_t max_width) {
+    free_staging();  // called at the end of a model's load: no more weights come
+    matmul_.reserve(max_tokens, max_width);
+}
+
+void CudaBackend::to_host(const TensorView& t, void* dst) {
+    const size_t packed = quant::row_bytes(t.type, t.n_cols).value_or(0);
+    if (t.n_rows > 0)
+        HOTROD_CUDA_CHECK(cudaMemcpy2DAsync(dst, packed, t.data, t.row_bytes, packed, size_t(t.n_rows),
+                                            cudaMemcpyDeviceToHost, stream_));
+    HOTROD_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+void CudaBackend::sync() {
+    ++generation_;
+    HOTROD_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+// --- index arrays -----------------------------------------------------------------------------------------------
+
+CudaBackend::Packed CudaBackend::pack(const backend::StepIndex& s, std::vector<int32_t>& buf) {
+    const backend::KvLayout& L = s.layout;
+    const size_t n = L.positions.size(), n_seqs = L.block_tables.size();
+    // Blocks each sequence needs: up to its last token's position (tokens of a sequence are in position order).
+    int bt_stride = 1, max_kv_len = 0;
+    std::vector<int>& need = blocks_needed_;
+    need.assign(n_seqs, 0);
+    if (L.block_size > 0 && L.token_seq.size() == n) {
+        for (size_t t = 0; t < n; ++t) {
+            const int32_t seq = L.token_seq[t], pos = L.positions[t];
+            if (seq < 0 || size_t(seq) >= n_seqs || pos < 0) continue;  // Model::check_batch has refused these
+            need[size_t(seq)] = std::max(need[size_t(seq)], pos / L.block_size + 1);
+            max_kv_len = std::max(max_kv_len, pos + 1);
+        }
+        for (int b : need) bt_stride = std::max(bt_stride, b);
+    }
+    Packed p;
+    buf.clear();
+    auto put = [&](const int32_t* src, size_t count) {
+        const size_t at = buf.size();
+        buf.insert(buf.end(), src, src + count);
+        return at;
+    };
+    p.tokens = put(s.tokens.data(), s.tokens.size());
+    p.logit_rows = put(s.logit_rows.data(), s.logit_rows.size());
+    p.positions = put(L.positions.data(), n);
+    p.token_seq = put(L.token_seq.data(), L.token_seq.size());
+    p.block_tables = buf.size();
+    buf.resize(buf.size() + n_seqs * size_t(bt_stride), 0);
+    for (size_t q = 0; q < n_seqs; ++q)
+        if (L.block_tables[q] && need[q] > 0)
+            std::memcpy(buf.data() + p.block_tables + q * size_t(bt_stride), L.block_tables[q],
+                        size_t(need[q]) * sizeof(int32_t));
+    p.layout.block_table_stride = bt_stride;
+    p.layout.block_size = L.block_size;
+    p.layout.n_tokens = int(n);
+    p.layout.max_kv_len = max_kv_len;
+    return p;
+}
+
+DeviceKvLayout CudaBackend::with_base(const Packed& p, const int32_t* base) {
+    DeviceKvLayout d = p.layout;
+    d.positions = base + p.positions;
+    d.token_seq = base + p.token_seq;
+    d.block_tables = base + p.block_tables;
+    return d;
+}
+
+void CudaBackend::begin_step(const backend::StepIndex& s) {
+    const Packed p = pack(s, pack_buf_);
+    const size_t total = pack_buf_.size();
+    if (total > index_capacity_) {
+        HOTROD_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        cudaFreeHost(index_host_);
+        cudaFree(index_dev_);
+        index_host_ = nullptr;
+        index_dev_ = nullptr;
+        index_capacity_ = std::max(total, index_capacity_ * 2);
+        HOTROD_CUDA_CHECK(cudaMallocHost(&index_host_, index_capacity_ * sizeof(int32_t)));
+        HOTROD_CUDA_CHECK(cudaMalloc(&index_dev_, index_capacity_ * sizeof(int32_t)));
+    } else {
+        // The previous step's copy out of index_host_ must be done before it is overwritten (a step ends with a
+        // to_host, so this returns at once).
+        HOTROD_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    }
+    std::memcpy(index_host_, pack_buf_.data(), total * sizeof(int32_t));
+    if (total)
+        HOTROD_CUDA_CHECK(cudaMemcpyAsync(index_dev_, index_host_, total * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
+    step_ = StepArrays{};
+    step_.tokens = s.tokens.data();
+    step_.n_tokens = s.tokens.size();
+    step_.logit_rows = s.logit_rows.data();
+    step_.n_logit_rows = s.logit_rows.size();
+    step_.positions = s.layout.positions.data();
+    step_.block_tables = s.layout.block_tables.data();
+    step_.n_seqs = s.layout.block_tables.size();
+    step_.d_tokens = index_dev_ + p.tokens;
+    step_.d_logit_rows = index_dev_ + p.logit_rows;
+    step_.layout = with_base(p, index_dev_);
+    step_.valid = true;
+}
+
+int32_t* CudaBackend::upload_ints(const int32_t* host, size_t n) {
+    // Ad-hoc uploads go to the stream in order, so a later upload cannot overwrite data an earlier op still reads;
+    // growing the area waits for the stream first.
+    if (n > adhoc_capacity_) {
+        HOTROD_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        cudaFree(adhoc_dev_);
+        adhoc_dev_ = nullptr;
+        adhoc_capacity_ = std::max(n, adhoc_capacity_ * 2);
+        HOTROD_CUDA_CHECK(cudaMalloc(&adhoc_dev_, adhoc_capacity_ * sizeof(int32_t)));
+    }
+    if (n) HOTROD_CUDA_CHECK(cudaMemcpyAsync(adhoc_dev_, host, n * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
+    // A pageable-memory copy returns once the source is staged, so the host array may change afterwards.
+    return adhoc_dev_;
+}
+
+const int32_t* CudaBackend::device_ints(std::span<const int32_t> host) {
+    if (step_.valid) {
+        if (host.data() == step_.tokens && host.size() == step_.n_tokens) return step_.d_tokens;
+        if (host.data() == step_.logit_rows && host.size() == step_.n_logit_rows) return step_.d_logit_rows;
+        if (host.data() == step_.positions && host.size() == step_.n_tokens) return step_.layout.positions;
+    }
+    return upload_ints(host.data(), host.size());
+}
+
+DeviceKvLayout CudaBackend::device_layout(const backend::KvLayout& L) {
+    if (step_.valid && L.positions.data() == step_.positions && L.positions.size() == size_t(step_.layout.n_tokens) &&
+        L.block_tables.data() == step_.block_tables && L.block_tables.size() == step_.n_seqs &&
+        L.block_size == step_.layout.block_size)
+        return step_.layout;
+    // Outside a step (tests calling ops directly): the same packing, uploaded to the ad-hoc area.
+    std::vector<int32_t> buf;
+    const Packed p = pack(backend::StepIndex{{}, {}, L}, buf);
+    return with_base(p, upload_ints(buf.data(), buf.size()));
+}
+
+// --- ops --------------------------------------------------------------------------------------------------------
+
+void CudaBackend::embed(const TensorView& table, std::span<const int32_t> ids, float scale, TensorView out) {
+    ++generation_;
+    const int64_t n = int64_t(ids.size());
+    check_f32("embed", "out", out, n, table.n_cols);
+    for (int64_t t = 0; t < n; ++t)
+        if (ids[size_t(t)] < 0 || ids[size_t(t)] >= table.n_rows)
+            fail("embed", "token id " + std::to_string(ids[size_t(t)]) + " at " + std::to_string(t) +
+                              " outside the table of " + std::to_string(table.n_rows) + " rows");
+    if (n == 0) return;
+    embed_rows(table.type, table.data, table.row_bytes, table.n_cols, device_ints(ids), n, scale, out.f32(),
+               stride_of(out), stream_);
+}
+
+void CudaBackend::rms_norm(const TensorView& x, const TensorView& w, float eps, TensorView out) {
+    ++generation_;
+    check_f32("rms_norm", "w", w, 1, x.n_cols);
+    check_f32("rms_norm", "x", x, x.n_rows, x.n_cols);
+    check_f32("rms_norm", "out", out, x.n_rows, x.n_cols);
+    if (x.n_rows == 0) return;
+    cuda::rms_norm(x.f32(), stride_of(x), w.f32(), eps, x.n_rows, x.n_cols, out.f32(), stride_of(out), stream_);
+}
+
+void CudaBackend::rms_norm_heads(TensorView x, const TensorView& w, int head_dim, float eps) {
+    ++generation_;
+    if (head_dim <= 0 || x.n_cols % head_dim != 0)
+        fail("rms_norm_heads", "x " + shape(x) + " is not a whole number of heads of " + std::to_string(head_dim));
+    check_f32("rms_norm_heads", "w", w, 1, head_dim);
+    check_f32("rms_norm_heads", "x", x, x.n_rows, x.n_cols);
+    if (x.n_rows == 0) return;
+    cuda::rms_norm_heads(x.f32(), stride_of(x), w.f32(), head_dim, eps, x.n_rows, x.n_cols, stream_);
+}
+
+void CudaBackend::matmul_one(const TensorView& w, const TensorView& x, TensorView y, bool x_same) {
+    if (!matmul_supports(w.type)) fail("matmul", "weight type " + std::string(quant::type_name(w.type)) + " has no CUDA kernel");
+    check_f32("matmul", "x", x, x.n_rows, w.n_cols);
+    check_f32("matmul", "y", y, x.n_rows, w.n_rows);
+    if (x.n_rows == 0) return;
+    const DeviceWeight dw{w.type, w.data, w.n_rows, w.n_cols, w.row_bytes};
+    matmul_.run(dw, rows_of(x), rows_of(y), x_same, stream_);
+}
+
+void CudaBackend::matmul(const TensorView& w, const TensorView& x, TensorView y) {
+    // The quantized x in the scratch is still x's when the last op was a matmul of the same view.
+    const bool same = x.data == last_x_ && x.n_rows == last_x_rows_ && generation_ == last_x_generation_;
+    matmul_one(w, x, y, same);
+    last_x_ = x.data;
+    last_x_rows_ = x.n_rows;
+    last_x_generation_ = generation_;
+    if (y.data == x.data) ++generation_;
+}
+
+void CudaBackend::matmul_shared(const TensorView& x, std::span<const backend::MatmulOut> outs) {
+    for (const backend::MatmulOut& o : outs) matmul(o.w, x, o.y);
+}
+
+void CudaBackend::rope(TensorView x, int head_dim, std::span<const int32_t> positions, const backend::RopeParams& p) {
+    ++generation_;
+    if (head_dim <= 0 || x.n_cols % head_dim != 0 || p.n_dims <= 0 || p.n_dims > head_dim || p.n_dims % 2 != 0)
+        fail("rope", "x " + shape(x) + " with head_dim " + std::to_string(head_dim) + " and n_dims " +
+                         std::to_string(p.n_dims) + " (needs an even n_dims <= head_dim dividing the row)");
+    check_f32("rope", "x", x, int64_t(positions.size()), x.n_cols);
+    if (x.n_rows == 0) return;
+    cuda::rope(x.f32(), stride_of(x), x.n_rows, int(x.n_cols / head_dim), head_dim, device_ints(positions),
+               p.kind == backend::RopeKind::NeoX, p.n_dims, p.freq_base, p.freq_scale, stream_);
+}
+
+void CudaBackend::kv_store(const backend::KvLayerView& cache, const backend::KvLayout& layout, const TensorView& k,
+                           const TensorView& v) {
+    ++generation_;
+    const int64_t n = int64_t(layout.positions.size());
+    const int64_t width = int64_t(cache.n_kv_heads) * cache.head_dim;
+    check_f32("kv_store", "k", k, n, width);
+    check_f32("kv_store", "v", v, n, width);
+    if ((cache.type != DType::F16 && cache.type != DType::Q8_0) || (cache.type == DType::Q8_0 && cache.head_dim % 32 != 0))
+        fail("kv_store", "cache type " + std::string(quant::type_name(cache.type)) + " with head_dim " +
+                             std::to_string(cache.head_dim) + " (F16, or Q8_0 with head_dim % 32 == 0)");
+    if (layout.token_seq.size() != size_t(n) || layout.block_size <= 0) fail("kv_store", "layout does not match the batch");
+    if (n == 0) return;
+    cuda::kv_store(cache_of(cache), device_layout(layout), k.f32(), stride_of(k), v.f32(), stride_of(v), stream_);
+}
+
+void CudaBackend::attention(const TensorView& q, const backend::KvLayerView& cache, const backend::KvLayout& layout,
+                            const backend::AttentionParams& p, TensorView out) {
+    ++generation_;
+    const int64_t n = int64_t(layout.positions.size());
+    if (p.n_kv_heads <= 0 || p.n_heads % p.n_kv_heads != 0 || p.head_dim != cache.head_dim ||
+        p.n_kv_heads != cache.n_kv_heads)
+        fail("attention", "heads " + std::to_string(p.n_heads) + "/" + std::to_string(p.n_kv_heads) + " x " +
+                              std::to_string(p.head_dim) + " do not match the cache");
+    check_f32("attention", "q", q, n, int64_t(p.n_heads) * p.head_dim);
+    check_f32("attention", "out", out, n, int64_t(p.n_heads) * p.head_dim);
+    if (layout.token_seq.size() != size_t(n) || layout.block_size <= 0) fail("attention", "layout does not match the batch");
+    if (n == 0) return;
+    const AttentionShape s{p.n_heads, p.n_kv_heads, p.head_dim, p.scale, p.window, p.softcap};
+    attention_.run(q.f32(), stride_of(q), cache_of(cache), device_layout(layout), s, out.f32(), stride_of(out), stream_);
+}
+
+void CudaBackend::swiglu(const TensorView& gate, const TensorView& up, TensorView out) {
+    ++generation_;
+    check_f32("swiglu", "up", up, gate.n_rows, gate.n_cols);
+    check_f32("swiglu", "out", out, gate.n_rows, gate.n_cols);
+    if (gate.n_rows == 0) return;
+    cuda::swiglu(gate.f32(), stride_of(gate), up.f32(), stride_of(up), out.f32(), stride_of(out), gate.n_rows,
+                 gate.n_cols, stream_);
+}
+
+void CudaBackend::geglu(const TensorView& gate, const TensorView& up, TensorView out) {
+    ++generation_;
+    check_f32("geglu", "up", up, gate.n_rows, gate.n_cols);
+    check_f32("geglu", "out", out, gate.n_rows, gate.n_cols);
+    if (gate.n_rows == 0) return;
+    cuda::geglu(gate.f32(), stride_of(gate), up.f32(), stride_of(up), out.f32(), stride_of(out), gate.n_rows,
+                gate.n_cols, stream_);
+}
+
+void CudaBackend::add(TensorView x, const TensorView& y) {
+    ++generation_;
+    check_f32("add", "x", x, x.n_rows, x.n_cols);
+    check_f32("add", "y", y, x.n_rows, x.n_cols);
+    if (x.n_rows == 0) return;
+    cuda::add(x.f32(), stride_of(x), y.f32(), stride_of(y), x.n_rows, x.n_cols, stream_);
+}
+
+void CudaBackend::gather_rows(const TensorView& x, std::span<const int32_t> rows, TensorView out) {
+    ++generation_;
+    check_f32("gather_rows", "out", out, int64_t(rows.size()), x.n_cols);
+    for (size_t i = 0; i < rows.size(); ++i)
+        if (rows[i] < 0 || rows[i] >= x.n_rows) fail("gather_rows", "row " + std::to_string(rows[i]) + " outside x " + shape(x));
+    if (rows.empty()) return;
+    cuda::gather_rows(x.f32(), stride_of(x), device_ints(rows), int64_t(rows.size()), x.n_cols, out.f32(),
+                      stride_of(out), stream_);
+}
+
+}  // namespace hotrod::cuda

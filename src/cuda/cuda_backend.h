@@ -1,0 +1,127 @@
+// CudaBackend: backend::Backend on one NVIDIA GPU. Owns the stream every op is issued on, the device copies of a
+// step's index arrays (begin_step: one host-to-device copy per step), the matmul and attention scratch, and a
+// pinned buffer for results the host reads (to_host). Ops are asynchronous: sync() or to_host() waits.
+// Weights are uploaded once, in their GGUF block formats, through pinned staging.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "cuda/attention.h"
+#include "cuda/matmul.h"
+
+namespace hotrod::cuda {
+
+struct CudaOptions {
+    int device = 0;
+    double mem_fraction = 0.9;  // share of the GPU's memory hotrod may take
+};
+
+// One line per GPU present ("cuda:0 NVIDIA H100 80GB HBM3, compute 9.0, 79.1 GiB"), "" when none.
+std::string describe_gpus();
+// Whether GPU `index` can run this build's kernels; when not, *why says so (no GPU, old driver, compute capability
+// this build has no code for).
+bool gpu_usable(int index, std::string* why);
+
+class CudaBackend final : public backend::Backend {
+public:
+    explicit CudaBackend(const CudaOptions& opt);
+    ~CudaBackend() override;
+
+    std::string name() const override;
+    bool host_addressable() const override { return false; }
+    void to_host(const backend::TensorView& t, void* dst) override;
+    size_t memory_free() const override;
+    void begin_step(const backend::StepIndex& step) override;
+
+    std::unique_ptr<backend::Buffer> alloc(size_t bytes) override;
+    std::unique_ptr<backend::Buffer> alloc_host(size_t bytes) override;
+    backend::TensorView weight(const backend::TensorView& host) override;
+    void reserve_workspace(int64_t max_tokens, int64_t max_width) override;
+
+    void embed(const backend::TensorView& table, std::span<const int32_t> ids, float scale,
+               backend::TensorView out) override;
+    void rms_norm(const backend::TensorView& x, const backend::TensorView& w, float eps,
+                  backend::TensorView out) override;
+    void rms_norm_heads(backend::TensorView x, const backend::TensorView& w, int head_dim, float eps) override;
+    void matmul(const backend::TensorView& w, const backend::TensorView& x, backend::TensorView y) override;
+    void matmul_shared(const backend::TensorView& x, std::span<const backend::MatmulOut> outs) override;
+    void rope(backend::TensorView x, int head_dim, std::span<const int32_t> positions,
+              const backend::RopeParams& p) override;
+    void kv_store(const backend::KvLayerView& cache, const backend::KvLayout& layout, const backend::TensorView& k,
+                  const backend::TensorView& v) override;
+    void attention(const backend::TensorView& q, const backend::KvLayerView& cache, const backend::KvLayout& layout,
+                   const backend::AttentionParams& p, backend::TensorView out) override;
+    void swiglu(const backend::TensorView& gate, const backend::TensorView& up, backend::TensorView out) override;
+    void geglu(const backend::TensorView& gate, const backend::TensorView& up, backend::TensorView out) override;
+    void add(backend::TensorView x, const backend::TensorView& y) override;
+    void gather_rows(const backend::TensorView& x, std::span<const int32_t> rows, backend::TensorView out) override;
+    void sync() override;
+
+    cudaStream_t stream() const { return stream_; }
+    size_t weight_bytes() const { return weight_bytes_; }
+
+private:
+    // A device copy of a host index array: the step's copy when `host` is one of the spans begin_step registered,
+    // else a fresh upload (ops called outside a model step, as the tests do).
+    const int32_t* device_ints(std::span<const int32_t> host);
+    DeviceKvLayout device_layout(const backend::KvLayout& layout);
+    void free_staging();
+    int32_t* upload_ints(const int32_t* host, size_t n);  // into the ad-hoc area, ordered on the stream
+    // Packs a step's index arrays into `buf` ([tokens | logit_rows | positions | token_seq | block tables]) and
+    // returns the layout with offsets into buf in place of device pointers (see with_base).
+    struct Packed {
+        size_t tokens = 0, logit_rows = 0, positions = 0, token_seq = 0, block_tables = 0;
+        DeviceKvLayout layout;
+    };
+    Packed pack(const backend::StepIndex& s, std::vector<int32_t>& buf);
+    static DeviceKvLayout with_base(const Packed& p, const int32_t* base);
+    void matmul_one(const backend::TensorView& w, const backend::TensorView& x, backend::TensorView y, bool x_same);
+
+    CudaOptions opt_;
+    cudaDeviceProp prop_{};
+    cudaStream_t stream_ = nullptr;
+    Matmul matmul_;
+    Attention attention_;
+    size_t weight_bytes_ = 0;
+    size_t reserve_bytes_ = 0;  // memory kept free: (1 - mem_fraction) of the card, plus room for scratch growth
+    std::vector<void*> weight_blocks_;
+    void* staging_[2] = {nullptr, nullptr};  // pinned, for weight uploads; freed by reserve_workspace (load's end)
+    cudaEvent_t staged_[2] = {nullptr, nullptr};
+
+    // The step's index arrays: host copies of the registered spans' addresses, and their device copies packed in
+    // one buffer [tokens | logit_rows | positions | token_seq | block tables (n_seqs x bt_stride)].
+    struct StepArrays {
+        const int32_t* tokens = nullptr;
+        size_t n_tokens = 0;
+        const int32_t* logit_rows = nullptr;
+        size_t n_logit_rows = 0;
+        const int32_t* positions = nullptr;
+        const int32_t* const* block_tables = nullptr;
+        size_t n_seqs = 0;
+        int32_t* d_tokens = nullptr;
+        int32_t* d_logit_rows = nullptr;
+        DeviceKvLayout layout;
+        bool valid = false;
+    } step_;
+    std::vector<int32_t> pack_buf_;
+    std::vector<int> blocks_needed_;
+    int32_t* index_host_ = nullptr;  // pinned
+    int32_t* index_dev_ = nullptr;
+    size_t index_capacity_ = 0;      // int32 elements of both
+    int32_t* adhoc_dev_ = nullptr;   // uploads of unregistered spans
+    size_t adhoc_capacity_ = 0;
+
+    // Which x the matmul scratch holds quantized (see matmul_one): reused while no other op ran in between.
+    const void* last_x_ = nullptr;
+    int64_t last_x_rows_ = 0;
+    uint64_t last_x_generation_ = 0;
+    uint64_t generation_ = 0;
+};
+
+}  // namespace hotrod::cuda

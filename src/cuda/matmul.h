@@ -1,0 +1,68 @@
+// y = W x on the GPU for a weight matrix in its GGUF block format. x (F32 rows) is first quantized to the
+// activation format the weight pairs with, exactly as the CPU does (Q8_0 for Q4_0 / Q5_0 / Q8_0, Q8_1 for Q4_1 /
+// Q5_1, Q8_K for the K formats; F32 weights F16 / BF16 / F32 take x as is), and the products are the scalar
+// references' integer block sums (formats.cuh), so GPU and CPU agree but for the order of float additions.
+// Two paths: decode (up to kMaxDecodeRows token rows: every weight byte read once for all rows of the step) and
+// prefill (more rows: tiles of weight rows x tokens staged in shared memory).
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "quant/types.h"
+
+namespace hotrod::cuda {
+
+// Up to this many token rows a matmul takes the decode path.
+constexpr int64_t kMaxDecodeRows = 16;
+
+// A weight matrix on the device: n_out rows of n_in elements of `type`, row r at data + r * row_bytes.
+struct DeviceWeight {
+    quant::DType type = quant::DType::F32;
+    const void* data = nullptr;
+    int64_t n_out = 0;
+    int64_t n_in = 0;
+    size_t row_bytes = 0;
+};
+
+// F32 rows on the device: row r at data + r * stride (stride in floats, >= n_cols).
+struct DeviceRows {
+    float* data = nullptr;
+    int64_t n_rows = 0;
+    int64_t n_cols = 0;
+    int64_t stride = 0;
+};
+
+// Whether matmul takes weights of this type.
+bool matmul_supports(quant::DType type);
+
+// Device scratch for the quantized activations of one matmul (reused by the next matmul of the same x, see
+// Matmul::run). Grows on first use of a larger shape (the model's warm-up step), never shrinks.
+class Matmul {
+public:
+    Matmul() = default;
+    ~Matmul();
+    Matmul(const Matmul&) = delete;
+    Matmul& operator=(const Matmul&) = delete;
+
+    // Sizes the scratch for up to max_rows rows of max_cols columns now, so the step loop allocates nothing.
+    void reserve(int64_t max_rows, int64_t max_cols);
+
+    // y = W x for every row of x (y.n_rows == x.n_rows, y.n_cols == w.n_out, x.n_cols == w.n_in). When
+    // `x_unchanged` is true the caller promises x is the same data as in the previous run call (q/k/v, gate/up
+    // reading one x): its quantized form is reused if it is in the needed format.
+    void run(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y, bool x_unchanged, cudaStream_t stream);
+
+private:
+    void* scratch_ = nullptr;      // quantized activations
+    size_t scratch_bytes_ = 0;
+    quant::DType scratch_type_ = quant::DType::F32;  // the format scratch_ holds (F32: nothing valid)
+};
+
+// out[t] = dequantize(table row ids[t]) * scale, for t in [0, n): the embedding lookup. ids is a device array.
+void embed_rows(quant::DType type, const void* table, size_t row_bytes, int64_t n_cols, const int32_t* ids, int64_t n,
+                float scale, float* out, int64_t out_stride, cudaStream_t stream);
+
+}  // namespace hotrod::cuda

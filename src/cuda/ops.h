@@ -1,0 +1,40 @@
+// Row-wise ops of the forward on the GPU: norms, RoPE, gated activations, residual add and row gathers. F32 rows,
+// strides in floats; index arrays (positions, rows) are device arrays. Each matches its CPU scalar reference
+// (src/cpu/ops_*.cpp) within float rounding; the activations match the exact functions (the CPU's fp16 lookup
+// table for GELU is not reproduced).
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace hotrod::cuda {
+
+// out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * w, per row (w: n_cols floats). out may equal x.
+void rms_norm(const float* x, int64_t x_stride, const float* w, float eps, int64_t n_rows, int64_t n_cols, float* out,
+              int64_t out_stride, cudaStream_t stream);
+
+// The same over each head_dim-wide slice of every row, in place (QK-norm; w: head_dim floats).
+void rms_norm_heads(float* x, int64_t x_stride, const float* w, int head_dim, float eps, int64_t n_rows,
+                    int64_t n_cols, cudaStream_t stream);
+
+// RoPE in place over rows of n_heads * head_dim at positions[r]: the first n_dims of each head rotated, pairs
+// (2i, 2i+1) when neox is false, (i, i + n_dims/2) when true; angle = position * freq_scale * base^(-2i/n_dims).
+void rope(float* x, int64_t x_stride, int64_t n_rows, int n_heads, int head_dim, const int32_t* positions, bool neox,
+          int n_dims, float freq_base, float freq_scale, cudaStream_t stream);
+
+// out = silu(gate) * up, and out = gelu_tanh(gate) * up, elementwise over n_rows x n_cols.
+void swiglu(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride, float* out, int64_t out_stride,
+            int64_t n_rows, int64_t n_cols, cudaStream_t stream);
+void geglu(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride, float* out, int64_t out_stride,
+           int64_t n_rows, int64_t n_cols, cudaStream_t stream);
+
+// x += y, elementwise over n_rows x n_cols.
+void add(float* x, int64_t x_stride, const float* y, int64_t y_stride, int64_t n_rows, int64_t n_cols,
+         cudaStream_t stream);
+
+// out[i] = x[rows[i]] for i in [0, n).
+void gather_rows(const float* x, int64_t x_stride, const int32_t* rows, int64_t n, int64_t n_cols, float* out,
+                 int64_t out_stride, cudaStream_t stream);
+
+}  // namespace hotrod::cuda
