@@ -1,0 +1,151 @@
+// RMSNorm on the GPU: rms_norm over whole rows and rms_norm_heads over each head slice of a row (QK-norm). Both
+// are one kernel over "segments" (a row, or one head_dim slice of a row): a warp per segment up to kWarpMaxCols
+// floats, a block per segment above. The arithmetic is the CPU reference's (rms_norm_row_ref): float squares
+// summed in double, mean and 1 / sqrt in float, then (x * inv_rms) * w, so only the order of the double sum differs.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "cuda/check.h"
+#include "cuda/ops.h"
+
+namespace hotrod::cuda {
+
+namespace {
+
+constexpr int kWarpMaxCols = 512;   // up to here a warp per segment (<= 4 float4 per lane); head slices are 64..256
+constexpr int kWarpsPerBlock = 8;   // warp kernel: segments per block
+constexpr int kBlockThreads = 256;  // block kernel: threads per segment
+
+// Where segment s lives: row s / segs_per_row, slice s % segs_per_row of n floats.
+struct Segments {
+    const float* x;
+    int64_t x_stride;
+    float* out;
+    int64_t out_stride;
+    int64_t n_segments;
+    int64_t segs_per_row;
+    int64_t n;
+};
+
+__device__ __forceinline__ double warp_sum(double s) {
+    for (int offset = 16; offset > 0; offset /= 2) s += __shfl_xor_sync(0xffffffffu, s, offset);
+    return s;
+}
+
+// This thread's share of sum(x^2): float4 i = lane, lane + n_lanes, .. then the n % 4 tail floats alike. With kVec
+// the slice start and w are 16-byte aligned (checked by the launcher).
+template <bool kVec>
+__device__ double sum_squares_part(const float* xs, int64_t n, int lane, int n_lanes) {
+    double s = 0.0;
+    int64_t first_scalar = 0;
+    if constexpr (kVec) {
+        const int64_t n_vec = n / 4;
+        const float4* xv = reinterpret_cast<const float4*>(xs);
+        for (int64_t i = lane; i < n_vec; i += n_lanes) {
+            const float4 v = xv[i];
+            s += double(v.x * v.x);
+            s += double(v.y * v.y);
+            s += double(v.z * v.z);
+            s += double(v.w * v.w);
+        }
+        first_scalar = 4 * n_vec;
+    }
+    for (int64_t i = first_scalar + lane; i < n; i += n_lanes) s += double(xs[i] * xs[i]);
+    return s;
+}
+
+// The reference's float steps, rounded explicitly so no compiler flag (fast math) can turn them into rsqrt.
+__device__ __forceinline__ float inv_rms_of(double sum_sq, int64_t n, float eps) {
+    const float mean = float(__ddiv_rn(sum_sq, double(n)));
+    return __fdiv_rn(1.0f, __fsqrt_rn(__fadd_rn(mean, eps)));
+}
+
+// out = (x * inv_rms) * w over the same indices this thread summed: in place (out == x) each element is read and
+// written by one thread only, so no barrier is needed between the passes beyond the reduction's own.
+template <bool kVec>
+__device__ void scale_part(const float* xs, const float* w, float inv_rms, int64_t n, float* os, int lane,
+                           int n_lanes) {
+    int64_t first_scalar = 0;
+    if constexpr (kVec) {
+        const int64_t n_vec = n / 4;
+        const float4* xv = reinterpret_cast<const float4*>(xs);
+        const float4* wv = reinterpret_cast<const float4*>(w);
+        float4* ov = reinterpret_cast<float4*>(os);
+        for (int64_t i = lane; i < n_vec; i += n_lanes) {
+            const float4 v = xv[i], g = wv[i];
+            ov[i] = make_float4(v.x * inv_rms * g.x, v.y * inv_rms * g.y, v.z * inv_rms * g.z, v.w * inv_rms * g.w);
+        }
+        first_scalar = 4 * n_vec;
+    }
+    for (int64_t i = first_scalar + lane; i < n; i += n_lanes) os[i] = xs[i] * inv_rms * w[i];
+}
+
+template <bool kVec>
+__global__ void rms_norm_warp_kernel(Segments sg, const float* w, float eps) {
+    // seg depends on the warp alone, so a warp returns whole and the full-mask shuffles below see all 32 lanes.
+    const int64_t seg = int64_t(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
+    if (seg >= sg.n_segments) return;
+    const int lane = int(threadIdx.x % 32);
+    const int64_t row = seg / sg.segs_per_row, slice = seg % sg.segs_per_row;
+    const float* xs = sg.x + row * sg.x_stride + slice * sg.n;
+    float* os = sg.out + row * sg.out_stride + slice * sg.n;
+    const double sum_sq = warp_sum(sum_squares_part<kVec>(xs, sg.n, lane, 32));
+    scale_part<kVec>(xs, w, inv_rms_of(sum_sq, sg.n, eps), sg.n, os, lane, 32);
+}
+
+template <bool kVec>
+__global__ void rms_norm_block_kernel(Segments sg, const float* w, float eps) {
+    __shared__ double warp_sums[kBlockThreads / 32];
+    const int64_t seg = blockIdx.x;
+    const int64_t row = seg / sg.segs_per_row, slice = seg % sg.segs_per_row;
+    const float* xs = sg.x + row * sg.x_stride + slice * sg.n;
+    float* os = sg.out + row * sg.out_stride + slice * sg.n;
+    const double part = warp_sum(sum_squares_part<kVec>(xs, sg.n, int(threadIdx.x), kBlockThreads));
+    if (threadIdx.x % 32 == 0) warp_sums[threadIdx.x / 32] = part;
+    __syncthreads();
+    // Every thread adds the warp sums in the same order, so all hold the same total (no second barrier needed:
+    // warp_sums is not written again).
+    double sum_sq = 0.0;
+    for (int i = 0; i < kBlockThreads / 32; ++i) sum_sq += warp_sums[i];
+    scale_part<kVec>(xs, w, inv_rms_of(sum_sq, sg.n, eps), sg.n, os, int(threadIdx.x), kBlockThreads);
+}
+
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+void launch_rms_norm(const Segments& sg, const float* w, float eps, cudaStream_t stream) {
+    if (sg.n_segments <= 0 || sg.n <= 0) return;
+    // float4 needs every segment start and w 16-byte aligned: aligned bases, strides of whole float4s and, for
+    // several slices per row, slices of whole float4s. The n % 4 tail is read singly either way.
+    const bool vec = aligned16(sg.x) && aligned16(sg.out) && aligned16(w) && sg.x_stride % 4 == 0 &&
+                     sg.out_stride % 4 == 0 && (sg.segs_per_row == 1 || sg.n % 4 == 0);
+    if (sg.n <= kWarpMaxCols) {
+        const dim3 grid(unsigned((sg.n_segments + kWarpsPerBlock - 1) / kWarpsPerBlock));
+        if (vec) rms_norm_warp_kernel<true><<<grid, kWarpsPerBlock * 32, 0, stream>>>(sg, w, eps);
+        else rms_norm_warp_kernel<false><<<grid, kWarpsPerBlock * 32, 0, stream>>>(sg, w, eps);
+    } else {
+        const dim3 grid(static_cast<unsigned>(sg.n_segments));
+        if (vec) rms_norm_block_kernel<true><<<grid, kBlockThreads, 0, stream>>>(sg, w, eps);
+        else rms_norm_block_kernel<false><<<grid, kBlockThreads, 0, stream>>>(sg, w, eps);
+    }
+    HOTROD_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace
+
+void rms_norm(const float* x, int64_t x_stride, const float* w, float eps, int64_t n_rows, int64_t n_cols, float* out,
+              int64_t out_stride, cudaStream_t stream) {
+    launch_rms_norm(Segments{x, x_stride, out, out_stride, n_rows, 1, n_cols}, w, eps, stream);
+}
+
+void rms_norm_heads(float* x, int64_t x_stride, const float* w, int head_dim, float eps, int64_t n_rows,
+                    int64_t n_cols, cudaStream_t stream) {
+    if (head_dim <= 0 || n_cols % head_dim != 0) {
+        throw std::invalid_argument("cuda::rms_norm_heads: rows of " + std::to_string(n_cols) +
+                                    " floats are not a whole number of heads of " + std::to_string(head_dim));
+    }
+    const int64_t n_heads = n_cols / head_dim;
+    launch_rms_norm(Segments{x, x_stride, x, x_stride, n_rows * n_heads, n_heads, head_dim}, w, eps, stream);
+}
+
+}  // namespace hotrod::cuda
