@@ -1,0 +1,66 @@
+// Attention::run: checks the shapes, then gives each token to one of two kernels. Tokens of a sequence with at most
+// attn::kDecodeMaxSeqTokens query tokens in the batch (decode, short speculative runs) go to the flash-decoding
+// kernel (attention_decode.cu), the rest (prefill chunks) to the tiled kernel (attention_prefill.cu). Both decide
+// on the device from token_seq with the same test, so a mixed batch needs no host-side list; each launch skips the
+// other's tokens at the cost of a few empty blocks. Groups above attn::kDecodeMaxGroup send every token to the
+// tiled kernel.
+#include <stdexcept>
+#include <string>
+
+#include "cuda/attention.h"
+#include "cuda/attention_common.cuh"
+#include "cuda/check.h"
+
+namespace hotrod::cuda {
+
+Attention::~Attention() {
+    if (scratch_) cudaFree(scratch_);  // a destructor has nowhere to report a failure to
+}
+
+void Attention::run(const float* q, int64_t q_stride, const DeviceKvCache& cache, const DeviceKvLayout& layout,
+                    const AttentionShape& shape, float* out, int64_t out_stride, cudaStream_t stream) {
+    const bool f16 = cache.type == quant::DType::F16;
+    const int group = shape.n_kv_heads > 0 ? shape.n_heads / shape.n_kv_heads : 0;
+    if ((!f16 && cache.type != quant::DType::Q8_0) || shape.n_kv_heads <= 0 || shape.n_heads % shape.n_kv_heads != 0 ||
+        group < 1 || group > attn::kPrefillMaxGroup || shape.head_dim < 32 || shape.head_dim > 256 ||
+        shape.head_dim % 32 != 0 || cache.n_kv_heads != shape.n_kv_heads || cache.head_dim != shape.head_dim ||
+        shape.window < 0 || layout.block_size <= 0) {
+        throw std::invalid_argument(
+            "cuda::Attention::run: " + std::to_string(shape.n_heads) + " heads / " + std::to_string(shape.n_kv_heads) +
+            " KV heads x head_dim " + std::to_string(shape.head_dim) + " over a " +
+            std::string(quant::type_name(cache.type)) + " cache of " + std::to_string(cache.n_kv_heads) + " x " +
+            std::to_string(cache.head_dim) + ", window " + std::to_string(shape.window) + ", block size " +
+            std::to_string(layout.block_size) + " (needs F16 or Q8_0, head_dim a multiple of 32 up to 256, group <= " +
+            std::to_string(attn::kPrefillMaxGroup) + ")");
+    }
+    // The decode kernel reads F16 K rows 16 bytes at a time.
+    if (f16 && (reinterpret_cast<uintptr_t>(cache.k) % 16 != 0 || reinterpret_cast<uintptr_t>(cache.v) % 16 != 0))
+        throw std::invalid_argument("cuda::Attention::run: an F16 cache must be 16-byte aligned");
+    if (layout.n_tokens <= 0) return;
+
+    attn::AttentionArgs args{q, q_stride, static_cast<const uint8_t*>(cache.k), static_cast<const uint8_t*>(cache.v),
+                             cache.type, layout, shape, out, out_stride,
+                             group <= attn::kDecodeMaxGroup ? attn::kDecodeMaxSeqTokens : 0};
+    if (args.decode_max_seq_tokens > 0) {
+        int device = 0, n_sms = 0;
+        HOTROD_CUDA_CHECK(cudaGetDevice(&device));
+        HOTROD_CUDA_CHECK(cudaDeviceGetAttribute(&n_sms, cudaDevAttrMultiProcessorCount, device));
+        const int n_splits = attn::decode_splits(layout.n_tokens, shape.n_kv_heads, layout.max_kv_len, n_sms);
+        const size_t bytes = attn::decode_scratch_floats(layout.n_tokens, shape, n_splits) * sizeof(float);
+        if (bytes > scratch_bytes_) {
+            if (scratch_) {
+                HOTROD_CUDA_CHECK(cudaDeviceSynchronize());  // kernels issued earlier may still read the old one
+                HOTROD_CUDA_CHECK(cudaFree(scratch_));
+            }
+            scratch_ = nullptr;
+            scratch_bytes_ = 0;
+            HOTROD_CUDA_CHECK(cudaMalloc(&scratch_, bytes));
+            scratch_bytes_ = bytes;
+        }
+        attn::launch_attention_decode(args, n_splits, static_cast<float*>(scratch_), stream);
+    }
+    // A batch of at most kDecodeMaxSeqTokens tokens has no sequence longer than that: all went to decode.
+    if (layout.n_tokens > args.decode_max_seq_tokens) attn::launch_attention_prefill(args, stream);
+}
+
+}  // namespace hotrod::cuda

@@ -1,0 +1,295 @@
+// Flash-decoding: attention for tokens whose sequence has few query tokens in the batch (attn::is_decode_token).
+// Grid (token, KV head, split): each block takes one token's G = n_heads / n_kv_heads query heads of one KV head
+// over one split of the token's visible positions, so each K/V row it reads serves all G heads. Inside a block
+// the 4 warps take interleaved chunks of 32 positions: a lane computes the G scores of its position (its own K
+// row, 16-byte loads), the warp keeps an online softmax per head, then every lane accumulates its head_dim / 32
+// output columns over the chunk's V rows (coalesced). The warps' states merge in shared memory; with one split
+// that is the output, else a partial (max, sum, unnormalised output) that combine_kernel merges by log-sum-exp.
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "cuda/attention_common.cuh"
+#include "cuda/check.h"
+
+namespace hotrod::cuda::attn {
+
+namespace {
+
+constexpr int kWarps = 4;
+constexpr int kThreads = 32 * kWarps;
+// A split spans at least this many positions (one chunk per warp), and there are at most kMaxSplits.
+constexpr int kMinSplitPositions = 32 * kWarps;
+constexpr int kMaxSplits = 64;
+// Blocks wanted in flight per SM before positions are split: memory-bound blocks of 4 warps need several per SM
+// to keep enough loads outstanding.
+constexpr int kBlocksPerSm = 4;
+
+// Dot of this lane's K row (head g of cache row `row`) with each of the G query heads in q_s (G x kDim floats).
+template <quant::DType kType, int kDim, int kGMax>
+__device__ __forceinline__ void k_scores(const uint8_t* k_cache, size_t row_bytes, int32_t row, int g, int G,
+                                         const float* q_s, float (&s)[kGMax]) {
+    const float4* q4 = reinterpret_cast<const float4*>(q_s);
+#pragma unroll
+    for (int h = 0; h < kGMax; ++h) s[h] = 0.0f;
+    if constexpr (kType == quant::DType::F16) {
+        // The head's kDim halves are 16-byte aligned: row_bytes and g * kDim * 2 are multiples of 64.
+        const uint4* kp = reinterpret_cast<const uint4*>(k_cache + size_t(row) * row_bytes + size_t(g) * (kDim * 2));
+#pragma unroll
+        for (int i = 0; i < kDim / 8; ++i) {
+            const uint4 w = kp[i];
+            const float2 k01 = __half22float2(*reinterpret_cast<const __half2*>(&w.x));
+            const float2 k23 = __half22float2(*reinterpret_cast<const __half2*>(&w.y));
+            const float2 k45 = __half22float2(*reinterpret_cast<const __half2*>(&w.z));
+            const float2 k67 = __half22float2(*reinterpret_cast<const __half2*>(&w.w));
+#pragma unroll
+            for (int h = 0; h < kGMax; ++h) {
+                if (h < G) {
+                    const float4 a = q4[(h * kDim) / 4 + 2 * i];
+                    const float4 b = q4[(h * kDim) / 4 + 2 * i + 1];
+                    s[h] += a.x * k01.x + a.y * k01.y + a.z * k23.x + a.w * k23.y + b.x * k45.x + b.y * k45.y +
+                            b.z * k67.x + b.w * k67.y;
+                }
+            }
+        }
+    } else {
+        // Q8_0 blocks sit at 2-byte alignment: codes read as 16-bit pairs. Per block: sum q * code, times the scale.
+        const uint8_t* kb = k_cache + size_t(row) * row_bytes + size_t(g) * (kDim / 32) * kQ8Bytes;
+#pragma unroll
+        for (int c = 0; c < kDim / 32; ++c) {
+            const uint8_t* blk = kb + c * kQ8Bytes;
+            const float d = half_bits_to_float(load_u16(blk));
+            float part[kGMax];
+#pragma unroll
+            for (int h = 0; h < kGMax; ++h) part[h] = 0.0f;
+#pragma unroll
+            for (int w4 = 0; w4 < 8; ++w4) {
+                const int word = load_i32_a2(blk + 2 + 4 * w4);
+                const float c0 = float(int8_t(word)), c1 = float(int8_t(word >> 8));
+                const float c2 = float(int8_t(word >> 16)), c3 = float(int8_t(word >> 24));
+#pragma unroll
+                for (int h = 0; h < kGMax; ++h) {
+                    if (h < G) {
+                        const float4 a = q4[(h * kDim + 32 * c) / 4 + w4];
+                        part[h] += a.x * c0 + a.y * c1 + a.z * c2 + a.w * c3;
+                    }
+                }
+            }
+#pragma unroll
+            for (int h = 0; h < kGMax; ++h) s[h] += d * part[h];
+        }
+    }
+}
+
+// Shared memory (floats): q_s [G][kDim], then each warp's accumulators [kWarps][G][kDim], then its (max, sum)
+// [kWarps][G][2]. At G 8, head_dim 256: 41 KiB, inside the default 48 KiB.
+__host__ __device__ constexpr size_t decode_smem_floats(int G, int dim) {
+    return size_t(G) * dim * (1 + kWarps) + size_t(kWarps) * G * 2;
+}
+
+template <quant::DType kType, int kDim, int kGMax>
+__global__ void __launch_bounds__(kThreads) decode_kernel(AttentionArgs a, int n_splits, float* part_acc,
+                                                          float* part_ml) {
+    constexpr int kCols = kDim / 32;  // output columns per lane: lane, lane + 32, ..
+    // V rows loaded before their FMAs: enough bytes in flight per warp without spilling (32 floats of registers).
+    constexpr int kRowsInFlight = kCols > 4 ? 4 : kCols > 2 ? 8 : 16;
+    const DeviceKvLayout& L = a.layout;
+    const int t = int(blockIdx.x), g = int(blockIdx.y), split = int(blockIdx.z);
+    if (!is_decode_token(L.token_seq, L.n_tokens, t, a.decode_max_seq_tokens)) return;
+    const int G = a.shape.n_heads / a.shape.n_kv_heads;
+    const int lane = int(threadIdx.x) % 32, warp = int(threadIdx.x) / 32;
+    const size_t row_bytes = kv_row_bytes<kType>(a.shape.n_kv_heads, kDim);
+    const int32_t seq = L.token_seq[t];
+    int32_t first = 0, end = 0;
+    visible_range(L.positions[t], a.shape.window, first, end);
+    const int32_t per_split = (end - first + n_splits - 1) / n_splits;
+    const int32_t span_begin = min(end, first + split * per_split);
+    const int32_t span_end = min(end, span_begin + per_split);
+
+    extern __shared__ float4 smem4[];
+    float* q_s = reinterpret_cast<float*>(smem4);
+    float* acc_s = q_s + G * kDim;
+    float* ml_s = acc_s + kWarps * G * kDim;
+    // This token's G query heads of group g are contiguous in its q row.
+    const float* q = a.q + int64_t(t) * a.q_stride + int64_t(g) * G * kDim;
+    for (int e = int(threadIdx.x); e < G * kDim; e += kThreads) q_s[e] = q[e];
+    __syncthreads();
+
+    float m[kGMax], l[kGMax], acc[kGMax][kCols];
+#pragma unroll
+    for (int h = 0; h < kGMax; ++h) {
+        m[h] = -INFINITY;
+        l[h] = 0.0f;
+#pragma unroll
+        for (int c = 0; c < kCols; ++c) acc[h][c] = 0.0f;
+    }
+
+    for (int32_t c0 = span_begin + 32 * warp; c0 < span_end; c0 += 32 * kWarps) {
+        const int32_t pos = c0 + lane;
+        const bool valid = pos < span_end;
+        const int32_t row = kv_row(L, seq, valid ? pos : c0);  // past the span: read a valid row, mask its score
+        prefetch_l2(a.v + size_t(row) * row_bytes + size_t(g) * kv_head_bytes<kType>(kDim), kv_head_bytes<kType>(kDim));
+        float s[kGMax], p[kGMax];
+        k_scores<kType, kDim, kGMax>(a.k, row_bytes, row, g, G, q_s, s);
+#pragma unroll
+        for (int h = 0; h < kGMax; ++h) {
+            if (h < G) {
+                const float sc = valid ? finish_score(s[h], a.shape.scale, a.shape.softcap) : -INFINITY;
+                float alpha = 0.0f;
+                p[h] = online_softmax_step(sc, m[h], l[h], alpha);
+#pragma unroll
+                for (int c = 0; c < kCols; ++c) acc[h][c] *= alpha;
+            }
+        }
+        // V: kRowsInFlight rows' loads issued together, then their FMAs. Lanes past the span hold a valid row and
+        // p = 0, so a group may run past n_valid.
+        const int n_valid = min(32, int(span_end - c0));
+        for (int j0 = 0; j0 < n_valid; j0 += kRowsInFlight) {
+            float v[kRowsInFlight][kCols];
+#pragma unroll
+            for (int jj = 0; jj < kRowsInFlight; ++jj) {
+                const int32_t row_j = __shfl_sync(kFullMask, row, j0 + jj);
+#pragma unroll
+                for (int c = 0; c < kCols; ++c) v[jj][c] = load_elem<kType, kDim>(a.v, row_bytes, row_j, g, c, lane);
+            }
+#pragma unroll
+            for (int jj = 0; jj < kRowsInFlight; ++jj) {
+#pragma unroll
+                for (int h = 0; h < kGMax; ++h) {
+                    if (h < G) {
+                        const float pj = __shfl_sync(kFullMask, p[h], j0 + jj);
+#pragma unroll
+                        for (int c = 0; c < kCols; ++c) acc[h][c] += pj * v[jj][c];
+                    }
+                }
+            }
+        }
+    }
+
+#pragma unroll
+    for (int h = 0; h < kGMax; ++h) {
+        if (h < G) {
+#pragma unroll
+            for (int c = 0; c < kCols; ++c) acc_s[(warp * G + h) * kDim + 32 * c + lane] = acc[h][c];
+            if (lane == 0) {
+                ml_s[(warp * G + h) * 2] = m[h];
+                ml_s[(warp * G + h) * 2 + 1] = l[h];
+            }
+        }
+    }
+    __syncthreads();
+
+    // Merge the warps (a warp that saw no position has m = -inf and weighs nothing).
+    const size_t unit = (size_t(t) * a.shape.n_kv_heads + g) * n_splits + split;
+    for (int e = int(threadIdx.x); e < G * kDim; e += kThreads) {
+        const int h = e / kDim, d = e % kDim;
+        float m_all = -INFINITY;
+        for (int w = 0; w < kWarps; ++w) m_all = fmaxf(m_all, ml_s[(w * G + h) * 2]);
+        float sum = 0.0f, o = 0.0f;
+        for (int w = 0; w < kWarps; ++w) {
+            const float mw = ml_s[(w * G + h) * 2];
+            if (mw == -INFINITY) continue;
+            const float f = expf(mw - m_all);
+            sum += f * ml_s[(w * G + h) * 2 + 1];
+            o += f * acc_s[(w * G + h) * kDim + d];
+        }
+        if (n_splits == 1) {
+            a.out[int64_t(t) * a.out_stride + int64_t(g * G + h) * kDim + d] = sum > 0.0f ? o / sum : 0.0f;
+        } else {
+            part_acc[(unit * G + h) * kDim + d] = o;
+            if (d == 0) {
+                part_ml[(unit * G + h) * 2] = m_all;
+                part_ml[(unit * G + h) * 2 + 1] = sum;
+            }
+        }
+    }
+}
+
+// Block (token, head), a thread per output column: out = sum_i e^(m_i - M) o_i / sum_i e^(m_i - M) l_i over the
+// splits i (an empty split has m_i = -inf and weighs nothing).
+__global__ void combine_kernel(AttentionArgs a, int n_splits, const float* part_acc, const float* part_ml) {
+    const DeviceKvLayout& L = a.layout;
+    const int t = int(blockIdx.x), head = int(blockIdx.y), d = int(threadIdx.x);
+    if (!is_decode_token(L.token_seq, L.n_tokens, t, a.decode_max_seq_tokens)) return;
+    const int G = a.shape.n_heads / a.shape.n_kv_heads, dim = a.shape.head_dim;
+    const int g = head / G, h = head % G;
+    const size_t unit0 = (size_t(t) * a.shape.n_kv_heads + g) * n_splits;
+    float m_all = -INFINITY;
+    for (int i = 0; i < n_splits; ++i) m_all = fmaxf(m_all, part_ml[((unit0 + i) * G + h) * 2]);
+    float sum = 0.0f, o = 0.0f;
+    for (int i = 0; i < n_splits; ++i) {
+        const size_t u = (unit0 + i) * G + h;
+        const float mi = part_ml[u * 2];
+        if (mi == -INFINITY) continue;
+        const float f = expf(mi - m_all);
+        sum += f * part_ml[u * 2 + 1];
+        o += f * part_acc[u * dim + d];
+    }
+    a.out[int64_t(t) * a.out_stride + int64_t(head) * dim + d] = sum > 0.0f ? o / sum : 0.0f;
+}
+
+template <quant::DType kType, int kDim, int kGMax>
+void launch(const AttentionArgs& a, int n_splits, float* part_acc, float* part_ml, cudaStream_t stream) {
+    const int G = a.shape.n_heads / a.shape.n_kv_heads;
+    const dim3 grid(unsigned(a.layout.n_tokens), unsigned(a.shape.n_kv_heads), unsigned(n_splits));
+    const size_t smem = decode_smem_floats(G, kDim) * sizeof(float);
+    decode_kernel<kType, kDim, kGMax><<<grid, kThreads, smem, stream>>>(a, n_splits, part_acc, part_ml);
+    HOTROD_CUDA_CHECK(cudaGetLastError());
+}
+
+template <quant::DType kType, int kDim>
+void launch_group(const AttentionArgs& a, int n_splits, float* part_acc, float* part_ml, cudaStream_t stream) {
+    const int G = a.shape.n_heads / a.shape.n_kv_heads;
+    if (G <= 1) launch<kType, kDim, 1>(a, n_splits, part_acc, part_ml, stream);
+    else if (G <= 2) launch<kType, kDim, 2>(a, n_splits, part_acc, part_ml, stream);
+    else if (G <= 4) launch<kType, kDim, 4>(a, n_splits, part_acc, part_ml, stream);
+    else launch<kType, kDim, 8>(a, n_splits, part_acc, part_ml, stream);
+}
+
+template <quant::DType kType>
+void launch_dim(const AttentionArgs& a, int n_splits, float* part_acc, float* part_ml, cudaStream_t stream) {
+    switch (a.shape.head_dim) {
+        case 32: return launch_group<kType, 32>(a, n_splits, part_acc, part_ml, stream);
+        case 64: return launch_group<kType, 64>(a, n_splits, part_acc, part_ml, stream);
+        case 96: return launch_group<kType, 96>(a, n_splits, part_acc, part_ml, stream);
+        case 128: return launch_group<kType, 128>(a, n_splits, part_acc, part_ml, stream);
+        case 160: return launch_group<kType, 160>(a, n_splits, part_acc, part_ml, stream);
+        case 192: return launch_group<kType, 192>(a, n_splits, part_acc, part_ml, stream);
+        case 224: return launch_group<kType, 224>(a, n_splits, part_acc, part_ml, stream);
+        case 256: return launch_group<kType, 256>(a, n_splits, part_acc, part_ml, stream);
+        default: break;
+    }
+    throw std::invalid_argument("cuda attention (decode): head_dim " + std::to_string(a.shape.head_dim) +
+                                " (a multiple of 32 up to 256)");
+}
+
+}  // namespace
+
+int decode_splits(int n_tokens, int n_kv_heads, int max_kv_len, int n_sms) {
+    const int64_t units = int64_t(n_tokens) * n_kv_heads;  // an upper bound: some tokens may be prefill's
+    const int64_t wanted = int64_t(kBlocksPerSm) * std::max(n_sms, 1);
+    if (units <= 0 || units >= wanted) return 1;
+    const int64_t by_work = (wanted + units - 1) / units;
+    const int64_t by_len = max_kv_len / kMinSplitPositions;
+    return int(std::max<int64_t>(1, std::min<int64_t>({by_work, by_len, kMaxSplits})));
+}
+
+size_t decode_scratch_floats(int n_tokens, const AttentionShape& shape, int n_splits) {
+    if (n_splits <= 1) return 0;
+    return size_t(n_tokens) * shape.n_heads * n_splits * (size_t(shape.head_dim) + 2);
+}
+
+void launch_attention_decode(const AttentionArgs& a, int n_splits, float* scratch, cudaStream_t stream) {
+    float* part_acc = scratch;
+    float* part_ml = n_splits > 1 ? scratch + size_t(a.layout.n_tokens) * a.shape.n_heads * n_splits * a.shape.head_dim
+                                  : nullptr;
+    if (a.type == quant::DType::F16) launch_dim<quant::DType::F16>(a, n_splits, part_acc, part_ml, stream);
+    else launch_dim<quant::DType::Q8_0>(a, n_splits, part_acc, part_ml, stream);
+    if (n_splits > 1) {
+        const dim3 grid(unsigned(a.layout.n_tokens), unsigned(a.shape.n_heads));
+        combine_kernel<<<grid, unsigned(a.shape.head_dim), 0, stream>>>(a, n_splits, part_acc, part_ml);
+        HOTROD_CUDA_CHECK(cudaGetLastError());
+    }
+}
+
+}  // namespace hotrod::cuda::attn
