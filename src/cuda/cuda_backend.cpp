@@ -119,7 +119,8 @@ bool gpu_usable(int index, std::string* why) {
         if (why) *why = reason;
         return false;
     };
-    if (e == cudaErrorInsufficientDriver || (driver > 0 && driver < CUDART_VERSION))
+    if (driver == 0) return no("no NVIDIA driver found (libcuda.so): no usable GPU on this machine");
+    if (e == cudaErrorInsufficientDriver || driver < CUDART_VERSION)
         return no("the NVIDIA driver supports CUDA " + std::to_string(driver / 1000) + "." +
                   std::to_string(driver % 1000 / 10) + ", this hotrod was built with CUDA " +
                   std::to_string(CUDART_VERSION / 1000) + "." + std::to_string(CUDART_VERSION % 1000 / 10) +

@@ -1,12 +1,17 @@
 """End-to-end fixtures: a real `hotrod serve` on the default model (SmolLM2-135M-Instruct), driven by the
 official `openai` client. The binary comes from $HOTROD_BUILD_DIR/bin (default: <repo>/build), the model from
-$HOTROD_MODELS (default: ~/.cache/hotrod/models). Without them the tests skip, unless HOTROD_REQUIRE_MODELS=1."""
+$HOTROD_MODELS (default: ~/.cache/hotrod/models). Without them the tests skip, unless HOTROD_REQUIRE_MODELS=1.
+
+Written to pass on a loaded machine (CI shares its cores): servers take a port the kernel picks (--port 0, read
+back from the log), tests that count or wait for quiet start their own server instead of the session one, and
+time limits bound only liveness (a hung server), never speed."""
 
 import json
 import os
+import re
 import signal
-import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 BUILD_DIR = Path(os.environ.get("HOTROD_BUILD_DIR", REPO / "build"))
 HOTROD = BUILD_DIR / "bin" / "hotrod"
 MODELS = Path(os.environ.get("HOTROD_MODELS", Path.home() / ".cache" / "hotrod" / "models"))
+# HOTROD_E2E_DEVICE=cuda runs every server of the suite on the GPU (scripts/test-gpu.sh); unset: the default (auto).
+DEVICE_ARGS = ["--device", os.environ["HOTROD_E2E_DEVICE"]] if os.environ.get("HOTROD_E2E_DEVICE") else []
 SMOLLM2 = MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -27,13 +34,7 @@ def _missing(what):
     pytest.skip(f"{what} is missing")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http(method, url, body=None, headers=None, timeout=60):
+def http(method, url, body=None, headers=None, timeout=600):
     """(status, headers, bytes) of one plain HTTP exchange; never raises on an HTTP error status."""
     data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
@@ -46,20 +47,35 @@ def http(method, url, body=None, headers=None, timeout=60):
         return e.code, dict(e.headers), e.read()
 
 
+LISTENING = re.compile(rb"listening on http://[^ ]+:(\d+) ")
+
+
 class Server:
-    def __init__(self, model, *args):
+    """`hotrod serve` on a port the kernel picks: a number chosen here and passed in could be taken by another
+    process before the server binds it. Returns once the server listens (it may still be loading)."""
+
+    def __init__(self, model, *args, timeout=120):
         if not HOTROD.exists():
             _missing(f"{HOTROD} (build it, or set HOTROD_BUILD_DIR)")
         if not Path(model).exists():
             _missing(f"model {model} (scripts/fetch-models.sh)")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = BUILD_DIR / f"e2e-serve-{self.port}.log"
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([str(HOTROD), "serve", "-m", str(model), "--port", str(self.port), *args],
+        fd, log_path = tempfile.mkstemp(prefix="e2e-serve-", suffix=".log", dir=BUILD_DIR)
+        self.log_path = Path(log_path)
+        self.log = os.fdopen(fd, "wb")
+        self.proc = subprocess.Popen([str(HOTROD), "serve", "-m", str(model), "--port", "0", *DEVICE_ARGS, *args],
                                      stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while not (m := LISTENING.search(self.log_path.read_bytes())):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"hotrod serve exited with {self.proc.returncode}: {self.log_path.read_text()}")
+            if time.time() > deadline:
+                self.proc.kill()
+                raise RuntimeError(f"hotrod serve did not listen within {timeout} s: {self.log_path.read_text()}")
+            time.sleep(0.02)
+        self.port = int(m.group(1))
+        self.url = f"http://127.0.0.1:{self.port}"
 
-    def wait_ready(self, timeout=120):
+    def wait_ready(self, timeout=300):
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -101,8 +117,32 @@ def server():
 
 @pytest.fixture(scope="session")
 def client(server):
+    return client_of(server)
+
+
+@pytest.fixture
+def own_server():
+    """A server of the test's own, as the session one is configured, for tests that count requests or wait for
+    quiet: the session server may still be finishing an earlier test's requests (a client that left is only
+    noticed at the next write)."""
+    s = Server(SMOLLM2, "--parallel", "4", "-c", "8192", "--alias", "smollm2").wait_ready()
+    yield s
+    assert s.stop() == 0, s.log_path.read_text()
+
+
+def client_of(server):
     import openai
-    return openai.OpenAI(base_url=server.url + "/v1", api_key="none", max_retries=0, timeout=120)
+    return openai.OpenAI(base_url=server.url + "/v1", api_key="none", max_retries=0, timeout=600)
+
+
+def wait_for(what, condition, timeout=300):
+    """Polls condition() until it returns a true value, which it returns. The timeout only catches a hung
+    server: nothing here depends on how fast the machine is."""
+    deadline = time.time() + timeout
+    while not (value := condition()):
+        assert time.time() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.05)
+    return value
 
 
 def tokenize_with_cli(text):

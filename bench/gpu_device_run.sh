@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# What a run on the lent GPU machine executes (see docs/DEVELOPERS.md): binaries packed here with
+# ../shared/tools/device-pack into .device/ (plus .device/vocab/ and, when measuring the peer,
+# .device/peers/llama-server-cuda-sm90a.xz), results written under $OUT. Stages, in the order given:
+#   tests   test_cuda (kernels vs CPU references, whole model GPU vs CPU; models from $HOTROD_MODELS)
+#   perf    hotrod perf (pp512 / tg128) on the GPU for every model present, and the device copy bandwidth
+#   peer    llama-server (CUDA) beside hotrod serve on the synthetic Qwen3-4B: pp/tg from /completion timings
+#           and `hotrod bench --fixed-length` of both servers on the published workload
+#   e2e     the pytest suite against hotrod serve --device cuda (wheels from .whl/)
+#   usage: bash bench/gpu_device_run.sh STAGE...
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+source .device/env.sh
+export HOTROD_VOCAB_DIR=$root/.device/vocab HOTROD_MODELS=${HOTROD_MODELS:-/tmp/hotrod-models}
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT" "$HOTROD_MODELS"
+synth=/tmp/hotrod_gpu_synth_qwen3_4b_q4_k_m.gguf  # the file GpuModel.SynthQwen3_4BMatchesCpu writes
+log() { printf '== %s (%s)\n' "$*" "$(date +%T)"; }
+
+make_synth() {
+  [[ -f $synth ]] && return
+  log "synth Qwen3-4B Q4_K_M"
+  hotrod synth --arch qwen3 --shape 4b --quant q4_k_m --seed 5 --vocab "$HOTROD_VOCAB_DIR/ggml-vocab-qwen2.gguf" -o "$synth"
+}
+
+copy_bandwidth() {
+  python3 - <<'PY'
+import torch
+x = torch.empty(2 << 30, dtype=torch.uint8, device="cuda"); y = torch.empty_like(x)
+for _ in range(3): y.copy_(x)
+s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+ts = []
+for _ in range(10):
+    s.record(); y.copy_(x); e.record(); torch.cuda.synchronize(); ts.append(s.elapsed_time(e) / 1000)
+ts.sort(); t = ts[len(ts) // 2]
+print(f"device copy bandwidth (read + write, median of 10 x 2 GiB): {2 * x.numel() / t / 1e9:.0f} GB/s")
+PY
+}
+
+for stage in "$@"; do
+  case $stage in
+    tests)
+      log "test_cuda"
+      timeout 420 test_cuda 2>&1 | tee "$OUT/test_cuda.log" | grep -E "^\[  (FAILED|PASSED|  OK|SKIPPED) |^  |Failure|error|Expected|Which is|actual" | head -150
+      ;;
+    perf)
+      nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem --format=csv | tee "$OUT/gpu.txt"
+      copy_bandwidth | tee -a "$OUT/gpu.txt"
+      make_synth
+      for m in "$synth" "$HOTROD_MODELS"/*.gguf; do
+        [[ -f $m ]] || continue
+        log "hotrod perf $(basename "$m")"
+        timeout 300 hotrod perf -m "$m" -p 512 -n 128 -r 3 --device cuda 2>&1 | tee -a "$OUT/perf.txt"
+      done
+      ;;
+    peer)
+      make_synth
+      bash "$root/bench/gpu_vs_llama_server.sh" "$synth" "$OUT" 2>&1 | tee "$OUT/peer.txt"
+      ;;
+    e2e)
+      python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+        && export PYTHONPATH=/tmp/site
+      HOTROD_BUILD_DIR=$root/.device HOTROD_GPU_E2E=1 HOTROD_TEST_CUDA=/bin/true HOTROD_PYTHON=python3 \
+        timeout 500 bash scripts/test-gpu.sh 2>&1 | tail -40 | tee "$OUT/e2e.txt"
+      ;;
+    *) echo "unknown stage $stage" >&2; exit 2 ;;
+  esac
+done
