@@ -1,0 +1,136 @@
+// Matmul::run: checks the shapes, quantizes x into the activation format the weight type pairs with (or reuses
+// the scratch when the caller says x is unchanged and it already holds that format), then takes the decode path
+// (up to kMaxDecodeRows rows) or the prefill path. Float weights skip quantization and read x as is.
+#include "cuda/matmul.h"
+
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "cuda/check.h"
+#include "cuda/matmul_dispatch.cuh"
+#include "cuda/matmul_kernels.h"
+#include "cuda/quantize_act.h"
+#include "quant/blocks.h"
+
+namespace hotrod::cuda {
+namespace {
+
+using quant::DType;
+
+// The activation format paired with a block weight type, or F32 for the float formats.
+DType act_type(DType type) {
+    DType act = DType::F32;
+    visit_block_type(type, [&](auto t) { act = Format<decltype(t)::value>::kAct; });
+    return act;
+}
+
+size_t act_block_bytes(DType act) {
+    switch (act) {
+        case DType::Q8_0: return sizeof(quant::BlockQ8_0);
+        case DType::Q8_1: return sizeof(quant::BlockQ8_1);
+        case DType::Q8_K: return sizeof(quant::BlockQ8_K);
+        default: return 0;
+    }
+}
+
+int64_t act_block_elems(DType act) { return act == DType::Q8_K ? quant::QK_K : quant::QK; }
+
+// Scratch bytes of one quantized row of n_cols (rounded up to whole blocks): a multiple of 16 bytes, so rows stay
+// aligned, and with room for the prefill tiles' whole-word reads past a row's last block (matmul_kernels.h).
+size_t act_row_bytes(DType act, int64_t n_cols) {
+    const int64_t blocks = (n_cols + act_block_elems(act) - 1) / act_block_elems(act);
+    return (size_t(blocks) * act_block_bytes(act) + 15) / 16 * 16;
+}
+
+std::string shape(const DeviceWeight& w) {
+    return std::string(quant::type_name(w.type)) + " " + std::to_string(w.n_out) + "x" + std::to_string(w.n_in) +
+           " (row_bytes " + std::to_string(w.row_bytes) + ")";
+}
+
+std::string shape(const char* name, const DeviceRows& r) {
+    return std::string(name) + " " + std::to_string(r.n_rows) + "x" + std::to_string(r.n_cols) + " (stride " +
+           std::to_string(r.stride) + ")";
+}
+
+[[noreturn]] void fail(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y, const std::string& why) {
+    throw std::invalid_argument("cuda matmul: " + why + ": w " + shape(w) + ", " + shape("x", x) + ", " +
+                                shape("y", y));
+}
+
+void check_args(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y) {
+    if (!matmul_supports(w.type)) fail(w, x, y, "unsupported weight type");
+    if (x.n_cols != w.n_in) fail(w, x, y, "x columns differ from the weight's n_in");
+    if (y.n_cols != w.n_out) fail(w, x, y, "y columns differ from the weight's n_out");
+    if (y.n_rows != x.n_rows) fail(w, x, y, "x and y row counts differ");
+    if (x.n_rows < 0 || w.n_out < 0 || w.n_in < 0) fail(w, x, y, "negative size");
+    if (x.stride < x.n_cols || y.stride < y.n_cols) fail(w, x, y, "row stride shorter than a row");
+    const auto need = quant::row_bytes(w.type, w.n_in);
+    if (!need) fail(w, x, y, "n_in is not a whole number of blocks");
+    if (w.row_bytes < *need) fail(w, x, y, "row_bytes shorter than a row");
+    // F32 weights are read as floats; every other format in 2-byte units (formats.cuh).
+    const size_t align = w.type == DType::F32 ? 4 : 2;
+    if (reinterpret_cast<uintptr_t>(w.data) % align != 0 || w.row_bytes % align != 0)
+        fail(w, x, y, "weight rows not " + std::to_string(align) + "-byte aligned");
+    if (w.n_out > 0 && x.n_rows > 0 && (w.data == nullptr || x.data == nullptr || y.data == nullptr))
+        fail(w, x, y, "null data");
+}
+
+}  // namespace
+
+bool matmul_supports(quant::DType type) {
+    return visit_block_type(type, [](auto) {}) || visit_float_type(type, [](auto) {});
+}
+
+Matmul::~Matmul() {
+    if (scratch_ != nullptr) cudaFree(scratch_);  // no throwing from a destructor; a failure here is moot
+}
+
+void Matmul::reserve(int64_t max_rows, int64_t max_cols) {
+    size_t row = 0;
+    for (DType act : {DType::Q8_0, DType::Q8_1, DType::Q8_K}) row = std::max(row, act_row_bytes(act, max_cols));
+    const size_t need = size_t(std::max<int64_t>(max_rows, 0)) * row;
+    if (need <= scratch_bytes_) return;
+    if (scratch_ != nullptr) {
+        // cudaFree waits for the device, so no kernel still reads the old scratch.
+        HOTROD_CUDA_CHECK(cudaFree(scratch_));
+        scratch_ = nullptr;
+        scratch_bytes_ = 0;
+    }
+    scratch_type_ = DType::F32;  // whatever it held is gone
+    HOTROD_CUDA_CHECK(cudaMalloc(&scratch_, need));
+    scratch_bytes_ = need;
+}
+
+void Matmul::run(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y, bool x_unchanged,
+                 cudaStream_t stream) {
+    check_args(w, x, y);
+    if (x.n_rows == 0 || w.n_out == 0) return;
+
+    const DType act = act_type(w.type);
+    if (act == DType::F32) {
+        if (x.n_rows <= kMaxDecodeRows) detail::matmul_decode_float(w, x, y, stream);
+        else detail::matmul_prefill_float(w, x, y, stream);
+        return;
+    }
+
+    const size_t row_bytes = act_row_bytes(act, x.n_cols);
+    if (!(x_unchanged && scratch_type_ == act)) {
+        if (size_t(x.n_rows) * row_bytes > scratch_bytes_) reserve(x.n_rows, x.n_cols);
+        scratch_type_ = DType::F32;  // invalid until the quantize below is issued
+        switch (act) {
+            case DType::Q8_0: quantize_rows_q8_0(x.data, x.stride, x.n_rows, x.n_cols, scratch_, row_bytes, stream); break;
+            case DType::Q8_1: quantize_rows_q8_1(x.data, x.stride, x.n_rows, x.n_cols, scratch_, row_bytes, stream); break;
+            case DType::Q8_K: quantize_rows_q8_k(x.data, x.stride, x.n_rows, x.n_cols, scratch_, row_bytes, stream); break;
+            default: fail(w, x, y, "no activation quantizer");
+        }
+        scratch_type_ = act;
+    }
+    if (x.n_rows <= kMaxDecodeRows) detail::matmul_decode_quant(w, scratch_, row_bytes, x.n_rows, y, stream);
+    else detail::matmul_prefill_quant(w, scratch_, row_bytes, x.n_rows, y, stream);
+}
+
+}  // namespace hotrod::cuda

@@ -1,0 +1,175 @@
+// The decode matmul: up to kMaxDecodeRows token rows, where the step is bound by reading the weights, so every
+// weight byte is read once for all rows. One warp per output row; its lanes stride over (block, part) pairs,
+// kGroup = min(kParts, 32) lanes per block. Each lane forms its part's exact integer Partial for every token row,
+// the group adds them with xor shuffles (Format::add: exact, so the block sum is the reference's), one lane of the
+// group per token row turns it into the block's float term (Format::finish), and the float sums over blocks meet
+// in a warp reduction at the end. Float weights (F32 / F16 / BF16) take F32 activations and plain FMAs.
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+
+#include "cuda/check.h"
+#include "cuda/matmul_dispatch.cuh"
+#include "cuda/matmul_kernels.h"
+
+namespace hotrod::cuda::detail {
+namespace {
+
+constexpr int kWarpsPerBlock = 4;  // output rows per thread block
+
+// A Partial (a few ints) through __shfl_xor_sync, word by word.
+template <class P>
+__device__ __forceinline__ P shfl_xor_partial(P p, int lane_mask) {
+    static_assert(sizeof(P) % 4 == 0, "Format::Partial must be made of 32-bit words");
+    int words[sizeof(P) / 4];
+    memcpy(words, &p, sizeof(P));
+#pragma unroll
+    for (int i = 0; i < int(sizeof(P) / 4); ++i) words[i] = __shfl_xor_sync(0xffffffffu, words[i], lane_mask);
+    memcpy(&p, words, sizeof(P));
+    return p;
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+    for (int off = 16; off > 0; off /= 2) v += __shfl_xor_sync(0xffffffffu, v, off);
+    return v;
+}
+
+// NR: token rows the kernel is compiled for (n_rows <= NR; rows past n_rows repeat the last row's reads and are
+// not written, which keeps the warp's control flow uniform).
+template <quant::DType T, int NR>
+__global__ void __launch_bounds__(kWarpsPerBlock * 32)
+    decode_quant_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_blocks,
+                        const uint8_t* __restrict__ x, size_t x_row_bytes, int n_rows, float* __restrict__ y,
+                        int64_t y_stride) {
+    using F = Format<T>;
+    using Act = typename F::Act;
+    using Partial = typename F::Partial;
+    constexpr int kGroup = F::kParts < 32 ? F::kParts : 32;  // lanes sharing one block
+    constexpr int kPartsPerLane = F::kParts / kGroup;
+    constexpr int kBlocksPerStep = 32 / kGroup;
+    static_assert(32 % kGroup == 0 && F::kParts % kGroup == 0, "kParts must be a power of two or a multiple of 32");
+
+    const int64_t r = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
+    if (r >= n_out) return;  // uniform over the warp
+    const int lane = threadIdx.x % 32;
+    const int part0 = lane % kGroup;
+    const uint8_t* w_row = w + r * w_row_bytes;
+
+    const Act* x_rows[NR];
+    float acc[NR];
+#pragma unroll
+    for (int t = 0; t < NR; ++t) {
+        x_rows[t] = reinterpret_cast<const Act*>(x + size_t(min(t, n_rows - 1)) * x_row_bytes);
+        acc[t] = 0.0f;
+    }
+
+    for (int64_t b0 = 0; b0 < n_blocks; b0 += kBlocksPerStep) {
+        const int64_t b = b0 + lane / kGroup;
+        const bool valid = b < n_blocks;
+        const int64_t bc = valid ? b : n_blocks - 1;  // a whole group is valid or not: its result is dropped
+        const uint8_t* wb = w_row + bc * F::kBytes;
+        Partial p[NR];
+#pragma unroll
+        for (int t = 0; t < NR; ++t) {
+            p[t] = F::dot_part(wb, x_rows[t] + bc, part0);
+#pragma unroll
+            for (int k = 1; k < kPartsPerLane; ++k) p[t] = F::add(p[t], F::dot_part(wb, x_rows[t] + bc, part0 + k * kGroup));
+        }
+        // Xor offsets below kGroup stay inside the aligned group of lanes holding this block.
+#pragma unroll
+        for (int off = kGroup / 2; off > 0; off /= 2) {
+#pragma unroll
+            for (int t = 0; t < NR; ++t) p[t] = F::add(p[t], shfl_xor_partial(p[t], off));
+        }
+        if (valid) {
+#pragma unroll
+            for (int t = 0; t < NR; ++t)
+                if (t % kGroup == part0) acc[t] += F::finish(wb, x_rows[t] + bc, p[t]);
+        }
+    }
+
+#pragma unroll
+    for (int t = 0; t < NR; ++t) {
+        const float sum = warp_sum(acc[t]);
+        if (lane == t % 32 && t < n_rows) y[t * y_stride + r] = sum;
+    }
+}
+
+template <quant::DType T, int NR>
+__global__ void __launch_bounds__(kWarpsPerBlock * 32)
+    decode_float_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_in,
+                        const float* __restrict__ x, int64_t x_stride, int n_rows, float* __restrict__ y,
+                        int64_t y_stride) {
+    const int64_t r = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
+    if (r >= n_out) return;
+    const int lane = threadIdx.x % 32;
+    const uint8_t* w_row = w + r * w_row_bytes;
+
+    const float* x_rows[NR];
+    float acc[NR];
+#pragma unroll
+    for (int t = 0; t < NR; ++t) {
+        x_rows[t] = x + int64_t(min(t, n_rows - 1)) * x_stride;
+        acc[t] = 0.0f;
+    }
+    for (int64_t i = lane; i < n_in; i += 32) {
+        const float wv = load_float_weight<T>(w_row, i);
+#pragma unroll
+        for (int t = 0; t < NR; ++t) acc[t] = fmaf(wv, x_rows[t][i], acc[t]);
+    }
+#pragma unroll
+    for (int t = 0; t < NR; ++t) {
+        const float sum = warp_sum(acc[t]);
+        if (lane == t % 32 && t < n_rows) y[t * y_stride + r] = sum;
+    }
+}
+
+// Calls fn(std::integral_constant<int, NR>{}) for the smallest compiled NR >= n_rows.
+template <class Fn>
+void with_row_count(int64_t n_rows, Fn&& fn) {
+    static_assert(kMaxDecodeRows == 16, "compiled row counts end at kMaxDecodeRows");
+    if (n_rows <= 1) fn(std::integral_constant<int, 1>{});
+    else if (n_rows <= 2) fn(std::integral_constant<int, 2>{});
+    else if (n_rows <= 4) fn(std::integral_constant<int, 4>{});
+    else if (n_rows <= 8) fn(std::integral_constant<int, 8>{});
+    else fn(std::integral_constant<int, 16>{});
+}
+
+unsigned grid_for(int64_t n_out) { return unsigned((n_out + kWarpsPerBlock - 1) / kWarpsPerBlock); }
+
+}  // namespace
+
+void matmul_decode_quant(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows,
+                         const DeviceRows& y, cudaStream_t stream) {
+    if (n_rows < 1 || n_rows > kMaxDecodeRows) throw std::invalid_argument("matmul_decode_quant: row count out of range");
+    const bool known = visit_block_type(w.type, [&](auto type) {
+        constexpr quant::DType T = decltype(type)::value;
+        with_row_count(n_rows, [&](auto nr) {
+            decode_quant_kernel<T, decltype(nr)::value><<<grid_for(w.n_out), kWarpsPerBlock * 32, 0, stream>>>(
+                static_cast<const uint8_t*>(w.data), w.row_bytes, w.n_out, w.n_in / Format<T>::kElems,
+                static_cast<const uint8_t*>(x_q), x_row_bytes, int(n_rows), y.data, y.stride);
+            HOTROD_CUDA_CHECK(cudaGetLastError());
+        });
+    });
+    if (!known) throw std::invalid_argument("matmul_decode_quant: not a block format");
+}
+
+void matmul_decode_float(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y, cudaStream_t stream) {
+    if (x.n_rows < 1 || x.n_rows > kMaxDecodeRows) throw std::invalid_argument("matmul_decode_float: row count out of range");
+    const bool known = visit_float_type(w.type, [&](auto type) {
+        constexpr quant::DType T = decltype(type)::value;
+        with_row_count(x.n_rows, [&](auto nr) {
+            decode_float_kernel<T, decltype(nr)::value><<<grid_for(w.n_out), kWarpsPerBlock * 32, 0, stream>>>(
+                static_cast<const uint8_t*>(w.data), w.row_bytes, w.n_out, w.n_in, x.data, x.stride, int(x.n_rows),
+                y.data, y.stride);
+            HOTROD_CUDA_CHECK(cudaGetLastError());
+        });
+    });
+    if (!known) throw std::invalid_argument("matmul_decode_float: not a float format");
+}
+
+}  // namespace hotrod::cuda::detail

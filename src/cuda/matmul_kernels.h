@@ -1,0 +1,28 @@
+// The matmul kernel families behind Matmul::run (matmul.cu), private to src/cuda/: the decode path
+// (matmul_decode.cu, up to kMaxDecodeRows token rows) and the prefill path (matmul_prefill.cu, tiles in shared
+// memory), each for the block formats (activations already quantized to Format<T>::Act rows) and for the float
+// formats F32 / F16 / BF16 (activations as F32). Arguments are checked by Matmul::run; these only launch.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "cuda/matmul.h"
+
+namespace hotrod::cuda::detail {
+
+// y[t][r] = sum over blocks of Format<w.type>::finish(block r, activation block of row t), t < n_rows.
+// x_q: n_rows rows of quantized activations, x_row_bytes apart (a multiple of 16, with at least 2 bytes of slack
+// after the last block when the row is not a multiple of 4 bytes: the prefill tiles copy whole words).
+void matmul_decode_quant(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows,
+                         const DeviceRows& y, cudaStream_t stream);
+void matmul_prefill_quant(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows,
+                          const DeviceRows& y, cudaStream_t stream);
+
+// y[t][r] = sum over i of w[r][i] * x[t][i] in float, for F32 / F16 / BF16 weights and any n_in.
+void matmul_decode_float(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y, cudaStream_t stream);
+void matmul_prefill_float(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y, cudaStream_t stream);
+
+}  // namespace hotrod::cuda::detail

@@ -1,0 +1,88 @@
+// Q8_0 and Q8_1 activation quantization on the GPU, bit-exact with quantize_row_q8_0_act_ref /
+// quantize_row_q8_1_ref (src/quant/quantize_act.cpp): one warp per 32-element block, lane j holding element j.
+// The block's amax (a max: exact in any order) and code sum (integers) come from warp shuffles; the scale is
+// 127 / amax by a correctly rounded division, codes round half to even (__float2int_rn = nearbyint's default
+// mode), and d and s are rounded to fp16 with round-to-nearest-even as the reference's fp32_to_fp16.
+#include <cuda_fp16.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "cuda/check.h"
+#include "cuda/quantize_act.h"
+#include "quant/blocks.h"
+
+namespace hotrod::cuda {
+namespace {
+
+constexpr int kWarpsPerBlock = 8;
+
+template <bool kQ81>
+__global__ void __launch_bounds__(kWarpsPerBlock * 32)
+    quantize_q8_kernel(const float* __restrict__ x, int64_t x_stride, int64_t n_rows, int64_t n_blocks,
+                       uint8_t* __restrict__ out, size_t out_row_bytes) {
+    const int64_t block_id = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
+    if (block_id >= n_rows * n_blocks) return;  // uniform over the warp
+    const int lane = threadIdx.x % 32;
+    const int64_t t = block_id / n_blocks, b = block_id % n_blocks;
+    const float v = x[t * x_stride + b * quant::QK + lane];
+
+    float amax = fabsf(v);
+    for (int off = 16; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+    const float id = amax != 0.0f ? __fdiv_rn(127.0f, amax) : 0.0f;
+    const int q = __float2int_rn(__fmul_rn(v, id));
+    const float d = __fdiv_rn(amax, 127.0f);
+
+    uint8_t* row = out + t * out_row_bytes;
+    if (kQ81) {
+        int sum = q;
+        for (int off = 16; off > 0; off /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+        auto* blk = reinterpret_cast<quant::BlockQ8_1*>(row) + b;
+        blk->qs[lane] = int8_t(q);
+        if (lane == 0) {
+            // s from the unrounded d, then both rounded to fp16 and kept as float (the reference's order).
+            blk->d = __half2float(__float2half_rn(d));
+            blk->s = __half2float(__float2half_rn(__fmul_rn(d, float(sum))));
+        }
+    } else {
+        auto* blk = reinterpret_cast<quant::BlockQ8_0*>(row) + b;
+        blk->qs[lane] = int8_t(q);
+        if (lane == 0) blk->d = __half_as_ushort(__float2half_rn(d));
+    }
+}
+
+template <bool kQ81>
+void launch(const float* x, int64_t x_stride, int64_t n_rows, int64_t n_cols, void* out, size_t out_row_bytes,
+            cudaStream_t stream) {
+    const char* name = kQ81 ? "quantize_rows_q8_1" : "quantize_rows_q8_0";
+    const size_t block_bytes = kQ81 ? sizeof(quant::BlockQ8_1) : sizeof(quant::BlockQ8_0);
+    const size_t align = kQ81 ? 4 : 2;
+    if (n_cols % quant::QK != 0 || x_stride < n_cols || out_row_bytes < size_t(n_cols / quant::QK) * block_bytes ||
+        out_row_bytes % align != 0 || reinterpret_cast<uintptr_t>(out) % align != 0)
+        throw std::invalid_argument(std::string(name) + ": " + std::to_string(n_rows) + " rows of " +
+                                    std::to_string(n_cols) + " columns (stride " + std::to_string(x_stride) +
+                                    ") into rows of " + std::to_string(out_row_bytes) +
+                                    " bytes: needs whole 32-element blocks and aligned rows that hold them");
+    const int64_t n_blocks = n_cols / quant::QK;
+    const int64_t n_warps = n_rows * n_blocks;
+    if (n_warps == 0) return;
+    const int64_t grid = (n_warps + kWarpsPerBlock - 1) / kWarpsPerBlock;
+    quantize_q8_kernel<kQ81><<<unsigned(grid), kWarpsPerBlock * 32, 0, stream>>>(
+        x, x_stride, n_rows, n_blocks, static_cast<uint8_t*>(out), out_row_bytes);
+    HOTROD_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace
+
+void quantize_rows_q8_0(const float* x, int64_t x_stride, int64_t n_rows, int64_t n_cols, void* out,
+                        size_t out_row_bytes, cudaStream_t stream) {
+    launch<false>(x, x_stride, n_rows, n_cols, out, out_row_bytes, stream);
+}
+
+void quantize_rows_q8_1(const float* x, int64_t x_stride, int64_t n_rows, int64_t n_cols, void* out,
+                        size_t out_row_bytes, cudaStream_t stream) {
+    launch<true>(x, x_stride, n_rows, n_cols, out, out_row_bytes, stream);
+}
+
+}  // namespace hotrod::cuda

@@ -1,0 +1,288 @@
+// Matmul on the GPU (matmul.cu, matmul_decode.cu, matmul_prefill.cu) against the CPU scalar references, for every
+// weight type: weights written by quantize_row_*_ref, random activations quantized by the matching
+// quantize_row_q8_*_ref, and y[t][r] = dot_ref_<type>(n_in, weight row r, x row t). Every block term is exact
+// (integer sums, the reference's float roundings), so only the order of float additions differs.
+// Tolerance: |gpu - ref| <= 1e-5 * sum of |terms| (per block for block formats, per element for float formats):
+// reordering a float sum of n terms moves it by at most ~n * 2^-24 * sum |terms| (n <= 128 blocks here: 7.6e-6,
+// and the typical random-walk error is far smaller); a wrong block, part or scale is off by whole terms.
+// cuda_runtime.h (not only the _api header) for the typed cudaMalloc overload DeviceArray calls.
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cuda/matmul.h"
+#include "gpu_test_util.h"
+#include "quant/blocks.h"
+#include "quant/dot_ref.h"
+#include "quant/quantize.h"
+#include "quant/types.h"
+
+namespace hotrod::cuda::test {
+namespace {
+
+using quant::DType;
+
+void copy_f32(const float* x, void* dst, int64_t n) { std::memcpy(dst, x, size_t(n) * sizeof(float)); }
+
+// A weight type with its scalar references: how weights are written, how x is quantized, the dot product.
+struct TypeCase {
+    DType type;
+    void (*quantize_w)(const float*, void*, int64_t);
+    float (*dot)(int64_t, const void*, const void*);
+    void (*quantize_x)(const float*, void*, int64_t);  // the activation format's reference quantizer
+    size_t act_block_bytes;                             // sizeof its block (4: one float)
+    int act_block_elems;                                // elements per activation block (1 for float weights)
+    std::vector<int64_t> n_ins;                         // one block, a ragged count of blocks, a model width
+};
+
+const std::vector<TypeCase>& type_cases() {
+    using namespace quant;
+    static const std::vector<TypeCase> cases = {
+        {DType::F32, copy_f32, dot_ref_f32, copy_f32, 4, 1, {5, 300, 4096}},
+        {DType::F16, quantize_row_f16_ref, dot_ref_f16, copy_f32, 4, 1, {1, 37, 4096}},
+        {DType::BF16, quantize_row_bf16_ref, dot_ref_bf16, copy_f32, 4, 1, {33, 288, 4096}},
+        {DType::Q4_0, quantize_row_q4_0_ref, dot_ref_q4_0, quantize_row_q8_0_act_ref, sizeof(BlockQ8_0), QK, {32, 288, 4096}},
+        {DType::Q4_1, quantize_row_q4_1_ref, dot_ref_q4_1, quantize_row_q8_1_ref, sizeof(BlockQ8_1), QK, {32, 288, 4096}},
+        {DType::Q5_0, quantize_row_q5_0_ref, dot_ref_q5_0, quantize_row_q8_0_act_ref, sizeof(BlockQ8_0), QK, {32, 288, 4096}},
+        {DType::Q5_1, quantize_row_q5_1_ref, dot_ref_q5_1, quantize_row_q8_1_ref, sizeof(BlockQ8_1), QK, {32, 288, 4096}},
+        {DType::Q8_0, quantize_row_q8_0_ref, dot_ref_q8_0, quantize_row_q8_0_act_ref, sizeof(BlockQ8_0), QK, {32, 288, 4096}},
+        {DType::Q2_K, quantize_row_q2_k_ref, dot_ref_q2_k, quantize_row_q8_k_ref, sizeof(BlockQ8_K), QK_K, {256, 2816, 4096}},
+        {DType::Q3_K, quantize_row_q3_k_ref, dot_ref_q3_k, quantize_row_q8_k_ref, sizeof(BlockQ8_K), QK_K, {256, 2816, 4096}},
+        {DType::Q4_K, quantize_row_q4_k_ref, dot_ref_q4_k, quantize_row_q8_k_ref, sizeof(BlockQ8_K), QK_K, {256, 2816, 4096}},
+        {DType::Q5_K, quantize_row_q5_k_ref, dot_ref_q5_k, quantize_row_q8_k_ref, sizeof(BlockQ8_K), QK_K, {256, 2816, 4096}},
+        {DType::Q6_K, quantize_row_q6_k_ref, dot_ref_q6_k, quantize_row_q8_k_ref, sizeof(BlockQ8_K), QK_K, {256, 2816, 4096}},
+    };
+    return cases;
+}
+
+const TypeCase& type_case(DType type) {
+    for (const TypeCase& c : type_cases())
+        if (c.type == type) return c;
+    throw std::invalid_argument("no test case for this type");
+}
+
+constexpr int64_t kMaxOut = 300;
+const int64_t kOuts[] = {1, 7, 33, 300};
+const int64_t kRows[] = {1, 2, 5, 16, 17, 40, 129};
+constexpr float kRelTol = 1e-5f;  // of sum |terms|: see the file comment
+
+// One weight matrix and one batch of activations on host and device, with the reference products of all of them.
+struct Problem {
+    const TypeCase& tc;
+    int64_t n_in, n_out, n_rows;
+    size_t w_row_bytes;         // padded past the packed row: the kernels must step by row_bytes, not by n_in
+    int64_t x_stride;           // floats, > n_in
+    std::vector<uint8_t> w;     // n_out rows
+    std::vector<float> x;       // n_rows rows
+    std::vector<float> ref;     // [t * n_out + r]
+    std::vector<float> mag;     // sum of |block terms| of ref
+
+    Problem(const TypeCase& c, int64_t in, int64_t out, int64_t rows, uint32_t seed)
+        : tc(c), n_in(in), n_out(out), n_rows(rows) {
+        const size_t packed = quant::row_bytes(c.type, in).value();
+        w_row_bytes = packed + 8;
+        x_stride = in + 3;
+        w.assign(size_t(out) * w_row_bytes, 0xa5);
+        for (int64_t r = 0; r < out; ++r) {
+            // Rows of different spread, so the scales differ from row to row.
+            const std::vector<float> wf = random_floats(size_t(in), seed * 7919u + uint32_t(r), 0.5f + 0.01f * float(r % 97));
+            c.quantize_w(wf.data(), w.data() + size_t(r) * w_row_bytes, in);
+        }
+        x = random_floats(size_t(rows) * size_t(x_stride), seed + 17u, 1.0f);
+
+        const int64_t act_blocks = in / c.act_block_elems;
+        const size_t act_row = size_t(act_blocks) * c.act_block_bytes;
+        const size_t w_block = packed / size_t(act_blocks);
+        std::vector<uint8_t> xq(act_row);
+        ref.assign(size_t(rows * out), 0.0f);
+        mag.assign(size_t(rows * out), 0.0f);
+        for (int64_t t = 0; t < rows; ++t) {
+            c.quantize_x(x.data() + t * x_stride, xq.data(), in);
+            for (int64_t r = 0; r < out; ++r) {
+                const uint8_t* wr = w.data() + size_t(r) * w_row_bytes;
+                ref[size_t(t * out + r)] = c.dot(in, wr, xq.data());
+                double m = 0;
+                for (int64_t b = 0; b < act_blocks; ++b)
+                    m += std::fabs(c.dot(c.act_block_elems, wr + size_t(b) * w_block, xq.data() + size_t(b) * c.act_block_bytes));
+                mag[size_t(t * out + r)] = float(m);
+            }
+        }
+    }
+};
+
+// Runs the GPU matmul on the first n_out weight rows and first n_rows activation rows (starting at row `first`)
+// and returns y as [t * n_out + r].
+std::vector<float> run_gpu(Matmul& mm, const Problem& p, const DeviceArray<uint8_t>& w, const DeviceArray<float>& x,
+                           int64_t n_out, int64_t n_rows, int64_t first = 0, bool x_unchanged = false) {
+    const int64_t y_stride = n_out + 5;
+    DeviceArray<float> y(size_t(n_rows * y_stride));
+    y.poison(0xff);  // NaN: an output never written fails every comparison
+    const DeviceWeight dw{p.tc.type, w.get(), n_out, p.n_in, p.w_row_bytes};
+    const DeviceRows dx{x.get() + first * p.x_stride, n_rows, p.n_in, p.x_stride};
+    const DeviceRows dy{y.get(), n_rows, n_out, y_stride};
+    mm.run(dw, dx, dy, x_unchanged, nullptr);
+    const std::vector<float> yh = y.download();
+    std::vector<float> out(size_t(n_rows * n_out));
+    for (int64_t t = 0; t < n_rows; ++t)
+        for (int64_t r = 0; r < n_out; ++r) out[size_t(t * n_out + r)] = yh[size_t(t * y_stride + r)];
+    return out;
+}
+
+// Checks got[t * n_out + r] against the reference of activation row first + t; returns the worst |err| / sum|terms|.
+double check(const Problem& p, const std::vector<float>& got, int64_t n_out, int64_t n_rows, int64_t first,
+             const std::string& what, float rel_tol = kRelTol) {
+    double worst = 0;
+    int bad = 0;
+    for (int64_t t = 0; t < n_rows; ++t) {
+        for (int64_t r = 0; r < n_out; ++r) {
+            const size_t ri = size_t((first + t) * p.n_out + r);
+            const float g = got[size_t(t * n_out + r)];
+            const double err = std::fabs(double(g) - double(p.ref[ri]));
+            const double rel = err / std::max(double(p.mag[ri]), 1e-30);
+            worst = std::max(worst, std::isfinite(g) ? rel : INFINITY);
+            if (!(err <= rel_tol * p.mag[ri]) && ++bad <= 3)
+                ADD_FAILURE() << what << ": y[" << first + t << "][" << r << "] = " << g << ", reference "
+                              << p.ref[ri] << " (sum |terms| " << p.mag[ri] << ")";
+        }
+    }
+    EXPECT_EQ(bad, 0) << what << ": " << bad << " outputs off, worst |err| / sum|terms| = " << worst;
+    return worst;
+}
+
+std::string label(const TypeCase& c, int64_t n_in, int64_t n_out, int64_t n_rows) {
+    return std::string(quant::type_name(c.type)) + " n_in " + std::to_string(n_in) + " n_out " +
+           std::to_string(n_out) + " rows " + std::to_string(n_rows);
+}
+
+class CudaMatmulType : public ::testing::TestWithParam<DType> {};
+
+// Every shape of the grid: n_out in kOuts x rows in kRows (decode up to 16 rows, prefill past), three widths.
+TEST_P(CudaMatmulType, MatchesDotRef) {
+    HOTROD_REQUIRE_GPU();
+    const TypeCase& c = type_case(GetParam());
+    ASSERT_TRUE(matmul_supports(c.type)) << quant::type_name(c.type);
+    for (const int64_t n_in : c.n_ins) {
+        // The widest rows get 40 token rows, not 129, to keep the scalar reference quick.
+        const int64_t max_rows = n_in >= 4096 ? 40 : 129;
+        const Problem p(c, n_in, kMaxOut, max_rows, uint32_t(n_in) * 31u + uint32_t(c.type));
+        const DeviceArray<uint8_t> w(p.w);
+        const DeviceArray<float> x(p.x);
+        Matmul mm;
+        double worst = 0;
+        for (const int64_t n_out : kOuts) {
+            for (const int64_t n_rows : kRows) {
+                if (n_rows > max_rows) continue;
+                const std::vector<float> y = run_gpu(mm, p, w, x, n_out, n_rows);
+                worst = std::max(worst, check(p, y, n_out, n_rows, 0, label(c, n_in, n_out, n_rows)));
+            }
+        }
+        std::printf("  %s n_in %lld: worst |err| / sum|terms| %.3g\n", std::string(quant::type_name(c.type)).c_str(),
+                    static_cast<long long>(n_in), worst);
+    }
+}
+
+// The two paths agree: rows 0..15 and 16..31 as two decode calls against the same rows inside one 40-row prefill
+// call (each path within kRelTol of the reference, so within twice that of each other).
+TEST_P(CudaMatmulType, DecodeEqualsPrefill) {
+    HOTROD_REQUIRE_GPU();
+    const TypeCase& c = type_case(GetParam());
+    const int64_t n_in = c.n_ins[1];
+    const Problem p(c, n_in, 77, 40, 4242u + uint32_t(c.type));
+    const DeviceArray<uint8_t> w(p.w);
+    const DeviceArray<float> x(p.x);
+    Matmul mm;
+    const std::vector<float> pre = run_gpu(mm, p, w, x, p.n_out, 40);
+    for (const int64_t first : {int64_t(0), int64_t(16)}) {
+        const std::vector<float> dec = run_gpu(mm, p, w, x, p.n_out, kMaxDecodeRows, first);
+        int bad = 0;
+        for (int64_t t = 0; t < kMaxDecodeRows; ++t) {
+            for (int64_t r = 0; r < p.n_out; ++r) {
+                const size_t i = size_t((first + t) * p.n_out + r);
+                const float a = dec[size_t(t * p.n_out + r)], b = pre[i];
+                if (!(std::fabs(a - b) <= 2 * kRelTol * p.mag[i]) && ++bad <= 3)
+                    ADD_FAILURE() << quant::type_name(c.type) << ": row " << first + t << " output " << r
+                                  << ": decode " << a << ", prefill " << b;
+            }
+        }
+        EXPECT_EQ(bad, 0);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, CudaMatmulType,
+                         ::testing::Values(DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0,
+                                           DType::Q5_1, DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K,
+                                           DType::Q5_K, DType::Q6_K),
+                         [](const ::testing::TestParamInfo<DType>& info) {
+                             return std::string(quant::type_name(info.param));
+                         });
+
+// x_unchanged reuses the quantized x only when the scratch holds the format the next weight needs: Q4_0 then Q8_0
+// share Q8_0 activations, Q4_1 needs Q8_1 and Q4_K needs Q8_K, then Q4_0 again needs Q8_0 once more.
+TEST(CudaMatmul, XUnchangedReusesOnlyTheMatchingFormat) {
+    HOTROD_REQUIRE_GPU();
+    const int64_t n_in = 512, n_out = 45;
+    for (const int64_t n_rows : {int64_t(3), int64_t(21)}) {
+        Matmul mm;
+        bool first = true;
+        for (const DType type : {DType::Q4_0, DType::Q8_0, DType::Q4_1, DType::Q5_1, DType::Q4_K, DType::Q6_K, DType::Q4_0}) {
+            const Problem p(type_case(type), n_in, n_out, n_rows, 99u);  // same seed: the same x every time
+            const DeviceArray<uint8_t> w(p.w);
+            const DeviceArray<float> x(p.x);
+            const std::vector<float> y = run_gpu(mm, p, w, x, n_out, n_rows, 0, !first);
+            check(p, y, n_out, n_rows, 0, label(p.tc, n_in, n_out, n_rows) + " after x_unchanged");
+            first = false;
+        }
+    }
+}
+
+// A scratch reserved up front is enough: runs after reserve() allocate nothing (the pointer stays put is not
+// observable, so this checks that results stay right when reserve() was called with the largest shape first).
+TEST(CudaMatmul, ReserveThenRun) {
+    HOTROD_REQUIRE_GPU();
+    Matmul mm;
+    mm.reserve(129, 4096);
+    const Problem p(type_case(DType::Q5_0), 288, 33, 129, 5u);
+    const DeviceArray<uint8_t> w(p.w);
+    const DeviceArray<float> x(p.x);
+    check(p, run_gpu(mm, p, w, x, 33, 129), 33, 129, 0, "Q5_0 after reserve");
+    check(p, run_gpu(mm, p, w, x, 33, 7), 33, 7, 0, "Q5_0 after reserve");
+}
+
+TEST(CudaMatmul, RejectsMismatchedShapes) {
+    HOTROD_REQUIRE_GPU();
+    Matmul mm;
+    DeviceArray<uint8_t> w(size_t(8) * 18 * 4);
+    DeviceArray<float> x(64 * 4), y(64 * 4);
+    const DeviceWeight dw{DType::Q4_0, w.get(), 8, 128, 18 * 4};
+    const DeviceRows x_ok{x.get(), 2, 128, 128};
+    const DeviceRows y_ok{y.get(), 2, 8, 8};
+    EXPECT_THROW(mm.run(dw, DeviceRows{x.get(), 2, 96, 128}, y_ok, false, nullptr), std::invalid_argument);
+    EXPECT_THROW(mm.run(dw, x_ok, DeviceRows{y.get(), 2, 9, 9}, false, nullptr), std::invalid_argument);
+    EXPECT_THROW(mm.run(dw, x_ok, DeviceRows{y.get(), 3, 8, 8}, false, nullptr), std::invalid_argument);
+    EXPECT_THROW(mm.run(dw, DeviceRows{x.get(), 2, 128, 100}, y_ok, false, nullptr), std::invalid_argument);
+    // n_in not a whole number of blocks, a row_bytes shorter than a row, a type without a kernel.
+    EXPECT_THROW(mm.run(DeviceWeight{DType::Q4_0, w.get(), 8, 100, 18 * 4}, DeviceRows{x.get(), 2, 100, 100}, y_ok,
+                        false, nullptr),
+                 std::invalid_argument);
+    EXPECT_THROW(mm.run(DeviceWeight{DType::Q4_0, w.get(), 8, 128, 18 * 3}, x_ok, y_ok, false, nullptr),
+                 std::invalid_argument);
+    EXPECT_THROW(mm.run(DeviceWeight{DType::IQ4_NL, w.get(), 8, 128, 18 * 4}, x_ok, y_ok, false, nullptr),
+                 std::invalid_argument);
+    EXPECT_FALSE(matmul_supports(DType::IQ4_NL));
+    try {
+        mm.run(dw, DeviceRows{x.get(), 2, 96, 128}, y_ok, false, nullptr);
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("Q4_0 8x128"), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace
+}  // namespace hotrod::cuda::test
