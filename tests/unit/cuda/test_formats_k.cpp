@@ -7,7 +7,9 @@
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -180,6 +182,7 @@ TEST(CudaFormatsK, MatmulRandomBlocksMatchesDotRef) {
                             {10, 70, 40}, {3, 130, 5}, {1, 33, 23}};
     uint32_t seed = 2000;
     for (const KFormat& f : kFormats) {
+        double worst = 0;  // |gpu - cpu| / sum_b |term_b| over every output
         for (const Shape& s : shapes) {
             const int64_t n_in = s.n_blocks * QK_K, x_stride = n_in + 5, y_stride = s.n_out + 3;
             const size_t row_bytes = size_t(s.n_blocks) * f.bytes;  // Q3_K / Q6_K rows of 13 blocks: 2-byte aligned
@@ -197,7 +200,6 @@ TEST(CudaFormatsK, MatmulRandomBlocksMatchesDotRef) {
 
             const std::string at = std::string(f.name) + where(" blocks x out x tokens", s.n_blocks, s.n_out, s.n_tokens);
             std::vector<BlockQ8_K> xq(size_t(s.n_blocks));
-            std::vector<float> got_all, ref_all;
             for (int64_t t = 0; t < s.n_tokens; ++t) {
                 quant::quantize_row_q8_k_ref(x.data() + t * x_stride, xq.data(), n_in);
                 for (int64_t r = 0; r < s.n_out; ++r) {
@@ -208,21 +210,18 @@ TEST(CudaFormatsK, MatmulRandomBlocksMatchesDotRef) {
                         sum_abs += std::fabs(double(f.dot(QK_K, wr + size_t(b) * f.bytes, &xq[size_t(b)])));
                     const double bound = 2.0 * double(s.n_blocks - 1) * 0x1p-24 * sum_abs * 1.01;
                     const float g = got[size_t(t * y_stride + r)];
-                    ASSERT_LE(std::fabs(double(g) - double(ref)), bound)
-                        << at << ": token " << t << " row " << r << " got " << g << " want " << ref;
-                    got_all.push_back(g);
-                    ref_all.push_back(ref);
+                    const double err = std::fabs(double(g) - double(ref));
+                    ASSERT_LE(err, bound) << at << ": token " << t << " row " << r << " got " << g << " want " << ref;
+                    if (sum_abs > 0) worst = std::max(worst, err / sum_abs);
                 }
             }
-            const ErrorStats e = compare(got_all.data(), ref_all.data(), got_all.size());
-            EXPECT_TRUE(e.finite) << at;
-            RecordProperty(at, "max_abs " + std::to_string(e.max_abs) + " nmse " + std::to_string(e.nmse));
         }
+        std::printf("  %s: worst |err| / sum|terms| %.3g\n", f.name, worst);
     }
 }
 
-// out[t] = dequantize(row ids[t]) * scale. dequant_part makes the reference's roundings (d * scale, then
-// dl * q - ml, each rounded once) and the kernel one product by `scale`, so the result is bit-exact.
+// out[t] = dequantize(row ids[t]) * scale. dequant_part makes the reference's roundings (dl = d * sub-block scale,
+// ml = dmin * min, then dl * q - ml, each rounded once) and the kernel one product by `scale`: bit-exact.
 TEST(CudaFormatsK, EmbedRandomBlocksIsDequantizeRef) {
     HOTROD_REQUIRE_GPU();
     const std::vector<int32_t> ids = {0, 22, 5, 5, 17, 3, 22, 11, 1};
