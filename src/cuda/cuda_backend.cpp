@@ -292,6 +292,8 @@ DeviceKvLayout CudaBackend::with_base(const Packed& p, const int32_t* base) {
 }
 
 void CudaBackend::begin_step(const backend::StepIndex& s) {
+    // The current device is per host thread, and the engine's step thread is not the one that loaded the model.
+    HOTROD_CUDA_CHECK(cudaSetDevice(opt_.device));
     const Packed p = pack(s, pack_buf_);
     const size_t total = pack_buf_.size();
     if (total > index_capacity_) {

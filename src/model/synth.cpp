@@ -4,6 +4,9 @@
 // ffn_down on the "more bits" layers (first and last eighth, every third in between).
 #include "model/synth.h"
 
+#include <algorithm>
+#include <thread>
+
 #include <cmath>
 
 #include "gguf/reader.h"
@@ -122,13 +125,25 @@ void write_synthetic_model(const SynthOptions& opt, const std::string& path) {
         for (size_t d = 1; d < s.shape.size(); ++d) n_rows *= s.shape[d];
         const size_t rb = *quant::row_bytes(type, n_cols);
         data.resize(rb * size_t(n_rows));
-        row.resize(size_t(n_cols));
         Rng rng{hash_name(opt.seed, s.name)};
         const bool norm = s.is_norm_or_bias();
         const float sd = norm ? 0.1f : s.name == "token_embd.weight" ? 0.1f : 0.02f;
-        for (int64_t r = 0; r < n_rows; ++r) {
-            for (auto& x : row) x = (norm ? 1.0f : 0.0f) + sd * rng.normal();
-            quant::quantize_row(type, row.data(), data.data() + size_t(r) * rb, n_cols);
+        // The random stream is drawn in row order (the bytes must not depend on the machine); quantizing, the
+        // slow part of a 4B model (minutes on one core), runs on every core, a chunk of rows at a time.
+        const int64_t chunk = std::max<int64_t>(1, (int64_t(1) << 24) / n_cols);
+        const unsigned n_threads = std::max(1u, std::thread::hardware_concurrency());
+        row.resize(size_t(chunk) * size_t(n_cols));
+        for (int64_t r0 = 0; r0 < n_rows; r0 += chunk) {
+            const int64_t n = std::min(chunk, n_rows - r0);
+            for (int64_t i = 0; i < n * n_cols; ++i) row[size_t(i)] = (norm ? 1.0f : 0.0f) + sd * rng.normal();
+            std::vector<std::thread> pool;
+            for (unsigned t = 0; t < n_threads && int64_t(t) < n; ++t)
+                pool.emplace_back([&, t] {
+                    for (int64_t r = t; r < n; r += n_threads)
+                        quant::quantize_row(type, row.data() + size_t(r) * size_t(n_cols),
+                                            data.data() + size_t(r0 + r) * rb, n_cols);
+                });
+            for (auto& th : pool) th.join();
         }
         w.add_tensor(s.name, type, s.shape, data);
     }
