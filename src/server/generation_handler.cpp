@@ -7,6 +7,11 @@
 // while waiting, one space is written every second (JSON allows leading whitespace) so a closed socket makes a
 // write fail; replies faster than a second carry no padding. A consequence: once queued, the status is 200,
 // and an engine failure arrives as an error object in the body (streaming: an SSE event with "error").
+//
+// /metrics counts each request once, when its reply's content has been written (200, or 500 for an engine
+// failure) or could not be (499, the client left), and only then drops it from the in-flight gauge. The count
+// comes before the reply's end marker ("data: [DONE]", the last empty chunk): a client that has seen the end
+// of its reply (the openai client stops reading at [DONE]) also finds it counted.
 #include "server/generation_handler.h"
 
 #include <chrono>
@@ -95,7 +100,7 @@ struct Exchange {
     int32_t n_prompt = 0;
 
     bool role_sent = false;
-    bool finished = false;  // the final event was handled
+    bool counted = false;   // recorded in /metrics (and no longer in flight): at the final event or on release
     bool released = false;  // httplib may copy a Response, and each copy calls the releaser
     std::string content, reasoning;
     std::vector<engine::TokenOut> tokens;
@@ -107,15 +112,15 @@ struct Exchange {
     }
     const char* endpoint_name() const { return endpoint == Endpoint::chat ? "chat" : "completions"; }
 
-    void log_line(const engine::Event* last) const {
+    void log_line(const engine::Event* last, bool delivered = true) const {
         if (last) {
             const engine::Usage& u = last->usage;
             std::fprintf(stderr,
                          "hotrod serve: %s %s prompt=%d completion=%d cached=%d prepare=%.1fms queue=%.0fms "
-                         "ttft=%.0fms latency=%.0fms finish=%s%s%s\n",
+                         "ttft=%.0fms latency=%.0fms finish=%s%s%s%s\n",
                          meta.id.c_str(), endpoint_name(), u.prompt_tokens, u.completion_tokens, u.cached_tokens,
                          prepare_ms, u.queue_ms, prepare_ms + u.ttft_ms, prepare_ms + u.total_ms,
-                         engine::to_string(last->finish),
+                         engine::to_string(last->finish), delivered ? "" : " (client gone, reply not written)",
                          last->error.empty() ? "" : " error=", last->error.c_str());
         } else {
             std::fprintf(stderr, "hotrod serve: %s %s prompt=%d latency=%.0fms finish=cancelled (client gone)\n",
@@ -123,12 +128,21 @@ struct Exchange {
         }
     }
 
-    void on_final(const engine::Event& e) {
-        finished = true;
+    // The request's one count and its in-flight slot back (see the top of this file).
+    void count(int status) {
+        if (counted) return;
+        counted = true;
+        st->metrics.record_request(endpoint_name(), status);
+        st->metrics.add_in_flight(-1);
+    }
+
+    // The final event, after its content was written (delivered) or its write failed (the client is gone: 499,
+    // as for a client that leaves earlier; an engine failure stays a 500 either way).
+    void on_final(const engine::Event& e, bool delivered) {
         if (e.usage.completion_tokens > 0) st->metrics.record_ttft(prepare_ms + e.usage.ttft_ms);
         st->metrics.record_latency(prepare_ms + e.usage.total_ms);
-        st->metrics.record_request(endpoint_name(), e.finish == engine::FinishReason::error ? 500 : 200);
-        log_line(&e);
+        count(e.finish == engine::FinishReason::error ? 500 : delivered ? 200 : 499);
+        log_line(&e, delivered);
     }
 
     bool write(httplib::DataSink& sink, std::string_view data) {
@@ -142,13 +156,11 @@ struct Exchange {
             .body();
     }
 
-    // Streaming: the SSE chunks of one event. False when the client is gone.
+    // Streaming: the SSE chunks of one event ([DONE] is left to provide). False when the client is gone.
     bool stream_event(httplib::DataSink& sink, const engine::Event& e) {
         ReplyDelta d = splitter.push(e);
         const bool final = e.finish != engine::FinishReason::none;
-        if (final && e.finish == engine::FinishReason::error) {
-            return write(sink, sse_event(error_body(e))) && write(sink, kSseDone);
-        }
+        if (final && e.finish == engine::FinishReason::error) return write(sink, sse_event(error_body(e)));
         nlohmann::json lp = nullptr;
         if (logprobs && !d.tokens.empty())
             lp = endpoint == Endpoint::chat ? chat_logprobs_json(d.tokens, piece())
@@ -173,12 +185,10 @@ struct Exchange {
                                         ? chat_chunk_json(meta, nlohmann::json::object(), reason, nullptr)
                                         : text_chunk_json(meta, "", reason, nullptr);
         if (!write(sink, sse_event(last))) return false;
-        if (include_usage &&
-            !write(sink, sse_event(usage_chunk_json(
-                             meta, endpoint == Endpoint::chat ? "chat.completion.chunk" : "text_completion",
-                             e.usage))))
-            return false;
-        return write(sink, kSseDone);
+        return !include_usage ||
+               write(sink, sse_event(usage_chunk_json(
+                               meta, endpoint == Endpoint::chat ? "chat.completion.chunk" : "text_completion",
+                               e.usage)));
     }
 
     // Non-streamed: accumulate; the body once the final event arrives. False when the client is gone.
@@ -216,12 +226,14 @@ struct Exchange {
         stream->wait(events, kPollInterval);
         for (const engine::Event& e : events) {
             const bool ok = streaming ? stream_event(sink, e) : collect_event(sink, e);
-            if (e.finish != engine::FinishReason::none) {
-                on_final(e);
-                if (ok) sink.done();
-                return ok;
+            if (e.finish == engine::FinishReason::none) {
+                if (!ok) return cancel();
+                continue;
             }
-            if (!ok) return cancel();
+            on_final(e, ok);  // counted before the end marker below
+            if (!ok || (streaming && !write(sink, kSseDone))) return false;
+            sink.done();
+            return true;
         }
         // Nothing written for a while (queued, prefilling, or a non-streamed reply still generating): probe the
         // socket so a client that left is noticed.
@@ -239,10 +251,9 @@ struct Exchange {
     void release() {
         if (released) return;
         released = true;
-        st->metrics.add_in_flight(-1);
-        if (finished) return;
+        if (counted) return;
         stream->cancel();
-        st->metrics.record_request(endpoint_name(), 499);  // nginx's "client closed request"
+        count(499);  // nginx's "client closed request"
         log_line(nullptr);
     }
 };
