@@ -1,14 +1,14 @@
 """32 clients at once: streaming and not, valid and invalid, some leaving mid-stream or before a non-streamed
 reply. Every valid request gets the text it gets alone at temperature 0, every invalid one its 400, the server
-stays up, and the slots and in-flight count return to 0 once the leavers are noticed."""
+stays up, every leaver is counted 499, and the slots and in-flight count return to 0 once the leavers are noticed.
+On a server of its own, so that the counts are exact and its leavers cannot reach a later test."""
 
 import concurrent.futures as cf
 import json
 import socket
-import time
+import struct
 
-
-from conftest import http
+from conftest import client_of, http, wait_for
 from test_endpoints import parse_metrics
 
 PROMPTS = [f"Write one sentence about the number {n}." for n in (3, 7, 12, 25, 40, 99)]
@@ -35,13 +35,21 @@ def leave_mid_stream(client, prompt):
 
 
 def leave_before_reply(server, prompt):
-    """A non-streamed request whose client closes its socket after half a second, long before the reply."""
+    """A non-streamed request whose client leaves once the server has queued it (the reply's headers come at
+    once, its body at the end, a space a second in between), long before the reply: closed with a reset, so that
+    the server's next write fails however soon it comes."""
     body = json.dumps({"model": "smollm2", "messages": [{"role": "user", "content": prompt}], "max_tokens": 300,
                        "ignore_eos": True}).encode()
-    with socket.create_connection(("127.0.0.1", server.port)) as s:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=600) as s:
         s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                   b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-        time.sleep(0.5)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            data = s.recv(4096)
+            assert data, "the server closed the connection before its headers"
+            head += data
+        assert head.startswith(b"HTTP/1.1 200"), head
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     return "left"
 
 
@@ -53,7 +61,8 @@ def invalid(server, i):
     return status, json.loads(body)["error"]["type"]
 
 
-def test_32_concurrent_clients(server, client):
+def test_32_concurrent_clients(own_server):
+    server, client = own_server, client_of(own_server)
     alone = {p: ask(client, p, stream=False) for p in PROMPTS}
     jobs = []
     with cf.ThreadPoolExecutor(max_workers=32) as pool:
@@ -67,7 +76,7 @@ def test_32_concurrent_clients(server, client):
                 jobs.append(("invalid", None, pool.submit(invalid, server, i)))
             else:
                 jobs.append(("valid", prompt, pool.submit(ask, client, prompt, i % 2 == 0)))
-        results = [(kind, prompt, f.result(timeout=240)) for kind, prompt, f in jobs]
+        results = [(kind, prompt, f.result()) for kind, prompt, f in jobs]
 
     for kind, prompt, got in results:
         if kind == "valid":
@@ -77,13 +86,18 @@ def test_32_concurrent_clients(server, client):
         else:
             assert got == "left"
 
-    # The server noticed every client that left: no slot stays busy, nothing in flight.
-    deadline = time.time() + 30
-    while True:
+    # Every request was queued before its client's call returned (a leaver leaves after the headers or the first
+    # chunks). The server notices each leaver at its next write: all six end as 499, then no slot stays busy and
+    # nothing is in flight.
+    n_valid = sum(kind == "valid" for kind, _, _ in results)
+    n_left = sum(kind.startswith("leave") for kind, _, _ in results)
+
+    def settled():
         m, _ = parse_metrics(server.metrics())
-        if m["hotrod_busy_slots"] == 0 and m["hotrod_requests_in_flight"] == 0 and m["hotrod_queue_depth"] == 0:
-            break
-        assert time.time() < deadline, m
-        time.sleep(0.2)
-    assert m['hotrod_requests_total{endpoint="chat",status="499"}'] >= 6
+        done = m.get('hotrod_requests_total{endpoint="chat",status="499"}') == n_left
+        idle = m["hotrod_busy_slots"] == 0 and m["hotrod_requests_in_flight"] == 0 and m["hotrod_queue_depth"] == 0
+        return done and idle and m
+
+    m = wait_for("every leaver counted and the server idle", settled)
+    assert m['hotrod_requests_total{endpoint="chat",status="200"}'] == len(alone) + n_valid
     assert ask(client, PROMPTS[0], stream=True) == alone[PROMPTS[0]]
