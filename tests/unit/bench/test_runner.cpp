@@ -1,9 +1,12 @@
 // The runner against fake servers whose delays and replies are constructed (fake_server.h): percentiles,
 // calls/s and valid counts come out as built, a dropping target counts failures, a dead one is reported.
 // Timing bounds: a reply can never be faster than its constructed delay (sleep_for waits at least that long),
-// so lower bounds are tight; upper bounds allow kSlackMs of loopback, ASan and a loaded 2-core machine.
+// so lower bounds are tight. There are no upper bounds but kUnitsFactor (milliseconds, not microseconds): on a
+// loaded machine (CI runs ctest -j beside the engine tests) a 10 ms reply was measured at 74 ms. Which target
+// wins a verdict or a summary row is tested on constructed samples (BenchSummary.*), not on measured ones.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
@@ -19,7 +22,8 @@ using hotrod::bench::testing::FakeServer;
 
 namespace {
 
-constexpr double kSlackMs = 30;
+// A figure measured in the wrong unit is off by 1000x; a loaded machine slows a call by tens of milliseconds.
+constexpr double kUnitsFactor = 100;
 
 Workload fake_workload() {
     return parse_workload(R"({"name": "fake", "system": "classify", "max_tokens": 12, "temperature": 0,
@@ -46,20 +50,45 @@ const TargetResult& target(const BenchResult& r, const std::string& name) {
 
 void expect_ms(double got, double built, const char* what) {
     EXPECT_GE(got, built - 0.5) << what;
-    EXPECT_LE(got, built + kSlackMs) << what;
+    EXPECT_LE(got, built * kUnitsFactor) << what;
+}
+
+// The most calls of a batch in flight at one time, from their start and end times.
+int max_in_flight(const std::vector<const Sample*>& batch) {
+    int most = 0;
+    for (const Sample* a : batch) {
+        int n = 0;
+        for (const Sample* b : batch) n += b->start_ms <= a->start_ms && a->start_ms < b->end_ms;
+        most = std::max(most, n);
+    }
+    return most;
+}
+
+Sample constructed(const char* test, const char* payload, int concurrency, double start_ms, double end_ms,
+                   bool ok = true) {
+    Sample s;
+    s.test = test;
+    s.payload = payload;
+    s.concurrency = concurrency;
+    s.start_ms = start_ms;
+    s.end_ms = end_ms;
+    s.reply.http_status = ok ? 200 : 0;
+    s.reply.error = ok ? "" : "dropped after 120 bytes";
+    s.reply.latency_ms = end_ms - start_ms;
+    return s;
 }
 
 }  // namespace
 
 TEST(BenchRunner, FullRunAgainstFakeServers) {
     FakeServer fast(1.0), slow(2.0), drop(1.0, /*drop_odd=*/true);
-    const int dead_port = hotrod::bench::testing::dead_port();
+    const hotrod::bench::testing::DeadPort dead_port;
     const Workload w = fake_workload();
     const BenchOptions opt = small_options();
     std::vector<TargetSpec> targets = {{"fast", fast.url(), ""},
                                        {"slow", slow.url(), ""},
                                        {"drop", drop.url(), ""},
-                                       {"dead", "http://127.0.0.1:" + std::to_string(dead_port), ""}};
+                                       {"dead", "http://127.0.0.1:" + std::to_string(dead_port.port()), ""}};
     const BenchResult r = run_bench(w, targets, opt);
     ASSERT_EQ(r.targets.size(), 4u);
 
@@ -97,36 +126,36 @@ TEST(BenchRunner, FullRunAgainstFakeServers) {
     EXPECT_EQ(large[3]->verdict.reason, "missing key 'scope'");
     EXPECT_EQ(n_valid(select(f, kLatency, "medium")), 4);
 
-    // TEST 2: 6 sequential 20 ms calls -> at most 50 calls/s.
+    // TEST 2: 6 sequential calls of at least 20 ms each -> at most 50 calls/s, one at a time.
     const auto seq = select(f, kSequential);
     EXPECT_EQ(seq.size(), 6u);
-    const double seq_rate = batch_calls_per_s(seq);
-    EXPECT_LE(seq_rate, 50.5);
-    EXPECT_GE(seq_rate, 6 * 1000.0 / (6 * (20 + kSlackMs)));
-    // TEST 3: c in flight -> at most c * 50 calls/s, and truly overlapping (well above sequential).
+    EXPECT_LE(batch_calls_per_s(seq), 50.5);
+    EXPECT_EQ(max_in_flight(seq), 1);
+    // TEST 3: c slots -> at most c in flight, so at most c * 50 calls/s, and the calls overlap. (Two slots of
+    // three 20 ms calls each that never overlap would need one slot to start after the other's 60 ms: a runner
+    // that serializes its slots, not a slow machine.)
     for (int c : {2, 4}) {
         const auto batch = select(f, kConcurrent, "", c);
         EXPECT_EQ(int(batch.size()), 3 * c);
-        const double rate = batch_calls_per_s(batch);
-        EXPECT_LE(rate, 50.5 * c) << c;
-        EXPECT_GE(rate, 1.4 * seq_rate * (c / 2.0) * 0.7) << c;
+        EXPECT_LE(batch_calls_per_s(batch), 50.5 * c) << c;
+        EXPECT_LE(max_in_flight(batch), c) << c;
+        EXPECT_GE(max_in_flight(batch), 2) << c;
         EXPECT_EQ(n_valid(batch), 3 * c);
     }
 
-    // The slower server: twice the delays; the verdict names the faster one.
+    // The slower server: twice the delays. A verdict line per payload; who wins is BenchSummary.*'s to test.
     const TargetResult& sl = target(r, "slow");
     ASSERT_TRUE(sl.alive);
     expect_ms(latency_summary(select(sl, kLatency, "small")).p50, 50, "slow p50");
     const auto verdict = verdict_lines(w, r);
     ASSERT_EQ(verdict.size(), 3u);
     EXPECT_EQ(verdict[0].rfind("small: fast p50=", 0), 0u) << verdict[0];
-    EXPECT_NE(verdict[0].find("→ fast is"), std::string::npos) << verdict[0];
-    EXPECT_NE(verdict[1].find("→ fast is"), std::string::npos) << verdict[1];
+    for (const auto& line : verdict) EXPECT_NE(line.find(" → "), std::string::npos) << line;
 
     // A target with failed calls is shown but never wins a row.
     for (const auto& row : summary_table(w, r)) {
         if (row.metric == "p50 latency (medium)" || row.metric == "Concurrent (4 slots)") {
-            EXPECT_EQ(row.winner.rfind("fast (", 0), 0u) << row.winner;
+            EXPECT_EQ(row.winner.rfind("drop", 0), std::string::npos) << row.winner;
         } else if (row.metric == "Quality (valid JSON)") {
             EXPECT_EQ(row.winner, "fast = slow");
         } else if (row.metric == "Answer (phase)") {
@@ -179,8 +208,60 @@ TEST(BenchRunner, FullRunAgainstFakeServers) {
     }
 }
 
+// Who wins, on constructed samples: lower p50 wins a latency row and the verdict, more calls/s a throughput row,
+// a target with failed calls is shown but cannot win, a dead one is left out.
+TEST(BenchSummary, WinnersFromConstructedSamples) {
+    const Workload w = fake_workload();
+    BenchResult r;
+    r.options.concurrency = {4};
+    auto add = [&](const char* name, bool alive, std::vector<Sample> samples) {
+        TargetResult t;
+        t.spec.name = name;
+        t.alive = alive;
+        t.samples = std::move(samples);
+        r.targets.push_back(std::move(t));
+    };
+    auto four_calls = [](double end_ms, bool one_fails = false) {
+        std::vector<Sample> s;
+        for (int i = 0; i < 4; ++i) s.push_back(constructed(kConcurrent, "medium", 4, 0, end_ms, !(one_fails && i == 0)));
+        return s;
+    };
+    // A: small p50 110 ms, 4 calls in 50 ms (80 calls/s). B: p50 50 ms, 4 calls in 100 ms (40 calls/s).
+    // C: fastest on both but one call of each batch failed. D: dead.
+    std::vector<Sample> a = four_calls(50), b = four_calls(100), c = four_calls(10, true);
+    a.push_back(constructed(kLatency, "small", 1, 0, 100));
+    a.push_back(constructed(kLatency, "small", 1, 100, 220));
+    b.push_back(constructed(kLatency, "small", 1, 0, 40));
+    b.push_back(constructed(kLatency, "small", 1, 40, 100));
+    c.push_back(constructed(kLatency, "small", 1, 0, 10));
+    c.push_back(constructed(kLatency, "small", 1, 10, 15, /*ok=*/false));
+    add("A", true, a);
+    add("B", true, b);
+    add("C", true, c);
+    add("D", false, {});
+
+    const auto verdict = verdict_lines(w, r);
+    ASSERT_EQ(verdict.size(), 1u);  // only "small" has samples
+    EXPECT_EQ(verdict[0], "small: A p50=110ms B p50=50ms C p50=10ms (1/2 failed) → B is 55% faster than A");
+    int checked = 0;
+    for (const auto& row : summary_table(w, r)) {
+        if (row.metric == "p50 latency (small)") {
+            EXPECT_EQ(row.winner, "B (55% faster)");
+            ++checked;
+        } else if (row.metric == "Concurrent (4 slots)") {
+            EXPECT_EQ(row.winner, "A (2.0x)");
+            EXPECT_EQ(row.cells[2], "300.00 calls/sec (1/4 failed)");
+            EXPECT_EQ(row.cells[3], "-");
+            ++checked;
+        }
+    }
+    EXPECT_EQ(checked, 2);
+}
+
 TEST(BenchRunner, TimeoutIsAFailedCall) {
-    FakeServer sleepy(50.0);  // medium: 1000 ms
+    // The reply comes 15x later than the timeout, so a client thread the machine wakes late still times out
+    // first (the fake's handler then sleeps out its 3 s before the server stops).
+    FakeServer sleepy(150.0);  // medium: 3000 ms
     BenchOptions opt = small_options();
     opt.timeout_ms = 200;
     const Workload w = fake_workload();
@@ -188,7 +269,8 @@ TEST(BenchRunner, TimeoutIsAFailedCall) {
     ASSERT_EQ(batch.size(), 1u);
     EXPECT_FALSE(batch[0].reply.ok());
     EXPECT_NE(batch[0].reply.error.find("timeout"), std::string::npos) << batch[0].reply.error;
-    EXPECT_LT(batch[0].reply.latency_ms, 900);
+    EXPECT_GE(batch[0].reply.latency_ms, 200);
+    EXPECT_LT(batch[0].reply.latency_ms, 3000);  // did not wait for the reply
     EXPECT_FALSE(batch[0].verdict.valid);
 }
 

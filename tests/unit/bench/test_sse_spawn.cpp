@@ -2,7 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
+
+#include <stdlib.h>
 
 #include <httplib.h>
 
@@ -60,21 +65,31 @@ TEST(BenchSpawn, StartStopBySigterm) {
     const pid_t pid = s.pid();
     ASSERT_GT(pid, 0);
     EXPECT_TRUE(s.running());
-    const auto t0 = std::chrono::steady_clock::now();
     s.stop();
-    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));  // SIGTERM, not the SIGKILL fallback
     EXPECT_FALSE(s.running());
-    EXPECT_EQ(s.exit_text(), "killed by signal 15");
+    EXPECT_EQ(s.exit_text(), "killed by signal 15");  // SIGTERM, not the SIGKILL fallback
     s.stop();  // twice is fine
 }
 
 TEST(BenchSpawn, SigkillWhenSigtermIgnored) {
+    // The child says when it ignores SIGTERM (a fixed sleep is not enough on a loaded machine: a SIGTERM that
+    // comes before the trap kills it by signal 15); exec keeps the ignored disposition for sleep.
+    char dir[] = "/tmp/hotrod-spawn-test-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    const std::string log = std::string(dir) + "/log";
     SpawnedServer s;
-    s.start({"sh", "-c", "trap '' TERM; sleep 30"}, "/dev/null");
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let sh install the trap
+    s.start({"sh", "-c", "trap '' TERM; echo trapped; exec sleep 30"}, log);
+    std::string said;
+    for (int i = 0; i < 6000 && said.find("trapped") == std::string::npos; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        std::ifstream in(log);
+        said.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    ASSERT_NE(said.find("trapped"), std::string::npos) << "the child never installed its trap";
     s.stop(300);
     EXPECT_FALSE(s.running());
     EXPECT_EQ(s.exit_text(), "killed by signal 9");
+    std::filesystem::remove_all(dir);
 }
 
 TEST(BenchSpawn, ExecFailureAndEarlyExit) {
@@ -88,7 +103,7 @@ TEST(BenchSpawn, ExecFailureAndEarlyExit) {
     SpawnedServer q;
     q.start({"sh", "-c", "exit 3"}, "/dev/null");
     try {
-        q.wait_ready("http://127.0.0.1:1", 5000);
+        q.wait_ready("http://127.0.0.1:1", 60'000);  // the exit ends the wait, not the timeout
         FAIL() << "expected the exit to be reported";
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("exited with status 3"), std::string::npos) << e.what();
@@ -103,9 +118,8 @@ TEST(BenchSpawn, ReadyWhenModelsAnswers) {
     std::thread th([&] { svr.listen_after_bind(); });
     SpawnedServer s;
     s.start({"sleep", "30"}, "/dev/null");
-    const double ms = s.wait_ready("http://127.0.0.1:" + std::to_string(port), 10'000);
+    const double ms = s.wait_ready("http://127.0.0.1:" + std::to_string(port), 60'000);  // throws when not ready
     EXPECT_GE(ms, 0);
-    EXPECT_LT(ms, 10'000);
     s.stop();
     svr.stop();
     th.join();
@@ -125,7 +139,7 @@ TEST(BenchSpawn, NotReadyWhileHealthSaysLoading) {
     std::thread th([&] { svr.listen_after_bind(); });
     SpawnedServer s;
     s.start({"sleep", "30"}, "/dev/null");
-    s.wait_ready("http://127.0.0.1:" + std::to_string(port), 10'000);
+    s.wait_ready("http://127.0.0.1:" + std::to_string(port), 60'000);
     EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(600));
     s.stop();
     svr.stop();
