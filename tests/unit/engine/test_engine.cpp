@@ -22,9 +22,12 @@ namespace {
 using test::collect;
 using test::Result;
 
-// The stats snapshot is taken after the step that pushed the final events, so wait for it briefly.
-int busy_after_settling(const Engine& e) {
-    for (int i = 0; i < 200 && e.stats().busy_slots != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+// Polls the stats snapshot until busy_slots is `want`. The snapshot is taken after the step that pushed the
+// final events (or admitted a request), so it may lag what the test saw; by how much depends on the machine's
+// load, so the bound (60 s) only catches an engine that never gets there.
+int busy_slots_once_settled(const Engine& e, int want) {
+    for (int i = 0; i < 12000 && e.stats().busy_slots != want; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
     return e.stats().busy_slots;
 }
 
@@ -74,7 +77,7 @@ TEST(Engine, ConcurrentRequestsGetTheTextTheyGetAlone) {
         EXPECT_EQ(r.usage.prompt_tokens, int(l->tok->encode(chatml("Be brief.", kUsers[i]), true, true).size()));
         EXPECT_FALSE(r.text.empty());
     }
-    EXPECT_EQ(busy_after_settling(e), 0);
+    EXPECT_EQ(busy_slots_once_settled(e, 0), 0);
 }
 
 TEST(Engine, SecondRequestWithTheSameSystemPromptUsesThePrefixCache) {
@@ -91,7 +94,7 @@ TEST(Engine, SecondRequestWithTheSameSystemPromptUsesThePrefixCache) {
     EXPECT_EQ(a2.text, a.text);  // reused K/V gives the same answer as computing it
     EXPECT_EQ(a2.ids, a.ids);
     EXPECT_GE(a2.usage.cached_tokens, a.usage.prompt_tokens - 16);
-    EXPECT_EQ(busy_after_settling(e), 0);
+    EXPECT_EQ(busy_slots_once_settled(e, 0), 0);
     const EngineStats st = e.stats();
     EXPECT_GT(st.prefix_hits, 0u);
     EXPECT_EQ(st.cached_tokens, uint64_t(b.usage.cached_tokens + a2.usage.cached_tokens));
@@ -129,7 +132,7 @@ TEST(Engine, CancelStopsTheRequestAndFreesTheSlot) {
     const Result r = collect(*s);
     EXPECT_EQ(r.finish, FinishReason::cancelled);
     EXPECT_LT(r.usage.completion_tokens, 400);
-    EXPECT_EQ(busy_after_settling(e), 0);
+    EXPECT_EQ(busy_slots_once_settled(e, 0), 0);
 }
 
 TEST(Engine, StopStringsAndMaxTokensEndARequest) {
@@ -175,8 +178,7 @@ TEST(Engine, FullQueueAndBadPromptsAreRefused) {
     auto req = greedy(*l->tok, chatml("Be verbose.", "Tell me a story."), 300);
     req.ignore_eos = true;
     auto s = e.submit(req);
-    for (int i = 0; i < 500 && e.stats().busy_slots != 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    ASSERT_EQ(e.stats().busy_slots, 1);
+    ASSERT_EQ(busy_slots_once_settled(e, 1), 1);
     EXPECT_THROW(e.submit(req), QueueFullError);
     s->cancel();
     EXPECT_EQ(collect(*s).finish, FinishReason::cancelled);
