@@ -12,5 +12,6 @@ int cmd_template(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_serve(int argc, char** argv);
 int cmd_perf(int argc, char** argv);
+int cmd_perplexity(int argc, char** argv);
 
 }  // namespace hotrod::app

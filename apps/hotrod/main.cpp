@@ -18,6 +18,7 @@ constexpr Command kCommands[] = {
     {"inspect", hotrod::app::cmd_inspect, "print a GGUF file's metadata and tensor table"},
     {"run", hotrod::app::cmd_run, "run one prompt and stream the completion"},
     {"perf", hotrod::app::cmd_perf, "pp/tg tokens/s as llama-bench measures them, load and load-to-first-token"},
+    {"perplexity", hotrod::app::cmd_perplexity, "perplexity over a text file, as llama-perplexity measures it"},
     {"chat", hotrod::app::cmd_chat, "interactive chat in the terminal, with the model's chat template"},
     {"synth", hotrod::app::cmd_synth, "write a synthetic model (random weights, real shape and tokenizer)"},
     {"tokenize", hotrod::app::cmd_tokenize, "print the token ids of a text under a model's tokenizer"},
@@ -34,6 +35,10 @@ void print_usage(FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // llama-server's "-ngl N": a multi-letter flag after one dash, which CLI11 refuses; spelled long for it here.
+    static char n_gpu_layers[] = "--n-gpu-layers";
+    for (int i = 2; i < argc; ++i)
+        if (std::strcmp(argv[i], "-ngl") == 0) argv[i] = n_gpu_layers;
     if (argc < 2) {
         print_usage(stderr);
         return 2;
