@@ -1,9 +1,11 @@
 // The decode matmul: up to kMaxDecodeRows token rows, where the step is bound by reading the weights, so every
-// weight byte is read once for all rows. One warp per output row; its lanes stride over (block, part) pairs,
-// kGroup = min(kParts, 32) lanes per block. Each lane forms its part's exact integer Partial for every token row,
-// the group adds them with xor shuffles (Format::add: exact, so the block sum is the reference's), one lane of the
-// group per token row turns it into the block's float term (Format::finish), and the float sums over blocks meet
-// in a warp reduction at the end. Float weights (F32 / F16 / BF16) take F32 activations and plain FMAs.
+// weight byte is read once for all rows. One warp per output row; its lanes stride over the row's blocks, kGroup
+// lanes a block, each lane taking kParts / kGroup of its parts (all 4 of a 32-element block, 4 of a K super-block's
+// 16). Each lane forms its parts' exact integer Partial for every token row, the group adds them with xor shuffles
+// (Format::add: exact, so the block sum is the reference's), one lane of the group per token row turns it into the
+// block's float term (Format::finish), and the float sums over blocks meet in a warp reduction at the end. Four
+// parts a lane, not one: with 16 token rows the shuffles (one per row and halving step) cost more than the dp4a,
+// so fewer lanes a block means fewer of them. Float weights (F32 / F16 / BF16) take F32 activations and FMAs.
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -48,10 +50,10 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     using F = Format<T>;
     using Act = typename F::Act;
     using Partial = typename F::Partial;
-    constexpr int kGroup = F::kParts < 32 ? F::kParts : 32;  // lanes sharing one block
+    constexpr int kGroup = F::kParts / 4 < 1 ? 1 : F::kParts / 4 > 32 ? 32 : F::kParts / 4;  // lanes sharing a block
     constexpr int kPartsPerLane = F::kParts / kGroup;
     constexpr int kBlocksPerStep = 32 / kGroup;
-    static_assert(32 % kGroup == 0 && F::kParts % kGroup == 0, "kParts must be a power of two or a multiple of 32");
+    static_assert(32 % kGroup == 0 && F::kParts % kGroup == 0, "kParts must be a power of two or a multiple of 128");
 
     const int64_t r = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
     if (r >= n_out) return;  // uniform over the warp

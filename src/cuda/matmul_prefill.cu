@@ -40,13 +40,15 @@ constexpr int pick_tile_blocks(int rows, int toks) {
     return n;
 }
 
+// Outputs a thread: 4 weight rows x 6 tokens (64 x 96 a block). Measured on H100 at 2560 x 9728, 512 tokens, against
+// 8 x 4: Q4_K 17 -> 28 int8 TOPS, Q6_K 25 -> 31, Q4_0 34 -> 40. The weight side (unpacking codes and scales) is the
+// heavier half of a dot_part, so more tokens share each unpacked row; 6 is what Q8_K tiles leave room for.
 template <quant::DType T>
 struct PrefillTile {
     using F = Format<T>;
     using Act = typename F::Act;
-    // 8 x 4 outputs a thread (32 Partials and 32 float sums in registers) for Partials of up to two words.
-    static constexpr int kTM = sizeof(typename F::Partial) <= 8 ? 8 : 4;
-    static constexpr int kTN = 4;
+    static constexpr int kTM = 4;
+    static constexpr int kTN = 6;
     static constexpr int kRows = 16 * kTM;
     static constexpr int kToks = 16 * kTN;
     static constexpr int kTileBlocks = pick_tile_blocks<F>(kRows, kToks);
@@ -117,7 +119,9 @@ __global__ void __launch_bounds__(kThreads)
             for (int i = 0; i < kTM; ++i)
 #pragma unroll
                 for (int j = 0; j < kTN; ++j) p[i][j] = F::dot_part(wb[i], xb[j], 0);
-#pragma unroll 3
+            // Unrolled: part indices become constants, so each row's scale decoding is shared by the parts that
+            // read the same scales and by all kTN tokens.
+#pragma unroll
             for (int part = 1; part < F::kParts; ++part) {
 #pragma unroll
                 for (int i = 0; i < kTM; ++i)

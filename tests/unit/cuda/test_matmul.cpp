@@ -224,8 +224,8 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, CudaMatmulType,
                              return std::string(quant::type_name(info.param));
                          });
 
-// x_unchanged reuses the quantized x only when the scratch holds the format the next weight needs: Q4_0 then Q8_0
-// share Q8_0 activations, Q4_1 needs Q8_1 and Q4_K needs Q8_K, then Q4_0 again needs Q8_0 once more.
+// x_unchanged reuses the quantized x only when the scratch holds the format the next weight needs: the 32-element
+// formats share Q8_1 activations (formats_q32.cuh), Q4_K needs Q8_K, Q6_K reuses it, then Q4_0 needs Q8_1 again.
 TEST(CudaMatmul, XUnchangedReusesOnlyTheMatchingFormat) {
     HOTROD_REQUIRE_GPU();
     const int64_t n_in = 512, n_out = 45;
