@@ -1,4 +1,4 @@
-// Every CUDA runtime and cuBLAS call goes through HOTROD_CUDA_CHECK / HOTROD_CUBLAS_CHECK: a failure throws
+// Every CUDA runtime call goes through HOTROD_CUDA_CHECK: a failure throws
 // CudaError naming the call, the file and line, and the runtime's own words (never a bare error code).
 // Kernel launches are checked with HOTROD_CUDA_CHECK(cudaGetLastError()) right after the launch.
 #pragma once
@@ -22,7 +22,6 @@ private:
 };
 
 [[noreturn]] void throw_cuda_error(cudaError_t code, const char* call, const char* file, int line);
-[[noreturn]] void throw_cublas_error(int status, const char* call, const char* file, int line);
 
 }  // namespace hotrod::cuda
 
@@ -31,11 +30,4 @@ private:
         const cudaError_t hotrod_cuda_err_ = (call);                                                \
         if (hotrod_cuda_err_ != cudaSuccess)                                                        \
             ::hotrod::cuda::throw_cuda_error(hotrod_cuda_err_, #call, __FILE__, __LINE__);          \
-    } while (0)
-
-#define HOTROD_CUBLAS_CHECK(call)                                                                   \
-    do {                                                                                            \
-        const int hotrod_cublas_status_ = static_cast<int>(call);                                   \
-        if (hotrod_cublas_status_ != 0)                                                             \
-            ::hotrod::cuda::throw_cublas_error(hotrod_cublas_status_, #call, __FILE__, __LINE__);   \
     } while (0)

@@ -20,7 +20,7 @@ using quant::DType;
 namespace {
 
 constexpr size_t kMiB = size_t(1) << 20;
-// Room kept beyond (1 - mem_fraction) of the card for scratch that grows on first use (attention splits, cuBLAS).
+// Room kept beyond (1 - mem_fraction) of the card for scratch that grows on first use (attention splits).
 constexpr size_t kScratchSlack = 512 * kMiB;
 constexpr size_t kStagingBytes = 32 * kMiB;  // each of the two pinned upload buffers
 
