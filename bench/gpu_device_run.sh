@@ -4,6 +4,7 @@
 # .device/peers/llama-server-cuda-sm90a.xz), results written under $OUT. Stages, in the order given:
 #   tests   test_cuda (kernels vs CPU references, whole model GPU vs CPU; models from $HOTROD_MODELS)
 #   perf    hotrod perf (pp512 / tg128) on the GPU for every model present, and the device copy bandwidth
+#   ppl     hotrod perplexity on the CPU and on the GPU, same text and model
 #   peer    llama-server (CUDA) beside hotrod serve on the synthetic Qwen3-4B: pp/tg from /completion timings
 #           and `hotrod bench --fixed-length` of both servers on the published workload
 #   e2e     the pytest suite against hotrod serve --device cuda (wheels from .whl/)
@@ -43,7 +44,7 @@ for stage in "$@"; do
     tests)
       log "test_cuda"
       # The whole log goes to a file first: a `| head` on the live output would end the tests with SIGPIPE.
-      timeout 420 test_cuda >"$OUT/test_cuda.log" 2>&1; echo "test_cuda exit $?"
+      timeout 240 test_cuda >"$OUT/test_cuda.log" 2>&1; echo "test_cuda exit $?"
       grep -E "^\[ +(FAILED|PASSED|SKIPPED) +\]|^  |Failure" "$OUT/test_cuda.log" | head -80
       ;;
     perf)
@@ -54,6 +55,21 @@ for stage in "$@"; do
         [[ -f $m ]] || continue
         log "hotrod perf $(basename "$m")"
         timeout 300 hotrod perf -m "$m" -p 512 -n 128 -r 3 --device cuda 2>&1 | tee -a "$OUT/perf.txt"
+      done
+      ;;
+    ppl)
+      # GPU and CPU perplexity on the same text: the synthetic models (the real ones do not travel in one run).
+      make_synth
+      tiny=/tmp/hotrod_ppl_tiny.gguf
+      hotrod synth --arch qwen3 --shape tiny --quant q4_k_m --seed 11 --vocab "$HOTROD_VOCAB_DIR/ggml-vocab-qwen2.gguf" \
+        -o "$tiny" >/dev/null
+      for m in "$tiny" "$synth" "$HOTROD_MODELS"/*.gguf; do
+        [[ -f $m ]] || continue
+        for d in cpu cuda; do
+          printf '%s %s: ' "$(basename "$m")" "$d" | tee -a "$OUT/ppl.txt"
+          timeout 120 hotrod perplexity -m "$m" -f tests/fixtures/perplexity/hotrod-docs.txt -c 256 --chunks 6 \
+            --device $d 2>&1 | grep "Final estimate" | tee -a "$OUT/ppl.txt"
+        done
       done
       ;;
     peer)

@@ -1,6 +1,8 @@
 // The shared load / prefill / generate steps of `hotrod run` and `hotrod chat` (see generation.h).
 #include "generation.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <optional>
 #include <stdexcept>
@@ -17,6 +19,19 @@ Session load_session(const std::string& model_path, const device::DeviceOptions&
     s.be = device::make_backend(dev);
     model::LoadOptions lo;
     lo.max_batch_tokens = max_batch_tokens;
+    // A GPU load uploads every weight (seconds for a 4B model): a progress bar on a terminal, a line per 10% else.
+    if (!s.be->host_addressable()) {
+        lo.on_weight_progress = [tty = isatty(STDERR_FILENO) != 0, last = -1](size_t done, size_t total) mutable {
+            const int pct = total ? int(100.0 * double(done) / double(total)) : 100;
+            if (tty) {
+                std::fprintf(stderr, "\rloading weights to the GPU %3d%% (%zu / %zu MiB)%s", pct, done >> 20, total >> 20,
+                             done >= total ? "\n" : "");
+            } else if (pct / 10 > last) {
+                last = pct / 10;
+                std::fprintf(stderr, "loading weights to the GPU: %d%%\n", last * 10);
+            }
+        };
+    }
     lo.max_logit_rows = max_logit_rows;
     lo.max_seqs = 1;
     s.model = model::Model::load(model_path, *s.be, lo);
