@@ -1,7 +1,8 @@
 // y = W x on the GPU for a weight matrix in its GGUF block format. x (F32 rows) is first quantized to the
-// activation format the weight pairs with, exactly as the CPU does (Q8_0 for Q4_0 / Q5_0 / Q8_0, Q8_1 for Q4_1 /
-// Q5_1, Q8_K for the K formats; F32 weights F16 / BF16 / F32 take x as is), and the products are the scalar
-// references' integer block sums (formats.cuh), so GPU and CPU agree but for the order of float additions.
+// activation format the weight pairs with, with the CPU's roundings (Q8_1 for all 32-element formats: the CPU's Q8_0
+// codes and scale for Q4_0 / Q5_0 / Q8_0, 4-byte aligned, see formats_q32.cuh; Q8_K for the K formats; F32 weights
+// F16 / BF16 / F32 take x as is), and the products are the scalar references' integer block sums (formats.cuh), so
+// GPU and CPU agree but for the order of float additions.
 // Two paths: decode (up to kMaxDecodeRows token rows: every weight byte read once for all rows of the step) and
 // prefill (more rows: tiles of weight rows x tokens staged in shared memory).
 #pragma once
