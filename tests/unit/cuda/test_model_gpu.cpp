@@ -23,16 +23,11 @@
 #include "cuda/cuda_backend.h"
 #include "gpu_test_util.h"
 #include "model/model.h"
+#include "model/batched_check.h"
 #include "model/synth.h"
 
 namespace hotrod::model {
 namespace {
-
-std::string models_dir() {
-    if (const char* d = std::getenv("HOTROD_MODELS")) return d;
-    const char* home = std::getenv("HOME");
-    return std::string(home ? home : "") + "/.cache/hotrod/models";
-}
 
 std::string vocab_path(const std::string& name) {
     if (const char* d = std::getenv("HOTROD_VOCAB_DIR")) return std::string(d) + "/" + name;
@@ -40,24 +35,8 @@ std::string vocab_path(const std::string& name) {
 }
 
 #define MODEL_OR_SKIP(var, file)                                                          \
-    const std::string var = models_dir() + "/" + (file);                                  \
+    const std::string var = test::models_dir() + "/" + (file);                                  \
     if (!std::filesystem::exists(var)) GTEST_SKIP() << "skipped: missing model " << var;
-
-std::vector<std::vector<float>> all_logits(Model& m, KvCache& kv, const std::vector<int32_t>& tokens, int chunk) {
-    const int32_t seq = kv.add_sequence();
-    std::vector<std::vector<float>> rows;
-    Batch b;
-    for (size_t first = 0; first < tokens.size(); first += size_t(chunk)) {
-        const size_t last = std::min(tokens.size(), first + size_t(chunk));
-        b.clear();
-        const int s = b.add_sequence(seq);
-        for (size_t i = first; i < last; ++i) b.add(s, tokens[i], int32_t(i), true);
-        const int n = m.forward(b, kv);
-        for (int i = 0; i < n; ++i) rows.emplace_back(m.logits(i).begin(), m.logits(i).end());
-    }
-    kv.remove_sequence(seq);
-    return rows;
-}
 
 std::vector<int32_t> greedy(Model& m, KvCache& kv, std::vector<int32_t> tokens, int n_new) {
     const int32_t seq = kv.add_sequence();
@@ -107,8 +86,8 @@ void compare_with_cpu(const std::string& path, double min_cosine, double min_arg
     const int n_vocab = cpu.m->config().n_vocab;
     for (auto& t : tokens) t = int32_t(rng() % uint32_t(std::min(n_vocab, 20000)));
     // Chunks of 64 on the GPU (prefill path and, for the last rows, several steps) against 200 at once on the CPU.
-    const auto ref = all_logits(*cpu.m, *cpu.kv, tokens, 200);
-    const auto got = all_logits(*gpu.m, *gpu.kv, tokens, 64);
+    const auto ref = test::run_all_logits(*cpu.m, *cpu.kv, tokens, 200);
+    const auto got = test::run_all_logits(*gpu.m, *gpu.kv, tokens, 64);
     ASSERT_EQ(ref.size(), got.size());
     int agree = 0;
     double worst_cos = 1.0;
@@ -193,55 +172,7 @@ TEST(GpuModel, SynthQwen3_4BMatchesCpu) {
 // Tolerance 1e-3 of the row's largest logit: prefill (tiled) and decode kernels add floats in different orders.
 void check_batched(const std::string& path) {
     Loaded g = load(path, true, 8);
-    Model& m = *g.m;
-    KvCache& kv = *g.kv;
-    std::mt19937 rng(42);
-    for (int n_seqs : {1, 2, 4, 8}) {
-        std::vector<std::vector<int32_t>> seqs(static_cast<size_t>(n_seqs));
-        for (int s = 0; s < n_seqs; ++s) {
-            const int len = 2 + 5 * s + (s % 3) * 4;
-            for (int i = 0; i < len; ++i) seqs[size_t(s)].push_back(int32_t(rng() % 5000));
-        }
-        std::vector<std::vector<std::vector<float>>> alone;
-        for (const auto& t : seqs) alone.push_back(all_logits(m, kv, t, int(t.size())));
-        std::vector<int32_t> ids(static_cast<size_t>(n_seqs));
-        std::vector<size_t> done(static_cast<size_t>(n_seqs), 0);
-        for (int s = 0; s < n_seqs; ++s) ids[size_t(s)] = kv.add_sequence();
-        double worst = 0;
-        Batch b;
-        for (int step = 0;; ++step) {
-            b.clear();
-            std::vector<std::pair<int, size_t>> who;
-            for (int s = 0; s < n_seqs; ++s) {
-                const auto& t = seqs[size_t(s)];
-                if (done[size_t(s)] == t.size()) continue;
-                const size_t n = step == 0 ? std::max<size_t>(1, t.size() / 2) : (s % 2 ? 1 : 3);
-                const int bs = b.add_sequence(ids[size_t(s)]);
-                for (size_t i = done[size_t(s)]; i < std::min(t.size(), done[size_t(s)] + n); ++i) {
-                    b.add(bs, t[i], int32_t(i), true);
-                    who.emplace_back(s, i);
-                }
-                done[size_t(s)] = std::min(t.size(), done[size_t(s)] + n);
-            }
-            if (b.n_tokens() == 0) break;
-            const int n_rows = m.forward(b, kv);
-            ASSERT_EQ(size_t(n_rows), who.size());
-            for (int r = 0; r < n_rows; ++r) {
-                const auto ours = m.logits(r);
-                const auto& ref = alone[size_t(who[size_t(r)].first)][who[size_t(r)].second];
-                float scale = 1.0f, diff = 0.0f;
-                for (size_t i = 0; i < ref.size(); ++i) {
-                    scale = std::max(scale, std::abs(ref[i]));
-                    diff = std::max(diff, std::abs(ours[i] - ref[i]));
-                }
-                worst = std::max(worst, double(diff / scale));
-                ASSERT_LE(diff, 1e-3f * scale) << n_seqs << " sequences, step " << step << ", sequence "
-                                               << who[size_t(r)].first << " position " << who[size_t(r)].second;
-            }
-        }
-        for (int32_t id : ids) kv.remove_sequence(id);
-        std::printf("  %d sequences: worst relative difference %.2e\n", n_seqs, worst);
-    }
+    test::check_batched_vs_alone(*g.m, *g.kv, 1e-3f);
 }
 
 TEST(GpuModel, BatchedEqualsAloneSmolLM2) {
