@@ -1,19 +1,25 @@
 // `hotrod serve -m MODEL [--host H] [--port P] [--parallel N] [-c CTX] [--threads T] [--reasoning on|off|auto]
-// [--api-key KEY] [--max-queue Q] [--timeout S] [--alias NAME] [--chat-template-file F]`: the OpenAI-compatible
-// server. It listens first (GET /health answers 503 while loading), loads the model on a second thread with a
-// progress bar on a terminal, then serves until SIGINT/SIGTERM, when it refuses new work, lets running requests
-// finish for a few seconds and exits 0.
+// [--api-key KEY[,KEY...]] [--api-key-file F] [--metrics-public] [--cors-origin O] [--max-queue Q] [--timeout S]
+// [--threads-http N] [--max-connections N] [--max-header-bytes B] [--max-body-bytes B] [--header-timeout S]
+// [--body-timeout S] [--alias NAME] [--chat-template-file F]`: the OpenAI-compatible server. It listens first
+// (GET /health answers 503 while loading), loads the model on a second thread with a progress bar on a terminal,
+// then serves until SIGINT/SIGTERM, when it refuses new work, lets running requests finish for a few seconds and
+// exits 0.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -59,6 +65,40 @@ struct Wakeup {
     }
 };
 
+// Keys from --api-key (comma-separated, as llama-server) and --api-key-file (one a line; blank lines and lines
+// starting with # skipped). Throws naming the file when it cannot be read or holds no key.
+std::vector<std::string> read_api_keys(const std::string& list, const std::string& file) {
+    std::vector<std::string> keys;
+    std::stringstream in(list);
+    for (std::string key; std::getline(in, key, ',');)
+        if (!key.empty()) keys.push_back(key);
+    if (file.empty()) return keys;
+    std::ifstream f(file);
+    if (!f) throw std::runtime_error("--api-key-file " + file + ": cannot be read");
+    const size_t before = keys.size();
+    for (std::string line; std::getline(f, line);) {
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+        const size_t start = line.find_first_not_of(" \t");
+        if (start == std::string::npos || line[start] == '#') continue;
+        keys.push_back(line.substr(start));
+    }
+    if (keys.size() == before) throw std::runtime_error("--api-key-file " + file + ": holds no key");
+    return keys;
+}
+
+// Every open connection is a descriptor, and the gate holds a second one for each connection it serves: raise the
+// soft limit towards the hard one when the connection bound needs more (a shell's default is often 1024).
+void ensure_descriptors(const server::ServeOptions& o) {
+    const rlim_t needed = rlim_t(o.connections_max()) + rlim_t(o.http_threads()) + 256;
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= needed) return;
+    lim.rlim_cur = std::min(needed, lim.rlim_max);
+    setrlimit(RLIMIT_NOFILE, &lim);
+    if (lim.rlim_cur < needed)
+        std::fprintf(stderr, "hotrod serve: warning: %llu file descriptors allowed, --max-connections %d needs %llu\n",
+                     (unsigned long long)lim.rlim_cur, o.connections_max(), (unsigned long long)needed);
+}
+
 }  // namespace
 
 int cmd_serve(int argc, char** argv) {
@@ -76,10 +116,33 @@ int cmd_serve(int argc, char** argv) {
     add_device_flags(app, o.device);
     app.add_option("--reasoning", reasoning, "thinking templates: on, off, or as the template decides (auto)")
         ->capture_default_str()->check(CLI::IsMember({"on", "off", "auto"}));
-    app.add_option("--api-key", o.api_key, "require 'Authorization: Bearer KEY' on every route but /health");
-    app.add_option("--max-queue", o.max_queue, "requests waiting for a slot; more get 503")
+    std::string api_key_list, api_key_file;
+    app.add_option("--api-key", api_key_list,
+                   "keys (comma-separated) one of which every route but /health needs, as 'Authorization: Bearer "
+                   "KEY' or 'x-api-key: KEY'");
+    app.add_option("--api-key-file", api_key_file, "file of keys, one a line, added to --api-key's")
+        ->check(CLI::ExistingFile);
+    app.add_flag("--metrics-public", o.metrics_public, "/metrics answers without a key (/health always does)");
+    app.add_option("--cors-origin", o.cors_origins,
+                   "origin allowed to call from a browser (repeat or comma-separate; '*': any); default: CORS off")
+        ->delimiter(',');
+    app.add_option("--max-queue", o.max_queue, "requests waiting for a slot; more get 503 with Retry-After")
         ->capture_default_str()->check(CLI::Range(0, 1 << 20));
-    app.add_option("--timeout", o.timeout_s, "socket read/write timeout in seconds")
+    app.add_option("--timeout", o.timeout_s, "seconds each socket read or write may wait")
+        ->capture_default_str()->check(CLI::Range(1, 86400));
+    app.add_option("--threads-http", o.n_http_threads,
+                   "HTTP threads: connections served at once; 0: parallel + max-queue + 8, at most 512")
+        ->capture_default_str()->check(CLI::Range(0, 4096));
+    app.add_option("--max-connections", o.max_connections,
+                   "connections open at once (served or waiting for a thread), more get 503; 0: twice the threads")
+        ->capture_default_str()->check(CLI::Range(0, 1 << 20));
+    app.add_option("--max-header-bytes", o.max_header_bytes, "request line and headers larger get 431")
+        ->capture_default_str()->check(CLI::Range(size_t(256), size_t(1) << 20));
+    app.add_option("--max-body-bytes", o.max_body_bytes, "request bodies larger get 413")
+        ->capture_default_str()->check(CLI::Range(size_t(1024), size_t(1) << 32));
+    app.add_option("--header-timeout", o.header_timeout_s, "seconds a connection's headers may take; later: 408")
+        ->capture_default_str()->check(CLI::Range(1, 86400));
+    app.add_option("--body-timeout", o.body_timeout_s, "seconds a request's body may take after its headers")
         ->capture_default_str()->check(CLI::Range(1, 86400));
     app.add_option("--chat-template-file", o.chat_template_file, "Jinja chat template to use instead of the model's")
         ->check(CLI::ExistingFile);
@@ -93,6 +156,13 @@ int cmd_serve(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
+    try {
+        o.api_keys = read_api_keys(api_key_list, api_key_file);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "hotrod serve: %s\n", e.what());
+        return 2;
+    }
+    ensure_descriptors(o);
     o.jump_forward = !no_jump;
     o.n_ctx_given = ctx->count() > 0;
     o.n_threads = o.device.n_threads;

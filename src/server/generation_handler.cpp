@@ -293,6 +293,14 @@ void handle_generation(SharedState& st, Endpoint endpoint, const httplib::Reques
                               " tokens; the context holds " + std::to_string(m->max_context) +
                               " (prompt and generated tokens together)",
                           prompt_param, "context_length_exceeded");
+    // As OpenAI: a max_tokens the context cannot hold after the prompt is refused, not silently cut short (without
+    // one, generation runs until the context is full and ends with finish_reason "length").
+    if (r.max_tokens && int64_t(prompt.ids.size()) + *r.max_tokens > m->max_context)
+        throw bad_request("the context holds " + std::to_string(m->max_context) + " tokens, but " +
+                              std::to_string(prompt.ids.size() + size_t(*r.max_tokens)) + " were asked for (" +
+                              std::to_string(prompt.ids.size()) + " in the prompt, " +
+                              std::to_string(*r.max_tokens) + " in max_tokens); shorten the prompt or max_tokens",
+                          prompt_param, "context_length_exceeded");
 
     engine::Request er;
     er.id = st.new_request_id(endpoint == Endpoint::chat ? "chatcmpl-" : "cmpl-");

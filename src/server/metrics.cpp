@@ -88,7 +88,7 @@ void Metrics::add_in_flight(int delta) {
     in_flight_ += delta;
 }
 
-std::string Metrics::render(const engine::EngineStats* stats) const {
+std::string Metrics::render(const engine::EngineStats* stats, HttpGauges http) const {
     std::string out;
     {
         std::lock_guard lock(mu_);
@@ -105,6 +105,10 @@ std::string Metrics::render(const engine::EngineStats* stats) const {
                "Time from arrival to the last generated token.");
         latency_.render(out, "hotrod_request_latency_seconds");
     }
+    family(out, "hotrod_http_connections", "gauge", "HTTP connections open: served or waiting for a thread.");
+    sample(out, "hotrod_http_connections", http.connections);
+    family(out, "hotrod_http_connections_served", "gauge", "HTTP connections being served by a worker thread.");
+    sample(out, "hotrod_http_connections_served", http.served);
     family(out, "hotrod_model_loaded", "gauge", "1 once the model is loaded and the engine runs.");
     sample(out, "hotrod_model_loaded", stats ? 1 : 0);
     if (!stats) return out;

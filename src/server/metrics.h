@@ -29,6 +29,12 @@ private:
     uint64_t count_ = 0;
 };
 
+// The HTTP front's own gauges (http_gate.h), read when /metrics is rendered.
+struct HttpGauges {
+    int connections = 0;  // open: served by a worker or waiting for one
+    int served = 0;       // being served by a worker thread
+};
+
 class Metrics {
 public:
     // One finished request (any endpoint, any status; status 499 is a client that went away).
@@ -38,8 +44,8 @@ public:
     void record_latency(double ms);
     void add_in_flight(int delta);
 
-    // The whole /metrics page: server counters, then the engine's (stats null while the model loads).
-    std::string render(const engine::EngineStats* stats) const;
+    // The whole /metrics page: server counters and gauges, then the engine's (stats null while the model loads).
+    std::string render(const engine::EngineStats* stats, HttpGauges http = {}) const;
 
 private:
     mutable std::mutex mu_;

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "device/device.h"
 
@@ -24,14 +25,35 @@ struct ServeOptions {
     int n_threads = 0;               // --threads: compute threads, 0 = every core
     device::DeviceOptions device;    // --device, -ngl, --main-gpu, --gpu-mem-fraction
     ReasoningMode reasoning = ReasoningMode::auto_;
-    std::string api_key;             // --api-key: when set, every route but /health needs "Bearer <key>"
-    int max_queue = 64;              // --max-queue: requests waiting for a slot; beyond: 503
-    int timeout_s = 600;             // --timeout: socket read/write timeout
-    size_t max_body_bytes = 8u << 20;  // request bodies above: 413
-    int n_http_threads = 64;         // HTTP worker threads (connections served at once)
-    int shutdown_grace_ms = 5000;
+    int max_queue = 64;              // --max-queue: requests waiting for a slot; beyond: 503 with Retry-After
+    int shutdown_grace_ms = 5000;    // SIGINT/SIGTERM: running requests may finish this long, then are cancelled
     int step_tokens = 256;           // --ubatch-size: tokens per engine step (decode tokens + prefill chunks)
-    bool jump_forward = true;        // --no-jump-forward: sample grammar-forced tokens one by one (to measure)    // SIGINT/SIGTERM: running requests may finish this long, then are cancelled
+    bool jump_forward = true;        // --no-jump-forward: sample grammar-forced tokens one by one (to measure)
+
+    // Access (server.cpp). Keys are compared in constant time; /health never needs one.
+    std::vector<std::string> api_keys;  // --api-key (comma-separated), --api-key-file (one a line): when any,
+                                        // "Authorization: Bearer KEY" or "x-api-key: KEY" on every other route
+    bool metrics_public = false;        // --metrics-public: /metrics answers without a key too
+    std::vector<std::string> cors_origins;  // --cors-origin: origins sent CORS headers ("*": any); empty: CORS off
+
+    // Connection limits (http_gate.h). One request per connection, so each one passes the gate.
+    int n_http_threads = 0;          // --threads-http: connections served at once (a generation request holds its
+                                     // thread until its reply ends); 0: parallel + max-queue + 8, at most 512
+    int max_connections = 0;         // --max-connections: served + waiting for a thread; beyond: 503 at once;
+                                     // 0: twice the HTTP threads
+    size_t max_header_bytes = 16u << 10;  // --max-header-bytes: request line + headers; beyond: 431
+    size_t max_body_bytes = 8u << 20;     // --max-body-bytes: request bodies above: 413
+    int header_timeout_s = 10;       // --header-timeout: from a connection's first service to its headers' end: 408
+    int body_timeout_s = 60;         // --body-timeout: from the headers' end to the whole body: connection closed
+    int timeout_s = 600;             // --timeout: each socket read or write waits at most this long
+
+    // The values the 0 defaults above stand for.
+    int http_threads() const {
+        if (n_http_threads > 0) return n_http_threads;
+        const long n = long(n_parallel) + long(max_queue) + 8;
+        return int(n < 512 ? n : 512);
+    }
+    int connections_max() const { return max_connections > 0 ? max_connections : 2 * http_threads(); }
 };
 
 }  // namespace hotrod::server

@@ -1,5 +1,6 @@
-// Routes, the API-key check, the one error wrapper, and the small endpoints (/health, /v1/models, /metrics,
-// /tokenize, /detokenize). The generation endpoints live in generation_handler.cpp.
+// Routes, the API-key check, CORS, the one error wrapper, and the small endpoints (/health, /v1/models, /metrics,
+// /tokenize, /detokenize). The generation endpoints live in generation_handler.cpp; connection limits in
+// http_gate.cpp.
 #include "server/server.h"
 
 #include <httplib.h>
@@ -10,6 +11,7 @@
 
 #include "server/api_error.h"
 #include "server/generation_handler.h"
+#include "server/http_gate.h"
 #include "server/json_fields.h"
 #include "server/reply.h"
 #include "server/server_state.h"
@@ -26,6 +28,8 @@ void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
 
 void send_error(httplib::Response& res, const ApiError& e) {
     send_json(res, e.status(), e.body());
+    // Busy, loading or stopping: worth a retry (against this server or another); a failed load is not.
+    if (e.status() == 503 && e.code() != "model_load_failed") res.set_header("Retry-After", "1");
 }
 
 // Every handler runs inside this: an ApiError becomes its status and body, anything else a 500, and each answer
@@ -33,6 +37,7 @@ void send_error(httplib::Response& res, const ApiError& e) {
 httplib::Server::Handler wrap(SharedState& st, std::string endpoint, bool counts_itself, Handler h) {
     return [&st, endpoint = std::move(endpoint), counts_itself, h = std::move(h)](const httplib::Request& req,
                                                                                  httplib::Response& res) {
+        GatedHttpServer::request_read();  // the body is in: the body timeout stops counting
         try {
             h(req, res);
             if (!counts_itself) st.metrics.record_request(endpoint, res.status);
@@ -50,11 +55,45 @@ httplib::Server::Handler wrap(SharedState& st, std::string endpoint, bool counts
     };
 }
 
-// Constant-time comparison, so the key cannot be guessed byte by byte from response times.
-bool same_secret(std::string_view a, std::string_view b) {
-    unsigned diff = unsigned(a.size() != b.size());
-    for (size_t i = 0; i < a.size(); ++i) diff |= unsigned(uint8_t(a[i]) ^ uint8_t(i < b.size() ? b[i] : 0));
+// Constant-time comparison, so the key cannot be guessed byte by byte from response times: every byte of the
+// presented value is compared, whatever differs first.
+bool same_secret(std::string_view given, std::string_view key) {
+    unsigned diff = unsigned(given.size() != key.size());
+    for (size_t i = 0; i < given.size(); ++i)
+        diff |= unsigned(uint8_t(given[i]) ^ uint8_t(i < key.size() ? key[i] : 0));
     return diff == 0;
+}
+
+// A request's key: "Authorization: Bearer KEY" (OpenAI's clients) or "x-api-key: KEY" (Anthropic's). Every
+// configured key is compared, with no early exit, so the time does not tell which one came closest.
+bool key_accepted(const std::vector<std::string>& keys, const httplib::Request& req) {
+    const std::string auth = req.get_header_value("Authorization");
+    const bool bearer = auth.starts_with("Bearer ");
+    const bool x_key = req.has_header("x-api-key");
+    const std::string x_value = req.get_header_value("x-api-key");
+    bool ok = false;
+    for (const std::string& key : keys) {
+        ok |= bearer && same_secret(std::string_view(auth).substr(7), key);
+        ok |= x_key && same_secret(x_value, key);
+    }
+    return ok;
+}
+
+// Routes answered without a key: /health always (load balancers probe it), /metrics with --metrics-public.
+bool is_public(const ServeOptions& o, const std::string& path) {
+    return path == "/health" || (o.metrics_public && path == "/metrics");
+}
+
+// The Access-Control-Allow-Origin value for this request: "" when CORS is off (no --cors-origin), the request has
+// no Origin or names one not listed; "*" when "*" is listed; else the origin itself.
+std::string cors_allow_origin(const ServeOptions& o, const httplib::Request& req) {
+    if (o.cors_origins.empty() || !req.has_header("Origin")) return {};
+    const std::string origin = req.get_header_value("Origin");
+    for (const std::string& allowed : o.cors_origins) {
+        if (allowed == "*") return "*";
+        if (allowed == origin) return origin;
+    }
+    return {};
 }
 
 std::string model_name_from_path(const ServeOptions& opt) {
@@ -90,11 +129,13 @@ void handle_models(SharedState& st, httplib::Response& res) {
 void handle_metrics(SharedState& st, httplib::Response& res) {
     std::shared_ptr<LoadedModel> m = st.model();
     std::string text;
+    HttpGauges http;
+    if (st.http) http = {st.http->n_connections(), st.http->n_served()};
     if (m) {
         const engine::EngineStats stats = m->engine->stats();
-        text = st.metrics.render(&stats);
+        text = st.metrics.render(&stats, http);
     } else {
-        text = st.metrics.render(nullptr);
+        text = st.metrics.render(nullptr, http);
     }
     res.status = 200;
     res.set_content(text, "text/plain; version=0.0.4; charset=utf-8");
@@ -134,8 +175,19 @@ void handle_detokenize(SharedState& st, const httplib::Request& req, httplib::Re
 
 }  // namespace
 
-Server::Server(ServeOptions opt) : st_(std::make_unique<SharedState>()), http_(std::make_unique<httplib::Server>()) {
+Server::Server(ServeOptions opt) : st_(std::make_unique<SharedState>()) {
     st_->opt = std::move(opt);
+    const ServeOptions& o = st_->opt;
+    GateLimits limits;
+    limits.n_threads = o.http_threads();
+    limits.max_connections = o.connections_max();
+    limits.max_header_bytes = o.max_header_bytes;
+    limits.header_timeout = std::chrono::seconds(o.header_timeout_s);
+    limits.body_timeout = std::chrono::seconds(o.body_timeout_s);
+    SharedState* st = st_.get();
+    http_ = std::make_unique<GatedHttpServer>(
+        limits, [st](int status) { st->metrics.record_request("connection", status); });
+    st_->http = http_.get();
     install_routes();
 }
 
@@ -147,32 +199,60 @@ void Server::install_routes() {
     SharedState& st = *st_;
     httplib::Server& h = *http_;
     const ServeOptions& o = st.opt;
-    const int n_threads = o.n_http_threads;
-    h.new_task_queue = [n_threads] { return new httplib::ThreadPool(size_t(n_threads)); };
     h.set_payload_max_length(o.max_body_bytes);
     h.set_read_timeout(o.timeout_s, 0);
     h.set_write_timeout(o.timeout_s, 0);
-    h.set_keep_alive_timeout(2);  // idle keep-alive connections hold a worker; shutdown waits for them
+    h.set_keep_alive_max_count(1);  // one request per connection: each one passes the gate (http_gate.h)
 
     h.set_pre_routing_handler([&st](const httplib::Request& req, httplib::Response& res) {
-        if (st.opt.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
-        const std::string auth = req.get_header_value("Authorization");
-        if (auth.starts_with("Bearer ") && same_secret(std::string_view(auth).substr(7), st.opt.api_key))
+        // A CORS preflight from a listed origin: answered before the key check (browsers send no key with it).
+        if (req.method == "OPTIONS" && req.has_header("Access-Control-Request-Method") &&
+            !cors_allow_origin(st.opt, req).empty()) {
+            res.status = 204;
+            res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+            res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Api-Key");
+            res.set_header("Access-Control-Max-Age", "600");
+            st.metrics.record_request("cors", 204);
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        if (st.opt.api_keys.empty() || is_public(st.opt, req.path) || key_accepted(st.opt.api_keys, req))
             return httplib::Server::HandlerResponse::Unhandled;
-        send_error(res, unauthorized(auth.empty() ? "missing API key (Authorization: Bearer <key>)"
-                                                  : "invalid API key"));
+        const bool presented = req.has_header("Authorization") || req.has_header("x-api-key");
+        send_error(res, unauthorized(presented ? "invalid API key"
+                                               : "missing API key (Authorization: Bearer <key>, or x-api-key: <key>)"));
         st.metrics.record_request("auth", 401);
         return httplib::Server::HandlerResponse::Handled;
+    });
+
+    // Every response, refusals included, just before its headers go out.
+    h.set_post_routing_handler([&st](const httplib::Request& req, httplib::Response& res) {
+        GatedHttpServer::request_read();
+        const std::string origin = cors_allow_origin(st.opt, req);
+        if (origin.empty()) return;
+        res.set_header("Access-Control-Allow-Origin", origin);
+        if (origin != "*") res.set_header("Vary", "Origin");
     });
 
     // httplib's own refusals (no route, body too large, malformed request) arrive here with an empty body.
     h.set_error_handler([&st](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty() || res.is_chunked_content_provider_) return;
+        if (GatedHttpServer::request_cut()) return;  // answered 408 already, and counted
         switch (res.status) {
             case 404: send_error(res, not_found("no route for " + req.method + " " + req.path)); break;
             case 413:
-                send_error(res, payload_too_large("the request body is larger than " +
-                                                  std::to_string(st.opt.max_body_bytes) + " bytes"));
+                // httplib holds form-encoded bodies (curl -d's default type) to 8192 bytes, whatever the limit.
+                if (req.get_header_value("Content-Type").starts_with("application/x-www-form-urlencoded") &&
+                    req.get_header_value<uint64_t>("Content-Length") <= st.opt.max_body_bytes)
+                    send_error(res, payload_too_large("a body sent as application/x-www-form-urlencoded may hold "
+                                                      "8192 bytes at most: send Content-Type: application/json"));
+                else
+                    send_error(res, payload_too_large("the request body is larger than " +
+                                                      std::to_string(st.opt.max_body_bytes) +
+                                                      " bytes (--max-body-bytes)"));
+                break;
+            case 414:
+                send_error(res, ApiError(414, "the request line is longer than 8192 bytes", "invalid_request_error",
+                                         {}, "uri_too_long"));
                 break;
             case 400: send_error(res, bad_request("malformed HTTP request")); break;
             default:
@@ -253,7 +333,7 @@ void Server::shutdown(std::chrono::milliseconds grace) {
     stopped_ = true;
     st_->state.store(ServerState::shutting_down);
     if (std::shared_ptr<LoadedModel> m = st_->model()) m->engine->shutdown(grace);
-    http_->stop();
+    http_->stop_all();
     if (listen_thread_.joinable()) listen_thread_.join();
 }
 

@@ -1,7 +1,8 @@
 // Server: `hotrod serve`'s HTTP front. It listens before the model loads (GET /health answers 503 until
 // set_model), routes the OpenAI endpoints plus /health, /metrics, /tokenize and /detokenize, checks the API key,
-// and turns every refusal into an OpenAI error body in one place. Shutdown: refuse new work, let the engine
-// finish or cancel what runs within a grace period, then stop the HTTP threads.
+// answers CORS, bounds connections, headers, bodies and slow clients (http_gate.h), and turns every refusal into
+// an OpenAI error body in one place. Shutdown: refuse new work, let the engine finish or cancel what runs within a
+// grace period, then stop the HTTP threads.
 #pragma once
 
 #include <chrono>
@@ -11,12 +12,9 @@
 
 #include "server/serve_options.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace hotrod::server {
 
+class GatedHttpServer;
 struct SharedState;
 struct LoadedModel;
 
@@ -43,7 +41,7 @@ private:
     void install_routes();
 
     std::unique_ptr<SharedState> st_;
-    std::unique_ptr<httplib::Server> http_;
+    std::unique_ptr<GatedHttpServer> http_;
     std::thread listen_thread_;
     int port_ = 0;
     bool stopped_ = false;

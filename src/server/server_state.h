@@ -18,9 +18,12 @@ namespace hotrod::server {
 
 enum class ServerState { loading, ready, failed, shutting_down };
 
+class GatedHttpServer;
+
 struct SharedState {
     ServeOptions opt;
     Metrics metrics;
+    const GatedHttpServer* http = nullptr;  // for /metrics' connection gauges
     std::atomic<ServerState> state{ServerState::loading};
     std::string load_error;               // state failed: why (set before state)
     std::atomic<uint64_t> next_request{1};

@@ -8,7 +8,7 @@ import threading
 import openai
 import pytest
 
-from conftest import SMOLLM2, Server, http, wait_for
+from conftest import SMOLLM2, Server, http, render_with_jinja2, tokenize_with_cli, wait_for
 
 CHAT = "/v1/chat/completions"
 OK = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2, "temperature": 0}
@@ -73,6 +73,23 @@ def test_400_prompt_longer_than_the_context(server):
     status, err = post(server, CHAT, {"messages": [{"role": "user", "content": "word " * 9000}], "max_tokens": 1})
     assert status == 400
     assert err["code"] == "context_length_exceeded"
+    n_prompt = len(tokenize_with_cli(render_with_jinja2([{"role": "user", "content": "word " * 9000}])))
+    assert f"the prompt has {n_prompt} tokens; the context holds 8192" in err["message"]
+
+
+def test_400_max_tokens_over_what_the_context_leaves(server):
+    # As OpenAI: refused, naming the numbers, rather than cut short. 8192 alone would fit no prompt; the bound
+    # itself (prompt + max_tokens == context) is accepted (a 1-token prompt is not possible with a template).
+    messages = [{"role": "user", "content": "hi"}]
+    n_prompt = len(tokenize_with_cli(render_with_jinja2(messages)))
+    status, err = post(server, CHAT, {"messages": messages, "max_tokens": 8192 - n_prompt + 1})
+    assert status == 400 and err["code"] == "context_length_exceeded" and err["param"] == "messages"
+    assert f"the context holds 8192 tokens, but 8193 were asked for ({n_prompt} in the prompt" in err["message"]
+    status, err = post(server, "/v1/completions", {"prompt": "hi", "max_tokens": 8192})
+    assert status == 400 and err["code"] == "context_length_exceeded" and err["param"] == "prompt"
+    status, _, body = http("POST", server.url + CHAT, {"messages": messages, "max_tokens": 8192 - n_prompt,
+                                                       "temperature": 0, "stop": ["."]})
+    assert status == 200, body
 
 
 def test_400_completions_prompt(server):
@@ -189,8 +206,10 @@ def test_503_queue_full_and_shutting_down():
     try:
         t.start()
         assert first_chunk.wait(300)
-        status, err = post(s, CHAT, OK)
+        status, headers, body = http("POST", s.url + CHAT, OK)
+        status, err = error_of((status, headers, body))
         assert status == 503 and err["code"] == "queue_full"
+        assert headers.get("Retry-After") == "1"
         s.proc.send_signal(15)  # SIGTERM: new work is refused while the running request finishes
         # The signal is handled on the server's own time: queue_full until then.
         err = wait_for("shutting_down", lambda: (e := post(s, CHAT, OK)[1])["code"] != "queue_full" and e)

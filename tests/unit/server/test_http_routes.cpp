@@ -87,7 +87,7 @@ TEST_F(Routes, UnknownRouteWrongMethodAndLargeBody) {
 
 TEST_F(Routes, ApiKey) {
     ServeOptions o;
-    o.api_key = "k3y";
+    o.api_keys = {"k3y"};
     start(o);
     auto r = cli_->Get("/v1/models");
     ASSERT_TRUE(r);
