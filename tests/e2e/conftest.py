@@ -28,6 +28,11 @@ DEVICE_ARGS = ["--device", os.environ["HOTROD_E2E_DEVICE"]] if os.environ.get("H
 SMOLLM2 = MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "soak: the load test of test_soak.py (HOTROD_SOAK_SECONDS, default 45, sets its "
+                                       "length); part of the suite, `-m 'not soak'` leaves it out")
+
+
 def _missing(what):
     if os.environ.get("HOTROD_REQUIRE_MODELS") == "1":
         pytest.fail(f"{what} is missing")
