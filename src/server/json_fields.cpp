@@ -1,6 +1,7 @@
 // Field readers for request bodies: every failure is a 400 naming the field, what was expected and what came.
 #include "server/json_fields.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "server/api_error.h"
@@ -16,6 +17,27 @@ const nlohmann::ordered_json* find(const nlohmann::ordered_json& obj, const char
 
 [[noreturn]] void wrong_type(const char* key, const char* expected, const nlohmann::ordered_json& v) {
     throw bad_request(std::string("'") + key + "' must be " + expected + ", got " + json_type_name(v), key);
+}
+
+// The deepest nesting of arrays and objects in a JSON text, counting brackets outside strings (on invalid JSON,
+// some number the parser's own error makes moot).
+int json_depth(std::string_view text) {
+    int depth = 0, max_depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            max_depth = std::max(max_depth, ++depth);
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return max_depth;
 }
 
 }  // namespace
@@ -35,11 +57,17 @@ const char* json_type_name(const nlohmann::ordered_json& v) {
 }
 
 nlohmann::ordered_json parse_body(std::string_view text) {
+    // Checked before parsing: nlohmann parses any depth, but copying, dumping and the template's conversion of a
+    // value recurse once per level, and a few MB of '[' overflow the stack of the thread that handles it.
+    if (json_depth(text) > kMaxJsonDepth)
+        throw bad_request("the request body nests arrays and objects deeper than " + std::to_string(kMaxJsonDepth) +
+                          " levels");
     nlohmann::ordered_json body;
     try {
         body = nlohmann::ordered_json::parse(text);
-    } catch (const nlohmann::ordered_json::parse_error& e) {
-        // nlohmann's message gives the byte position and why (syntax, ill-formed UTF-8).
+    } catch (const nlohmann::ordered_json::exception& e) {
+        // nlohmann's message gives the byte position and why (syntax, ill-formed UTF-8, or out_of_range for a
+        // number beyond a double, such as 1e400).
         throw bad_request(std::string("the request body is not valid JSON: ") + e.what());
     }
     if (!body.is_object()) throw bad_request(std::string("the request body must be a JSON object, got ") +

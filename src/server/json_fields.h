@@ -12,7 +12,8 @@
 
 namespace hotrod::server {
 
-// The request body as an object: invalid JSON or a non-object is a 400.
+// The request body as an object: invalid JSON, a non-object or nesting deeper than kMaxJsonDepth is a 400.
+inline constexpr int kMaxJsonDepth = 256;  // room for a 64-level schema (json_schema.cpp) inside its envelope
 nlohmann::ordered_json parse_body(std::string_view text);
 
 std::optional<bool> get_bool(const nlohmann::ordered_json& obj, const char* key);
