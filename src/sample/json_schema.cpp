@@ -12,6 +12,7 @@
 // - Output is spaced as json.dumps writes it (one space after every `:` and `,`, no other whitespace), so fixed
 //   keys are still forced bytes (jump-forward) and small models see the JSON style their prompts show.
 #include <bitset>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -82,12 +83,15 @@ std::string pointer_token(const std::string& key) {
 
 [[noreturn]] void fail(const std::string& what, const std::string& ptr) { throw SchemaError(what + " at " + ptr); }
 
+// A count above uint32 is as good as unbounded. A float is tested as a double: casting one beyond the integer
+// range (1e30) is undefined behaviour, so it is clamped before any cast.
 uint32_t count_value(const ojson& v, const char* key, const std::string& ptr) {
     if (v.is_number_unsigned()) return static_cast<uint32_t>(std::min<uint64_t>(v.get<uint64_t>(), kUnbounded - 1));
-    if (v.is_number_integer() && v.get<int64_t>() >= 0) return static_cast<uint32_t>(v.get<int64_t>());
-    if (v.is_number_float() && v.get<double>() >= 0 && v.get<double>() == static_cast<double>(
-                                                                              static_cast<uint64_t>(v.get<double>()))) {
-        return static_cast<uint32_t>(std::min<double>(v.get<double>(), kUnbounded - 1));
+    if (v.is_number_integer() && v.get<int64_t>() >= 0)
+        return static_cast<uint32_t>(std::min<int64_t>(v.get<int64_t>(), kUnbounded - 1));
+    if (v.is_number_float()) {
+        const double d = v.get<double>();
+        if (d >= 0 && d == std::floor(d)) return static_cast<uint32_t>(std::min<double>(d, kUnbounded - 1));
     }
     fail(std::string("'") + key + "' must be a non-negative integer", ptr);
 }
@@ -110,8 +114,9 @@ bool value_has_type(const ojson& v, uint8_t types) {
     if (v.is_boolean()) return types & kTypeBool;
     if (v.is_number_integer() || v.is_number_unsigned()) return types & (kTypeInteger | kTypeNumber);
     if (v.is_number_float()) {
-        double d = v.get<double>();
-        return (types & kTypeNumber) || ((types & kTypeInteger) && d == static_cast<double>(static_cast<int64_t>(d)));
+        // An integer is a number without a fractional part, of any size (1e300 is one; casting it is undefined).
+        const double d = v.get<double>();
+        return (types & kTypeNumber) || ((types & kTypeInteger) && std::isfinite(d) && d == std::floor(d));
     }
     if (v.is_string()) return types & kTypeString;
     if (v.is_array()) return types & kTypeArray;
