@@ -213,7 +213,8 @@ Value f_indent(const Value& v, Args& a, Evaluator&) {
 
 Value f_int(const Value& v, Args& a, Evaluator&) {
     Value def = a.get(0, "default");
-    if (v.kind == Value::Kind::Float) return Value::integer(static_cast<int64_t>(v.f));
+    // NaN gives the default, as in jinja2 (int(nan) is a ValueError, which do_int catches).
+    if (v.kind == Value::Kind::Float && !std::isnan(v.f)) return Value::integer(py_float_to_int(v.f));
     if (v.is_int()) return Value::integer(v.as_int());
     if (v.is_string()) {
         std::string t = py_strip(v.s, Value::none(), true, true);
@@ -221,7 +222,7 @@ Value f_int(const Value& v, Args& a, Evaluator&) {
         long long x = std::strtoll(t.c_str(), &end, 10);
         if (!t.empty() && end && *end == 0) return Value::integer(x);
         double d = std::strtod(t.c_str(), &end);
-        if (!t.empty() && end && *end == 0 && std::isfinite(d)) return Value::integer(static_cast<int64_t>(d));
+        if (!t.empty() && end && *end == 0 && std::isfinite(d)) return Value::integer(py_float_to_int(d));
     }
     return def.is_undefined() ? Value::integer(0) : def;
 }

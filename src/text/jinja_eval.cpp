@@ -72,6 +72,18 @@ std::vector<int64_t> slice_indices(int64_t n, const Value& start, const Value& s
 
 }  // namespace
 
+int64_t py_float_to_int(double d) {
+    if (std::isnan(d)) throw RuntimeError("cannot convert float NaN to integer");
+    if (std::isinf(d)) throw RuntimeError("cannot convert float infinity to integer");
+    // [-2^63, 2^63): both bounds are exact doubles.
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%g", d);
+        throw RuntimeError(std::string("int(") + buf + ") does not fit in 64 bits");
+    }
+    return static_cast<int64_t>(d);
+}
+
 // Python's `str % args` for the conversions templates use: %s %r %d %i %f %%.
 std::string percent_format(const std::string& fmt, const Value& args) {
     List items = args.kind == Value::Kind::Tuple ? *args.list : List{args};
@@ -94,7 +106,16 @@ std::string percent_format(const std::string& fmt, const Value& args) {
         else if (c == 'r') out += v.repr();
         else if (c == 'd' || c == 'i') {
             if (!v.is_number()) throw RuntimeError("%d format: a real number is required, not " + v.type_name());
-            out += std::to_string(v.kind == Value::Kind::Float ? static_cast<int64_t>(v.f) : v.as_int());
+            if (v.kind == Value::Kind::Float) {
+                // Python prints the float's integer part exactly, however large (a big integer); %.0f of the
+                // truncated value is that text. Adding 0.0 turns -0.0 into 0, which Python prints as "0".
+                if (!std::isfinite(v.f)) (void)py_float_to_int(v.f);  // throws Python's error
+                char buf[400];
+                std::snprintf(buf, sizeof buf, "%.0f", std::trunc(v.f) + 0.0);
+                out += buf;
+            } else {
+                out += std::to_string(v.as_int());
+            }
         } else if (c == 'f') {
             char buf[64];
             std::snprintf(buf, sizeof buf, "%f", v.as_double());

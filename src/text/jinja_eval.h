@@ -108,5 +108,8 @@ std::string py_upper(std::string s);
 // Python's `fmt % args` for %s %r %d %i %f %% (the `%` operator on strings and the format filter).
 std::string percent_format(const std::string& fmt, const Value& args);
 std::string py_replace(const std::string& s, const std::string& from, const std::string& to, int64_t count);
+// Python's int(x) for a float (toward zero). RuntimeError for infinity, NaN and values beyond int64, where Python
+// makes a big integer (and a C++ cast is undefined behaviour).
+int64_t py_float_to_int(double d);
 
 }  // namespace hotrod::text::jinja
