@@ -14,6 +14,7 @@ HOTROD_APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcpp-httplib-dev libpcre2-dev libcli11-dev libspdlog-dev libutf8proc-dev
   libcurl4-openssl-dev libssl-dev
+  clang libclang-rt-14-dev  # the fuzz build (scripts/fuzz.sh): libFuzzer and the sanitizer runtimes are only recommended
 )
 
 install_apt_packages() {

@@ -21,6 +21,9 @@ log "unit tests (ASan+UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$HOTROD_ROOT/build-asan" --output-on-failure -j"$jobs"
 
+# libFuzzer targets (tests/fuzz), clang + ASan/UBSan in build-fuzz: each for a bounded time; a crash fails the run.
+bash "$HOTROD_ROOT/scripts/fuzz.sh" "${HOTROD_FUZZ_SECONDS:-30}"
+
 if [[ -d $HOTROD_ROOT/tests/e2e ]] && compgen -G "$HOTROD_ROOT/tests/e2e/test_*.py" >/dev/null; then
   log "end-to-end tests"
   "$HOTROD_VENV/bin/python" -m pytest -q "$HOTROD_ROOT/tests/e2e"
