@@ -260,14 +260,17 @@ def test_soak():
         for p, text in schema_alone.items():
             jsonschema.validate(json.loads(text), SCHEMA)
         soak = Soak(server, alone, schema_alone)
+        marks = [time.time()]
 
         warmup_s = max(5.0, SECONDS / 5)
         soak.run(warmup_s, seed=1)
         wait_for("the server idle after warm-up", lambda: settled(server))
         rss_before = rss_kib(server.proc.pid)
+        marks.append(time.time())
         soak.run(SECONDS - warmup_s, seed=2)
         m = wait_for("the server idle after the soak", lambda: settled(server))
         rss_after = rss_kib(server.proc.pid)
+        marks.append(time.time())
 
         healthy = http("GET", server.url + "/health")[0] == 200
         still_right = client.chat.completions.create(**chat_body(PROMPTS[0])).choices[0].message.content
@@ -285,6 +288,8 @@ def test_soak():
               f"left {n_left}, invalid {soak.total('invalid')}, wrong {soak.total('wrong')}, "
               f"5xx {soak.total('5xx')}, lost {soak.total('lost')}; RSS {rss_before // 1024} MiB after warm-up, "
               f"{rss_after // 1024} MiB after ({100.0 * (rss_after - rss_before) / rss_before:+.1f}%)")
+        print(f"soak: alone answers {marks[0] - started:.0f} s, warm-up until idle {marks[1] - marks[0]:.0f} s, "
+              f"run until idle {marks[2] - marks[1]:.0f} s")
         print("soak: by kind:", {f"{k}:{o}": n for (k, o), n in sorted(soak.counts.items())})
         print(f"soak: /metrics: chat 200 {chat_200:.0f}, chat 499 {chat_499:.0f}, 5xx {sum(server_5xx.values()):.0f}, "
               f"KV blocks cached {m['hotrod_kv_blocks_cached']:.0f} of {m['hotrod_kv_blocks_total']:.0f}, "
