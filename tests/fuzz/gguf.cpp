@@ -28,7 +28,10 @@ size_t touch(const gguf::File& f) {
         } else if (auto i = kv.value.as<uint32_t>()) {
             sum += *i;
         }
-        if (f.find_value(kv.key) == nullptr) hotrod::fuzz::property_failed("metadata key not found again");
+        // Look-ups expand "{arch}", so a key holding it literally is not found by its own name (as
+        // documented).
+        if (kv.key.find("{arch}") == std::string_view::npos && f.find_value(kv.key) == nullptr)
+            hotrod::fuzz::property_failed("metadata key not found again", hotrod::fuzz::escaped(kv.key));
     }
     for (const auto& t : f.tensors()) {
         if (t.n_bytes) sum += size_t(t.data[0]) + size_t(t.data[t.n_bytes - 1]);
