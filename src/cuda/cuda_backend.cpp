@@ -172,7 +172,7 @@ std::unique_ptr<backend::Buffer> CudaBackend::alloc(size_t bytes) { return std::
 std::unique_ptr<backend::Buffer> CudaBackend::alloc_host(size_t bytes) { return std::make_unique<PinnedBuffer>(bytes); }
 
 TensorView CudaBackend::weight(const TensorView& host) {
-    if (!matmul_supports(host.type) && host.type != DType::F32)
+    if (!matmul_supports(host.type))  // F32 (norms) included
         fail("weight", "type " + std::string(quant::type_name(host.type)) + " has no CUDA kernels");
     const size_t bytes = size_t(host.n_rows) * host.row_bytes;
     void* dev = nullptr;
