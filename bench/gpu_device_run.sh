@@ -4,6 +4,8 @@
 # .device/peers/llama-server-cuda-sm90a.xz), results written under $OUT. Stages, in the order given:
 #   tests   test_cuda (kernels vs CPU references, whole model GPU vs CPU; models from $HOTROD_MODELS)
 #   perf    hotrod perf (pp512 / tg128) on the GPU for every model present, and the device copy bandwidth
+#   kernels bench_cuda_matmul: each matmul path alone on Qwen3-4B's weight shapes, against the copy bandwidth
+#   profile ncu's per-kernel time summary of a prefill (512 tokens) and of decode steps (first 4000 kernels each) on the synthetic Qwen3-4B
 #   ppl     hotrod perplexity on the CPU and on the GPU, same text and model
 #   peer    llama-server (CUDA) beside hotrod serve on the synthetic Qwen3-4B: pp/tg from /completion timings
 #           and `hotrod bench --fixed-length` of both servers on the published workload
@@ -55,6 +57,24 @@ for stage in "$@"; do
         [[ -f $m ]] || continue
         log "hotrod perf $(basename "$m")"
         timeout 300 hotrod perf -m "$m" -p 512 -n 128 -r 3 --device cuda 2>&1 | tee -a "$OUT/perf.txt"
+      done
+      log "hotrod perf, CUDA graphs off (HOTROD_CUDA_GRAPHS=0)"
+      HOTROD_CUDA_GRAPHS=0 timeout 300 hotrod perf -m "$synth" -p 512 -n 128 -r 3 --device cuda 2>&1 | grep -E "^(pp|tg)" \
+        | sed 's/^/graphs off: /' | tee -a "$OUT/perf.txt"
+      ;;
+    kernels)
+      log "bench_cuda_matmul"
+      timeout 240 bench_cuda_matmul 2>&1 | tee "$OUT/kernels.txt"
+      ;;
+    profile)
+      make_synth
+      for shape in "-p 512 -n 1" "-p 8 -n 8"; do
+        log "ncu: hotrod perf $shape"
+        # --clock-control none: the clocks stay as the card runs them (METHOD.md). One metric, one pass a kernel.
+        timeout 150 ncu --clock-control none --metrics gpu__time_duration.sum --print-summary per-kernel -c 4000 \
+          hotrod perf -m "$synth" $shape -r 1 --device cuda >"$OUT/ncu${shape// /}.txt" 2>&1
+        echo "ncu exit $?"
+        grep -E "^  [a-zA-Z_].*\(|gpu__time_duration|invocations|Invocations" "$OUT/ncu${shape// /}.txt" | head -120
       done
       ;;
     ppl)

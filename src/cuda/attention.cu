@@ -17,8 +17,7 @@ Attention::~Attention() {
     if (scratch_) cudaFree(scratch_);  // a destructor has nowhere to report a failure to
 }
 
-void Attention::run(const float* q, int64_t q_stride, const DeviceKvCache& cache, const DeviceKvLayout& layout,
-                    const AttentionShape& shape, float* out, int64_t out_stride, cudaStream_t stream) {
+Attention::Plan Attention::plan(const DeviceKvCache& cache, const DeviceKvLayout& layout, const AttentionShape& shape) {
     const bool f16 = cache.type == quant::DType::F16;
     const int group = shape.n_kv_heads > 0 ? shape.n_heads / shape.n_kv_heads : 0;
     if ((!f16 && cache.type != quant::DType::Q8_0) || shape.n_kv_heads <= 0 || shape.n_heads % shape.n_kv_heads != 0 ||
@@ -36,31 +35,55 @@ void Attention::run(const float* q, int64_t q_stride, const DeviceKvCache& cache
     // The decode kernel reads F16 K rows 16 bytes at a time.
     if (f16 && (reinterpret_cast<uintptr_t>(cache.k) % 16 != 0 || reinterpret_cast<uintptr_t>(cache.v) % 16 != 0))
         throw std::invalid_argument("cuda::Attention::run: an F16 cache must be 16-byte aligned");
-    if (layout.n_tokens <= 0) return;
+    Plan p;
+    p.n_splits = decode_splits(layout, shape);
+    if (p.n_splits == 0) return p;
+    const size_t bytes = attn::decode_scratch_floats(layout.n_tokens, shape, p.n_splits) * sizeof(float);
+    if (bytes > scratch_bytes_) {
+        if (scratch_) {
+            HOTROD_CUDA_CHECK(cudaDeviceSynchronize());  // kernels issued earlier may still read the old one
+            HOTROD_CUDA_CHECK(cudaFree(scratch_));
+        }
+        scratch_ = nullptr;
+        scratch_bytes_ = 0;
+        HOTROD_CUDA_CHECK(cudaMalloc(&scratch_, bytes));
+        scratch_bytes_ = bytes;
+    }
+    p.scratch = static_cast<float*>(scratch_);
+    return p;
+}
 
+int Attention::decode_splits(const DeviceKvLayout& layout, const AttentionShape& shape) {
+    const int group = shape.n_kv_heads > 0 ? shape.n_heads / shape.n_kv_heads : 0;
+    if (layout.n_tokens <= 0 || group > attn::kDecodeMaxGroup) return 0;
+    if (n_sms_ == 0) {
+        int device = 0;
+        HOTROD_CUDA_CHECK(cudaGetDevice(&device));
+        HOTROD_CUDA_CHECK(cudaDeviceGetAttribute(&n_sms_, cudaDevAttrMultiProcessorCount, device));
+    }
+    return attn::decode_splits(layout.n_tokens, shape.n_kv_heads, layout.max_kv_len, n_sms_);
+}
+
+bool Attention::scratch_fits(const DeviceKvLayout& layout, const AttentionShape& shape) {
+    const int n_splits = decode_splits(layout, shape);
+    return attn::decode_scratch_floats(layout.n_tokens, shape, n_splits) * sizeof(float) <= scratch_bytes_;
+}
+
+void Attention::launch(const Plan& plan, const float* q, int64_t q_stride, const DeviceKvCache& cache,
+                       const DeviceKvLayout& layout, const AttentionShape& shape, float* out, int64_t out_stride,
+                       cudaStream_t stream) {
+    if (layout.n_tokens <= 0) return;
     attn::AttentionArgs args{q, q_stride, static_cast<const uint8_t*>(cache.k), static_cast<const uint8_t*>(cache.v),
                              cache.type, layout, shape, out, out_stride,
-                             group <= attn::kDecodeMaxGroup ? attn::kDecodeMaxSeqTokens : 0};
-    if (args.decode_max_seq_tokens > 0) {
-        int device = 0, n_sms = 0;
-        HOTROD_CUDA_CHECK(cudaGetDevice(&device));
-        HOTROD_CUDA_CHECK(cudaDeviceGetAttribute(&n_sms, cudaDevAttrMultiProcessorCount, device));
-        const int n_splits = attn::decode_splits(layout.n_tokens, shape.n_kv_heads, layout.max_kv_len, n_sms);
-        const size_t bytes = attn::decode_scratch_floats(layout.n_tokens, shape, n_splits) * sizeof(float);
-        if (bytes > scratch_bytes_) {
-            if (scratch_) {
-                HOTROD_CUDA_CHECK(cudaDeviceSynchronize());  // kernels issued earlier may still read the old one
-                HOTROD_CUDA_CHECK(cudaFree(scratch_));
-            }
-            scratch_ = nullptr;
-            scratch_bytes_ = 0;
-            HOTROD_CUDA_CHECK(cudaMalloc(&scratch_, bytes));
-            scratch_bytes_ = bytes;
-        }
-        attn::launch_attention_decode(args, n_splits, static_cast<float*>(scratch_), stream);
-    }
+                             plan.n_splits > 0 ? attn::kDecodeMaxSeqTokens : 0};
+    if (plan.n_splits > 0) attn::launch_attention_decode(args, plan.n_splits, plan.scratch, stream);
     // A batch of at most kDecodeMaxSeqTokens tokens has no sequence longer than that: all went to decode.
     if (layout.n_tokens > args.decode_max_seq_tokens) attn::launch_attention_prefill(args, stream);
+}
+
+void Attention::run(const float* q, int64_t q_stride, const DeviceKvCache& cache, const DeviceKvLayout& layout,
+                    const AttentionShape& shape, float* out, int64_t out_stride, cudaStream_t stream) {
+    launch(plan(cache, layout, shape), q, q_stride, cache, layout, shape, out, out_stride, stream);
 }
 
 }  // namespace hotrod::cuda

@@ -22,7 +22,9 @@ struct DeviceKvLayout {
     int block_table_stride = 0;
     int block_size = 0;
     int n_tokens = 0;
-    int max_kv_len = 0;  // the largest position + 1 over the batch's tokens (sizes the decode split), host-known
+    // The largest position + 1 over the batch's tokens: sizes the decode split on the host. No kernel reads it, so
+    // a CUDA graph captured at one length replays correctly at another (step_graph.h).
+    int max_kv_len = 0;
 };
 
 struct DeviceKvCache {
@@ -63,7 +65,24 @@ public:
     void run(const float* q, int64_t q_stride, const DeviceKvCache& cache, const DeviceKvLayout& layout,
              const AttentionShape& shape, float* out, int64_t out_stride, cudaStream_t stream);
 
+    // run() in two halves, for launches deferred into a CUDA graph (step_graph.h): plan() checks the shapes, picks
+    // the decode split count and grows the scratch (host work, done when the op is called); launch() only issues
+    // kernels. A plan stays valid while no later plan() grows the scratch (a plan names the scratch it uses).
+    struct Plan {
+        int n_splits = 0;          // 0: no decode tokens possible (group too large)
+        float* scratch = nullptr;  // partial results when n_splits > 1
+    };
+    Plan plan(const DeviceKvCache& cache, const DeviceKvLayout& layout, const AttentionShape& shape);
+    // Whether plan() would keep the current scratch (a growth frees the old one, which deferred launches may name).
+    bool scratch_fits(const DeviceKvLayout& layout, const AttentionShape& shape);
+    static void launch(const Plan& plan, const float* q, int64_t q_stride, const DeviceKvCache& cache,
+                       const DeviceKvLayout& layout, const AttentionShape& shape, float* out, int64_t out_stride,
+                       cudaStream_t stream);
+
 private:
+    int decode_splits(const DeviceKvLayout& layout, const AttentionShape& shape);  // 0: no decode kernel
+
+    int n_sms_ = 0;
     void* scratch_ = nullptr;
     size_t scratch_bytes_ = 0;
 };

@@ -271,7 +271,12 @@ int decode_splits(int n_tokens, int n_kv_heads, int max_kv_len, int n_sms) {
     if (units <= 0 || units >= wanted) return 1;
     const int64_t by_work = (wanted + units - 1) / units;
     const int64_t by_len = max_kv_len / kMinSplitPositions;
-    return int(std::max<int64_t>(1, std::min<int64_t>({by_work, by_len, kMaxSplits})));
+    // A power of two: the count (a launch argument) then changes at a few lengths only, so a decode step's CUDA
+    // graph is captured a handful of times over a context rather than every kMinSplitPositions tokens.
+    const int64_t n = std::max<int64_t>(1, std::min<int64_t>({by_work, by_len, kMaxSplits}));
+    int64_t pow2 = 1;
+    while (pow2 * 2 <= n) pow2 *= 2;
+    return int(pow2);
 }
 
 size_t decode_scratch_floats(int n_tokens, const AttentionShape& shape, int n_splits) {

@@ -5,6 +5,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -137,7 +138,14 @@ bool gpu_usable(int index, std::string* why) {
     return true;
 }
 
-CudaBackend::CudaBackend(const CudaOptions& opt) : opt_(opt) {
+namespace {
+bool graphs_wanted(const CudaOptions& opt) {
+    const char* env = std::getenv("HOTROD_CUDA_GRAPHS");
+    return opt.graphs && !(env && std::string(env) == "0");
+}
+}  // namespace
+
+CudaBackend::CudaBackend(const CudaOptions& opt) : opt_(opt), graphs_(graphs_wanted(opt)) {
     std::string why;
     if (!gpu_usable(opt.device, &why)) throw std::runtime_error("cuda:" + std::to_string(opt.device) + ": " + why);
     HOTROD_CUDA_CHECK(cudaSetDevice(opt.device));
@@ -229,6 +237,7 @@ void CudaBackend::reserve_workspace(int64_t max_tokens, int64_t max_width) {
 }
 
 void CudaBackend::to_host(const TensorView& t, void* dst) {
+    graphs_.flush(stream_);
     const size_t packed = quant::row_bytes(t.type, t.n_cols).value_or(0);
     if (t.n_rows > 0)
         HOTROD_CUDA_CHECK(cudaMemcpy2DAsync(dst, packed, t.data, t.row_bytes, packed, size_t(t.n_rows),
@@ -237,6 +246,7 @@ void CudaBackend::to_host(const TensorView& t, void* dst) {
 }
 
 void CudaBackend::sync() {
+    graphs_.flush(stream_);
     ++generation_;
     HOTROD_CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
@@ -258,6 +268,11 @@ CudaBackend::Packed CudaBackend::pack(const backend::StepIndex& s, std::vector<i
             max_kv_len = std::max(max_kv_len, pos + 1);
         }
         for (int b : need) bt_stride = std::max(bt_stride, b);
+        // Rounded up to a power of two: the stride is a launch argument, and a decode step's CUDA graph is reused
+        // until it changes (step_graph.h). The rows are zero-padded.
+        int pow2 = 1;
+        while (pow2 < bt_stride) pow2 *= 2;
+        bt_stride = pow2;
     }
     Packed p;
     buf.clear();
@@ -294,6 +309,7 @@ DeviceKvLayout CudaBackend::with_base(const Packed& p, const int32_t* base) {
 void CudaBackend::begin_step(const backend::StepIndex& s) {
     // The current device is per host thread, and the engine's step thread is not the one that loaded the model.
     HOTROD_CUDA_CHECK(cudaSetDevice(opt_.device));
+    graphs_.begin(false);  // ops a failed step recorded and never flushed are dropped
     const Packed p = pack(s, pack_buf_);
     const size_t total = pack_buf_.size();
     if (total > index_capacity_) {
@@ -325,11 +341,15 @@ void CudaBackend::begin_step(const backend::StepIndex& s) {
     step_.d_logit_rows = index_dev_ + p.logit_rows;
     step_.layout = with_base(p, index_dev_);
     step_.valid = true;
+    // Decode-sized steps run as CUDA graphs; prefill chunks are long enough that launching costs little.
+    graphs_.begin(s.tokens.size() <= size_t(kMaxDecodeRows));
 }
 
 int32_t* CudaBackend::upload_ints(const int32_t* host, size_t n) {
     // Ad-hoc uploads go to the stream in order, so a later upload cannot overwrite data an earlier op still reads;
-    // growing the area waits for the stream first.
+    // growing the area waits for the stream first. A recorded step's deferred launches go first (a graph cannot
+    // hold this pageable copy).
+    if (graphs_.recording()) graphs_.run_eagerly(stream_);
     if (n > adhoc_capacity_) {
         HOTROD_CUDA_CHECK(cudaStreamSynchronize(stream_));
         cudaFree(adhoc_dev_);
@@ -373,8 +393,13 @@ void CudaBackend::embed(const TensorView& table, std::span<const int32_t> ids, f
             fail("embed", "token id " + std::to_string(ids[size_t(t)]) + " at " + std::to_string(t) +
                               " outside the table of " + std::to_string(table.n_rows) + " rows");
     if (n == 0) return;
-    embed_rows(table.type, table.data, table.row_bytes, table.n_cols, device_ints(ids), n, scale, out.f32(),
-               stride_of(out), stream_);
+    const int32_t* d_ids = device_ints(ids);
+    graphs_.issue(
+        stream_,
+        [](cudaStream_t st, DType type, const void* t, size_t rb, int64_t cols, const int32_t* id, int64_t rows, float sc,
+           float* o, int64_t os) { embed_rows(type, t, rb, cols, id, rows, sc, o, os, st); },
+        table.type, static_cast<const void*>(table.data), table.row_bytes, table.n_cols, d_ids, n, scale, out.f32(),
+        stride_of(out));
 }
 
 void CudaBackend::rms_norm(const TensorView& x, const TensorView& w, float eps, TensorView out) {
@@ -383,7 +408,12 @@ void CudaBackend::rms_norm(const TensorView& x, const TensorView& w, float eps, 
     check_f32("rms_norm", "x", x, x.n_rows, x.n_cols);
     check_f32("rms_norm", "out", out, x.n_rows, x.n_cols);
     if (x.n_rows == 0) return;
-    cuda::rms_norm(x.f32(), stride_of(x), w.f32(), eps, x.n_rows, x.n_cols, out.f32(), stride_of(out), stream_);
+    graphs_.issue(
+        stream_,
+        [](cudaStream_t st, const float* xp, int64_t xs, const float* wp, float e, int64_t rows, int64_t cols, float* o,
+           int64_t os) { cuda::rms_norm(xp, xs, wp, e, rows, cols, o, os, st); },
+        static_cast<const float*>(x.f32()), stride_of(x), static_cast<const float*>(w.f32()), eps, x.n_rows, x.n_cols,
+        out.f32(), stride_of(out));
 }
 
 void CudaBackend::rms_norm_heads(TensorView x, const TensorView& w, int head_dim, float eps) {
@@ -393,7 +423,12 @@ void CudaBackend::rms_norm_heads(TensorView x, const TensorView& w, int head_dim
     check_f32("rms_norm_heads", "w", w, 1, head_dim);
     check_f32("rms_norm_heads", "x", x, x.n_rows, x.n_cols);
     if (x.n_rows == 0) return;
-    cuda::rms_norm_heads(x.f32(), stride_of(x), w.f32(), head_dim, eps, x.n_rows, x.n_cols, stream_);
+    graphs_.issue(
+        stream_,
+        [](cudaStream_t st, float* xp, int64_t xs, const float* wp, int hd, float e, int64_t rows, int64_t cols) {
+            cuda::rms_norm_heads(xp, xs, wp, hd, e, rows, cols, st);
+        },
+        x.f32(), stride_of(x), static_cast<const float*>(w.f32()), head_dim, eps, x.n_rows, x.n_cols);
 }
 
 void CudaBackend::matmul_one(const TensorView& w, const TensorView& x, TensorView y, bool x_same) {
@@ -402,7 +437,13 @@ void CudaBackend::matmul_one(const TensorView& w, const TensorView& x, TensorVie
     check_f32("matmul", "y", y, x.n_rows, w.n_rows);
     if (x.n_rows == 0) return;
     const DeviceWeight dw{w.type, w.data, w.n_rows, w.n_cols, w.row_bytes};
-    matmul_.run(dw, rows_of(x), rows_of(y), x_same, stream_);
+    matmul_.reserve(x.n_rows, x.n_cols);  // now, not inside a deferred launch (a reallocation waits for the device)
+    graphs_.issue(
+        stream_,
+        [](cudaStream_t st, Matmul* m, DeviceWeight wt, DeviceRows xr, DeviceRows yr, bool same, const void* /*scratch*/) {
+            m->run(wt, xr, yr, same, st);
+        },
+        &matmul_, dw, rows_of(x), rows_of(y), x_same, matmul_.scratch());
 }
 
 void CudaBackend::matmul(const TensorView& w, const TensorView& x, TensorView y) {
@@ -426,8 +467,13 @@ void CudaBackend::rope(TensorView x, int head_dim, std::span<const int32_t> posi
                          std::to_string(p.n_dims) + " (needs an even n_dims <= head_dim dividing the row)");
     check_f32("rope", "x", x, int64_t(positions.size()), x.n_cols);
     if (x.n_rows == 0) return;
-    cuda::rope(x.f32(), stride_of(x), x.n_rows, int(x.n_cols / head_dim), head_dim, device_ints(positions),
-               p.kind == backend::RopeKind::NeoX, p.n_dims, p.freq_base, p.freq_scale, stream_);
+    const int32_t* d_pos = device_ints(positions);
+    graphs_.issue(
+        stream_,
+        [](cudaStream_t st, float* xp, int64_t xs, int64_t rows, int heads, int hd, const int32_t* pos, bool neox,
+           int dims, float base, float scale) { cuda::rope(xp, xs, rows, heads, hd, pos, neox, dims, base, scale, st); },
+        x.f32(), stride_of(x), x.n_rows, int(x.n_cols / head_dim), head_dim, d_pos, p.kind == backend::RopeKind::NeoX,
+        p.n_dims, p.freq_base, p.freq_scale);
 }
 
 void CudaBackend::kv_store(const backend::KvLayerView& cache, const backend::KvLayout& layout, const TensorView& k,
@@ -442,7 +488,14 @@ void CudaBackend::kv_store(const backend::KvLayerView& cache, const backend::KvL
                              std::to_string(cache.head_dim) + " (F16, or Q8_0 with head_dim % 32 == 0)");
     if (layout.token_seq.size() != size_t(n) || layout.block_size <= 0) fail("kv_store", "layout does not match the batch");
     if (n == 0) return;
-    cuda::kv_store(cache_of(cache), device_layout(layout), k.f32(), stride_of(k), v.f32(), stride_of(v), stream_);
+    const DeviceKvLayout dl = device_layout(layout);
+    graphs_.issue(
+        stream_,
+        [](cudaStream_t st, DeviceKvCache c, DeviceKvLayout l, const float* kp, int64_t ks, const float* vp, int64_t vs) {
+            cuda::kv_store(c, l, kp, ks, vp, vs, st);
+        },
+        cache_of(cache), dl, static_cast<const float*>(k.f32()), stride_of(k), static_cast<const float*>(v.f32()),
+        stride_of(v));
 }
 
 void CudaBackend::attention(const TensorView& q, const backend::KvLayerView& cache, const backend::KvLayout& layout,
@@ -458,7 +511,18 @@ void CudaBackend::attention(const TensorView& q, const backend::KvLayerView& cac
     if (layout.token_seq.size() != size_t(n) || layout.block_size <= 0) fail("attention", "layout does not match the batch");
     if (n == 0) return;
     const AttentionShape s{p.n_heads, p.n_kv_heads, p.head_dim, p.scale, p.window, p.softcap};
-    attention_.run(q.f32(), stride_of(q), cache_of(cache), device_layout(layout), s, out.f32(), stride_of(out), stream_);
+    const DeviceKvLayout dl = device_layout(layout);
+    // A growing scratch frees the old one: launches recorded so far, which may name it, go first.
+    if (graphs_.recording() && !attention_.scratch_fits(dl, s)) graphs_.run_eagerly(stream_);
+    const Attention::Plan plan = attention_.plan(cache_of(cache), dl, s);
+    graphs_.issue(
+        stream_,
+        [](cudaStream_t st, int n_splits, float* scratch, const float* qp, int64_t qs, DeviceKvCache c, DeviceKvLayout l,
+           AttentionShape sh, float* o, int64_t os) {
+            Attention::launch(Attention::Plan{n_splits, scratch}, qp, qs, c, l, sh, o, os, st);
+        },
+        plan.n_splits, plan.scratch, static_cast<const float*>(q.f32()), stride_of(q), cache_of(cache), dl, s, out.f32(),
+        stride_of(out));
 }
 
 void CudaBackend::swiglu(const TensorView& gate, const TensorView& up, TensorView out) {
@@ -466,8 +530,12 @@ void CudaBackend::swiglu(const TensorView& gate, const TensorView& up, TensorVie
     check_f32("swiglu", "up", up, gate.n_rows, gate.n_cols);
     check_f32("swiglu", "out", out, gate.n_rows, gate.n_cols);
     if (gate.n_rows == 0) return;
-    cuda::swiglu(gate.f32(), stride_of(gate), up.f32(), stride_of(up), out.f32(), stride_of(out), gate.n_rows,
-                 gate.n_cols, stream_);
+    graphs_.issue(
+        stream_,
+        [](cudaStream_t st, const float* g, int64_t gs, const float* u, int64_t us, float* o, int64_t os, int64_t rows,
+           int64_t cols) { cuda::swiglu(g, gs, u, us, o, os, rows, cols, st); },
+        static_cast<const float*>(gate.f32()), stride_of(gate), static_cast<const float*>(up.f32()), stride_of(up),
+        out.f32(), stride_of(out), gate.n_rows, gate.n_cols);
 }
 
 void CudaBackend::geglu(const TensorView& gate, const TensorView& up, TensorView out) {
@@ -475,8 +543,12 @@ void CudaBackend::geglu(const TensorView& gate, const TensorView& up, TensorView
     check_f32("geglu", "up", up, gate.n_rows, gate.n_cols);
     check_f32("geglu", "out", out, gate.n_rows, gate.n_cols);
     if (gate.n_rows == 0) return;
-    cuda::geglu(gate.f32(), stride_of(gate), up.f32(), stride_of(up), out.f32(), stride_of(out), gate.n_rows,
-                gate.n_cols, stream_);
+    graphs_.issue(
+        stream_,
+        [](cudaStream_t st, const float* g, int64_t gs, const float* u, int64_t us, float* o, int64_t os, int64_t rows,
+           int64_t cols) { cuda::geglu(g, gs, u, us, o, os, rows, cols, st); },
+        static_cast<const float*>(gate.f32()), stride_of(gate), static_cast<const float*>(up.f32()), stride_of(up),
+        out.f32(), stride_of(out), gate.n_rows, gate.n_cols);
 }
 
 void CudaBackend::add(TensorView x, const TensorView& y) {
@@ -484,7 +556,12 @@ void CudaBackend::add(TensorView x, const TensorView& y) {
     check_f32("add", "x", x, x.n_rows, x.n_cols);
     check_f32("add", "y", y, x.n_rows, x.n_cols);
     if (x.n_rows == 0) return;
-    cuda::add(x.f32(), stride_of(x), y.f32(), stride_of(y), x.n_rows, x.n_cols, stream_);
+    graphs_.issue(
+        stream_,
+        [](cudaStream_t st, float* xp, int64_t xs, const float* yp, int64_t ys, int64_t rows, int64_t cols) {
+            cuda::add(xp, xs, yp, ys, rows, cols, st);
+        },
+        x.f32(), stride_of(x), static_cast<const float*>(y.f32()), stride_of(y), x.n_rows, x.n_cols);
 }
 
 void CudaBackend::gather_rows(const TensorView& x, std::span<const int32_t> rows, TensorView out) {
@@ -493,8 +570,13 @@ void CudaBackend::gather_rows(const TensorView& x, std::span<const int32_t> rows
     for (size_t i = 0; i < rows.size(); ++i)
         if (rows[i] < 0 || rows[i] >= x.n_rows) fail("gather_rows", "row " + std::to_string(rows[i]) + " outside x " + shape(x));
     if (rows.empty()) return;
-    cuda::gather_rows(x.f32(), stride_of(x), device_ints(rows), int64_t(rows.size()), x.n_cols, out.f32(),
-                      stride_of(out), stream_);
+    const int32_t* d_rows = device_ints(rows);
+    graphs_.issue(
+        stream_,
+        [](cudaStream_t st, const float* xp, int64_t xs, const int32_t* r, int64_t n, int64_t cols, float* o,
+           int64_t os) { cuda::gather_rows(xp, xs, r, n, cols, o, os, st); },
+        static_cast<const float*>(x.f32()), stride_of(x), d_rows, int64_t(rows.size()), x.n_cols, out.f32(),
+        stride_of(out));
 }
 
 }  // namespace hotrod::cuda

@@ -14,12 +14,14 @@
 #include "backend/backend.h"
 #include "cuda/attention.h"
 #include "cuda/matmul.h"
+#include "cuda/step_graph.h"
 
 namespace hotrod::cuda {
 
 struct CudaOptions {
     int device = 0;
     double mem_fraction = 0.9;  // share of the GPU's memory hotrod may take
+    bool graphs = true;         // decode steps as CUDA graphs (step_graph.h); HOTROD_CUDA_GRAPHS=0 turns them off
 };
 
 // One line per GPU present ("cuda:0 NVIDIA H100 80GB HBM3, compute 9.0, 79.1 GiB"), "" when none.
@@ -64,6 +66,7 @@ public:
     void sync() override;
 
     cudaStream_t stream() const { return stream_; }
+    const StepGraphStats& graph_stats() const { return graphs_.stats(); }
     size_t weight_bytes() const { return weight_bytes_; }
 
 private:
@@ -88,6 +91,7 @@ private:
     cudaStream_t stream_ = nullptr;
     Matmul matmul_;
     Attention attention_;
+    StepGraphs graphs_;
     size_t weight_bytes_ = 0;
     size_t reserve_bytes_ = 0;  // memory kept free: (1 - mem_fraction) of the card, plus room for scratch growth
     std::vector<void*> weight_blocks_;

@@ -56,6 +56,9 @@ public:
     // reading one x): its quantized form is reused if it is in the needed format.
     void run(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y, bool x_unchanged, cudaStream_t stream);
 
+    // The scratch's address: a deferred launch records it (step_graph.h), so a graph never outlives a reallocation.
+    const void* scratch() const { return scratch_; }
+
 private:
     void* scratch_ = nullptr;      // quantized activations
     size_t scratch_bytes_ = 0;
