@@ -2,9 +2,12 @@
 // is the CPU reference's float formula; GELU is the exact tanh form in float, not the CPU's fp16-rounded one (see
 // ops.h and src/cpu/ops_act.cpp).
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 
 #include "cuda/elementwise.cuh"
 #include "cuda/ops.h"
+#include "cuda/quantize_q8_k.cuh"
 
 namespace hotrod::cuda {
 
@@ -28,7 +31,53 @@ struct GeGlu {
     }
 };
 
+constexpr int kQuantThreads = 256;
+
+// A block per row: out = op(gate, up), then the block's warps quantize the row (Q8_K) for the next matmul. The
+// floats are the elementwise kernel's (the same functor per element), the blocks quantize_rows_q8_k's.
+template <class Op>
+__global__ void gated_quant_q8_k_kernel(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride,
+                                        float* out, int64_t out_stride, int64_t n_cols, uint8_t* q, size_t q_row_bytes,
+                                        Op op) {
+    const int64_t r = blockIdx.x;
+    const float* g = gate + r * gate_stride;
+    const float* u = up + r * up_stride;
+    float* o = out + r * out_stride;
+    for (int64_t i = threadIdx.x; i < n_cols; i += kQuantThreads) o[i] = op(g[i], u[i]);
+    __syncthreads();
+    auto* y = reinterpret_cast<quant::BlockQ8_K*>(q + size_t(r) * q_row_bytes);
+    for (int64_t b = threadIdx.x / 32; b < n_cols / quant::QK_K; b += kQuantThreads / 32)
+        quantize_q8_k_block(o + b * quant::QK_K, y + b, int(threadIdx.x % 32));
+}
+
+template <class Op>
+void launch_gated_quant(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride, float* out,
+                        int64_t out_stride, int64_t n_rows, int64_t n_cols, void* q, size_t q_row_bytes, Op op,
+                        cudaStream_t stream) {
+    if (n_cols % quant::QK_K != 0 || q_row_bytes % 4 != 0)
+        throw std::invalid_argument("cuda gated activation + Q8_K: rows of " + std::to_string(n_cols) +
+                                    " floats (a multiple of 256)");
+    if (n_rows <= 0) return;
+    gated_quant_q8_k_kernel<<<unsigned(n_rows), kQuantThreads, 0, stream>>>(
+        gate, gate_stride, up, up_stride, out, out_stride, n_cols, static_cast<uint8_t*>(q), q_row_bytes, op);
+    HOTROD_CUDA_CHECK(cudaGetLastError());
+}
+
 }  // namespace
+
+void swiglu_quant_q8_k(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride, float* out,
+                       int64_t out_stride, int64_t n_rows, int64_t n_cols, void* q, size_t q_row_bytes,
+                       cudaStream_t stream) {
+    launch_gated_quant(gate, gate_stride, up, up_stride, out, out_stride, n_rows, n_cols, q, q_row_bytes, SwiGlu{},
+                       stream);
+}
+
+void geglu_quant_q8_k(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride, float* out,
+                      int64_t out_stride, int64_t n_rows, int64_t n_cols, void* q, size_t q_row_bytes,
+                      cudaStream_t stream) {
+    launch_gated_quant(gate, gate_stride, up, up_stride, out, out_stride, n_rows, n_cols, q, q_row_bytes, GeGlu{},
+                       stream);
+}
 
 void swiglu(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride, float* out, int64_t out_stride,
             int64_t n_rows, int64_t n_cols, cudaStream_t stream) {

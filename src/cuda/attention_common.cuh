@@ -97,6 +97,12 @@ __device__ __forceinline__ float warp_sum(float x) {
     return x;
 }
 
+// x rounded to fp16 and back: the CPU backend (as llama.cpp's CPU attention) rounds Q to fp16 for the K product and
+// each probability to fp16 for the V product; doing the same keeps GPU and CPU logits within the noise of float
+// addition order. (The probabilities here are relative to the running max of the online softmax, the CPU's to the
+// final max: equal whenever the max comes first, the same size of rounding otherwise.)
+__device__ __forceinline__ float round_fp16(float x) { return __half2float(__float2half_rn(x)); }
+
 // One online-softmax step for a row whose new scores (one per lane, -inf where masked) are s: updates the running
 // max m and sum l (both the same in every lane) and returns this lane's unnormalised probability and, in alpha,
 // the factor the row's accumulators must be scaled by. A row that has seen nothing but -inf keeps m = -inf, l = 0

@@ -112,7 +112,7 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(AttentionArgs a, int n
     float* ml_s = acc_s + kWarps * G * kDim;
     // This token's G query heads of group g are contiguous in its q row.
     const float* q = a.q + int64_t(t) * a.q_stride + int64_t(g) * G * kDim;
-    for (int e = int(threadIdx.x); e < G * kDim; e += kThreads) q_s[e] = q[e];
+    for (int e = int(threadIdx.x); e < G * kDim; e += kThreads) q_s[e] = round_fp16(q[e]);
     __syncthreads();
 
     float m[kGMax], l[kGMax], acc[kGMax][kCols];
@@ -136,7 +136,7 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(AttentionArgs a, int n
             if (h < G) {
                 const float sc = valid ? finish_score(s[h], a.shape.scale, a.shape.softcap) : -INFINITY;
                 float alpha = 0.0f;
-                p[h] = online_softmax_step(sc, m[h], l[h], alpha);
+                p[h] = round_fp16(online_softmax_step(sc, m[h], l[h], alpha));  // l sums it unrounded
 #pragma unroll
                 for (int c = 0; c < kCols; ++c) acc[h][c] *= alpha;
             }

@@ -51,7 +51,7 @@ __device__ void attend_sub_tile(const AttentionArgs& a, int ta, int tb, float* q
     __syncthreads();  // the previous sub-tile is done with q_s, k_s and v_s
     for (int e = int(threadIdx.x); e < n_rows * kDim; e += kThreads) {
         const int r = e / kDim, d = e % kDim;
-        q_s[e] = a.q[int64_t(ta + r / G) * a.q_stride + int64_t(g * G + r % G) * kDim + d];
+        q_s[e] = round_fp16(a.q[int64_t(ta + r / G) * a.q_stride + int64_t(g * G + r % G) * kDim + d]);
     }
     for (int r = int(threadIdx.x); r < n_rows; r += kThreads) {
         int32_t end = 0;
@@ -120,7 +120,7 @@ __device__ void attend_sub_tile(const AttentionArgs& a, int ta, int tb, float* q
                 const bool visible = pos < hi && pos >= range_s[2 * r] && pos <= range_s[2 * r + 1];
                 const float sc = visible ? finish_score(s[i], a.shape.scale, a.shape.softcap) : -INFINITY;
                 float alpha = 0.0f;
-                p[i] = online_softmax_step(sc, m[i], l[i], alpha);
+                p[i] = round_fp16(online_softmax_step(sc, m[i], l[i], alpha));  // l sums it unrounded
 #pragma unroll
                 for (int c = 0; c < kCols; ++c) acc[i][c] *= alpha;
             }

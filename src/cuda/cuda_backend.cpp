@@ -11,6 +11,7 @@
 
 #include "cuda/check.h"
 #include "cuda/ops.h"
+#include "quant/blocks.h"
 #include "quant/types.h"
 
 namespace hotrod::cuda {
@@ -139,10 +140,11 @@ bool gpu_usable(int index, std::string* why) {
 }
 
 namespace {
-bool graphs_wanted(const CudaOptions& opt) {
-    const char* env = std::getenv("HOTROD_CUDA_GRAPHS");
-    return opt.graphs && !(env && std::string(env) == "0");
+bool env_off(const char* name) {
+    const char* env = std::getenv(name);
+    return env && std::string(env) == "0";
 }
+bool graphs_wanted(const CudaOptions& opt) { return opt.graphs && !env_off("HOTROD_CUDA_GRAPHS"); }
 }  // namespace
 
 CudaBackend::CudaBackend(const CudaOptions& opt) : opt_(opt), graphs_(graphs_wanted(opt)) {
@@ -152,6 +154,7 @@ CudaBackend::CudaBackend(const CudaOptions& opt) : opt_(opt), graphs_(graphs_wan
     HOTROD_CUDA_CHECK(cudaGetDeviceProperties(&prop_, opt.device));
     HOTROD_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     reserve_bytes_ = size_t((1.0 - std::clamp(opt.mem_fraction, 0.0, 1.0)) * double(prop_.totalGlobalMem)) + kScratchSlack;
+    fuse_ = opt.fuse && !env_off("HOTROD_CUDA_FUSE");
 }
 
 CudaBackend::~CudaBackend() {
@@ -402,12 +405,37 @@ void CudaBackend::embed(const TensorView& table, std::span<const int32_t> ids, f
         stride_of(out));
 }
 
+bool CudaBackend::fuse_quant(const TensorView& out) const {
+    return fuse_ && out.n_rows <= kMaxDecodeRows && last_act_ == DType::Q8_K && out.n_cols % quant::QK_K == 0;
+}
+
+void CudaBackend::note_quantized(const TensorView& out) {
+    last_x_ = out.data;
+    last_x_rows_ = out.n_rows;
+    last_x_generation_ = generation_;
+}
+
 void CudaBackend::rms_norm(const TensorView& x, const TensorView& w, float eps, TensorView out) {
     ++generation_;
     check_f32("rms_norm", "w", w, 1, x.n_cols);
     check_f32("rms_norm", "x", x, x.n_rows, x.n_cols);
     check_f32("rms_norm", "out", out, x.n_rows, x.n_cols);
     if (x.n_rows == 0) return;
+    if (fuse_quant(out) && rms_norm_quant_fits(x.n_cols)) {
+        matmul_.reserve(x.n_rows, x.n_cols);
+        graphs_.issue(
+            stream_,
+            [](cudaStream_t st, Matmul* m, const float* xp, int64_t xs, const float* wp, float e, int64_t rows,
+               int64_t cols, float* o, int64_t os, size_t q_row_bytes, const void* /*scratch*/) {
+                cuda::rms_norm_quant_q8_k(xp, xs, wp, e, rows, cols, o, os, m->scratch_for(DType::Q8_K), q_row_bytes,
+                                          st);
+            },
+            &matmul_, static_cast<const float*>(x.f32()), stride_of(x), static_cast<const float*>(w.f32()), eps,
+            x.n_rows, x.n_cols, out.f32(), stride_of(out), Matmul::act_row_bytes(DType::Q8_K, x.n_cols),
+            matmul_.scratch());
+        note_quantized(out);
+        return;
+    }
     graphs_.issue(
         stream_,
         [](cudaStream_t st, const float* xp, int64_t xs, const float* wp, float e, int64_t rows, int64_t cols, float* o,
@@ -437,6 +465,7 @@ void CudaBackend::matmul_one(const TensorView& w, const TensorView& x, TensorVie
     check_f32("matmul", "y", y, x.n_rows, w.n_rows);
     if (x.n_rows == 0) return;
     const DeviceWeight dw{w.type, w.data, w.n_rows, w.n_cols, w.row_bytes};
+    last_act_ = Matmul::act_type(w.type);
     matmul_.reserve(x.n_rows, x.n_cols);  // now, not inside a deferred launch (a reallocation waits for the device)
     graphs_.issue(
         stream_,
@@ -525,31 +554,42 @@ void CudaBackend::attention(const TensorView& q, const backend::KvLayerView& cac
         stride_of(out));
 }
 
-void CudaBackend::swiglu(const TensorView& gate, const TensorView& up, TensorView out) {
+void CudaBackend::gated(bool swi, const TensorView& gate, const TensorView& up, TensorView out) {
     ++generation_;
-    check_f32("swiglu", "up", up, gate.n_rows, gate.n_cols);
-    check_f32("swiglu", "out", out, gate.n_rows, gate.n_cols);
+    const char* op = swi ? "swiglu" : "geglu";
+    check_f32(op, "up", up, gate.n_rows, gate.n_cols);
+    check_f32(op, "out", out, gate.n_rows, gate.n_cols);
     if (gate.n_rows == 0) return;
+    const auto g = static_cast<const float*>(gate.f32());
+    const auto u = static_cast<const float*>(up.f32());
+    if (fuse_quant(out)) {
+        matmul_.reserve(gate.n_rows, gate.n_cols);
+        graphs_.issue(
+            stream_,
+            [](cudaStream_t st, bool s, Matmul* m, const float* gp, int64_t gs, const float* upp, int64_t us, float* o,
+               int64_t os, int64_t rows, int64_t cols, size_t q_row_bytes, const void* /*scratch*/) {
+                void* q = m->scratch_for(DType::Q8_K);
+                if (s) cuda::swiglu_quant_q8_k(gp, gs, upp, us, o, os, rows, cols, q, q_row_bytes, st);
+                else cuda::geglu_quant_q8_k(gp, gs, upp, us, o, os, rows, cols, q, q_row_bytes, st);
+            },
+            swi, &matmul_, g, stride_of(gate), u, stride_of(up), out.f32(), stride_of(out), gate.n_rows, gate.n_cols,
+            Matmul::act_row_bytes(DType::Q8_K, gate.n_cols), matmul_.scratch());
+        note_quantized(out);
+        return;
+    }
     graphs_.issue(
         stream_,
-        [](cudaStream_t st, const float* g, int64_t gs, const float* u, int64_t us, float* o, int64_t os, int64_t rows,
-           int64_t cols) { cuda::swiglu(g, gs, u, us, o, os, rows, cols, st); },
-        static_cast<const float*>(gate.f32()), stride_of(gate), static_cast<const float*>(up.f32()), stride_of(up),
-        out.f32(), stride_of(out), gate.n_rows, gate.n_cols);
+        [](cudaStream_t st, bool s, const float* gp, int64_t gs, const float* upp, int64_t us, float* o, int64_t os,
+           int64_t rows, int64_t cols) {
+            if (s) cuda::swiglu(gp, gs, upp, us, o, os, rows, cols, st);
+            else cuda::geglu(gp, gs, upp, us, o, os, rows, cols, st);
+        },
+        swi, g, stride_of(gate), u, stride_of(up), out.f32(), stride_of(out), gate.n_rows, gate.n_cols);
 }
 
-void CudaBackend::geglu(const TensorView& gate, const TensorView& up, TensorView out) {
-    ++generation_;
-    check_f32("geglu", "up", up, gate.n_rows, gate.n_cols);
-    check_f32("geglu", "out", out, gate.n_rows, gate.n_cols);
-    if (gate.n_rows == 0) return;
-    graphs_.issue(
-        stream_,
-        [](cudaStream_t st, const float* g, int64_t gs, const float* u, int64_t us, float* o, int64_t os, int64_t rows,
-           int64_t cols) { cuda::geglu(g, gs, u, us, o, os, rows, cols, st); },
-        static_cast<const float*>(gate.f32()), stride_of(gate), static_cast<const float*>(up.f32()), stride_of(up),
-        out.f32(), stride_of(out), gate.n_rows, gate.n_cols);
-}
+void CudaBackend::swiglu(const TensorView& gate, const TensorView& up, TensorView out) { gated(true, gate, up, out); }
+
+void CudaBackend::geglu(const TensorView& gate, const TensorView& up, TensorView out) { gated(false, gate, up, out); }
 
 void CudaBackend::add(TensorView x, const TensorView& y) {
     ++generation_;

@@ -22,6 +22,8 @@ struct CudaOptions {
     int device = 0;
     double mem_fraction = 0.9;  // share of the GPU's memory hotrod may take
     bool graphs = true;         // decode steps as CUDA graphs (step_graph.h); HOTROD_CUDA_GRAPHS=0 turns them off
+    bool fuse = true;           // decode steps' norm / gated activation quantize for the next matmul in the same
+                                // launch (ops.h); HOTROD_CUDA_FUSE=0 turns it off
 };
 
 // One line per GPU present ("cuda:0 NVIDIA H100 80GB HBM3, compute 9.0, 79.1 GiB"), "" when none.
@@ -85,6 +87,11 @@ private:
     Packed pack(const backend::StepIndex& s, std::vector<int32_t>& buf);
     static DeviceKvLayout with_base(const Packed& p, const int32_t* base);
     void matmul_one(const backend::TensorView& w, const backend::TensorView& x, backend::TensorView y, bool x_same);
+    // Whether an op writing `out` should also quantize it for the next matmul (a decode-sized step whose last
+    // matmul took Q8_K), and the bookkeeping after it did: the next matmul of `out` finds it quantized.
+    bool fuse_quant(const backend::TensorView& out) const;
+    void note_quantized(const backend::TensorView& out);
+    void gated(bool swi, const backend::TensorView& gate, const backend::TensorView& up, backend::TensorView out);
 
     CudaOptions opt_;
     cudaDeviceProp prop_{};
@@ -126,6 +133,8 @@ private:
     int64_t last_x_rows_ = 0;
     uint64_t last_x_generation_ = 0;
     uint64_t generation_ = 0;
+    quant::DType last_act_ = quant::DType::F32;  // the activation format the last matmul took
+    bool fuse_ = true;
 };
 
 }  // namespace hotrod::cuda

@@ -21,12 +21,6 @@ namespace {
 
 using quant::DType;
 
-// The activation format paired with a block weight type, or F32 for the float formats.
-DType act_type(DType type) {
-    DType act = DType::F32;
-    visit_block_type(type, [&](auto t) { act = Format<decltype(t)::value>::kAct; });
-    return act;
-}
 
 size_t act_block_bytes(DType act) {
     switch (act) {
@@ -39,12 +33,6 @@ size_t act_block_bytes(DType act) {
 
 int64_t act_block_elems(DType act) { return act == DType::Q8_K ? quant::QK_K : quant::QK; }
 
-// Scratch bytes of one quantized row of n_cols (rounded up to whole blocks): a multiple of 16 bytes, so rows stay
-// aligned, and with room for the prefill tiles' whole-word reads past a row's last block (matmul_kernels.h).
-size_t act_row_bytes(DType act, int64_t n_cols) {
-    const int64_t blocks = (n_cols + act_block_elems(act) - 1) / act_block_elems(act);
-    return (size_t(blocks) * act_block_bytes(act) + 15) / 16 * 16;
-}
 
 std::string shape(const DeviceWeight& w) {
     return std::string(quant::type_name(w.type)) + " " + std::to_string(w.n_out) + "x" + std::to_string(w.n_in) +
@@ -80,6 +68,20 @@ void check_args(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y)
 }
 
 }  // namespace
+
+// The activation format paired with a block weight type, or F32 for the float formats.
+DType Matmul::act_type(DType type) {
+    DType act = DType::F32;
+    visit_block_type(type, [&](auto t) { act = Format<decltype(t)::value>::kAct; });
+    return act;
+}
+
+// Scratch bytes of one quantized row of n_cols (rounded up to whole blocks): a multiple of 16 bytes, so rows stay
+// aligned, and with room for the prefill tiles' whole-word reads past a row's last block (matmul_kernels.h).
+size_t Matmul::act_row_bytes(DType act, int64_t n_cols) {
+    const int64_t blocks = (n_cols + act_block_elems(act) - 1) / act_block_elems(act);
+    return (size_t(blocks) * act_block_bytes(act) + 15) / 16 * 16;
+}
 
 bool matmul_supports(quant::DType type) {
     return visit_block_type(type, [](auto) {}) || visit_float_type(type, [](auto) {});

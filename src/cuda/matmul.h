@@ -59,6 +59,17 @@ public:
     // The scratch's address: a deferred launch records it (step_graph.h), so a graph never outlives a reallocation.
     const void* scratch() const { return scratch_; }
 
+    // For kernels that quantize their own output for the next matmul (ops.h's *_quant_q8_k): the activation format
+    // a weight type takes (F32 for the float formats), the scratch's row size for it, and the scratch itself,
+    // marked as holding that format (call in stream order, just before the kernel that fills it; the next run
+    // with x_unchanged then skips its quantization). The scratch must already hold the rows (reserve).
+    static quant::DType act_type(quant::DType weight_type);
+    static size_t act_row_bytes(quant::DType act, int64_t n_cols);
+    void* scratch_for(quant::DType act) {
+        scratch_type_ = act;
+        return scratch_;
+    }
+
 private:
     void* scratch_ = nullptr;      // quantized activations
     size_t scratch_bytes_ = 0;

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -101,6 +102,106 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     }
 }
 
+// 16 bytes global -> shared, asynchronously (cp.async, sm_80+), bypassing L1: weights are read once.
+__device__ __forceinline__ void copy16_async(void* smem, const void* gmem) {
+    const unsigned s = unsigned(__cvta_generic_to_shared(smem));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem));
+}
+__device__ __forceinline__ void async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+// decode_quant_kernel's work, lane for lane (so the same sums in the same order, bit for bit), with the weights
+// staged: each warp copies the next kBlocksPerStep blocks of its row into shared memory with 16-byte asynchronous
+// copies while it computes on the current ones, and the formats' narrow reads (2-byte words, scale bytes) then hit
+// shared memory instead of issuing global loads. A chunk starts at any even address: the copy starts at the
+// 16-byte boundary below it (the bytes before belong to the previous block or row) and stops at the boundary
+// past its last byte: the last word read is the aligned one holding a byte of the matrix, so it never leaves the
+// allocation's (256-byte aligned) mapping.
+template <quant::DType T, int NR>
+__global__ void __launch_bounds__(kWarpsPerBlock * 32)
+    decode_staged_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_blocks,
+                         const uint8_t* __restrict__ x, size_t x_row_bytes, int n_rows, float* __restrict__ y,
+                         int64_t y_stride) {
+    using F = Format<T>;
+    using Act = typename F::Act;
+    using Partial = typename F::Partial;
+    constexpr int kGroup = F::kParts / 4 < 1 ? 1 : F::kParts / 4 > 32 ? 32 : F::kParts / 4;
+    constexpr int kPartsPerLane = F::kParts / kGroup;
+    constexpr int kBlocksPerStep = 32 / kGroup;
+    constexpr int kWords = (kBlocksPerStep * F::kBytes + 15) / 16 + 1;  // 16-byte words a chunk can touch
+    __shared__ uint4 stage[kWarpsPerBlock][2][kWords];
+
+    const int warp = int(threadIdx.x) / 32;
+    const int64_t r = int64_t(blockIdx.x) * kWarpsPerBlock + warp;
+    if (r >= n_out) return;  // uniform over the warp; warps share no memory
+    const int lane = int(threadIdx.x) % 32;
+    const int part0 = lane % kGroup;
+    const uint8_t* w_row = w + r * w_row_bytes;
+
+    const Act* x_rows[NR];
+    float acc[NR];
+#pragma unroll
+    for (int t = 0; t < NR; ++t) {
+        x_rows[t] = reinterpret_cast<const Act*>(x + size_t(min(t, n_rows - 1)) * x_row_bytes);
+        acc[t] = 0.0f;
+    }
+
+    // Issues the copies of the chunk starting at block b0 into buffer `buf`; returns the chunk's offset in it.
+    auto issue = [&](int64_t b0, int buf) {
+        const uintptr_t begin = reinterpret_cast<uintptr_t>(w_row + b0 * F::kBytes);
+        const int64_t nb = min(int64_t(kBlocksPerStep), n_blocks - b0);
+        const uintptr_t base = begin & ~uintptr_t(15);
+        const int words = int((begin + uintptr_t(nb * F::kBytes) - base + 15) / 16);
+        for (int i = lane; i < words; i += 32)
+            copy16_async(&stage[warp][buf][i], reinterpret_cast<const void*>(base + uintptr_t(16 * i)));
+        async_commit();
+    };
+    auto offset_of = [&](int64_t b0) { return int(reinterpret_cast<uintptr_t>(w_row + b0 * F::kBytes) & 15); };
+
+    issue(0, 0);
+    int buf = 0;
+    for (int64_t b0 = 0; b0 < n_blocks; b0 += kBlocksPerStep, buf ^= 1) {
+        const bool more = b0 + kBlocksPerStep < n_blocks;
+        if (more) {
+            issue(b0 + kBlocksPerStep, buf ^ 1);
+            async_wait<1>();
+        } else {
+            async_wait<0>();
+        }
+        __syncwarp();
+        const int64_t b = b0 + lane / kGroup;
+        const bool valid = b < n_blocks;
+        const int64_t bc = valid ? b : n_blocks - 1;  // activations of a valid block; its weights are not read
+        const uint8_t* wb = reinterpret_cast<const uint8_t*>(stage[warp][buf]) + offset_of(b0) +
+                            (valid ? (lane / kGroup) * F::kBytes : 0);
+        Partial p[NR];
+#pragma unroll
+        for (int t = 0; t < NR; ++t) {
+            p[t] = F::dot_part(wb, x_rows[t] + bc, part0);
+#pragma unroll
+            for (int k = 1; k < kPartsPerLane; ++k) p[t] = F::add(p[t], F::dot_part(wb, x_rows[t] + bc, part0 + k * kGroup));
+        }
+#pragma unroll
+        for (int off = kGroup / 2; off > 0; off /= 2) {
+#pragma unroll
+            for (int t = 0; t < NR; ++t) p[t] = F::add(p[t], shfl_xor_partial(p[t], off));
+        }
+        if (valid) {
+#pragma unroll
+            for (int t = 0; t < NR; ++t)
+                if (t % kGroup == part0) acc[t] += F::finish(wb, x_rows[t] + bc, p[t]);
+        }
+        __syncwarp();  // every lane is done with `buf` before the next chunk but one is copied into it
+    }
+
+#pragma unroll
+    for (int t = 0; t < NR; ++t) {
+        const float sum = warp_sum(acc[t]);
+        if (lane == t % 32 && t < n_rows) y[t * y_stride + r] = sum;
+    }
+}
+
 template <quant::DType T, int NR>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     decode_float_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_in,
@@ -143,6 +244,15 @@ void with_row_count(int64_t n_rows, Fn&& fn) {
 
 unsigned grid_for(int64_t n_out) { return unsigned((n_out + kWarpsPerBlock - 1) / kWarpsPerBlock); }
 
+// HOTROD_CUDA_DECODE=plain takes the unstaged kernel (for comparisons; both give the same bits).
+bool staged_decode() {
+    static const bool staged = [] {
+        const char* v = std::getenv("HOTROD_CUDA_DECODE");
+        return !(v && std::strcmp(v, "plain") == 0);
+    }();
+    return staged;
+}
+
 }  // namespace
 
 void matmul_decode_quant(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows,
@@ -151,7 +261,9 @@ void matmul_decode_quant(const DeviceWeight& w, const void* x_q, size_t x_row_by
     const bool known = visit_block_type(w.type, [&](auto type) {
         constexpr quant::DType T = decltype(type)::value;
         with_row_count(n_rows, [&](auto nr) {
-            decode_quant_kernel<T, decltype(nr)::value><<<grid_for(w.n_out), kWarpsPerBlock * 32, 0, stream>>>(
+            constexpr int kNR = decltype(nr)::value;
+            auto kernel = staged_decode() ? decode_staged_kernel<T, kNR> : decode_quant_kernel<T, kNR>;
+            kernel<<<grid_for(w.n_out), kWarpsPerBlock * 32, 0, stream>>>(
                 static_cast<const uint8_t*>(w.data), w.row_bytes, w.n_out, w.n_in / Format<T>::kElems,
                 static_cast<const uint8_t*>(x_q), x_row_bytes, int(n_rows), y.data, y.stride);
             HOTROD_CUDA_CHECK(cudaGetLastError());

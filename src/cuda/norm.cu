@@ -8,6 +8,7 @@
 
 #include "cuda/check.h"
 #include "cuda/ops.h"
+#include "cuda/quantize_q8_k.cuh"
 
 namespace hotrod::cuda {
 
@@ -95,9 +96,8 @@ __global__ void rms_norm_warp_kernel(Segments sg, const float* w, float eps) {
 }
 
 template <bool kVec>
-__global__ void rms_norm_block_kernel(Segments sg, const float* w, float eps) {
+__device__ void rms_norm_block_body(const Segments& sg, const float* w, float eps, int64_t seg) {
     __shared__ double warp_sums[kBlockThreads / 32];
-    const int64_t seg = blockIdx.x;
     const int64_t row = seg / sg.segs_per_row, slice = seg % sg.segs_per_row;
     const float* xs = sg.x + row * sg.x_stride + slice * sg.n;
     float* os = sg.out + row * sg.out_stride + slice * sg.n;
@@ -111,14 +111,38 @@ __global__ void rms_norm_block_kernel(Segments sg, const float* w, float eps) {
     scale_part<kVec>(xs, w, inv_rms_of(sum_sq, sg.n, eps), sg.n, os, int(threadIdx.x), kBlockThreads);
 }
 
+template <bool kVec>
+__global__ void rms_norm_block_kernel(Segments sg, const float* w, float eps) {
+    rms_norm_block_body<kVec>(sg, w, eps, blockIdx.x);
+}
+
+// The block kernel, then the block's warps quantize the row they just wrote (Q8_K, for the next matmul): the
+// row's floats are exactly rms_norm's, and the blocks exactly quantize_rows_q8_k's.
+template <bool kVec>
+__global__ void rms_norm_quant_q8_k_kernel(Segments sg, const float* w, float eps, uint8_t* q, size_t q_row_bytes) {
+    rms_norm_block_body<kVec>(sg, w, eps, blockIdx.x);
+    __syncthreads();  // the row's normalized floats, written by every thread, are visible to the block
+    const float* os = sg.out + int64_t(blockIdx.x) * sg.out_stride;
+    auto* y = reinterpret_cast<quant::BlockQ8_K*>(q + size_t(blockIdx.x) * q_row_bytes);
+    const int lane = int(threadIdx.x % 32);
+    for (int64_t b = threadIdx.x / 32; b < sg.n / quant::QK_K; b += kBlockThreads / 32)
+        quantize_q8_k_block(os + b * quant::QK_K, y + b, lane);
+}
+
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+// float4 needs every segment start and w 16-byte aligned: aligned bases, strides of whole float4s and, for several
+// slices per row, slices of whole float4s. The n % 4 tail is read singly either way.
+bool vec_ok(const Segments& sg, const float* w) {
+    return aligned16(sg.x) && aligned16(sg.out) && aligned16(w) && sg.x_stride % 4 == 0 && sg.out_stride % 4 == 0 &&
+           (sg.segs_per_row == 1 || sg.n % 4 == 0);
+}
 
 void launch_rms_norm(const Segments& sg, const float* w, float eps, cudaStream_t stream) {
     if (sg.n_segments <= 0 || sg.n <= 0) return;
     // float4 needs every segment start and w 16-byte aligned: aligned bases, strides of whole float4s and, for
     // several slices per row, slices of whole float4s. The n % 4 tail is read singly either way.
-    const bool vec = aligned16(sg.x) && aligned16(sg.out) && aligned16(w) && sg.x_stride % 4 == 0 &&
-                     sg.out_stride % 4 == 0 && (sg.segs_per_row == 1 || sg.n % 4 == 0);
+    const bool vec = vec_ok(sg, w);
     if (sg.n <= kWarpMaxCols) {
         const dim3 grid(unsigned((sg.n_segments + kWarpsPerBlock - 1) / kWarpsPerBlock));
         if (vec) rms_norm_warp_kernel<true><<<grid, kWarpsPerBlock * 32, 0, stream>>>(sg, w, eps);
@@ -132,6 +156,23 @@ void launch_rms_norm(const Segments& sg, const float* w, float eps, cudaStream_t
 }
 
 }  // namespace
+
+bool rms_norm_quant_fits(int64_t n_cols) { return n_cols > kWarpMaxCols && n_cols % quant::QK_K == 0; }
+
+void rms_norm_quant_q8_k(const float* x, int64_t x_stride, const float* w, float eps, int64_t n_rows, int64_t n_cols,
+                         float* out, int64_t out_stride, void* q, size_t q_row_bytes, cudaStream_t stream) {
+    if (!rms_norm_quant_fits(n_cols) || q_row_bytes % 4 != 0)
+        throw std::invalid_argument("cuda::rms_norm_quant_q8_k: rows of " + std::to_string(n_cols) +
+                                    " floats (needs more than " + std::to_string(kWarpMaxCols) +
+                                    " and a multiple of 256)");
+    if (n_rows <= 0) return;
+    const Segments sg{x, x_stride, out, out_stride, n_rows, 1, n_cols};
+    const dim3 grid(static_cast<unsigned>(n_rows));
+    auto* qb = static_cast<uint8_t*>(q);
+    if (vec_ok(sg, w)) rms_norm_quant_q8_k_kernel<true><<<grid, kBlockThreads, 0, stream>>>(sg, w, eps, qb, q_row_bytes);
+    else rms_norm_quant_q8_k_kernel<false><<<grid, kBlockThreads, 0, stream>>>(sg, w, eps, qb, q_row_bytes);
+    HOTROD_CUDA_CHECK(cudaGetLastError());
+}
 
 void rms_norm(const float* x, int64_t x_stride, const float* w, float eps, int64_t n_rows, int64_t n_cols, float* out,
               int64_t out_stride, cudaStream_t stream) {
