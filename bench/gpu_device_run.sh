@@ -14,6 +14,8 @@
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# bench/device_pack.sh's archive, when it came instead of the unpacked tree.
+[[ -f .device/pack.tar.xz ]] && xz -dc .device/pack.tar.xz | tar -C .device -xf -
 source .device/env.sh
 export HOTROD_VOCAB_DIR=$root/.device/vocab HOTROD_MODELS=${HOTROD_MODELS:-/tmp/hotrod-models}
 OUT=${OUT:-/tmp/out}
@@ -58,13 +60,17 @@ for stage in "$@"; do
         log "hotrod perf $(basename "$m")"
         timeout 300 hotrod perf -m "$m" -p 512 -n 128 -r 3 --device cuda 2>&1 | tee -a "$OUT/perf.txt"
       done
-      log "hotrod perf, CUDA graphs off (HOTROD_CUDA_GRAPHS=0)"
-      HOTROD_CUDA_GRAPHS=0 timeout 300 hotrod perf -m "$synth" -p 512 -n 128 -r 3 --device cuda 2>&1 | grep -E "^(pp|tg)" \
-        | sed 's/^/graphs off: /' | tee -a "$OUT/perf.txt"
+      log "hotrod perf, the previous paths (HOTROD_CUDA_GRAPHS=0 HOTROD_CUDA_FUSE=0 HOTROD_CUDA_DECODE=plain HOTROD_CUDA_MMA=0)"
+      HOTROD_CUDA_GRAPHS=0 HOTROD_CUDA_FUSE=0 HOTROD_CUDA_DECODE=plain HOTROD_CUDA_MMA=0 timeout 300 \
+        hotrod perf -m "$synth" -p 512 -n 128 -r 3 --device cuda 2>&1 | grep -E "^(pp|tg)" \
+        | sed 's/^/previous paths: /' | tee -a "$OUT/perf.txt"
       ;;
     kernels)
       log "bench_cuda_matmul"
       timeout 240 bench_cuda_matmul 2>&1 | tee "$OUT/kernels.txt"
+      log "bench_cuda_matmul, the previous kernels (HOTROD_CUDA_DECODE=plain HOTROD_CUDA_MMA=0)"
+      HOTROD_CUDA_DECODE=plain HOTROD_CUDA_MMA=0 timeout 240 bench_cuda_matmul Q4_K:9728x2560 Q6_K:2560x9728 \
+        2>&1 | tee "$OUT/kernels-previous.txt"
       ;;
     profile)
       make_synth

@@ -132,7 +132,8 @@ void Matmul::run(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y
         scratch_type_ = act;
     }
     if (x.n_rows <= kMaxDecodeRows) detail::matmul_decode_quant(w, scratch_, row_bytes, x.n_rows, y, stream);
-    else detail::matmul_prefill_quant(w, scratch_, row_bytes, x.n_rows, y, stream);
+    else if (!detail::matmul_prefill_mma(w, scratch_, row_bytes, x.n_rows, y, stream))
+        detail::matmul_prefill_quant(w, scratch_, row_bytes, x.n_rows, y, stream);
 }
 
 }  // namespace hotrod::cuda

@@ -20,6 +20,10 @@ void matmul_decode_quant(const DeviceWeight& w, const void* x_q, size_t x_row_by
                          const DeviceRows& y, cudaStream_t stream);
 void matmul_prefill_quant(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows,
                           const DeviceRows& y, cudaStream_t stream);
+// The same on int8 tensor cores (matmul_mma.cu) for the weight types it has (Q4_K, Q6_K): false, having launched
+// nothing, for the others (or with HOTROD_CUDA_MMA=0), which take matmul_prefill_quant.
+bool matmul_prefill_mma(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows,
+                        const DeviceRows& y, cudaStream_t stream);
 
 // y[t][r] = sum over i of w[r][i] * x[t][i] in float, for F32 / F16 / BF16 weights and any n_in.
 void matmul_decode_float(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y, cudaStream_t stream);

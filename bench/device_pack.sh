@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Packs what a run on the lent GPU machine needs (docs/DEVELOPERS.md) into one archive, .device/pack.tar.xz:
+# the CUDA build's hotrod, test_cuda and bench_cuda_matmul with their shared libraries (../shared/tools/device-pack),
+# the Qwen2 vocabulary the synthetic models use, the published workload and env.sh. xz keeps it near 20 MB, so a
+# run can carry it beside a model part or the llama-server peer (64 MiB travel at most); bench/gpu_device_run.sh
+# unpacks it. Usage: bash bench/device_pack.sh [BUILD_DIR]   (default build-cuda)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+build=${1:-build-cuda}
+rm -rf .device/bin .device/lib
+../shared/tools/device-pack "$build/bin/hotrod" "$build/tests/unit/cuda/test_cuda" "$build/bin/bench_cuda_matmul" | tail -1
+mkdir -p .device/vocab
+cp ../shared/vocab/ggml-vocab-qwen2.gguf .device/vocab/
+install -m 644 ../shared/workloads/phase_classification.json .device/workload.json
+tar -C .device -cf - bin lib vocab env.sh workload.json | xz -T2 -6 > .device/pack.tar.xz
+ls -la .device/pack.tar.xz
