@@ -42,8 +42,9 @@ __device__ __forceinline__ float warp_sum(float v) {
 }
 
 // NR: token rows the kernel is compiled for (n_rows <= NR; rows past n_rows repeat the last row's reads and are
-// not written, which keeps the warp's control flow uniform).
-template <quant::DType T, int NR>
+// not written, which keeps the warp's control flow uniform). R: weight rows a warp takes; they read the same
+// activation words, which the compiler loads once for all R (the activation loads are half a dot_part's).
+template <quant::DType T, int NR, int R>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     decode_quant_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_blocks,
                         const uint8_t* __restrict__ x, size_t x_row_bytes, int n_rows, float* __restrict__ y,
@@ -56,49 +57,59 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     constexpr int kBlocksPerStep = 32 / kGroup;
     static_assert(32 % kGroup == 0 && F::kParts % kGroup == 0, "kParts must be a power of two or a multiple of 128");
 
-    const int64_t r = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
-    if (r >= n_out) return;  // uniform over the warp
+    const int64_t r0 = (int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32) * R;
+    if (r0 >= n_out) return;  // uniform over the warp
     const int lane = threadIdx.x % 32;
     const int part0 = lane % kGroup;
-    const uint8_t* w_row = w + r * w_row_bytes;
+    const uint8_t* w_rows[R];
+#pragma unroll
+    for (int i = 0; i < R; ++i) w_rows[i] = w + min(r0 + i, n_out - 1) * w_row_bytes;  // past n_out: not written
 
     const Act* x_rows[NR];
-    float acc[NR];
+    float acc[R][NR];
 #pragma unroll
     for (int t = 0; t < NR; ++t) {
         x_rows[t] = reinterpret_cast<const Act*>(x + size_t(min(t, n_rows - 1)) * x_row_bytes);
-        acc[t] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < R; ++i) acc[i][t] = 0.0f;
     }
 
     for (int64_t b0 = 0; b0 < n_blocks; b0 += kBlocksPerStep) {
         const int64_t b = b0 + lane / kGroup;
         const bool valid = b < n_blocks;
         const int64_t bc = valid ? b : n_blocks - 1;  // a whole group is valid or not: its result is dropped
-        const uint8_t* wb = w_row + bc * F::kBytes;
-        Partial p[NR];
 #pragma unroll
-        for (int t = 0; t < NR; ++t) {
-            p[t] = F::dot_part(wb, x_rows[t] + bc, part0);
+        for (int i = 0; i < R; ++i) {
+            const uint8_t* wb = w_rows[i] + bc * F::kBytes;
+            Partial p[NR];
 #pragma unroll
-            for (int k = 1; k < kPartsPerLane; ++k) p[t] = F::add(p[t], F::dot_part(wb, x_rows[t] + bc, part0 + k * kGroup));
-        }
-        // Xor offsets below kGroup stay inside the aligned group of lanes holding this block.
+            for (int t = 0; t < NR; ++t) {
+                p[t] = F::dot_part(wb, x_rows[t] + bc, part0);
 #pragma unroll
-        for (int off = kGroup / 2; off > 0; off /= 2) {
+                for (int k = 1; k < kPartsPerLane; ++k)
+                    p[t] = F::add(p[t], F::dot_part(wb, x_rows[t] + bc, part0 + k * kGroup));
+            }
+            // Xor offsets below kGroup stay inside the aligned group of lanes holding this block.
 #pragma unroll
-            for (int t = 0; t < NR; ++t) p[t] = F::add(p[t], shfl_xor_partial(p[t], off));
-        }
-        if (valid) {
+            for (int off = kGroup / 2; off > 0; off /= 2) {
 #pragma unroll
-            for (int t = 0; t < NR; ++t)
-                if (t % kGroup == part0) acc[t] += F::finish(wb, x_rows[t] + bc, p[t]);
+                for (int t = 0; t < NR; ++t) p[t] = F::add(p[t], shfl_xor_partial(p[t], off));
+            }
+            if (valid) {
+#pragma unroll
+                for (int t = 0; t < NR; ++t)
+                    if (t % kGroup == part0) acc[i][t] += F::finish(wb, x_rows[t] + bc, p[t]);
+            }
         }
     }
 
 #pragma unroll
-    for (int t = 0; t < NR; ++t) {
-        const float sum = warp_sum(acc[t]);
-        if (lane == t % 32 && t < n_rows) y[t * y_stride + r] = sum;
+    for (int i = 0; i < R; ++i) {
+#pragma unroll
+        for (int t = 0; t < NR; ++t) {
+            const float sum = warp_sum(acc[i][t]);
+            if (lane == t % 32 && t < n_rows && r0 + i < n_out) y[t * y_stride + r0 + i] = sum;
+        }
     }
 }
 
@@ -244,13 +255,17 @@ void with_row_count(int64_t n_rows, Fn&& fn) {
 
 unsigned grid_for(int64_t n_out) { return unsigned((n_out + kWarpsPerBlock - 1) / kWarpsPerBlock); }
 
-// HOTROD_CUDA_DECODE=plain takes the unstaged kernel (for comparisons; both give the same bits).
-bool staged_decode() {
-    static const bool staged = [] {
+// Which decode kernel: staged (default), or HOTROD_CUDA_DECODE=plain / plain2 (the unstaged kernel, 1 or 2 weight
+// rows a warp), for comparisons. All give the same block terms; plain and staged the same bits.
+enum class DecodeKind { Staged, Plain, Plain2 };
+DecodeKind decode_kind() {
+    static const DecodeKind kind = [] {
         const char* v = std::getenv("HOTROD_CUDA_DECODE");
-        return !(v && std::strcmp(v, "plain") == 0);
+        if (v && std::strcmp(v, "plain") == 0) return DecodeKind::Plain;
+        if (v && std::strcmp(v, "plain2") == 0) return DecodeKind::Plain2;
+        return DecodeKind::Staged;
     }();
-    return staged;
+    return kind;
 }
 
 }  // namespace
@@ -262,8 +277,12 @@ void matmul_decode_quant(const DeviceWeight& w, const void* x_q, size_t x_row_by
         constexpr quant::DType T = decltype(type)::value;
         with_row_count(n_rows, [&](auto nr) {
             constexpr int kNR = decltype(nr)::value;
-            auto kernel = staged_decode() ? decode_staged_kernel<T, kNR> : decode_quant_kernel<T, kNR>;
-            kernel<<<grid_for(w.n_out), kWarpsPerBlock * 32, 0, stream>>>(
+            const DecodeKind kind = decode_kind();
+            auto kernel = kind == DecodeKind::Staged  ? decode_staged_kernel<T, kNR>
+                          : kind == DecodeKind::Plain ? decode_quant_kernel<T, kNR, 1>
+                                                      : decode_quant_kernel<T, kNR, 2>;
+            const int64_t rows_per_warp = kind == DecodeKind::Plain2 ? 2 : 1;
+            kernel<<<grid_for((w.n_out + rows_per_warp - 1) / rows_per_warp), kWarpsPerBlock * 32, 0, stream>>>(
                 static_cast<const uint8_t*>(w.data), w.row_bytes, w.n_out, w.n_in / Format<T>::kElems,
                 static_cast<const uint8_t*>(x_q), x_row_bytes, int(n_rows), y.data, y.stride);
             HOTROD_CUDA_CHECK(cudaGetLastError());
