@@ -68,7 +68,7 @@ for stage in "$@"; do
     kernels)
       log "bench_cuda_matmul"
       timeout 240 bench_cuda_matmul 2>&1 | tee "$OUT/kernels.txt"
-      for kind in plain plain2; do
+      for kind in plain; do
         log "bench_cuda_matmul, decode kernel $kind, dp4a prefill (HOTROD_CUDA_DECODE=$kind HOTROD_CUDA_MMA=0)"
         HOTROD_CUDA_DECODE=$kind HOTROD_CUDA_MMA=0 timeout 240 bench_cuda_matmul Q4_K:9728x2560 Q6_K:2560x9728 \
           Q4_K:1024x2560 Q6_K:151936x2560 Q4_1:1536x576 2>&1 | tee "$OUT/kernels-$kind.txt"
