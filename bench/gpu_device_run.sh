@@ -48,7 +48,7 @@ for stage in "$@"; do
     tests)
       log "test_cuda"
       # The whole log goes to a file first: a `| head` on the live output would end the tests with SIGPIPE.
-      timeout 240 test_cuda >"$OUT/test_cuda.log" 2>&1; echo "test_cuda exit $?"
+      timeout 420 test_cuda >"$OUT/test_cuda.log" 2>&1; echo "test_cuda exit $?"
       grep -E "^\[ +(FAILED|PASSED|SKIPPED) +\]|^  |Failure" "$OUT/test_cuda.log" | head -80
       ;;
     perf)
