@@ -13,5 +13,6 @@ int cmd_bench(int argc, char** argv);
 int cmd_serve(int argc, char** argv);
 int cmd_perf(int argc, char** argv);
 int cmd_perplexity(int argc, char** argv);
+int cmd_version(int argc, char** argv);
 
 }  // namespace hotrod::app

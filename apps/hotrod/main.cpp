@@ -24,6 +24,7 @@ constexpr Command kCommands[] = {
     {"tokenize", hotrod::app::cmd_tokenize, "print the token ids of a text under a model's tokenizer"},
     {"template", hotrod::app::cmd_template, "render a chat template for a conversation"},
     {"bench", hotrod::app::cmd_bench, "head-to-head benchmark of OpenAI-compatible servers on a workload"},
+    {"version", hotrod::app::cmd_version, "version, build, CPU kernels and features, CUDA architectures and GPUs"},
 };
 
 void print_usage(FILE* out) {
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     const std::string_view name = argv[1];
+    if (name == "--version" || name == "-V") return hotrod::app::cmd_version(argc - 1, argv + 1);
     if (name == "help" || name == "--help" || name == "-h") {
         print_usage(stdout);
         return 0;
