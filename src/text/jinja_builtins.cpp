@@ -64,11 +64,15 @@ List sorted(List items, bool reverse, const std::function<Value(const Value&)>& 
 }
 
 // Shared by select/reject/selectattr/rejectattr: args from `first` on are the test name and its args.
+// jinja2's select/reject/map start with `if value:`: a false value (none, 0, '', undefined) is an empty sequence,
+// where iterating it would raise. Templates rely on it (`tools` set to none, piped through selectattr).
+List items_or_empty(const Value& v) { return v.truthy() ? v.iterate() : List{}; }
+
 Value select_impl(const Value& v, Args& a, Evaluator& ev, bool want, bool by_attr) {
     Value attr = by_attr ? a.get(0, "attribute") : Value::undefined();
     size_t first = by_attr ? 1 : 0;
     List out;
-    for (const auto& item : v.iterate()) {
+    for (const auto& item : items_or_empty(v)) {
         Value x = by_attr ? get_path(ev, item, attr) : item;
         bool ok;
         if (a.pos.size() <= first) {
@@ -81,6 +85,30 @@ Value select_impl(const Value& v, Args& a, Evaluator& ev, bool want, bool by_att
         if (ok == want) out.push_back(item);
     }
     return Value::make_list(std::move(out));
+}
+
+// jinja2's title filter (do_title), which is not str.title: the text splits at runs of '-', whitespace, '(', '{',
+// '[' and '<' (kept), and each other piece gets its first character upper-cased and the rest lower-cased, so
+// "'a': 1" stays as it is (str.title would give "'A': 1").
+std::string jinja_title(const std::string& s) {
+    auto sep = [](char c) { return c == '-' || c == ' ' || (c >= '\t' && c <= '\r') || c == '(' || c == '{' || c == '[' || c == '<'; };
+    std::string out;
+    size_t i = 0;
+    while (i < s.size()) {
+        size_t j = i;
+        const bool is_sep = sep(s[i]);
+        while (j < s.size() && sep(s[j]) == is_sep) ++j;
+        std::string piece = s.substr(i, j - i);
+        if (!is_sep) {
+            // First code point upper (ASCII only, as the engine's upper), the rest lower.
+            size_t first_len = 1;
+            while (first_len < piece.size() && (static_cast<unsigned char>(piece[first_len]) & 0xC0) == 0x80) ++first_len;
+            piece = py_upper(piece.substr(0, first_len)) + py_lower(piece.substr(first_len));
+        }
+        out += piece;
+        i = j;
+    }
+    return out;
 }
 
 Value f_tojson(const Value& v, Args& a, Evaluator&) {
@@ -137,13 +165,13 @@ Value f_map(const Value& v, Args& a, Evaluator& ev) {
         Value attr = a.get(SIZE_MAX, "attribute");
         if (attr.is_undefined()) throw RuntimeError("map: needs a filter name or attribute=");
         Value def = a.get(SIZE_MAX, "default");
-        for (const auto& item : v.iterate()) {
+        for (const auto& item : items_or_empty(v)) {
             Value x = get_path(ev, item, attr);
             out.push_back(x.is_undefined() && !def.is_undefined() ? def : x);
         }
     } else {
         std::string name = a.pos[0].str();
-        for (const auto& item : v.iterate()) {
+        for (const auto& item : items_or_empty(v)) {
             Args fargs;
             fargs.pos.assign(a.pos.begin() + 1, a.pos.end());
             fargs.kw = a.kw;
@@ -162,6 +190,7 @@ Value f_items(const Value& v, Args&, Evaluator&) {
 }
 
 Value f_dictsort(const Value& v, Args& a, Evaluator& ev) {
+    if (v.is_undefined()) v.throw_undefined();  // jinja2 calls value.items()
     bool cs = arg_bool(a, 0, "case_sensitive", false);
     Value by = a.get(1, "by");
     bool by_value = by.is_string() && by.s == "value";
@@ -185,6 +214,8 @@ Value f_unique(const Value& v, Args& a, Evaluator& ev) {
     List out, seen;
     for (const auto& x : v.iterate()) {
         Value k = sort_key(attr.is_undefined() ? x : get_path(ev, x, attr), cs);
+        if (k.is_mapping() || k.kind == Value::Kind::List)  // jinja2 keeps a set of the keys
+            throw RuntimeError("unhashable type: '" + k.type_name() + "'");
         bool dup = false;
         for (const auto& s : seen) dup |= values_equal(s, k);
         if (!dup) {
@@ -196,6 +227,8 @@ Value f_unique(const Value& v, Args& a, Evaluator& ev) {
 }
 
 Value f_indent(const Value& v, Args& a, Evaluator&) {
+    if (v.is_undefined()) v.throw_undefined();
+    if (!v.is_string()) throw RuntimeError("indent: expected a string, got " + v.type_name());  // as jinja2's s += "\n"
     Value w = a.get(0, "width");
     std::string pad = w.is_string() ? w.s : std::string(static_cast<size_t>(std::clamp<int64_t>(w.is_undefined() ? 4 : w.as_int(), 0, 1024)), ' ');
     bool first = arg_bool(a, 1, "first", false), blank = arg_bool(a, 2, "blank", false);
@@ -212,6 +245,7 @@ Value f_indent(const Value& v, Args& a, Evaluator&) {
 }
 
 Value f_int(const Value& v, Args& a, Evaluator&) {
+    if (v.is_undefined()) v.throw_undefined();  // int(Undefined) raises in jinja2, before the default applies
     Value def = a.get(0, "default");
     // NaN gives the default, as in jinja2 (int(nan) is a ValueError, which do_int catches).
     if (v.kind == Value::Kind::Float && !std::isnan(v.f)) return Value::integer(py_float_to_int(v.f));
@@ -228,6 +262,7 @@ Value f_int(const Value& v, Args& a, Evaluator&) {
 }
 
 Value f_float(const Value& v, Args& a, Evaluator&) {
+    if (v.is_undefined()) v.throw_undefined();
     Value def = a.get(0, "default");
     if (v.is_number()) return Value::real(v.as_double());
     if (v.is_string()) {
@@ -244,6 +279,8 @@ Value f_round(const Value& v, Args& a, Evaluator&) {
     int64_t prec = a.get(0, "precision").is_int() ? a.get(0, "precision").as_int() : 0;
     Value m = a.get(1, "method");
     std::string method = m.is_string() ? m.s : "common";
+    // jinja2's common rounding is Python's round(value, precision): an int (or bool) stays an int there.
+    if (v.kind != Value::Kind::Float && method == "common" && prec >= 0) return Value::integer(v.as_int());
     double scale = std::pow(10.0, static_cast<double>(prec));
     double x = v.as_double() * scale;
     double r = method == "ceil" ? std::ceil(x) : method == "floor" ? std::floor(x) : std::nearbyint(x);
@@ -344,7 +381,7 @@ const FilterEntry kFilters[] = {
     {"trim", [](const Value& v, Args& a, Evaluator&) { return Value::string(py_strip(v.str(), a.get(0, "chars"), true, true)); }},
     {"lower", [](const Value& v, Args&, Evaluator&) { return Value::string(py_lower(v.str())); }},
     {"upper", [](const Value& v, Args&, Evaluator&) { return Value::string(py_upper(v.str())); }},
-    {"title", [](const Value& v, Args&, Evaluator&) { return Value::string(py_title(v.str())); }},
+    {"title", [](const Value& v, Args&, Evaluator&) { return Value::string(jinja_title(v.str())); }},
     {"capitalize", [](const Value& v, Args&, Evaluator&) {
          std::string r = py_lower(v.str());
          if (!r.empty() && r[0] >= 'a' && r[0] <= 'z') r[0] = static_cast<char>(r[0] - 32);
@@ -383,7 +420,9 @@ const FilterEntry kFilters[] = {
     {"escape", [](const Value& v, Args&, Evaluator&) { Value s = v.safe ? v : Value::string(html_escape(v.str())); s.safe = true; return s; }},
     {"e", [](const Value& v, Args&, Evaluator&) { Value s = v.safe ? v : Value::string(html_escape(v.str())); s.safe = true; return s; }},
     {"forceescape", [](const Value& v, Args&, Evaluator&) { Value s = Value::string(html_escape(v.str())); s.safe = true; return s; }},
-    {"attr", [](const Value& v, Args& a, Evaluator& ev) { return ev.get_attr(v, a.get(0, "name").str()); }},
+    // An attribute, never a dict item (jinja2's getattr on a dict finds only its methods: undefined here).
+    {"attr", [](const Value& v, Args& a, Evaluator& ev) {
+         return v.is_mapping() ? Value::undefined() : ev.get_attr(v, a.get(0, "name").str()); }},
     {"pprint", [](const Value& v, Args&, Evaluator&) { return Value::string(v.repr()); }},
     {"format", [](const Value& v, Args& a, Evaluator&) {
          return Value::string(percent_format(v.str(), a.pos.size() == 1 ? a.pos[0] : Value::make_tuple(a.pos))); }},
@@ -403,6 +442,23 @@ bool cmp_test(const Value& v, Args& a, const char* op) {
 int64_t int_operand(const Value& v, const char* test) {
     if (!v.is_int()) throw RuntimeError(std::string(test) + " test needs an integer, got " + v.type_name());
     return v.as_int();
+}
+
+// value % n == r as jinja2's odd / even / divisibleby compute it: Python's modulo, also for floats.
+bool mod_equals(const Value& v, const Value& n, int64_t r, const char* test) {
+    if (v.kind == Value::Kind::Float || n.kind == Value::Kind::Float) {
+        if (!v.is_number() || !n.is_number()) throw RuntimeError(std::string(test) + " test needs numbers");
+        const double d = n.as_double();
+        if (d == 0.0) throw RuntimeError("float modulo");
+        double m = std::fmod(v.as_double(), d);
+        if (m != 0.0 && ((m < 0) != (d < 0))) m += d;
+        return m == double(r);
+    }
+    const int64_t d = int_operand(n, test), x = int_operand(v, test);
+    if (d == 0) throw RuntimeError("integer division or modulo by zero");
+    int64_t m = x % d;
+    if (m != 0 && ((m < 0) != (d < 0))) m += d;
+    return m == r;
 }
 
 struct TestEntry {
@@ -426,7 +482,8 @@ const TestEntry kTests[] = {
          return v.is_string() || v.is_sequence() || v.kind == Value::Kind::Dict || v.is_undefined(); }},
     {"sequence", [](const Value& v, Args&, Evaluator&) {
          return v.is_string() || v.is_sequence() || v.kind == Value::Kind::Dict || v.is_undefined(); }},
-    {"callable", [](const Value& v, Args&, Evaluator&) { return v.kind == Value::Kind::Callable; }},
+    {"callable", [](const Value& v, Args&, Evaluator&) {
+         return v.kind == Value::Kind::Callable || v.is_undefined(); }},  // jinja2's Undefined defines __call__
     {"escaped", [](const Value& v, Args&, Evaluator&) { return v.safe; }},
     {"sameas", [](const Value& v, Args& a, Evaluator&) {
          Value o = a.get(0, "other");
@@ -452,12 +509,9 @@ const TestEntry kTests[] = {
     {"gt", [](const Value& v, Args& a, Evaluator&) { return cmp_test(v, a, ">"); }},
     {"greaterthan", [](const Value& v, Args& a, Evaluator&) { return cmp_test(v, a, ">"); }},
     {"ge", [](const Value& v, Args& a, Evaluator&) { return cmp_test(v, a, ">="); }},
-    {"odd", [](const Value& v, Args&, Evaluator&) { return int_operand(v, "odd") % 2 != 0; }},
-    {"even", [](const Value& v, Args&, Evaluator&) { return int_operand(v, "even") % 2 == 0; }},
-    {"divisibleby", [](const Value& v, Args& a, Evaluator&) {
-         int64_t d = int_operand(a.get(0, "num"), "divisibleby");
-         if (d == 0) throw RuntimeError("integer division or modulo by zero");
-         return int_operand(v, "divisibleby") % d == 0; }},
+    {"odd", [](const Value& v, Args&, Evaluator&) { return mod_equals(v, Value::integer(2), 1, "odd"); }},
+    {"even", [](const Value& v, Args&, Evaluator&) { return mod_equals(v, Value::integer(2), 0, "even"); }},
+    {"divisibleby", [](const Value& v, Args& a, Evaluator&) { return mod_equals(v, a.get(0, "num"), 0, "divisibleby"); }},
     {"lower", [](const Value& v, Args&, Evaluator&) { return v.is_string() && py_lower(v.s) == v.s; }},
     {"upper", [](const Value& v, Args&, Evaluator&) { return v.is_string() && py_upper(v.s) == v.s; }},
     {"filter", [](const Value& v, Args&, Evaluator&) { return v.is_string() && find_filter(v.s) != nullptr; }},
