@@ -52,7 +52,8 @@ Prompt build_chat_prompt(const SharedState& st, const LoadedModel& m, const Gene
     if (m.tok->bos_id() != text::kNoToken) in.bos_token = std::string(m.tok->piece(m.tok->bos_id(), true));
     if (m.tok->eos_id() != text::kNoToken) in.eos_token = std::string(m.tok->piece(m.tok->eos_id(), true));
     in.messages = r.messages;
-    in.tools = r.tools;
+    // tool_choice none: the template does not show the tools, so the model answers in text.
+    if (r.tool_choice.kind != ToolChoice::Kind::none) in.tools = r.tools;
     in.extra = r.template_kwargs;
     // The server default applies unless the request says; "auto" leaves the template's own default.
     std::optional<bool> thinking = r.enable_thinking;
@@ -98,6 +99,11 @@ struct Exchange {
     Clock::time_point arrived, last_write;
     double prepare_ms = 0;  // arrival to submit: parsing, template, tokenizer, grammar (the engine times the rest)
     int32_t n_prompt = 0;
+
+    // Tool calls parsed from the reply (tool_calls.h): their JSON entries with the ids given here.
+    text::ToolSyntax tool_syntax = text::ToolSyntax::none;
+    bool parallel_tool_calls = true;
+    nlohmann::json tool_calls = nlohmann::json::array();
 
     bool role_sent = false;
     bool counted = false;   // recorded in /metrics (and no longer in flight): at the final event or on release
@@ -156,6 +162,23 @@ struct Exchange {
             .body();
     }
 
+    // The calls of a delta that are kept (one in all without parallel_tool_calls), each with a new id; returns the
+    // new entries, with their stream index.
+    nlohmann::json take_calls(const std::vector<text::ToolCall>& calls) {
+        nlohmann::json fresh = nlohmann::json::array();
+        for (const auto& c : calls) {
+            if (!parallel_tool_calls && !tool_calls.empty()) break;
+            const int index = int(tool_calls.size());
+            const std::string id = new_tool_call_id(tool_syntax);
+            tool_calls.push_back(tool_call_json(c, id, index, false));
+            fresh.push_back(tool_call_json(c, id, index, true));
+        }
+        return fresh;
+    }
+    const char* finish_reason(const engine::Event& e) const {
+        return tool_calls.empty() ? finish_reason_wire(e.finish) : "tool_calls";
+    }
+
     // Streaming: the SSE chunks of one event ([DONE] is left to provide). False when the client is gone.
     bool stream_event(httplib::DataSink& sink, const engine::Event& e) {
         ReplyDelta d = splitter.push(e);
@@ -179,8 +202,14 @@ struct Exchange {
             for (const auto& t : d.tokens) text_bytes += piece()(t.id).size();
             if (!write(sink, sse_event(chunk))) return false;
         }
+        // Each call in one chunk: its index, id, type and name, and the arguments whole (a client concatenates the
+        // argument pieces of an index, so one piece is the same to it).
+        for (auto& call : take_calls(d.calls))
+            if (!write(sink, sse_event(chat_chunk_json(meta, {{"tool_calls", nlohmann::json::array({call})}}, nullptr,
+                                                       nullptr))))
+                return false;
         if (!final) return true;
-        const char* reason = finish_reason_wire(e.finish);
+        const char* reason = finish_reason(e);
         const nlohmann::json last = endpoint == Endpoint::chat
                                         ? chat_chunk_json(meta, nlohmann::json::object(), reason, nullptr)
                                         : text_chunk_json(meta, "", reason, nullptr);
@@ -196,15 +225,16 @@ struct Exchange {
         ReplyDelta d = splitter.push(e);
         content += d.content;
         reasoning += d.reasoning;
+        take_calls(d.calls);
         if (logprobs) tokens.insert(tokens.end(), d.tokens.begin(), d.tokens.end());
         if (e.finish == engine::FinishReason::none) return true;
         if (e.finish == engine::FinishReason::error) return write(sink, dump_json(error_body(e)));
-        const char* reason = finish_reason_wire(e.finish);
+        const char* reason = finish_reason(e);
         nlohmann::json body;
         if (endpoint == Endpoint::chat) {
             body = chat_completion_json(meta, content, reasoning, reason,
                                         logprobs ? chat_logprobs_json(tokens, piece()) : nlohmann::json(nullptr),
-                                        e.usage);
+                                        e.usage, tool_calls);
         } else {
             body = text_completion_json(meta, content, reason,
                                         logprobs ? completion_logprobs_json(tokens, piece(), 0)
@@ -322,7 +352,14 @@ void handle_generation(SharedState& st, Endpoint endpoint, const httplib::Reques
     ex->meta = {er.id, r.model.empty() ? st.public_model_name(*m) : r.model,
                 std::chrono::duration_cast<std::chrono::seconds>(
                     std::chrono::system_clock::now().time_since_epoch()).count()};
-    ex->splitter = ReplySplitter(prompt.split_reasoning && endpoint == Endpoint::chat, prompt.start_in_reasoning);
+    // Tool calls are parsed when the request gives tools, lets the model call them, and the template teaches it a
+    // syntax (a template that never shows tools gives the model nothing to call).
+    const bool parse_tools = endpoint == Endpoint::chat && !r.tools.is_null() &&
+                             r.tool_choice.kind != ToolChoice::Kind::none;
+    ex->tool_syntax = parse_tools ? m->tool_syntax : text::ToolSyntax::none;
+    ex->parallel_tool_calls = r.parallel_tool_calls;
+    ex->splitter = ReplySplitter(prompt.split_reasoning && endpoint == Endpoint::chat, prompt.start_in_reasoning,
+                                 ex->tool_syntax, parse_tools ? &r.tools : nullptr);
     ex->arrived = arrived;
     ex->last_write = Clock::now();
     ex->n_prompt = int32_t(er.prompt.size());

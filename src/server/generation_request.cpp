@@ -197,6 +197,34 @@ void check_sampling(const sample::SamplingParams& sp, int32_t n_vocab) {
     throw bad_request(err, field);
 }
 
+// "none" | "auto" | "required" | {"type": "function", "function": {"name": N}}, N among the tools.
+ToolChoice read_tool_choice(const nlohmann::ordered_json& body, const nlohmann::ordered_json& tools) {
+    ToolChoice c;
+    auto it = body.find("tool_choice");
+    if (it == body.end() || it->is_null()) return c;
+    if (tools.is_null() && !(it->is_string() && *it == "none"))
+        throw bad_request("'tool_choice' is only allowed when 'tools' are given", "tool_choice");
+    if (it->is_string()) {
+        const std::string v = it->get<std::string>();
+        if (v == "none") c.kind = ToolChoice::Kind::none;
+        else if (v == "auto") c.kind = ToolChoice::Kind::auto_;
+        else if (v == "required") c.kind = ToolChoice::Kind::required;
+        else throw bad_request("'tool_choice' must be \"none\", \"auto\", \"required\" or a function", "tool_choice");
+        return c;
+    }
+    if (!it->is_object() || it->value("type", "") != "function" || !it->contains("function") ||
+        !(*it)["function"].is_object() || !(*it)["function"].contains("name") || !(*it)["function"]["name"].is_string())
+        throw bad_request("'tool_choice' must be \"none\", \"auto\", \"required\" or "
+                          "{\"type\": \"function\", \"function\": {\"name\": ...}}",
+                          "tool_choice");
+    c.kind = ToolChoice::Kind::function;
+    c.name = (*it)["function"]["name"].get<std::string>();
+    for (const auto& t : tools)
+        if (t["function"]["name"] == c.name) return c;
+    throw bad_request("'tool_choice' names the function '" + c.name + "', which is not among the tools",
+                      "tool_choice");
+}
+
 }  // namespace
 
 GenerationRequest parse_chat_request(const nlohmann::ordered_json& body, int32_t n_vocab, int32_t max_context) {
@@ -205,8 +233,20 @@ GenerationRequest parse_chat_request(const nlohmann::ordered_json& body, int32_t
     r.messages = read_messages(body);
     if (auto it = body.find("tools"); it != body.end() && !it->is_null()) {
         if (!it->is_array()) throw bad_request("'tools' must be an array", "tools");
-        r.tools = *it;
+        for (size_t i = 0; i < it->size(); ++i) {
+            const auto& t = (*it)[i];
+            const std::string where = "tools[" + std::to_string(i) + "]";
+            if (!t.is_object() || !t.contains("function") || !t["function"].is_object() ||
+                !t["function"].contains("name") || !t["function"]["name"].is_string())
+                throw bad_request("'" + where + "' must be {\"type\": \"function\", \"function\": {\"name\": ...}}",
+                                  where);
+            if (t.contains("type") && t["type"] != "function")
+                throw bad_request("'" + where + ".type' must be \"function\"", where + ".type");
+        }
+        if (!it->empty()) r.tools = *it;
     }
+    r.tool_choice = read_tool_choice(body, r.tools);
+    if (auto p = get_bool(body, "parallel_tool_calls")) r.parallel_tool_calls = *p;
     if (const nlohmann::ordered_json* kw = get_object(body, "chat_template_kwargs")) {
         r.template_kwargs = *kw;
         r.enable_thinking = get_bool(*kw, "enable_thinking");

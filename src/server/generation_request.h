@@ -24,6 +24,15 @@ struct ResponseFormat {
     bool strict = false;
 };
 
+// tool_choice: auto (the default with tools: the model may call), none (tools hidden from the template: it
+// answers in text), required (it should call one), function (it should call `name`). Not yet enforced by the
+// grammar: required / function are passed to the template and the reply is parsed as for auto (issue 15).
+struct ToolChoice {
+    enum class Kind { auto_, none, required, function };
+    Kind kind = Kind::auto_;
+    std::string name;  // function only
+};
+
 struct GenerationRequest {
     Endpoint endpoint = Endpoint::chat;
     std::string model;  // as asked; empty when absent
@@ -32,6 +41,8 @@ struct GenerationRequest {
     // assistant turn that carries tool_calls. Other fields (name, tool_calls, tool_call_id) pass through.
     nlohmann::ordered_json messages = nlohmann::ordered_json::array();
     nlohmann::ordered_json tools;                                       // null when absent
+    ToolChoice tool_choice;
+    bool parallel_tool_calls = true;                                    // false: at most one call is returned
     nlohmann::ordered_json template_kwargs = nlohmann::ordered_json::object();  // chat_template_kwargs
     std::optional<bool> enable_thinking;                               // chat_template_kwargs.enable_thinking
 

@@ -71,6 +71,7 @@ std::unique_ptr<LoadedModel> load_model(const ServeOptions& opt, const LoadProgr
     }
     if (!choice.warning.empty()) std::fprintf(stderr, "hotrod serve: %s\n", choice.warning.c_str());
     m->template_knows_thinking = text::template_supports_enable_thinking(choice.source);
+    m->tool_syntax = text::detect_tool_syntax(choice.source);
     m->template_origin = choice.origin;
     m->chat_template = std::make_unique<text::ChatTemplate>(choice.source);
 

@@ -15,6 +15,7 @@
 #include "backend/backend.h"
 #include "server/serve_options.h"
 #include "text/chat_template.h"
+#include "text/tool_calls.h"
 #include "text/tokenizer.h"
 
 namespace hotrod::server {
@@ -30,6 +31,7 @@ struct LoadedModel {
     std::unique_ptr<text::ChatTemplate> chat_template;
     std::string template_origin;        // "gguf:tokenizer.chat_template", "builtin:chatml", ...
     bool template_knows_thinking = false;  // the template reads enable_thinking
+    text::ToolSyntax tool_syntax = text::ToolSyntax::none;  // how the template writes tool calls (tool_calls.h)
     sample::GrammarCache grammars;
     std::string model_id;               // the file's name without .gguf
     int32_t n_vocab = 0;

@@ -2,6 +2,7 @@
 #include "server/reply.h"
 
 #include <cmath>
+#include <random>
 
 namespace hotrod::server {
 
@@ -9,25 +10,58 @@ std::string dump_json(const nlohmann::json& j) {
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-ReplySplitter::ReplySplitter(bool split_reasoning, bool start_in_reasoning)
-    : split_(split_reasoning), splitter_(start_in_reasoning) {}
+ReplySplitter::ReplySplitter(bool split_reasoning, bool start_in_reasoning, text::ToolSyntax tool_syntax,
+                             const nlohmann::ordered_json* tools)
+    : split_(split_reasoning),
+      splitter_(start_in_reasoning),
+      parse_tools_(tool_syntax != text::ToolSyntax::none),
+      tools_(tool_syntax, tools) {}
 
 ReplyDelta ReplySplitter::push(const engine::Event& e) {
     ReplyDelta d;
     d.tokens = e.tokens;
+    const bool final = e.finish != engine::FinishReason::none;
     if (!split_) {
         d.content = e.text;
-        return d;
+    } else {
+        text::ReasoningDelta r = splitter_.push(e.text);
+        if (final) {
+            text::ReasoningDelta tail = splitter_.flush();
+            r.reasoning += tail.reasoning;
+            r.content += tail.content;
+        }
+        d.content = std::move(r.content);
+        d.reasoning = std::move(r.reasoning);
     }
-    text::ReasoningDelta r = splitter_.push(e.text);
-    if (e.finish != engine::FinishReason::none) {
-        text::ReasoningDelta tail = splitter_.flush();
-        r.reasoning += tail.reasoning;
-        r.content += tail.content;
+    if (parse_tools_) {  // the content (after any reasoning) may hold tool calls
+        text::ToolCallDelta t = tools_.push(d.content);
+        if (final) {
+            text::ToolCallDelta tail = tools_.flush();
+            t.content += tail.content;
+            for (auto& c : tail.calls) t.calls.push_back(std::move(c));
+        }
+        d.content = std::move(t.content);
+        d.calls = std::move(t.calls);
     }
-    d.content = std::move(r.content);
-    d.reasoning = std::move(r.reasoning);
     return d;
+}
+
+std::string new_tool_call_id(text::ToolSyntax syntax) {
+    static constexpr char kAlnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    const int n = syntax == text::ToolSyntax::mistral ? 9 : 24;
+    std::string id = syntax == text::ToolSyntax::mistral ? "" : "call_";
+    for (int i = 0; i < n; ++i) id += kAlnum[rng() % (sizeof(kAlnum) - 1)];
+    return id;
+}
+
+nlohmann::json tool_call_json(const text::ToolCall& c, const std::string& id, int index, bool with_index) {
+    nlohmann::json j = nlohmann::json::object();
+    if (with_index) j["index"] = index;
+    j["id"] = id;
+    j["type"] = "function";
+    j["function"] = {{"name", c.name}, {"arguments", c.arguments}};
+    return j;
 }
 
 const char* finish_reason_wire(engine::FinishReason r) {
@@ -97,9 +131,12 @@ nlohmann::json completion_logprobs_json(const std::vector<engine::TokenOut>& tok
 
 nlohmann::json chat_completion_json(const ReplyMeta& m, const std::string& content, const std::string& reasoning,
                                     const char* finish_reason, const nlohmann::json& logprobs,
-                                    const engine::Usage& u) {
-    nlohmann::json message = {{"role", "assistant"}, {"content", content}};
+                                    const engine::Usage& u, const nlohmann::json& tool_calls) {
+    const bool calls = tool_calls.is_array() && !tool_calls.empty();
+    nlohmann::json message = {{"role", "assistant"},
+                              {"content", calls && content.empty() ? nlohmann::json(nullptr) : nlohmann::json(content)}};
     if (!reasoning.empty()) message["reasoning_content"] = reasoning;
+    if (calls) message["tool_calls"] = tool_calls;
     nlohmann::json choice = {{"index", 0}, {"message", std::move(message)}, {"finish_reason", finish_reason}};
     choice["logprobs"] = logprobs.is_null() ? nlohmann::json(nullptr) : nlohmann::json{{"content", logprobs}};
     return {{"id", m.id},           {"object", "chat.completion"},

@@ -14,6 +14,7 @@
 
 #include "engine/engine.h"
 #include "text/reasoning.h"
+#include "text/tool_calls.h"
 
 namespace hotrod::server {
 
@@ -23,21 +24,34 @@ std::string dump_json(const nlohmann::json& j);
 struct ReplyDelta {
     std::string content;
     std::string reasoning;
+    std::vector<text::ToolCall> calls;  // complete calls parsed out of the content
     std::vector<engine::TokenOut> tokens;
-    bool empty() const { return content.empty() && reasoning.empty() && tokens.empty(); }
+    bool empty() const { return content.empty() && reasoning.empty() && calls.empty() && tokens.empty(); }
 };
 
 class ReplySplitter {
 public:
     // split_reasoning: route a leading <think> block to reasoning. start_in_reasoning: the prompt opened it.
-    ReplySplitter(bool split_reasoning, bool start_in_reasoning);
+    // tool_syntax: parse the content for tool calls in that syntax (none: content stays text); tools: the
+    // request's tools (types for xml_function values), kept alive by the caller.
+    ReplySplitter(bool split_reasoning, bool start_in_reasoning, text::ToolSyntax tool_syntax = text::ToolSyntax::none,
+                  const nlohmann::ordered_json* tools = nullptr);
     // The event's text and tokens; on the final event (finish set) anything held back is released too.
     ReplyDelta push(const engine::Event& e);
 
 private:
     bool split_;
     text::ReasoningSplitter splitter_;
+    bool parse_tools_;
+    text::ToolCallParser tools_;
 };
+
+// A new tool-call id: "call_" and 24 letters and digits (OpenAI's form), or 9 of them for the Mistral syntax (its
+// templates refuse any other id when the conversation comes back).
+std::string new_tool_call_id(text::ToolSyntax syntax);
+// {"index", "id", "type": "function", "function": {"name", "arguments"}}: one entry of message.tool_calls (the
+// index is kept in stream deltas only).
+nlohmann::json tool_call_json(const text::ToolCall& c, const std::string& id, int index, bool with_index);
 
 // "stop" / "length"; a request that ended in error or was cancelled reports "stop" on the wire (OpenAI has no
 // other value for them), the log line says what really happened.
@@ -63,9 +77,10 @@ struct ReplyMeta {
 };
 
 // Non-streamed bodies. logprobs: null or the *_logprobs_json result.
+// tool_calls: an array of tool_call_json entries (empty: no calls); with calls, content is null when empty.
 nlohmann::json chat_completion_json(const ReplyMeta& m, const std::string& content, const std::string& reasoning,
                                     const char* finish_reason, const nlohmann::json& logprobs,
-                                    const engine::Usage& u);
+                                    const engine::Usage& u, const nlohmann::json& tool_calls = nlohmann::json::array());
 nlohmann::json text_completion_json(const ReplyMeta& m, const std::string& text, const char* finish_reason,
                                     const nlohmann::json& logprobs, const engine::Usage& u);
 

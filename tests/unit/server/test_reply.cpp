@@ -43,6 +43,47 @@ TEST(ReplySplitter, StartInReasoning) {
     EXPECT_EQ(d.content, "ok");
 }
 
+// Reasoning first, then the content's tool call (Qwen3 style): the call's text reaches neither stream.
+TEST(ReplySplitter, ToolCallsAfterReasoning) {
+    ReplySplitter s(true, false, text::ToolSyntax::hermes);
+    std::string content, reasoning;
+    std::vector<text::ToolCall> calls;
+    for (const char* piece : {"<think>need the", " weather</think>\n\nChecking.\n<tool", "_call>\n{\"name\": \"get_weather\", ",
+                              "\"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>"}) {
+        ReplyDelta d = s.push(event(piece));
+        content += d.content;
+        reasoning += d.reasoning;
+        calls.insert(calls.end(), d.calls.begin(), d.calls.end());
+    }
+    ReplyDelta d = s.push(event("", engine::FinishReason::stop));
+    content += d.content;
+    calls.insert(calls.end(), d.calls.begin(), d.calls.end());
+    EXPECT_EQ(reasoning, "need the weather");
+    EXPECT_EQ(content, "Checking.");
+    ASSERT_EQ(calls.size(), 1u);
+    EXPECT_EQ(calls[0].name, "get_weather");
+    EXPECT_EQ(nlohmann::json::parse(calls[0].arguments), nlohmann::json::parse(R"({"city": "Oslo"})"));
+}
+
+TEST(ReplyJson, ToolCallsShape) {
+    const text::ToolCall c{"get_weather", R"({"city":"Oslo"})"};
+    const std::string id = new_tool_call_id(text::ToolSyntax::hermes);
+    EXPECT_EQ(id.size(), 29u);
+    EXPECT_EQ(id.substr(0, 5), "call_");
+    EXPECT_EQ(new_tool_call_id(text::ToolSyntax::mistral).size(), 9u);  // Mistral's templates want 9 characters
+    const nlohmann::json calls = nlohmann::json::array({tool_call_json(c, id, 0, false)});
+    const nlohmann::json j = chat_completion_json({"chatcmpl-1", "m", 1}, "", "", "tool_calls", nullptr, {}, calls);
+    const auto& msg = j["choices"][0]["message"];
+    EXPECT_TRUE(msg["content"].is_null());
+    EXPECT_EQ(msg["tool_calls"][0]["id"], id);
+    EXPECT_EQ(msg["tool_calls"][0]["type"], "function");
+    EXPECT_EQ(msg["tool_calls"][0]["function"]["name"], "get_weather");
+    EXPECT_EQ(msg["tool_calls"][0]["function"]["arguments"], R"({"city":"Oslo"})");
+    EXPECT_FALSE(msg["tool_calls"][0].contains("index"));
+    EXPECT_EQ(tool_call_json(c, id, 3, true)["index"], 3);
+    EXPECT_EQ(j["choices"][0]["finish_reason"], "tool_calls");
+}
+
 TEST(ReplyJson, ChatCompletionShape) {
     engine::Usage u;
     u.prompt_tokens = 10;

@@ -1,0 +1,117 @@
+"""Tool calling on /v1/chat/completions (issue 15, first part): the request's tools and tool_choice, the reply's
+tool calls parsed out of the model's text into message.tool_calls / delta.tool_calls with finish_reason
+"tool_calls", a tool-result round trip, and the 400s for a bad tool_choice. SmolLM2 has no tool syntax of its own,
+so the server runs a ChatML template that shows tools without one (generic JSON calls) and response_format forces
+a call-shaped reply: deterministic, and exactly the server's parse-and-report path. (Forcing a call through
+tool_choice itself, with the grammar, is the issue's next part.)"""
+
+import json
+from pathlib import Path
+
+import jsonschema
+import openai
+import pytest
+
+from conftest import SMOLLM2, Server, client_of
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "fixtures" / "templates" / "chatml_tools_generic.jinja"
+WEATHER_PARAMS = {"type": "object", "properties": {"city": {"type": "string", "enum": ["Paris", "Rome", "Oslo"]}},
+                  "required": ["city"], "additionalProperties": False}
+WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "Current weather in a city.",
+                                            "parameters": WEATHER_PARAMS}}
+TIME = {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}}
+CALL = {"type": "object", "properties": {"name": {"const": "get_weather"}, "arguments": WEATHER_PARAMS},
+        "required": ["name", "arguments"], "additionalProperties": False}
+ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+
+def forced(schema):
+    return {"type": "json_schema", "json_schema": {"name": "call", "schema": schema}}
+
+
+@pytest.fixture(scope="module")
+def tool_server():
+    s = Server(SMOLLM2, "--chat-template-file", str(TEMPLATE), "--parallel", "2", "-c", "4096",
+               "--alias", "smollm2").wait_ready()
+    yield s
+    assert s.stop() == 0, s.log_path.read_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def tc(tool_server):
+    return client_of(tool_server)
+
+
+def test_call_is_parsed_into_tool_calls(tc):
+    r = tc.chat.completions.create(model="smollm2", messages=ASK, tools=[WEATHER, TIME], temperature=0, max_tokens=64,
+                                   response_format=forced(CALL))
+    choice = r.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.content is None
+    assert len(choice.message.tool_calls) == 1
+    call = choice.message.tool_calls[0]
+    assert call.type == "function" and call.id.startswith("call_") and len(call.id) == 29
+    assert call.function.name == "get_weather"
+    jsonschema.validate(json.loads(call.function.arguments), WEATHER_PARAMS)
+
+
+def test_streamed_call_equals_the_non_streamed_one(tc):
+    kw = dict(model="smollm2", messages=ASK, tools=[WEATHER], temperature=0, max_tokens=64,
+              response_format=forced(CALL))
+    whole = tc.chat.completions.create(**kw).choices[0].message.tool_calls[0]
+    content, calls, finish = "", {}, None
+    for chunk in tc.chat.completions.create(**kw, stream=True):
+        if not chunk.choices:
+            continue
+        d = chunk.choices[0].delta
+        content += d.content or ""
+        for t in d.tool_calls or []:
+            c = calls.setdefault(t.index, {"id": None, "name": "", "arguments": ""})
+            c["id"] = t.id or c["id"]
+            c["name"] += (t.function.name or "") if t.function else ""
+            c["arguments"] += (t.function.arguments or "") if t.function else ""
+        finish = chunk.choices[0].finish_reason or finish
+    assert content == ""  # the call's JSON never leaks into content
+    assert finish == "tool_calls"
+    assert list(calls) == [0]
+    assert calls[0]["id"].startswith("call_")
+    assert calls[0]["name"] == whole.function.name
+    assert json.loads(calls[0]["arguments"]) == json.loads(whole.function.arguments)
+
+
+def test_parallel_tool_calls_false_keeps_the_first(tc):
+    two = {"type": "array", "items": CALL, "minItems": 2, "maxItems": 2}
+    kw = dict(model="smollm2", messages=ASK, tools=[WEATHER], temperature=0, max_tokens=96, response_format=forced(two))
+    assert len(tc.chat.completions.create(**kw).choices[0].message.tool_calls) == 2
+    assert len(tc.chat.completions.create(**kw, parallel_tool_calls=False).choices[0].message.tool_calls) == 1
+
+
+def test_tool_result_round_trip(tc):
+    first = tc.chat.completions.create(model="smollm2", messages=ASK, tools=[WEATHER], temperature=0, max_tokens=64,
+                                       response_format=forced(CALL)).choices[0].message
+    call = first.tool_calls[0]
+    messages = ASK + [{"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},
+                      {"role": "tool", "tool_call_id": call.id, "content": "18 C and cloudy"}]
+    r = tc.chat.completions.create(model="smollm2", messages=messages, tools=[WEATHER], temperature=0, max_tokens=24)
+    assert r.choices[0].finish_reason in ("stop", "length")
+    assert isinstance(r.choices[0].message.content, str) and r.choices[0].message.content
+
+
+def test_tool_choice_none_answers_in_text(tc):
+    r = tc.chat.completions.create(model="smollm2", messages=ASK, tools=[WEATHER], tool_choice="none", temperature=0,
+                                   max_tokens=64, response_format=forced(CALL))
+    choice = r.choices[0]
+    assert choice.finish_reason == "stop" and not choice.message.tool_calls
+    assert json.loads(choice.message.content)["name"] == "get_weather"  # the text as written, not parsed
+
+
+@pytest.mark.parametrize("extra,param", [
+    ({"tools": [WEATHER], "tool_choice": {"type": "function", "function": {"name": "nope"}}}, "tool_choice"),
+    ({"tools": [WEATHER], "tool_choice": "sometimes"}, "tool_choice"),
+    ({"tool_choice": "required"}, "tool_choice"),
+    ({"tools": [{"type": "function"}]}, "tools[0]"),
+])
+def test_bad_tool_choice_or_tools_is_a_400(tc, extra, param):
+    with pytest.raises(openai.BadRequestError) as e:
+        tc.chat.completions.create(model="smollm2", messages=ASK, max_tokens=4, **extra)
+    assert e.value.body["param"] == param
