@@ -214,7 +214,10 @@ class BodyWatchdog {
     };
     using Ticket = std::list<Entry>::iterator;
 
-    explicit BodyWatchdog(std::string answer) : answer_(std::move(answer)), thread_([this] { run(); }) {}
+    // on_fire: called (from the watchdog's thread) for each connection it cuts, before the answer goes out, so
+    // whatever counts refusals has counted this one by the time the client reads its 408.
+    BodyWatchdog(std::string answer, std::function<void()> on_fire)
+        : answer_(std::move(answer)), on_fire_(std::move(on_fire)), thread_([this] { run(); }) {}
     ~BodyWatchdog() {
         {
             std::lock_guard lock(mu_);
@@ -264,6 +267,7 @@ class BodyWatchdog {
             for (Entry& e : entries_) {
                 if (!e.armed) continue;
                 if (e.deadline <= now) {
+                    if (on_fire_) on_fire_();
                     if (e.fd >= 0) {
                         // httplib is reading, never writing, until the body is in: the answer goes out alone.
                         send(e.fd, answer_.data(), answer_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -280,6 +284,7 @@ class BodyWatchdog {
     }
 
     const std::string answer_;  // the whole 408 response
+    const std::function<void()> on_fire_;
     std::mutex mu_;
     std::condition_variable cv_;
     std::list<Entry> entries_;
@@ -300,7 +305,10 @@ GatedHttpServer::GatedHttpServer(GateLimits limits, std::function<void(int)> on_
                                 "the request body did not arrive within " +
                                     seconds_text(limits_.body_timeout) + " s of its headers (--body-timeout)",
                                 "invalid_request_error", {}, "request_timeout"),
-                       "Request Timeout", false));
+                       "Request Timeout", false),
+        [this] {
+            if (on_refusal_) on_refusal_(408);
+        });
     limits_.n_threads = std::max(1, limits_.n_threads);
     limits_.max_connections = std::max(limits_.max_connections, limits_.n_threads);
     new_task_queue = [this] { return new WorkerPool(limits_.n_threads, limits_.max_connections, n_open_); };
@@ -372,7 +380,7 @@ bool GatedHttpServer::process_and_close_socket(socket_t sock) {
     t_ticket = ticket;
     const bool ok = httplib_process_and_close_socket(*this, sock);
     t_watchdog = nullptr;
-    if (watchdog_->remove(ticket) && on_refusal_) on_refusal_(408);
+    watchdog_->remove(ticket);  // a cut connection was counted when the watchdog fired
     return ok;
 }
 
