@@ -41,6 +41,46 @@ __device__ __forceinline__ float warp_sum(float v) {
     return v;
 }
 
+// How a warp's lanes share blocks: kGroup lanes a block, each taking kPartsPerLane of its kParts parts, so a warp
+// covers kBlocksPerStep blocks a step.
+template <quant::DType T>
+struct DecodeLanes {
+    using F = Format<T>;
+    static constexpr int kGroup = F::kParts / 4 < 1 ? 1 : F::kParts / 4 > 32 ? 32 : F::kParts / 4;
+    static constexpr int kPartsPerLane = F::kParts / kGroup;
+    static constexpr int kBlocksPerStep = 32 / kGroup;
+    static_assert(32 % kGroup == 0 && F::kParts % kGroup == 0, "kParts must be a power of two or a multiple of 128");
+};
+
+// One step of a lane's work, shared by both decode kernels: its parts of block bc (weights at wb) for every token
+// row, the group's exact sums by xor shuffles (Format::add), and the block's float term added to acc[t] by the lane
+// of the group that owns row t (only when the block is valid: past the row, the sums are dropped).
+template <quant::DType T, int NR>
+__device__ __forceinline__ void add_block_terms(const uint8_t* wb, const typename Format<T>::Act* const (&x_rows)[NR],
+                                                int64_t bc, int part0, bool valid, float (&acc)[NR]) {
+    using F = Format<T>;
+    using L = DecodeLanes<T>;
+    typename F::Partial p[NR];
+#pragma unroll
+    for (int t = 0; t < NR; ++t) {
+        p[t] = F::dot_part(wb, x_rows[t] + bc, part0);
+#pragma unroll
+        for (int k = 1; k < L::kPartsPerLane; ++k)
+            p[t] = F::add(p[t], F::dot_part(wb, x_rows[t] + bc, part0 + k * L::kGroup));
+    }
+    // Xor offsets below kGroup stay inside the aligned group of lanes holding this block.
+#pragma unroll
+    for (int off = L::kGroup / 2; off > 0; off /= 2) {
+#pragma unroll
+        for (int t = 0; t < NR; ++t) p[t] = F::add(p[t], shfl_xor_partial(p[t], off));
+    }
+    if (valid) {
+#pragma unroll
+        for (int t = 0; t < NR; ++t)
+            if (t % L::kGroup == part0) acc[t] += F::finish(wb, x_rows[t] + bc, p[t]);
+    }
+}
+
 // NR: token rows the kernel is compiled for (n_rows <= NR; rows past n_rows repeat the last row's reads and are
 // not written, which keeps the warp's control flow uniform). R: weight rows a warp takes; they read the same
 // activation words, which the compiler loads once for all R (the activation loads are half a dot_part's).
@@ -51,16 +91,12 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
                         int64_t y_stride) {
     using F = Format<T>;
     using Act = typename F::Act;
-    using Partial = typename F::Partial;
-    constexpr int kGroup = F::kParts / 4 < 1 ? 1 : F::kParts / 4 > 32 ? 32 : F::kParts / 4;  // lanes sharing a block
-    constexpr int kPartsPerLane = F::kParts / kGroup;
-    constexpr int kBlocksPerStep = 32 / kGroup;
-    static_assert(32 % kGroup == 0 && F::kParts % kGroup == 0, "kParts must be a power of two or a multiple of 128");
+    using L = DecodeLanes<T>;
 
     const int64_t r0 = (int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32) * R;
     if (r0 >= n_out) return;  // uniform over the warp
     const int lane = threadIdx.x % 32;
-    const int part0 = lane % kGroup;
+    const int part0 = lane % L::kGroup;
     const uint8_t* w_rows[R];
 #pragma unroll
     for (int i = 0; i < R; ++i) w_rows[i] = w + min(r0 + i, n_out - 1) * w_row_bytes;  // past n_out: not written
@@ -74,33 +110,12 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
         for (int i = 0; i < R; ++i) acc[i][t] = 0.0f;
     }
 
-    for (int64_t b0 = 0; b0 < n_blocks; b0 += kBlocksPerStep) {
-        const int64_t b = b0 + lane / kGroup;
+    for (int64_t b0 = 0; b0 < n_blocks; b0 += L::kBlocksPerStep) {
+        const int64_t b = b0 + lane / L::kGroup;
         const bool valid = b < n_blocks;
         const int64_t bc = valid ? b : n_blocks - 1;  // a whole group is valid or not: its result is dropped
 #pragma unroll
-        for (int i = 0; i < R; ++i) {
-            const uint8_t* wb = w_rows[i] + bc * F::kBytes;
-            Partial p[NR];
-#pragma unroll
-            for (int t = 0; t < NR; ++t) {
-                p[t] = F::dot_part(wb, x_rows[t] + bc, part0);
-#pragma unroll
-                for (int k = 1; k < kPartsPerLane; ++k)
-                    p[t] = F::add(p[t], F::dot_part(wb, x_rows[t] + bc, part0 + k * kGroup));
-            }
-            // Xor offsets below kGroup stay inside the aligned group of lanes holding this block.
-#pragma unroll
-            for (int off = kGroup / 2; off > 0; off /= 2) {
-#pragma unroll
-                for (int t = 0; t < NR; ++t) p[t] = F::add(p[t], shfl_xor_partial(p[t], off));
-            }
-            if (valid) {
-#pragma unroll
-                for (int t = 0; t < NR; ++t)
-                    if (t % kGroup == part0) acc[i][t] += F::finish(wb, x_rows[t] + bc, p[t]);
-            }
-        }
+        for (int i = 0; i < R; ++i) add_block_terms<T, NR>(w_rows[i] + bc * F::kBytes, x_rows, bc, part0, valid, acc[i]);
     }
 
 #pragma unroll
@@ -136,10 +151,8 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
                          int64_t y_stride) {
     using F = Format<T>;
     using Act = typename F::Act;
-    using Partial = typename F::Partial;
-    constexpr int kGroup = F::kParts / 4 < 1 ? 1 : F::kParts / 4 > 32 ? 32 : F::kParts / 4;
-    constexpr int kPartsPerLane = F::kParts / kGroup;
-    constexpr int kBlocksPerStep = 32 / kGroup;
+    constexpr int kGroup = DecodeLanes<T>::kGroup;
+    constexpr int kBlocksPerStep = DecodeLanes<T>::kBlocksPerStep;
     constexpr int kWords = (kBlocksPerStep * F::kBytes + 15) / 16 + 1;  // 16-byte words a chunk can touch
     __shared__ uint4 stage[kWarpsPerBlock][2][kWords];
 
@@ -186,23 +199,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
         const int64_t bc = valid ? b : n_blocks - 1;  // activations of a valid block; its weights are not read
         const uint8_t* wb = reinterpret_cast<const uint8_t*>(stage[warp][buf]) + offset_of(b0) +
                             (valid ? (lane / kGroup) * F::kBytes : 0);
-        Partial p[NR];
-#pragma unroll
-        for (int t = 0; t < NR; ++t) {
-            p[t] = F::dot_part(wb, x_rows[t] + bc, part0);
-#pragma unroll
-            for (int k = 1; k < kPartsPerLane; ++k) p[t] = F::add(p[t], F::dot_part(wb, x_rows[t] + bc, part0 + k * kGroup));
-        }
-#pragma unroll
-        for (int off = kGroup / 2; off > 0; off /= 2) {
-#pragma unroll
-            for (int t = 0; t < NR; ++t) p[t] = F::add(p[t], shfl_xor_partial(p[t], off));
-        }
-        if (valid) {
-#pragma unroll
-            for (int t = 0; t < NR; ++t)
-                if (t % kGroup == part0) acc[t] += F::finish(wb, x_rows[t] + bc, p[t]);
-        }
+        add_block_terms<T, NR>(wb, x_rows, bc, part0, valid, acc);
         __syncwarp();  // every lane is done with `buf` before the next chunk but one is copied into it
     }
 
