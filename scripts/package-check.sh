@@ -18,11 +18,28 @@ if [[ ! -s $base ]]; then
   debootstrap --variant=minbase --include=git,ca-certificates bookworm "$tmp" "$mirror" >/dev/null
   tar cf "$base" -C "$tmp" . && rm -rf "$tmp"
 fi
-cleanup() { umount "$root/proc" "$root/dev" 2>/dev/null || true; }
+# The root gets a /dev of its own (a few nodes made here), never a bind mount of the host's: removing the root
+# later must not be able to reach the host's /dev. Only /proc is mounted, and the root is removed only when
+# nothing is mounted below it (a process left running keeps a mount busy).
+mounted_below() { awk -v r="$root/" 'index($2, r) == 1 { found = 1 } END { exit !found }' /proc/mounts; }
+cleanup() {
+  pkill -f "$root/" 2>/dev/null || true
+  pkill -f '/opt/hotrod-' 2>/dev/null || true
+  pkill -f 'serve -m /pkg/' 2>/dev/null || true
+  umount -l "$root/proc" 2>/dev/null || true
+}
 trap cleanup EXIT
-cleanup; rm -rf "$root"; mkdir -p "$root"; tar xf "$base" -C "$root"
+cleanup
+if mounted_below; then echo "package-check: something is still mounted under $root; not removing it" >&2; exit 1; fi
+rm -rf "$root"; mkdir -p "$root"; tar xf "$base" -C "$root" --exclude=./dev --exclude=./proc
+mkdir -p "$root/dev" "$root/proc"
+for n in "null c 1 3" "zero c 1 5" "full c 1 7" "random c 1 8" "urandom c 1 9" "tty c 5 0"; do
+  set -- $n
+  [[ -e $root/dev/$1 ]] || mknod -m 666 "$root/dev/$1" "$2" "$3" "$4"
+done
+ln -sfn /proc/self/fd "$root/dev/fd"
 cp /etc/resolv.conf "$root/etc/"
-mount -t proc proc "$root/proc"; mount --bind /dev "$root/dev"
+mount -t proc proc "$root/proc"
 mkdir -p "$root/pkg"
 cp "$tgz" "$deb" "$model" "$root/pkg/"
 cat >"$root/pkg/check.sh" <<'IN'
@@ -37,10 +54,12 @@ ask() {  # PORT METHOD PATH [BODY]: the response, headers and body
 serve_and_ask() {  # HOTROD PORT
   "$1" serve -m "$model" --port "$2" >"/pkg/serve-$2.log" 2>&1 &
   local pid=$!
+  trap "kill $pid 2>/dev/null || true" EXIT  # also when a check below fails
   for _ in $(seq 300); do ask "$2" GET /health "" 2>/dev/null | grep -q '^HTTP/1.1 200' && break; sleep 0.2; done
   ask "$2" GET /health "" | head -n1
+  # The reply is chunked (hotrod streams even a whole JSON body): look for the answer anywhere in it.
   ask "$2" POST /v1/chat/completions '{"messages":[{"role":"user","content":"Say hello."}],"max_tokens":12,"temperature":0}' \
-    | tail -n1 | grep -o '"content":"[^"]*"'
+    | grep -o '"content":"[^"]*"' | head -n1
   kill "$pid"; wait "$pid" || true
 }
 echo "== the .tar.gz, unpacked into /opt"
