@@ -48,7 +48,7 @@ for stage in "$@"; do
     tests)
       log "test_cuda"
       # The whole log goes to a file first: a `| head` on the live output would end the tests with SIGPIPE.
-      timeout 420 test_cuda >"$OUT/test_cuda.log" 2>&1; echo "test_cuda exit $?"
+      timeout 420 test_cuda ${GTEST_FILTER:+--gtest_filter=$GTEST_FILTER} >"$OUT/test_cuda.log" 2>&1; echo "test_cuda exit $?"
       grep -E "^\[ +(FAILED|PASSED|SKIPPED) +\]|^  |Failure" "$OUT/test_cuda.log" | head -80
       ;;
     perf)
@@ -60,15 +60,18 @@ for stage in "$@"; do
         log "hotrod perf $(basename "$m")"
         timeout 300 hotrod perf -m "$m" -p 512 -n 128 -r 3 --device cuda 2>&1 | tee -a "$OUT/perf.txt"
       done
-      log "hotrod perf, the previous paths (HOTROD_CUDA_GRAPHS=0 HOTROD_CUDA_FUSE=0 HOTROD_CUDA_DECODE=plain HOTROD_CUDA_MMA=0)"
-      HOTROD_CUDA_GRAPHS=0 HOTROD_CUDA_FUSE=0 HOTROD_CUDA_DECODE=plain HOTROD_CUDA_MMA=0 timeout 300 \
-        hotrod perf -m "$synth" -p 512 -n 128 -r 3 --device cuda 2>&1 | grep -E "^(pp|tg)" \
-        | sed 's/^/previous paths: /' | tee -a "$OUT/perf.txt"
+      # Each switch alone (src/cuda/switches.h), then all the previous paths together.
+      for sw in HOTROD_CUDA_PDL=0 HOTROD_CUDA_GRAPHS=0 \
+          "HOTROD_CUDA_PDL=0 HOTROD_CUDA_GRAPHS=0 HOTROD_CUDA_FUSE=0 HOTROD_CUDA_DECODE=plain HOTROD_CUDA_MMA=0"; do
+        log "hotrod perf with $sw"
+        env $sw timeout 300 hotrod perf -m "$synth" -p 512 -n 128 -r 3 --device cuda 2>&1 | grep -E "^(pp|tg)" \
+          | sed "s/^/$sw: /" | tee -a "$OUT/perf.txt"
+      done
       ;;
     kernels)
       log "bench_cuda_matmul"
       timeout 240 bench_cuda_matmul 2>&1 | tee "$OUT/kernels.txt"
-      for kind in plain; do
+      for kind in plain staged; do
         log "bench_cuda_matmul, decode kernel $kind, dp4a prefill (HOTROD_CUDA_DECODE=$kind HOTROD_CUDA_MMA=0)"
         HOTROD_CUDA_DECODE=$kind HOTROD_CUDA_MMA=0 timeout 240 bench_cuda_matmul Q4_K:9728x2560 Q6_K:2560x9728 \
           Q4_K:1024x2560 Q6_K:151936x2560 Q4_1:1536x576 2>&1 | tee "$OUT/kernels-$kind.txt"

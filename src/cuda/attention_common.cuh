@@ -117,7 +117,7 @@ __device__ __forceinline__ float online_softmax_step(float s, float& m, float& l
     return p;
 }
 
-// Launchers (attention_decode.cu, attention_prefill.cu). decode_max_seq_tokens is the is_decode_token limit both
+// Launchers (attention_decode.cu, attention_prefill.cu, attention_prefill_mma.cu). decode_max_seq_tokens is the is_decode_token limit both
 // are given, so every token is taken by exactly one of them.
 struct AttentionArgs {
     const float* q;
@@ -143,7 +143,27 @@ int decode_splits(int n_tokens, int n_kv_heads, int max_kv_len, int n_sms);
 size_t decode_scratch_floats(int n_tokens, const AttentionShape& shape, int n_splits);
 // Decode tokens: partial results in scratch and a combine kernel when n_splits > 1, out directly otherwise.
 void launch_attention_decode(const AttentionArgs& a, int n_splits, float* scratch, cudaStream_t stream);
-// Every other token: tiles of consecutive query tokens of one sequence.
+// Every other token: tiles of consecutive query tokens of one sequence (on tensor cores where
+// prefill_mma_takes: an F16 cache at head_dim 64 / 128; HOTROD_CUDA_MMA=0 keeps the CUDA-core kernel).
 void launch_attention_prefill(const AttentionArgs& a, cudaStream_t stream);
+bool prefill_mma_takes(const AttentionArgs& a);
+void launch_attention_prefill_mma(const AttentionArgs& a, cudaStream_t stream);
+
+// The prefill kernels' walk over their tile (grid x: tokens [x * tile_tokens, + tile_tokens)): fn(ta, tb) for each
+// run [ta, tb) of one sequence's tokens, skipping the decode kernel's tokens. Every thread walks the same runs, so
+// the block's barriers inside fn line up.
+template <class Fn>
+__device__ __forceinline__ void for_each_prefill_sub_tile(const AttentionArgs& a, int tile_tokens, Fn&& fn) {
+    const DeviceKvLayout& L = a.layout;
+    const int t_begin = int(blockIdx.x) * tile_tokens;
+    const int t_end = t_begin + tile_tokens < L.n_tokens ? t_begin + tile_tokens : L.n_tokens;
+    for (int ta = t_begin; ta < t_end;) {
+        const int32_t seq = L.token_seq[ta];
+        int tb = ta + 1;
+        while (tb < t_end && L.token_seq[tb] == seq) ++tb;
+        if (!is_decode_token(L.token_seq, L.n_tokens, ta, a.decode_max_seq_tokens)) fn(ta, tb);
+        ta = tb;
+    }
+}
 
 }  // namespace hotrod::cuda::attn

@@ -11,6 +11,7 @@
 
 #include "cuda/attention_common.cuh"
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
 
 namespace hotrod::cuda::attn {
 
@@ -90,6 +91,7 @@ __host__ __device__ constexpr size_t decode_smem_floats(int G, int dim) {
 template <quant::DType kType, int kDim, int kGMax>
 __global__ void __launch_bounds__(kThreads) decode_kernel(AttentionArgs a, int n_splits, float* part_acc,
                                                           float* part_ml) {
+    grid_dependency_sync();
     constexpr int kCols = kDim / 32;  // output columns per lane: lane, lane + 32, ..
     // V rows loaded before their FMAs: enough bytes in flight per warp without spilling (32 floats of registers).
     constexpr int kRowsInFlight = kCols > 4 ? 4 : kCols > 2 ? 8 : 16;
@@ -208,6 +210,7 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(AttentionArgs a, int n
 // Block (token, head), a thread per output column: out = sum_i e^(m_i - M) o_i / sum_i e^(m_i - M) l_i over the
 // splits i (an empty split has m_i = -inf and weighs nothing).
 __global__ void combine_kernel(AttentionArgs a, int n_splits, const float* part_acc, const float* part_ml) {
+    grid_dependency_sync();
     const DeviceKvLayout& L = a.layout;
     const int t = int(blockIdx.x), head = int(blockIdx.y), d = int(threadIdx.x);
     if (!is_decode_token(L.token_seq, L.n_tokens, t, a.decode_max_seq_tokens)) return;
@@ -233,8 +236,8 @@ void launch(const AttentionArgs& a, int n_splits, float* part_acc, float* part_m
     const int G = a.shape.n_heads / a.shape.n_kv_heads;
     const dim3 grid(unsigned(a.layout.n_tokens), unsigned(a.shape.n_kv_heads), unsigned(n_splits));
     const size_t smem = decode_smem_floats(G, kDim) * sizeof(float);
-    decode_kernel<kType, kDim, kGMax><<<grid, kThreads, smem, stream>>>(a, n_splits, part_acc, part_ml);
-    HOTROD_CUDA_CHECK(cudaGetLastError());
+    launch_kernel(decode_kernel<kType, kDim, kGMax>, grid, kThreads, smem, stream, a, n_splits, part_acc,
+                  part_ml);
 }
 
 template <quant::DType kType, int kDim>
@@ -292,8 +295,8 @@ void launch_attention_decode(const AttentionArgs& a, int n_splits, float* scratc
     else launch_dim<quant::DType::Q8_0>(a, n_splits, part_acc, part_ml, stream);
     if (n_splits > 1) {
         const dim3 grid(unsigned(a.layout.n_tokens), unsigned(a.shape.n_heads));
-        combine_kernel<<<grid, unsigned(a.shape.head_dim), 0, stream>>>(a, n_splits, part_acc, part_ml);
-        HOTROD_CUDA_CHECK(cudaGetLastError());
+        launch_kernel(combine_kernel, grid, unsigned(a.shape.head_dim), 0, stream, a, n_splits, part_acc,
+                      part_ml);
     }
 }
 

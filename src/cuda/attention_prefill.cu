@@ -12,6 +12,8 @@
 
 #include "cuda/attention_common.cuh"
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
+#include "cuda/switches.h"
 
 namespace hotrod::cuda::attn {
 
@@ -156,23 +158,15 @@ __device__ void attend_sub_tile(const AttentionArgs& a, int ta, int tb, float* q
 
 template <quant::DType kType, int kDim>
 __global__ void __launch_bounds__(kThreads, 2) prefill_kernel(AttentionArgs a, int tile_tokens) {
+    grid_dependency_sync();
     extern __shared__ float4 smem4[];
     float* q_s = reinterpret_cast<float*>(smem4);
     float* k_s = q_s + tile_rows(kDim) * kDim;
     float* v_s = k_s + kChunk * kv_stride(kDim);
     auto* range_s = reinterpret_cast<int32_t*>(v_s + kChunk * kv_stride(kDim));
-    const DeviceKvLayout& L = a.layout;
-    const int t_begin = int(blockIdx.x) * tile_tokens;
-    const int t_end = min(L.n_tokens, t_begin + tile_tokens);
-    // Every thread walks the same sub-tiles, so the block's barriers inside attend_sub_tile line up.
-    for (int ta = t_begin; ta < t_end;) {
-        const int32_t seq = L.token_seq[ta];
-        int tb = ta + 1;
-        while (tb < t_end && L.token_seq[tb] == seq) ++tb;
-        if (!is_decode_token(L.token_seq, L.n_tokens, ta, a.decode_max_seq_tokens))
-            attend_sub_tile<kType, kDim>(a, ta, tb, q_s, k_s, v_s, range_s);
-        ta = tb;
-    }
+    for_each_prefill_sub_tile(a, tile_tokens, [&](int ta, int tb) {
+        attend_sub_tile<kType, kDim>(a, ta, tb, q_s, k_s, v_s, range_s);
+    });
 }
 
 template <quant::DType kType, int kDim>
@@ -183,8 +177,7 @@ void launch(const AttentionArgs& a, cudaStream_t stream) {
     HOTROD_CUDA_CHECK(cudaFuncSetAttribute(prefill_kernel<kType, kDim>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                            int(smem)));
     const dim3 grid(unsigned((a.layout.n_tokens + tile_tokens - 1) / tile_tokens), unsigned(a.shape.n_kv_heads));
-    prefill_kernel<kType, kDim><<<grid, kThreads, smem, stream>>>(a, tile_tokens);
-    HOTROD_CUDA_CHECK(cudaGetLastError());
+    launch_kernel(prefill_kernel<kType, kDim>, grid, kThreads, smem, stream, a, tile_tokens);
 }
 
 template <quant::DType kType>
@@ -210,6 +203,8 @@ static_assert(tile_rows(256) >= kPrefillMaxGroup && tile_rows(224) >= kPrefillMa
 }  // namespace
 
 void launch_attention_prefill(const AttentionArgs& a, cudaStream_t stream) {
+    static const bool mma = !switch_off("HOTROD_CUDA_MMA");
+    if (mma && prefill_mma_takes(a)) return launch_attention_prefill_mma(a, stream);
     if (a.type == quant::DType::F16) launch_dim<quant::DType::F16>(a, stream);
     else launch_dim<quant::DType::Q8_0>(a, stream);
 }

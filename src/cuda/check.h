@@ -1,6 +1,6 @@
 // Every CUDA runtime call goes through HOTROD_CUDA_CHECK: a failure throws
 // CudaError naming the call, the file and line, and the runtime's own words (never a bare error code).
-// Kernel launches are checked with HOTROD_CUDA_CHECK(cudaGetLastError()) right after the launch.
+// Kernels are launched through launch_kernel (launch.cuh), which checks the launch the same way.
 #pragma once
 
 #include <cuda_runtime_api.h>

@@ -11,6 +11,7 @@
 
 #include "cuda/check.h"
 #include "cuda/ops.h"
+#include "cuda/switches.h"
 #include "quant/blocks.h"
 #include "quant/types.h"
 
@@ -140,11 +141,7 @@ bool gpu_usable(int index, std::string* why) {
 }
 
 namespace {
-bool env_off(const char* name) {
-    const char* env = std::getenv(name);
-    return env && std::string(env) == "0";
-}
-bool graphs_wanted(const CudaOptions& opt) { return opt.graphs && !env_off("HOTROD_CUDA_GRAPHS"); }
+bool graphs_wanted(const CudaOptions& opt) { return opt.graphs && !switch_off("HOTROD_CUDA_GRAPHS"); }
 }  // namespace
 
 CudaBackend::CudaBackend(const CudaOptions& opt) : opt_(opt), graphs_(graphs_wanted(opt)) {
@@ -154,7 +151,7 @@ CudaBackend::CudaBackend(const CudaOptions& opt) : opt_(opt), graphs_(graphs_wan
     HOTROD_CUDA_CHECK(cudaGetDeviceProperties(&prop_, opt.device));
     HOTROD_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     reserve_bytes_ = size_t((1.0 - std::clamp(opt.mem_fraction, 0.0, 1.0)) * double(prop_.totalGlobalMem)) + kScratchSlack;
-    fuse_ = opt.fuse && !env_off("HOTROD_CUDA_FUSE");
+    fuse_ = opt.fuse && !switch_off("HOTROD_CUDA_FUSE");
 }
 
 CudaBackend::~CudaBackend() {
@@ -421,7 +418,7 @@ void CudaBackend::rms_norm(const TensorView& x, const TensorView& w, float eps, 
     check_f32("rms_norm", "x", x, x.n_rows, x.n_cols);
     check_f32("rms_norm", "out", out, x.n_rows, x.n_cols);
     if (x.n_rows == 0) return;
-    if (fuse_quant(out) && rms_norm_quant_fits(x.n_cols)) {
+    if (fuse_quant(out) && rms_norm_quant_fits(x.n_cols) && out.data != x.data) {
         matmul_.reserve(x.n_rows, x.n_cols);
         graphs_.issue(
             stream_,
@@ -486,7 +483,36 @@ void CudaBackend::matmul(const TensorView& w, const TensorView& x, TensorView y)
 }
 
 void CudaBackend::matmul_shared(const TensorView& x, std::span<const backend::MatmulOut> outs) {
-    for (const backend::MatmulOut& o : outs) matmul(o.w, x, o.y);
+    bool one_launch = outs.size() >= 2 && outs.size() <= size_t(kMaxSharedOuts) && x.n_rows <= kMaxDecodeRows;
+    for (const backend::MatmulOut& o : outs) one_launch = one_launch && o.y.data != x.data;
+    if (!one_launch) {
+        for (const backend::MatmulOut& o : outs) matmul(o.w, x, o.y);
+        return;
+    }
+    const bool same = x.data == last_x_ && x.n_rows == last_x_rows_ && generation_ == last_x_generation_;
+    SharedOuts so;
+    for (const backend::MatmulOut& o : outs) {
+        if (!matmul_supports(o.w.type))
+            fail("matmul", "weight type " + std::string(quant::type_name(o.w.type)) + " has no CUDA kernel");
+        check_f32("matmul", "x", x, x.n_rows, o.w.n_cols);
+        check_f32("matmul", "y", o.y, x.n_rows, o.w.n_rows);
+        so.w[so.n] = DeviceWeight{o.w.type, o.w.data, o.w.n_rows, o.w.n_cols, o.w.row_bytes};
+        so.y[so.n] = rows_of(o.y);
+        ++so.n;
+    }
+    if (x.n_rows > 0) {
+        last_act_ = Matmul::act_type(outs.back().w.type);
+        matmul_.reserve(x.n_rows, x.n_cols);  // now, not inside a deferred launch
+        graphs_.issue(
+            stream_,
+            [](cudaStream_t st, Matmul* m, SharedOuts o, DeviceRows xr, bool same_x, const void* /*scratch*/) {
+                m->run_shared(o, xr, same_x, st);
+            },
+            &matmul_, so, rows_of(x), same, matmul_.scratch());
+    }
+    last_x_ = x.data;
+    last_x_rows_ = x.n_rows;
+    last_x_generation_ = generation_;
 }
 
 void CudaBackend::rope(TensorView x, int head_dim, std::span<const int32_t> positions, const backend::RopeParams& p) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
 #include "cuda/matmul.h"
 #include "cuda/matmul_dispatch.cuh"
 
@@ -22,6 +23,7 @@ __global__ void __launch_bounds__(kThreads)
     embed_block_kernel(const uint8_t* __restrict__ table, size_t row_bytes, int64_t n_blocks,
                        const int32_t* __restrict__ ids, int64_t n, float scale, float* __restrict__ out,
                        int64_t out_stride) {
+    grid_dependency_sync();
     using F = Format<T>;
     constexpr int kPartElems = F::kElems / F::kParts;
     const int64_t idx = int64_t(blockIdx.x) * kThreads + threadIdx.x;
@@ -42,6 +44,7 @@ __global__ void __launch_bounds__(kThreads)
     embed_float_kernel(const uint8_t* __restrict__ table, size_t row_bytes, int64_t n_cols,
                        const int32_t* __restrict__ ids, int64_t n, float scale, float* __restrict__ out,
                        int64_t out_stride) {
+    grid_dependency_sync();
     const int64_t idx = int64_t(blockIdx.x) * kThreads + threadIdx.x;
     if (idx >= n * n_cols) return;
     const int64_t t = idx / n_cols, c = idx % n_cols;
@@ -67,16 +70,14 @@ void embed_rows(quant::DType type, const void* table, size_t row_bytes, int64_t 
     const bool block = visit_block_type(type, [&](auto t) {
         constexpr quant::DType T = decltype(t)::value;
         const int64_t n_blocks = n_cols / Format<T>::kElems;
-        embed_block_kernel<T><<<grid_for(n * n_blocks * Format<T>::kParts), kThreads, 0, stream>>>(
-            bytes, row_bytes, n_blocks, ids, n, scale, out, out_stride);
-        HOTROD_CUDA_CHECK(cudaGetLastError());
+        launch_kernel(embed_block_kernel<T>, grid_for(n * n_blocks * Format<T>::kParts), kThreads, 0, stream,
+                      bytes, row_bytes, n_blocks, ids, n, scale, out, out_stride);
     });
     if (block) return;
     const bool flt = visit_float_type(type, [&](auto t) {
         constexpr quant::DType T = decltype(t)::value;
-        embed_float_kernel<T><<<grid_for(n * n_cols), kThreads, 0, stream>>>(bytes, row_bytes, n_cols, ids, n, scale,
-                                                                             out, out_stride);
-        HOTROD_CUDA_CHECK(cudaGetLastError());
+        launch_kernel(embed_float_kernel<T>, grid_for(n * n_cols), kThreads, 0, stream, bytes, row_bytes,
+                      n_cols, ids, n, scale, out, out_stride);
     });
     if (!flt) throw std::invalid_argument("embed_rows: no GPU dequantizer for " + std::string(quant::type_name(type)));
 }

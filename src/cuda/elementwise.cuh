@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
 
 namespace hotrod::cuda::detail {
 
@@ -24,6 +25,7 @@ inline bool rows_aligned16(const void* p, int64_t stride) {
 template <class Op, bool kVec>
 __global__ void binary_rows_kernel(const float* a, int64_t a_stride, const float* b, int64_t b_stride, float* out,
                                    int64_t out_stride, int64_t n_rows, int64_t n_cols, Op op) {
+    grid_dependency_sync();
     const int64_t n_vec = kVec ? n_cols / 4 : 0;
     const int64_t n_units = n_vec + (n_cols - 4 * n_vec);
     for (int64_t r = blockIdx.y; r < n_rows; r += gridDim.y) {
@@ -54,13 +56,12 @@ void launch_binary_rows(const float* a, int64_t a_stride, const float* b, int64_
     const dim3 grid(unsigned((n_units + kElementwiseThreads - 1) / kElementwiseThreads),
                     unsigned(std::min(n_rows, kMaxGridY)));
     if (vec) {
-        binary_rows_kernel<Op, true><<<grid, kElementwiseThreads, 0, stream>>>(a, a_stride, b, b_stride, out,
-                                                                               out_stride, n_rows, n_cols, op);
+        launch_kernel(binary_rows_kernel<Op, true>, grid, kElementwiseThreads, 0, stream, a, a_stride, b,
+                      b_stride, out, out_stride, n_rows, n_cols, op);
     } else {
-        binary_rows_kernel<Op, false><<<grid, kElementwiseThreads, 0, stream>>>(a, a_stride, b, b_stride, out,
-                                                                                out_stride, n_rows, n_cols, op);
+        launch_kernel(binary_rows_kernel<Op, false>, grid, kElementwiseThreads, 0, stream, a, a_stride, b,
+                      b_stride, out, out_stride, n_rows, n_cols, op);
     }
-    HOTROD_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace hotrod::cuda::detail

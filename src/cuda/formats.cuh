@@ -10,14 +10,17 @@
 //   static constexpr int kElems;                           // elements per weight block = per activation block
 //   static constexpr int kBytes;                           // bytes per weight block
 //   static constexpr int kParts;                           // a block splits into kParts pieces of kElems / kParts
+//   static constexpr int kAlign;                           // the alignment dot_part needs of w_block (2 or 4)
 //   struct Partial;                                        // the integer sums of some parts of one block
 //   __device__ static Partial dot_part(const uint8_t* w_block, const Act* x_block, int part);
 //   __device__ static Partial add(Partial a, Partial b);   // exact (integers): any order gives the same block sum
 //   __device__ static float finish(const uint8_t* w_block, const Act* x_block, Partial p);  // the block's term
 //   __device__ static void dequant_part(const uint8_t* w_block, int part, float* out);  // kElems / kParts floats
 //
-// w_block may point into global or shared memory and need not be aligned beyond 2 bytes (blocks of 18, 22, 34,
-// 84, 110, 210 bytes sit at any even offset): read it bytewise or with 2-byte loads unless the layout allows more.
+// w_block may point into global or shared memory and need not be aligned beyond kAlign bytes: 2 for most formats
+// (blocks of 18, 22, 34, 84, 110, 210 bytes sit at any even offset: read bytewise or with 2-byte loads), 4 for
+// Q4_K / Q5_K, whose 144- and 176-byte blocks keep every word aligned, so they read whole 4-byte words (Matmul
+// checks the weight rows' alignment; the kernels' shared-memory tiles keep it).
 #pragma once
 
 #include <cuda_fp16.h>

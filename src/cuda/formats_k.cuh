@@ -47,6 +47,23 @@ __device__ __forceinline__ void scale_min_k4(const uint8_t* s, int j, int& scale
     }
 }
 
+// A 4-byte little-endian word at a 4-byte aligned address (Q4_K / Q5_K blocks: see kAlign).
+__device__ __forceinline__ uint32_t load_u32(const uint8_t* p) { return *reinterpret_cast<const uint32_t*>(p); }
+
+// scale_min_k4 from the 12 scale bytes as three words (s0 = bytes 0..3, s1 = 4..7, s2 = 8..11), for a j known only at
+// run time: shifts and one select instead of byte loads behind branches.
+__device__ __forceinline__ void scale_min_k4_words(uint32_t s0, uint32_t s1, uint32_t s2, int j, int& scale, int& min) {
+    const int sh = 8 * (j % 4);
+    const uint32_t b0 = s0 >> sh, b1 = s1 >> sh, b2 = s2 >> sh;
+    if (j < 4) {
+        scale = int(b0 & 63);
+        min = int(b1 & 63);
+    } else {
+        scale = int((b2 & 0xF) | (((b0 >> 6) & 3) << 4));
+        min = int(((b2 >> 4) & 0xF) | (((b1 >> 6) & 3) << 4));
+    }
+}
+
 // unpack_scales_q3_k (k_scales.h): signed scale (-32..31) of sub-block k (0..15) of a Q3_K block.
 __device__ __forceinline__ int scale_q3_k(const uint8_t* s, int k) {
     const int low = (s[k % 8] >> (4 * (k / 8))) & 0xF;
@@ -88,6 +105,7 @@ struct Format<quant::DType::Q2_K> {
     static constexpr int kElems = quant::QK_K;
     static constexpr int kBytes = sizeof(quant::BlockQ2_K);
     static constexpr int kParts = k_detail::kParts;
+    static constexpr int kAlign = 2;
     static constexpr int kScales = offsetof(quant::BlockQ2_K, scales);
     static constexpr int kQs = offsetof(quant::BlockQ2_K, qs);
     static constexpr int kD = offsetof(quant::BlockQ2_K, d);
@@ -134,6 +152,7 @@ struct Format<quant::DType::Q3_K> {
     static constexpr int kElems = quant::QK_K;
     static constexpr int kBytes = sizeof(quant::BlockQ3_K);
     static constexpr int kParts = k_detail::kParts;
+    static constexpr int kAlign = 2;
     static constexpr int kHmask = offsetof(quant::BlockQ3_K, hmask);
     static constexpr int kQs = offsetof(quant::BlockQ3_K, qs);
     static constexpr int kScales = offsetof(quant::BlockQ3_K, scales);
@@ -186,6 +205,7 @@ struct Format<quant::DType::Q4_K> {
     static constexpr int kElems = quant::QK_K;
     static constexpr int kBytes = sizeof(quant::BlockQ4_K);
     static constexpr int kParts = k_detail::kParts;
+    static constexpr int kAlign = 4;  // dot_part reads whole words: blocks (144 bytes) sit at 4-byte aligned addresses
     static constexpr int kD = offsetof(quant::BlockQ4_K, d);
     static constexpr int kDmin = offsetof(quant::BlockQ4_K, dmin);
     static constexpr int kScales = offsetof(quant::BlockQ4_K, scales);
@@ -193,15 +213,17 @@ struct Format<quant::DType::Q4_K> {
 
     __device__ static Partial dot_part(const uint8_t* w, const Act* x, int part) {
         const int c = part / 4, k = part % 4, e = 64 * c + 8 * k;
-        const uint32_t q0 = uint32_t(load_i32_a2(w + kQs + 32 * c + 8 * k));
-        const uint32_t q1 = uint32_t(load_i32_a2(w + kQs + 32 * c + 8 * k + 4));
+        const uint32_t q0 = k_detail::load_u32(w + kQs + 32 * c + 8 * k);
+        const uint32_t q1 = k_detail::load_u32(w + kQs + 32 * c + 8 * k + 4);
         const int dot_lo = __dp4a(int(q0 & 0x0F0F0F0Fu), k_detail::act4(x, e),
                                   __dp4a(int(q1 & 0x0F0F0F0Fu), k_detail::act4(x, e + 4), 0));
         const int dot_hi = __dp4a(int((q0 >> 4) & 0x0F0F0F0Fu), k_detail::act4(x, e + 32),
                                   __dp4a(int((q1 >> 4) & 0x0F0F0F0Fu), k_detail::act4(x, e + 36), 0));
+        const uint32_t s0 = k_detail::load_u32(w + kScales), s1 = k_detail::load_u32(w + kScales + 4),
+                       s2 = k_detail::load_u32(w + kScales + 8);
         int sc_lo, min_lo, sc_hi, min_hi;
-        k_detail::scale_min_k4(w + kScales, 2 * c, sc_lo, min_lo);
-        k_detail::scale_min_k4(w + kScales, 2 * c + 1, sc_hi, min_hi);
+        k_detail::scale_min_k4_words(s0, s1, s2, 2 * c, sc_lo, min_lo);
+        k_detail::scale_min_k4_words(s0, s1, s2, 2 * c + 1, sc_hi, min_hi);
         return {sc_lo * dot_lo + sc_hi * dot_hi, (k < 2 ? min_lo : min_hi) * int(x->bsums[part])};
     }
     __device__ static Partial add(Partial a, Partial b) { return {a.q + b.q, a.min + b.min}; }
@@ -236,6 +258,7 @@ struct Format<quant::DType::Q5_K> {
     static constexpr int kElems = quant::QK_K;
     static constexpr int kBytes = sizeof(quant::BlockQ5_K);
     static constexpr int kParts = k_detail::kParts;
+    static constexpr int kAlign = 4;  // as Q4_K (176-byte blocks)
     static constexpr int kD = offsetof(quant::BlockQ5_K, d);
     static constexpr int kDmin = offsetof(quant::BlockQ5_K, dmin);
     static constexpr int kScales = offsetof(quant::BlockQ5_K, scales);
@@ -244,19 +267,21 @@ struct Format<quant::DType::Q5_K> {
 
     __device__ static Partial dot_part(const uint8_t* w, const Act* x, int part) {
         const int c = part / 4, k = part % 4, e = 64 * c + 8 * k;
-        const uint32_t q0 = uint32_t(load_i32_a2(w + kQs + 32 * c + 8 * k));
-        const uint32_t q1 = uint32_t(load_i32_a2(w + kQs + 32 * c + 8 * k + 4));
-        const uint32_t h0 = uint32_t(load_i32_a2(w + kQh + 8 * k));
-        const uint32_t h1 = uint32_t(load_i32_a2(w + kQh + 8 * k + 4));
+        const uint32_t q0 = k_detail::load_u32(w + kQs + 32 * c + 8 * k);
+        const uint32_t q1 = k_detail::load_u32(w + kQs + 32 * c + 8 * k + 4);
+        const uint32_t h0 = k_detail::load_u32(w + kQh + 8 * k);
+        const uint32_t h1 = k_detail::load_u32(w + kQh + 8 * k + 4);
         const uint32_t lo0 = (q0 & 0x0F0F0F0Fu) | (((h0 >> (2 * c)) & 0x01010101u) << 4);
         const uint32_t lo1 = (q1 & 0x0F0F0F0Fu) | (((h1 >> (2 * c)) & 0x01010101u) << 4);
         const uint32_t hi0 = ((q0 >> 4) & 0x0F0F0F0Fu) | (((h0 >> (2 * c + 1)) & 0x01010101u) << 4);
         const uint32_t hi1 = ((q1 >> 4) & 0x0F0F0F0Fu) | (((h1 >> (2 * c + 1)) & 0x01010101u) << 4);
         const int dot_lo = __dp4a(int(lo0), k_detail::act4(x, e), __dp4a(int(lo1), k_detail::act4(x, e + 4), 0));
         const int dot_hi = __dp4a(int(hi0), k_detail::act4(x, e + 32), __dp4a(int(hi1), k_detail::act4(x, e + 36), 0));
+        const uint32_t s0 = k_detail::load_u32(w + kScales), s1 = k_detail::load_u32(w + kScales + 4),
+                       s2 = k_detail::load_u32(w + kScales + 8);
         int sc_lo, min_lo, sc_hi, min_hi;
-        k_detail::scale_min_k4(w + kScales, 2 * c, sc_lo, min_lo);
-        k_detail::scale_min_k4(w + kScales, 2 * c + 1, sc_hi, min_hi);
+        k_detail::scale_min_k4_words(s0, s1, s2, 2 * c, sc_lo, min_lo);
+        k_detail::scale_min_k4_words(s0, s1, s2, 2 * c + 1, sc_hi, min_hi);
         return {sc_lo * dot_lo + sc_hi * dot_hi, (k < 2 ? min_lo : min_hi) * int(x->bsums[part])};
     }
     __device__ static Partial add(Partial a, Partial b) { return {a.q + b.q, a.min + b.min}; }
@@ -297,6 +322,7 @@ struct Format<quant::DType::Q6_K> {
     static constexpr int kElems = quant::QK_K;
     static constexpr int kBytes = sizeof(quant::BlockQ6_K);
     static constexpr int kParts = k_detail::kParts;
+    static constexpr int kAlign = 2;
     static constexpr int kQl = offsetof(quant::BlockQ6_K, ql);
     static constexpr int kQh = offsetof(quant::BlockQ6_K, qh);
     static constexpr int kScales = offsetof(quant::BlockQ6_K, scales);

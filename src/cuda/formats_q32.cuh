@@ -77,6 +77,7 @@ struct Format<quant::DType::Q4_0> {
     static constexpr int kElems = 32;
     static constexpr int kBytes = 18;
     static constexpr int kParts = 4;
+    static constexpr int kAlign = 2;
     using Partial = q32::IntSum;
 
     __device__ static Partial dot_part(const uint8_t* w, const Act* x, int p) {
@@ -104,6 +105,7 @@ struct Format<quant::DType::Q4_1> {
     static constexpr int kElems = 32;
     static constexpr int kBytes = 20;
     static constexpr int kParts = 4;
+    static constexpr int kAlign = 2;
     using Partial = q32::IntSum;
 
     __device__ static Partial dot_part(const uint8_t* w, const Act* x, int p) {
@@ -131,6 +133,7 @@ struct Format<quant::DType::Q5_0> {
     static constexpr int kElems = 32;
     static constexpr int kBytes = 22;
     static constexpr int kParts = 4;
+    static constexpr int kAlign = 2;
     using Partial = q32::IntSum;
 
     __device__ static Partial dot_part(const uint8_t* w, const Act* x, int p) {
@@ -159,6 +162,7 @@ struct Format<quant::DType::Q5_1> {
     static constexpr int kElems = 32;
     static constexpr int kBytes = 24;
     static constexpr int kParts = 4;
+    static constexpr int kAlign = 2;
     using Partial = q32::IntSum;
 
     __device__ static Partial dot_part(const uint8_t* w, const Act* x, int p) {
@@ -187,6 +191,7 @@ struct Format<quant::DType::Q8_0> {
     static constexpr int kElems = 32;
     static constexpr int kBytes = 34;
     static constexpr int kParts = 4;
+    static constexpr int kAlign = 2;
     using Partial = q32::IntSum;
 
     __device__ static Partial dot_part(const uint8_t* w, const Act* x, int p) {

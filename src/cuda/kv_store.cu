@@ -11,6 +11,7 @@
 #include "cuda/attention.h"
 #include "cuda/attention_common.cuh"
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
 
 namespace hotrod::cuda {
 
@@ -24,6 +25,7 @@ template <quant::DType kType>
 __global__ void __launch_bounds__(kThreads) kv_store_kernel(uint8_t* k_cache, uint8_t* v_cache, size_t row_bytes,
                                                             DeviceKvLayout layout, int width, const float* k,
                                                             int64_t k_stride, const float* v, int64_t v_stride) {
+    grid_dependency_sync();
     const int t = int(blockIdx.x);
     const bool is_v = blockIdx.y == 1;
     const float* src = (is_v ? v : k) + int64_t(t) * (is_v ? v_stride : k_stride);
@@ -64,15 +66,14 @@ void kv_store(const DeviceKvCache& cache, const DeviceKvLayout& layout, const fl
     auto* kc = static_cast<uint8_t*>(cache.k);
     auto* vc = static_cast<uint8_t*>(cache.v);
     if (f16) {
-        kv_store_kernel<quant::DType::F16><<<grid, kThreads, 0, stream>>>(
-            kc, vc, attn::kv_row_bytes<quant::DType::F16>(cache.n_kv_heads, cache.head_dim), layout, width, k,
-            k_stride, v, v_stride);
+        launch_kernel(kv_store_kernel<quant::DType::F16>, grid, kThreads, 0, stream, kc, vc,
+                      attn::kv_row_bytes<quant::DType::F16>(cache.n_kv_heads, cache.head_dim), layout, width,
+                      k, k_stride, v, v_stride);
     } else {
-        kv_store_kernel<quant::DType::Q8_0><<<grid, kThreads, 0, stream>>>(
-            kc, vc, attn::kv_row_bytes<quant::DType::Q8_0>(cache.n_kv_heads, cache.head_dim), layout, width, k,
-            k_stride, v, v_stride);
+        launch_kernel(kv_store_kernel<quant::DType::Q8_0>, grid, kThreads, 0, stream, kc, vc,
+                      attn::kv_row_bytes<quant::DType::Q8_0>(cache.n_kv_heads, cache.head_dim), layout, width,
+                      k, k_stride, v, v_stride);
     }
-    HOTROD_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace hotrod::cuda

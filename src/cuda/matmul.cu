@@ -59,8 +59,9 @@ void check_args(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y)
     const auto need = quant::row_bytes(w.type, w.n_in);
     if (!need) fail(w, x, y, "n_in is not a whole number of blocks");
     if (w.row_bytes < *need) fail(w, x, y, "row_bytes shorter than a row");
-    // F32 weights are read as floats; every other format in 2-byte units (formats.cuh).
-    const size_t align = w.type == DType::F32 ? 4 : 2;
+    // F32 weights are read as floats; the block formats in units of Format::kAlign (formats.cuh); F16 / BF16 by 2.
+    size_t align = w.type == DType::F32 ? 4 : 2;
+    visit_block_type(w.type, [&](auto t) { align = size_t(Format<decltype(t)::value>::kAlign); });
     if (reinterpret_cast<uintptr_t>(w.data) % align != 0 || w.row_bytes % align != 0)
         fail(w, x, y, "weight rows not " + std::to_string(align) + "-byte aligned");
     if (w.n_out > 0 && x.n_rows > 0 && (w.data == nullptr || x.data == nullptr || y.data == nullptr))
@@ -107,6 +108,43 @@ void Matmul::reserve(int64_t max_rows, int64_t max_cols) {
     scratch_bytes_ = need;
 }
 
+size_t Matmul::quantize(DType act, const DeviceRows& x, bool x_unchanged, cudaStream_t stream) {
+    const size_t row_bytes = act_row_bytes(act, x.n_cols);
+    if (x_unchanged && scratch_type_ == act) return row_bytes;
+    if (size_t(x.n_rows) * row_bytes > scratch_bytes_) reserve(x.n_rows, x.n_cols);
+    scratch_type_ = DType::F32;  // invalid until the quantize below is issued
+    switch (act) {
+        case DType::Q8_0: quantize_rows_q8_0(x.data, x.stride, x.n_rows, x.n_cols, scratch_, row_bytes, stream); break;
+        case DType::Q8_1: quantize_rows_q8_1(x.data, x.stride, x.n_rows, x.n_cols, scratch_, row_bytes, stream); break;
+        case DType::Q8_K: quantize_rows_q8_k(x.data, x.stride, x.n_rows, x.n_cols, scratch_, row_bytes, stream); break;
+        default: throw std::invalid_argument("cuda matmul: no activation quantizer for " + std::string(quant::type_name(act)));
+    }
+    scratch_type_ = act;
+    return row_bytes;
+}
+
+void Matmul::run_shared(const SharedOuts& outs, const DeviceRows& x, bool x_unchanged, cudaStream_t stream) {
+    if (outs.n < 0 || outs.n > kMaxSharedOuts) throw std::invalid_argument("cuda matmul: bad product count");
+    for (int i = 0; i < outs.n; ++i) check_args(outs.w[i], x, outs.y[i]);
+    const bool decode = x.n_rows >= 1 && x.n_rows <= kMaxDecodeRows;
+    for (int i = 0; i < outs.n;) {
+        const DeviceWeight& w = outs.w[i];
+        const DType act = act_type(w.type);
+        int end = i + 1;  // [i, end): consecutive products of one weight type and width, launched together
+        while (decode && act != DType::F32 && end < outs.n && outs.w[end].type == w.type &&
+               outs.w[end].n_in == w.n_in)
+            ++end;
+        if (end - i == 1 || w.n_out == 0) {
+            run(w, x, outs.y[i], x_unchanged || i > 0, stream);
+        } else {
+            const size_t row_bytes = quantize(act, x, x_unchanged || i > 0, stream);
+            detail::matmul_decode_quant({outs.w + i, size_t(end - i)}, {outs.y + i, size_t(end - i)}, scratch_,
+                                        row_bytes, x.n_rows, stream);
+        }
+        i = end;
+    }
+}
+
 void Matmul::run(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y, bool x_unchanged,
                  cudaStream_t stream) {
     check_args(w, x, y);
@@ -119,19 +157,8 @@ void Matmul::run(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y
         return;
     }
 
-    const size_t row_bytes = act_row_bytes(act, x.n_cols);
-    if (!(x_unchanged && scratch_type_ == act)) {
-        if (size_t(x.n_rows) * row_bytes > scratch_bytes_) reserve(x.n_rows, x.n_cols);
-        scratch_type_ = DType::F32;  // invalid until the quantize below is issued
-        switch (act) {
-            case DType::Q8_0: quantize_rows_q8_0(x.data, x.stride, x.n_rows, x.n_cols, scratch_, row_bytes, stream); break;
-            case DType::Q8_1: quantize_rows_q8_1(x.data, x.stride, x.n_rows, x.n_cols, scratch_, row_bytes, stream); break;
-            case DType::Q8_K: quantize_rows_q8_k(x.data, x.stride, x.n_rows, x.n_cols, scratch_, row_bytes, stream); break;
-            default: fail(w, x, y, "no activation quantizer");
-        }
-        scratch_type_ = act;
-    }
-    if (x.n_rows <= kMaxDecodeRows) detail::matmul_decode_quant(w, scratch_, row_bytes, x.n_rows, y, stream);
+    const size_t row_bytes = quantize(act, x, x_unchanged, stream);
+    if (x.n_rows <= kMaxDecodeRows) detail::matmul_decode_quant({&w, 1}, {&y, 1}, scratch_, row_bytes, x.n_rows, stream);
     else if (!detail::matmul_prefill_mma(w, scratch_, row_bytes, x.n_rows, y, stream))
         detail::matmul_prefill_quant(w, scratch_, row_bytes, x.n_rows, y, stream);
 }

@@ -36,6 +36,14 @@ struct DeviceRows {
     int64_t stride = 0;
 };
 
+// Several products of one x (q/k/v, gate/up: Backend::matmul_shared), at most kMaxSharedOuts.
+constexpr int kMaxSharedOuts = 3;
+struct SharedOuts {
+    int n = 0;
+    DeviceWeight w[kMaxSharedOuts];
+    DeviceRows y[kMaxSharedOuts];
+};
+
 // Whether matmul takes weights of this type.
 bool matmul_supports(quant::DType type);
 
@@ -56,6 +64,10 @@ public:
     // reading one x): its quantized form is reused if it is in the needed format.
     void run(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y, bool x_unchanged, cudaStream_t stream);
 
+    // y[i] = W[i] x for every product, x quantized once per activation format. Decode-sized steps launch each run
+    // of consecutive products with one weight type as one kernel (matmul_kernels.h); prefill runs them one by one.
+    void run_shared(const SharedOuts& outs, const DeviceRows& x, bool x_unchanged, cudaStream_t stream);
+
     // The scratch's address: a deferred launch records it (step_graph.h), so a graph never outlives a reallocation.
     const void* scratch() const { return scratch_; }
 
@@ -71,6 +83,10 @@ public:
     }
 
 private:
+    // x quantized to `act` in the scratch (reused when x_unchanged and the scratch already holds that format);
+    // returns the quantized row size.
+    size_t quantize(quant::DType act, const DeviceRows& x, bool x_unchanged, cudaStream_t stream);
+
     void* scratch_ = nullptr;      // quantized activations
     size_t scratch_bytes_ = 0;
     quant::DType scratch_type_ = quant::DType::F32;  // the format scratch_ holds (F32: nothing valid)

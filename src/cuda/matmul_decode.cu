@@ -12,9 +12,12 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <span>
 #include <stdexcept>
 
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
+#include "cuda/switches.h"
 #include "cuda/matmul_dispatch.cuh"
 #include "cuda/matmul_kernels.h"
 
@@ -22,6 +25,33 @@ namespace hotrod::cuda::detail {
 namespace {
 
 constexpr int kWarpsPerBlock = 4;  // output rows per thread block
+
+// The matrices one launch multiplies by the same x (matmul_shared's q/k/v or gate/up, or one matrix): each takes a
+// contiguous range of the grid's thread blocks, from first_block on. One launch instead of three or two, and the
+// small k/v matrices' blocks fill the card beside q's instead of each running as a thin grid of its own.
+struct DecodeTarget {
+    const uint8_t* w = nullptr;
+    size_t row_bytes = 0;
+    int64_t n_out = 0;
+    float* y = nullptr;
+    int64_t y_stride = 0;
+    int64_t first_block = 0;
+};
+struct DecodeTargets {
+    DecodeTarget t[kMaxSharedOuts];
+    int n = 0;
+};
+
+// The target blockIdx.x falls in, and the block's index within it. Unrolled selects, not an indexed read: the
+// kernel parameters stay in constant memory.
+__device__ __forceinline__ DecodeTarget pick_target(const DecodeTargets& tg, int64_t& block) {
+    DecodeTarget d = tg.t[0];
+#pragma unroll
+    for (int i = 1; i < kMaxSharedOuts; ++i)
+        if (i < tg.n && int64_t(blockIdx.x) >= tg.t[i].first_block) d = tg.t[i];
+    block = int64_t(blockIdx.x) - d.first_block;
+    return d;
+}
 
 // A Partial (a few ints) through __shfl_xor_sync, word by word.
 template <class P>
@@ -86,14 +116,21 @@ __device__ __forceinline__ void add_block_terms(const uint8_t* wb, const typenam
 // activation words, which the compiler loads once for all R (the activation loads are half a dot_part's).
 template <quant::DType T, int NR, int R>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
-    decode_quant_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_blocks,
-                        const uint8_t* __restrict__ x, size_t x_row_bytes, int n_rows, float* __restrict__ y,
-                        int64_t y_stride) {
+    decode_quant_kernel(DecodeTargets targets, int64_t n_blocks, const uint8_t* __restrict__ x, size_t x_row_bytes,
+                        int n_rows) {
+    grid_dependency_sync();
     using F = Format<T>;
     using Act = typename F::Act;
     using L = DecodeLanes<T>;
 
-    const int64_t r0 = (int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32) * R;
+    int64_t block = 0;
+    const DecodeTarget target = pick_target(targets, block);
+    const uint8_t* __restrict__ w = target.w;
+    const size_t w_row_bytes = target.row_bytes;
+    const int64_t n_out = target.n_out;
+    float* __restrict__ y = target.y;
+    const int64_t y_stride = target.y_stride;
+    const int64_t r0 = (block * kWarpsPerBlock + threadIdx.x / 32) * R;
     if (r0 >= n_out) return;  // uniform over the warp
     const int lane = threadIdx.x % 32;
     const int part0 = lane % L::kGroup;
@@ -146,9 +183,16 @@ __device__ __forceinline__ void async_wait() { asm volatile("cp.async.wait_group
 // allocation's (256-byte aligned) mapping.
 template <quant::DType T, int NR>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
-    decode_staged_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_blocks,
-                         const uint8_t* __restrict__ x, size_t x_row_bytes, int n_rows, float* __restrict__ y,
-                         int64_t y_stride) {
+    decode_staged_kernel(DecodeTargets targets, int64_t n_blocks, const uint8_t* __restrict__ x, size_t x_row_bytes,
+                         int n_rows) {
+    grid_dependency_sync();
+    int64_t block = 0;
+    const DecodeTarget target = pick_target(targets, block);
+    const uint8_t* __restrict__ w = target.w;
+    const size_t w_row_bytes = target.row_bytes;
+    const int64_t n_out = target.n_out;
+    float* __restrict__ y = target.y;
+    const int64_t y_stride = target.y_stride;
     using F = Format<T>;
     using Act = typename F::Act;
     constexpr int kGroup = DecodeLanes<T>::kGroup;
@@ -157,7 +201,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     __shared__ uint4 stage[kWarpsPerBlock][2][kWords];
 
     const int warp = int(threadIdx.x) / 32;
-    const int64_t r = int64_t(blockIdx.x) * kWarpsPerBlock + warp;
+    const int64_t r = block * kWarpsPerBlock + warp;
     if (r >= n_out) return;  // uniform over the warp; warps share no memory
     const int lane = int(threadIdx.x) % 32;
     const int part0 = lane % kGroup;
@@ -215,6 +259,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     decode_float_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_in,
                         const float* __restrict__ x, int64_t x_stride, int n_rows, float* __restrict__ y,
                         int64_t y_stride) {
+    grid_dependency_sync();
     const int64_t r = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
     if (r >= n_out) return;
     const int lane = threadIdx.x % 32;
@@ -252,34 +297,50 @@ void with_row_count(int64_t n_rows, Fn&& fn) {
 
 unsigned grid_for(int64_t n_out) { return unsigned((n_out + kWarpsPerBlock - 1) / kWarpsPerBlock); }
 
-// Which decode kernel: staged (default), or HOTROD_CUDA_DECODE=plain (the unstaged kernel), for comparisons: both
-// give the same bits. (Two weight rows a warp, R = 2, measured no faster on an H100: 14.8 vs 14.4 us on Q4_K
-// 9728 x 2560 at one token, slower on Q6_K; R stays a parameter for the next attempt.)
-enum class DecodeKind { Staged, Plain };
+// Which decode kernel. By default the formats whose blocks keep every word aligned (Format::kAlign 4: Q4_K, Q5_K)
+// read their whole words straight from global memory (the plain kernel), and the formats read in 2-byte pieces
+// stage their weights in shared memory first: on an H100 (bench_cuda_matmul, 2026-12-06) Q4_K 9728 x 2560 took
+// 11.2 us plain vs 12.0 staged at one token and 40 vs 68 us at 8, while Q6_K 151936 x 2560 took 141 us staged vs
+// 182 plain. HOTROD_CUDA_DECODE=plain or =staged forces one kernel for every format (both give the same bits).
+// (Two weight rows a warp, R = 2, measured no faster: 14.8 vs 14.4 us on Q4_K at one token; R stays a parameter.)
+enum class DecodeKind { ByFormat, Staged, Plain };
 DecodeKind decode_kind() {
-    static const DecodeKind kind = [] {
-        const char* v = std::getenv("HOTROD_CUDA_DECODE");
-        if (v && std::strcmp(v, "plain") == 0) return DecodeKind::Plain;
-        return DecodeKind::Staged;
-    }();
+    static const DecodeKind kind = switch_is("HOTROD_CUDA_DECODE", "plain")    ? DecodeKind::Plain
+                                   : switch_is("HOTROD_CUDA_DECODE", "staged") ? DecodeKind::Staged
+                                                                                : DecodeKind::ByFormat;
     return kind;
+}
+
+template <quant::DType T>
+bool staged_for(DecodeKind kind) {
+    return kind == DecodeKind::Staged || (kind == DecodeKind::ByFormat && Format<T>::kAlign < 4);
 }
 
 }  // namespace
 
-void matmul_decode_quant(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows,
-                         const DeviceRows& y, cudaStream_t stream) {
+void matmul_decode_quant(std::span<const DeviceWeight> ws, std::span<const DeviceRows> ys, const void* x_q,
+                         size_t x_row_bytes, int64_t n_rows, cudaStream_t stream) {
     if (n_rows < 1 || n_rows > kMaxDecodeRows) throw std::invalid_argument("matmul_decode_quant: row count out of range");
-    const bool known = visit_block_type(w.type, [&](auto type) {
+    if (ws.empty() || ws.size() > size_t(kMaxSharedOuts) || ys.size() != ws.size())
+        throw std::invalid_argument("matmul_decode_quant: 1 to kMaxSharedOuts matrices, one output each");
+    DecodeTargets targets;
+    int64_t blocks = 0;
+    for (size_t i = 0; i < ws.size(); ++i) {
+        if (ws[i].type != ws[0].type || ws[i].n_in != ws[0].n_in)
+            throw std::invalid_argument("matmul_decode_quant: matrices of one launch differ in type or n_in");
+        targets.t[i] = {static_cast<const uint8_t*>(ws[i].data), ws[i].row_bytes, ws[i].n_out, ys[i].data,
+                        ys[i].stride, blocks};
+        blocks += grid_for(ws[i].n_out);
+    }
+    targets.n = int(ws.size());
+    const bool known = visit_block_type(ws[0].type, [&](auto type) {
         constexpr quant::DType T = decltype(type)::value;
         with_row_count(n_rows, [&](auto nr) {
             constexpr int kNR = decltype(nr)::value;
             const DecodeKind kind = decode_kind();
-            auto kernel = kind == DecodeKind::Staged ? decode_staged_kernel<T, kNR> : decode_quant_kernel<T, kNR, 1>;
-            kernel<<<grid_for(w.n_out), kWarpsPerBlock * 32, 0, stream>>>(
-                static_cast<const uint8_t*>(w.data), w.row_bytes, w.n_out, w.n_in / Format<T>::kElems,
-                static_cast<const uint8_t*>(x_q), x_row_bytes, int(n_rows), y.data, y.stride);
-            HOTROD_CUDA_CHECK(cudaGetLastError());
+            auto kernel = staged_for<T>(kind) ? decode_staged_kernel<T, kNR> : decode_quant_kernel<T, kNR, 1>;
+            launch_kernel(kernel, unsigned(blocks), kWarpsPerBlock * 32, 0, stream, targets,
+                          ws[0].n_in / Format<T>::kElems, static_cast<const uint8_t*>(x_q), x_row_bytes, int(n_rows));
         });
     });
     if (!known) throw std::invalid_argument("matmul_decode_quant: not a block format");
@@ -290,10 +351,9 @@ void matmul_decode_float(const DeviceWeight& w, const DeviceRows& x, const Devic
     const bool known = visit_float_type(w.type, [&](auto type) {
         constexpr quant::DType T = decltype(type)::value;
         with_row_count(x.n_rows, [&](auto nr) {
-            decode_float_kernel<T, decltype(nr)::value><<<grid_for(w.n_out), kWarpsPerBlock * 32, 0, stream>>>(
-                static_cast<const uint8_t*>(w.data), w.row_bytes, w.n_out, w.n_in, x.data, x.stride, int(x.n_rows),
-                y.data, y.stride);
-            HOTROD_CUDA_CHECK(cudaGetLastError());
+            launch_kernel(decode_float_kernel<T, decltype(nr)::value>, grid_for(w.n_out), kWarpsPerBlock * 32,
+                          0, stream, static_cast<const uint8_t*>(w.data), w.row_bytes, w.n_out, w.n_in,
+                          x.data, x.stride, int(x.n_rows), y.data, y.stride);
         });
     });
     if (!known) throw std::invalid_argument("matmul_decode_float: not a float format");

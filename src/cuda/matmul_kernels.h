@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "cuda/matmul.h"
 
@@ -16,8 +17,9 @@ namespace hotrod::cuda::detail {
 // y[t][r] = sum over blocks of Format<w.type>::finish(block r, activation block of row t), t < n_rows.
 // x_q: n_rows rows of quantized activations, x_row_bytes apart (a multiple of 16, with at least 2 bytes of slack
 // after the last block when the row is not a multiple of 4 bytes: the prefill tiles copy whole words).
-void matmul_decode_quant(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows,
-                         const DeviceRows& y, cudaStream_t stream);
+// Several matrices of one type and n_in times the same x in one launch: y[i] = ws[i] x (1 to kMaxSharedOuts).
+void matmul_decode_quant(std::span<const DeviceWeight> ws, std::span<const DeviceRows> ys, const void* x_q,
+                         size_t x_row_bytes, int64_t n_rows, cudaStream_t stream);
 void matmul_prefill_quant(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows,
                           const DeviceRows& y, cudaStream_t stream);
 // The same on int8 tensor cores (matmul_mma.cu) for the weight types it has (Q4_K, Q6_K): false, having launched

@@ -21,6 +21,8 @@
 #include "cuda/check.h"
 #include "cuda/formats.cuh"
 #include "cuda/formats_k.cuh"
+#include "cuda/launch.cuh"
+#include "cuda/switches.h"
 #include "cuda/matmul_kernels.h"
 
 namespace hotrod::cuda::detail {
@@ -102,6 +104,7 @@ __global__ void __launch_bounds__(kThreads, 2)
     prefill_mma_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_blocks,
                        const uint8_t* __restrict__ x, size_t x_row_bytes, int64_t n_tok, float* __restrict__ y,
                        int64_t y_stride) {
+    grid_dependency_sync();
     using M = Mma<T>;
     using F = typename M::F;
     constexpr int kUnits = 16 / M::kGroupsPerScale;
@@ -228,10 +231,7 @@ __global__ void __launch_bounds__(kThreads, 2)
 
 // HOTROD_CUDA_MMA=0 keeps the dp4a tiles (for comparisons).
 bool mma_enabled() {
-    static const bool on = [] {
-        const char* v = std::getenv("HOTROD_CUDA_MMA");
-        return !(v && std::strcmp(v, "0") == 0);
-    }();
+    static const bool on = !switch_off("HOTROD_CUDA_MMA");
     return on;
 }
 
@@ -240,10 +240,9 @@ void launch(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t 
             cudaStream_t stream) {
     const int64_t gy = (n_rows + kToks - 1) / kToks;
     const dim3 grid(unsigned((w.n_out + kRows - 1) / kRows), unsigned(gy));
-    prefill_mma_kernel<T><<<grid, kThreads, 0, stream>>>(static_cast<const uint8_t*>(w.data), w.row_bytes, w.n_out,
-                                                         w.n_in / quant::QK_K, static_cast<const uint8_t*>(x_q),
-                                                         x_row_bytes, n_rows, y.data, y.stride);
-    HOTROD_CUDA_CHECK(cudaGetLastError());
+    launch_kernel(prefill_mma_kernel<T>, grid, kThreads, 0, stream, static_cast<const uint8_t*>(w.data),
+                  w.row_bytes, w.n_out, w.n_in / quant::QK_K, static_cast<const uint8_t*>(x_q), x_row_bytes,
+                  n_rows, y.data, y.stride);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
 #include "cuda/matmul_dispatch.cuh"
 #include "cuda/matmul_kernels.h"
 
@@ -64,6 +65,7 @@ __global__ void __launch_bounds__(kThreads)
     prefill_quant_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_blocks,
                          const uint8_t* __restrict__ x, size_t x_row_bytes, int64_t n_tok, float* __restrict__ y,
                          int64_t y_stride) {
+    grid_dependency_sync();
     using Tile = PrefillTile<T>;
     using F = typename Tile::F;
     using Act = typename Tile::Act;
@@ -157,6 +159,7 @@ __global__ void __launch_bounds__(kThreads)
     prefill_float_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_in,
                          const float* __restrict__ x, int64_t x_stride, int64_t n_tok, float* __restrict__ y,
                          int64_t y_stride) {
+    grid_dependency_sync();
     // +1 column: the 16 rows a warp reads at one column sit in 16 different banks.
     __shared__ float s_w[kFloatTile][kFloatStep + 1];
     __shared__ float s_x[kFloatTile][kFloatStep + 1];
@@ -224,10 +227,9 @@ void matmul_prefill_quant(const DeviceWeight& w, const void* x_q, size_t x_row_b
         constexpr quant::DType T = decltype(type)::value;
         using Tile = PrefillTile<T>;
         const dim3 grid = tile_grid(w.n_out, n_rows, Tile::kRows, Tile::kToks);
-        prefill_quant_kernel<T><<<grid, kThreads, 0, stream>>>(
-            static_cast<const uint8_t*>(w.data), w.row_bytes, w.n_out, w.n_in / Format<T>::kElems,
-            static_cast<const uint8_t*>(x_q), x_row_bytes, n_rows, y.data, y.stride);
-        HOTROD_CUDA_CHECK(cudaGetLastError());
+        launch_kernel(prefill_quant_kernel<T>, grid, kThreads, 0, stream, static_cast<const uint8_t*>(w.data),
+                      w.row_bytes, w.n_out, w.n_in / Format<T>::kElems, static_cast<const uint8_t*>(x_q),
+                      x_row_bytes, n_rows, y.data, y.stride);
     });
     if (!known) throw std::invalid_argument("matmul_prefill_quant: not a block format");
 }
@@ -236,10 +238,8 @@ void matmul_prefill_float(const DeviceWeight& w, const DeviceRows& x, const Devi
     const bool known = visit_float_type(w.type, [&](auto type) {
         constexpr quant::DType T = decltype(type)::value;
         const dim3 grid = tile_grid(w.n_out, x.n_rows, kFloatTile, kFloatTile);
-        prefill_float_kernel<T><<<grid, kThreads, 0, stream>>>(static_cast<const uint8_t*>(w.data), w.row_bytes,
-                                                              w.n_out, w.n_in, x.data, x.stride, x.n_rows, y.data,
-                                                              y.stride);
-        HOTROD_CUDA_CHECK(cudaGetLastError());
+        launch_kernel(prefill_float_kernel<T>, grid, kThreads, 0, stream, static_cast<const uint8_t*>(w.data),
+                      w.row_bytes, w.n_out, w.n_in, x.data, x.stride, x.n_rows, y.data, y.stride);
     });
     if (!known) throw std::invalid_argument("matmul_prefill_float: not a float format");
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
 #include "cuda/ops.h"
 #include "cuda/quantize_q8_k.cuh"
 
@@ -84,6 +85,7 @@ __device__ void scale_part(const float* xs, const float* w, float inv_rms, int64
 
 template <bool kVec>
 __global__ void rms_norm_warp_kernel(Segments sg, const float* w, float eps) {
+    grid_dependency_sync();
     // seg depends on the warp alone, so a warp returns whole and the full-mask shuffles below see all 32 lanes.
     const int64_t seg = int64_t(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
     if (seg >= sg.n_segments) return;
@@ -95,38 +97,54 @@ __global__ void rms_norm_warp_kernel(Segments sg, const float* w, float eps) {
     scale_part<kVec>(xs, w, inv_rms_of(sum_sq, sg.n, eps), sg.n, os, lane, 32);
 }
 
+// 1 / rms of a slice by the whole block (kBlockThreads threads): per-thread double sums, warp sums, then every
+// thread adds the warp sums in the same order, so all hold the same total (no second barrier needed: warp_sums is
+// not written again). Its order depends only on n and the thread count, so every kernel using it gets the same bits.
+template <bool kVec>
+__device__ float block_inv_rms(const float* xs, int64_t n, float eps) {
+    __shared__ double warp_sums[kBlockThreads / 32];
+    const double part = warp_sum(sum_squares_part<kVec>(xs, n, int(threadIdx.x), kBlockThreads));
+    if (threadIdx.x % 32 == 0) warp_sums[threadIdx.x / 32] = part;
+    __syncthreads();
+    double sum_sq = 0.0;
+    for (int i = 0; i < kBlockThreads / 32; ++i) sum_sq += warp_sums[i];
+    return inv_rms_of(sum_sq, n, eps);
+}
+
 template <bool kVec>
 __device__ void rms_norm_block_body(const Segments& sg, const float* w, float eps, int64_t seg) {
-    __shared__ double warp_sums[kBlockThreads / 32];
     const int64_t row = seg / sg.segs_per_row, slice = seg % sg.segs_per_row;
     const float* xs = sg.x + row * sg.x_stride + slice * sg.n;
     float* os = sg.out + row * sg.out_stride + slice * sg.n;
-    const double part = warp_sum(sum_squares_part<kVec>(xs, sg.n, int(threadIdx.x), kBlockThreads));
-    if (threadIdx.x % 32 == 0) warp_sums[threadIdx.x / 32] = part;
-    __syncthreads();
-    // Every thread adds the warp sums in the same order, so all hold the same total (no second barrier needed:
-    // warp_sums is not written again).
-    double sum_sq = 0.0;
-    for (int i = 0; i < kBlockThreads / 32; ++i) sum_sq += warp_sums[i];
-    scale_part<kVec>(xs, w, inv_rms_of(sum_sq, sg.n, eps), sg.n, os, int(threadIdx.x), kBlockThreads);
+    scale_part<kVec>(xs, w, block_inv_rms<kVec>(xs, sg.n, eps), sg.n, os, int(threadIdx.x), kBlockThreads);
 }
 
 template <bool kVec>
 __global__ void rms_norm_block_kernel(Segments sg, const float* w, float eps) {
+    grid_dependency_sync();
     rms_norm_block_body<kVec>(sg, w, eps, blockIdx.x);
 }
 
-// The block kernel, then the block's warps quantize the row they just wrote (Q8_K, for the next matmul): the
-// row's floats are exactly rms_norm's, and the blocks exactly quantize_rows_q8_k's.
+// rms_norm fused with the Q8_K quantization of its output, a block per (super-block c, row): the block computes the
+// row's 1 / rms exactly as rms_norm_block_kernel does (block_inv_rms: the same bits), then its first warp scales
+// super-block c, lane l elements 8l .. 8l+7 ((x * inv_rms) * w, as scale_part), and quantizes it, each lane reading
+// back the floats it wrote. Every block reads the whole row for the sum (a few KB from L2) so that a decode step's
+// one row spreads over n / 256 blocks instead of one block scaling and quantizing it all. out must not overlap x
+// (another block may still be summing x while this one writes; the launcher checks).
 template <bool kVec>
 __global__ void rms_norm_quant_q8_k_kernel(Segments sg, const float* w, float eps, uint8_t* q, size_t q_row_bytes) {
-    rms_norm_block_body<kVec>(sg, w, eps, blockIdx.x);
-    __syncthreads();  // the row's normalized floats, written by every thread, are visible to the block
-    const float* os = sg.out + int64_t(blockIdx.x) * sg.out_stride;
-    auto* y = reinterpret_cast<quant::BlockQ8_K*>(q + size_t(blockIdx.x) * q_row_bytes);
-    const int lane = int(threadIdx.x % 32);
-    for (int64_t b = threadIdx.x / 32; b < sg.n / quant::QK_K; b += kBlockThreads / 32)
-        quantize_q8_k_block(os + b * quant::QK_K, y + b, lane);
+    grid_dependency_sync();
+    const int64_t row = blockIdx.y, c = blockIdx.x;
+    const float* xs = sg.x + row * sg.x_stride;
+    const float inv_rms = block_inv_rms<kVec>(xs, sg.n, eps);
+    if (threadIdx.x >= 32) return;
+    const int lane = int(threadIdx.x);
+    const int64_t e0 = c * quant::QK_K + kQ8KPerLane * lane;
+    float* os = sg.out + row * sg.out_stride;
+#pragma unroll
+    for (int j = 0; j < kQ8KPerLane; ++j) os[e0 + j] = xs[e0 + j] * inv_rms * w[e0 + j];
+    auto* y = reinterpret_cast<quant::BlockQ8_K*>(q + size_t(row) * q_row_bytes);
+    quantize_q8_k_block(os + c * quant::QK_K, y + c, lane);
 }
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
@@ -145,14 +163,17 @@ void launch_rms_norm(const Segments& sg, const float* w, float eps, cudaStream_t
     const bool vec = vec_ok(sg, w);
     if (sg.n <= kWarpMaxCols) {
         const dim3 grid(unsigned((sg.n_segments + kWarpsPerBlock - 1) / kWarpsPerBlock));
-        if (vec) rms_norm_warp_kernel<true><<<grid, kWarpsPerBlock * 32, 0, stream>>>(sg, w, eps);
-        else rms_norm_warp_kernel<false><<<grid, kWarpsPerBlock * 32, 0, stream>>>(sg, w, eps);
+        if (vec)
+            launch_kernel(rms_norm_warp_kernel<true>, grid, kWarpsPerBlock * 32, 0, stream, sg, w, eps);
+        else
+            launch_kernel(rms_norm_warp_kernel<false>, grid, kWarpsPerBlock * 32, 0, stream, sg, w, eps);
     } else {
         const dim3 grid(static_cast<unsigned>(sg.n_segments));
-        if (vec) rms_norm_block_kernel<true><<<grid, kBlockThreads, 0, stream>>>(sg, w, eps);
-        else rms_norm_block_kernel<false><<<grid, kBlockThreads, 0, stream>>>(sg, w, eps);
+        if (vec)
+            launch_kernel(rms_norm_block_kernel<true>, grid, kBlockThreads, 0, stream, sg, w, eps);
+        else
+            launch_kernel(rms_norm_block_kernel<false>, grid, kBlockThreads, 0, stream, sg, w, eps);
     }
-    HOTROD_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace
@@ -167,11 +188,18 @@ void rms_norm_quant_q8_k(const float* x, int64_t x_stride, const float* w, float
                                     " and a multiple of 256)");
     if (n_rows <= 0) return;
     const Segments sg{x, x_stride, out, out_stride, n_rows, 1, n_cols};
-    const dim3 grid(static_cast<unsigned>(n_rows));
+    const auto* x_end = x + (n_rows - 1) * x_stride + n_cols;
+    const auto* out_end = out + (n_rows - 1) * out_stride + n_cols;
+    if (out < x_end && x < out_end)
+        throw std::invalid_argument("cuda::rms_norm_quant_q8_k: out overlaps x (use rms_norm, then quantize)");
+    const dim3 grid(unsigned(n_cols / quant::QK_K), unsigned(n_rows));
     auto* qb = static_cast<uint8_t*>(q);
-    if (vec_ok(sg, w)) rms_norm_quant_q8_k_kernel<true><<<grid, kBlockThreads, 0, stream>>>(sg, w, eps, qb, q_row_bytes);
-    else rms_norm_quant_q8_k_kernel<false><<<grid, kBlockThreads, 0, stream>>>(sg, w, eps, qb, q_row_bytes);
-    HOTROD_CUDA_CHECK(cudaGetLastError());
+    if (vec_ok(sg, w))
+        launch_kernel(rms_norm_quant_q8_k_kernel<true>, grid, kBlockThreads, 0, stream, sg, w, eps, qb,
+                      q_row_bytes);
+    else
+        launch_kernel(rms_norm_quant_q8_k_kernel<false>, grid, kBlockThreads, 0, stream, sg, w, eps, qb,
+                      q_row_bytes);
 }
 
 void rms_norm(const float* x, int64_t x_stride, const float* w, float eps, int64_t n_rows, int64_t n_cols, float* out,

@@ -31,8 +31,8 @@ void geglu(const float* gate, int64_t gate_stride, const float* up, int64_t up_s
 
 // Fused with the next matmul's activation quantization (decode steps; step_graph.h): the op's output as above,
 // and q (n_rows rows of q_row_bytes) the Q8_K blocks quantize_rows_q8_k would make of it, in one launch.
-// rms_norm_quant_q8_k takes rows where rms_norm_quant_fits (over 512 floats, whole super-blocks); the gated ones
-// any multiple of 256.
+// rms_norm_quant_q8_k takes rows where rms_norm_quant_fits (over 512 floats, whole super-blocks) and an out that
+// does not overlap x; the gated ones any multiple of 256.
 bool rms_norm_quant_fits(int64_t n_cols);
 void rms_norm_quant_q8_k(const float* x, int64_t x_stride, const float* w, float eps, int64_t n_rows, int64_t n_cols,
                          float* out, int64_t out_stride, void* q, size_t q_row_bytes, cudaStream_t stream);

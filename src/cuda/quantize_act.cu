@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
 #include "cuda/quantize_act.h"
 #include "quant/blocks.h"
 
@@ -22,6 +23,7 @@ template <bool kQ81>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     quantize_q8_kernel(const float* __restrict__ x, int64_t x_stride, int64_t n_rows, int64_t n_blocks,
                        uint8_t* __restrict__ out, size_t out_row_bytes) {
+    grid_dependency_sync();
     const int64_t block_id = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
     if (block_id >= n_rows * n_blocks) return;  // uniform over the warp
     const int lane = threadIdx.x % 32;
@@ -68,9 +70,8 @@ void launch(const float* x, int64_t x_stride, int64_t n_rows, int64_t n_cols, vo
     const int64_t n_warps = n_rows * n_blocks;
     if (n_warps == 0) return;
     const int64_t grid = (n_warps + kWarpsPerBlock - 1) / kWarpsPerBlock;
-    quantize_q8_kernel<kQ81><<<unsigned(grid), kWarpsPerBlock * 32, 0, stream>>>(
-        x, x_stride, n_rows, n_blocks, static_cast<uint8_t*>(out), out_row_bytes);
-    HOTROD_CUDA_CHECK(cudaGetLastError());
+    launch_kernel(quantize_q8_kernel<kQ81>, unsigned(grid), kWarpsPerBlock * 32, 0, stream, x, x_stride,
+                  n_rows, n_blocks, static_cast<uint8_t*>(out), out_row_bytes);
 }
 
 }  // namespace

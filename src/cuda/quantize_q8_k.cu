@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
 #include "cuda/quantize_act.h"
 #include "cuda/quantize_q8_k.cuh"
 #include "quant/blocks.h"
@@ -17,6 +18,7 @@ constexpr int kWarpsPerBlock = 8;
 
 __global__ void quantize_q8_k_kernel(const float* x, int64_t x_stride, int64_t n_blocks, int64_t blocks_per_row,
                                      uint8_t* out, size_t out_row_bytes) {
+    grid_dependency_sync();
     const int64_t sb = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
     if (sb >= n_blocks) return;  // the whole warp leaves together
     const int64_t row = sb / blocks_per_row, b = sb % blocks_per_row;
@@ -39,9 +41,8 @@ void quantize_rows_q8_k(const float* x, int64_t x_stride, int64_t n_rows, int64_
     const int64_t n_blocks = n_rows * blocks_per_row;
     if (n_blocks <= 0) return;
     const int64_t grid = (n_blocks + kWarpsPerBlock - 1) / kWarpsPerBlock;
-    quantize_q8_k_kernel<<<unsigned(grid), kWarpsPerBlock * 32, 0, stream>>>(
-        x, x_stride, n_blocks, blocks_per_row, static_cast<uint8_t*>(out), out_row_bytes);
-    HOTROD_CUDA_CHECK(cudaGetLastError());
+    launch_kernel(quantize_q8_k_kernel, unsigned(grid), kWarpsPerBlock * 32, 0, stream, x, x_stride, n_blocks,
+                  blocks_per_row, static_cast<uint8_t*>(out), out_row_bytes);
 }
 
 }  // namespace hotrod::cuda

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
 #include "cuda/ops.h"
 
 namespace hotrod::cuda {
@@ -22,6 +23,7 @@ constexpr int kThreads = 256;
 template <bool kNeox>
 __global__ void rope_kernel(float* x, int64_t x_stride, int n_heads, int head_dim, const int32_t* positions,
                             int n_dims, float freq_base, float freq_scale) {
+    grid_dependency_sync();
     extern __shared__ float cos_sin[];  // n_dims floats: cos[0, half) then sin[0, half)
     const int half = n_dims / 2;
     const int64_t row = blockIdx.x;
@@ -62,13 +64,12 @@ void rope(float* x, int64_t x_stride, int64_t n_rows, int n_heads, int head_dim,
     const size_t shared_bytes = size_t(n_dims) * sizeof(float);
     const dim3 grid(static_cast<unsigned>(n_rows));
     if (neox) {
-        rope_kernel<true><<<grid, kThreads, shared_bytes, stream>>>(x, x_stride, n_heads, head_dim, positions, n_dims,
-                                                                    freq_base, freq_scale);
+        launch_kernel(rope_kernel<true>, grid, kThreads, shared_bytes, stream, x, x_stride, n_heads, head_dim,
+                      positions, n_dims, freq_base, freq_scale);
     } else {
-        rope_kernel<false><<<grid, kThreads, shared_bytes, stream>>>(x, x_stride, n_heads, head_dim, positions, n_dims,
-                                                                     freq_base, freq_scale);
+        launch_kernel(rope_kernel<false>, grid, kThreads, shared_bytes, stream, x, x_stride, n_heads,
+                      head_dim, positions, n_dims, freq_base, freq_scale);
     }
-    HOTROD_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace hotrod::cuda

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "cuda/elementwise.cuh"
+#include "cuda/launch.cuh"
 #include "cuda/ops.h"
 
 namespace hotrod::cuda {
@@ -20,6 +21,7 @@ struct Add {
 template <bool kVec>
 __global__ void gather_rows_kernel(const float* x, int64_t x_stride, const int32_t* rows, int64_t n, int64_t n_cols,
                                    float* out, int64_t out_stride) {
+    grid_dependency_sync();
     const int64_t n_vec = kVec ? n_cols / 4 : 0;
     const int64_t n_units = n_vec + (n_cols - 4 * n_vec);
     for (int64_t i = blockIdx.y; i < n; i += gridDim.y) {
@@ -52,13 +54,12 @@ void gather_rows(const float* x, int64_t x_stride, const int32_t* rows, int64_t 
     const dim3 grid(unsigned((n_units + detail::kElementwiseThreads - 1) / detail::kElementwiseThreads),
                     unsigned(std::min(n, detail::kMaxGridY)));
     if (vec) {
-        gather_rows_kernel<true><<<grid, detail::kElementwiseThreads, 0, stream>>>(x, x_stride, rows, n, n_cols, out,
-                                                                                   out_stride);
+        launch_kernel(gather_rows_kernel<true>, grid, detail::kElementwiseThreads, 0, stream, x, x_stride,
+                      rows, n, n_cols, out, out_stride);
     } else {
-        gather_rows_kernel<false><<<grid, detail::kElementwiseThreads, 0, stream>>>(x, x_stride, rows, n, n_cols, out,
-                                                                                    out_stride);
+        launch_kernel(gather_rows_kernel<false>, grid, detail::kElementwiseThreads, 0, stream, x, x_stride,
+                      rows, n, n_cols, out, out_stride);
     }
-    HOTROD_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace hotrod::cuda

@@ -78,6 +78,10 @@ private:
     }
     void put(const DeviceRows& r) { put(r.data), put(r.n_rows), put(r.n_cols), put(r.stride); }
     void put(const DeviceWeight& w) { put(w.type), put(w.data), put(w.n_out), put(w.n_in), put(w.row_bytes); }
+    void put(const SharedOuts& o) {
+        put(o.n);
+        for (int i = 0; i < o.n; ++i) put(o.w[i]), put(o.y[i]);
+    }
     void put(const DeviceKvCache& c) { put(c.type), put(c.k), put(c.v), put(c.n_kv_heads), put(c.head_dim); }
     // max_kv_len is host-only (it sizes the decode split on the host; no kernel reads it), so it is not compared.
     void put(const DeviceKvLayout& l) {

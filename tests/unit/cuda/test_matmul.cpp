@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -239,6 +240,52 @@ TEST(CudaMatmul, XUnchangedReusesOnlyTheMatchingFormat) {
             const std::vector<float> y = run_gpu(mm, p, w, x, n_out, n_rows, 0, !first);
             check(p, y, n_out, n_rows, 0, label(p.tc, n_in, n_out, n_rows) + " after x_unchanged");
             first = false;
+        }
+    }
+}
+
+// run_shared (q/k/v, gate/up) gives each product bit for bit what run gives it alone: consecutive products of one
+// type share a launch at decode sizes (Q4_K Q4_K Q6_K: the first two together, the third alone; three Q4_K: one
+// launch), and every row count, decode and prefill, is checked against the reference too.
+TEST(CudaMatmul, SharedEqualsSeparate) {
+    HOTROD_REQUIRE_GPU();
+    const int64_t n_in = 2816;
+    const std::vector<std::vector<DType>> groups = {{DType::Q4_K, DType::Q4_K, DType::Q6_K},
+                                                    {DType::Q4_K, DType::Q4_K, DType::Q4_K},
+                                                    {DType::Q8_0, DType::Q8_0}};
+    const int64_t outs[] = {77, 13, 40};
+    for (const std::vector<DType>& types : groups) {
+        for (const int64_t n_rows : {int64_t(1), int64_t(5), int64_t(16), int64_t(21)}) {
+            std::vector<Problem> ps;
+            ps.reserve(types.size());
+            for (size_t i = 0; i < types.size(); ++i)
+                ps.emplace_back(type_case(types[i]), n_in, outs[i], n_rows, 123u);  // one seed: one x for all
+            std::vector<std::unique_ptr<DeviceArray<uint8_t>>> ws;
+            std::vector<std::unique_ptr<DeviceArray<float>>> ys;
+            for (const Problem& p : ps) {
+                ws.push_back(std::make_unique<DeviceArray<uint8_t>>(p.w));
+                ys.push_back(std::make_unique<DeviceArray<float>>(size_t(n_rows * p.n_out)));
+                ys.back()->poison(0xff);
+            }
+            const DeviceArray<float> x(ps[0].x);
+            SharedOuts so;
+            for (size_t i = 0; i < ps.size(); ++i) {
+                so.w[i] = DeviceWeight{ps[i].tc.type, ws[i]->get(), ps[i].n_out, n_in, ps[i].w_row_bytes};
+                so.y[i] = DeviceRows{ys[i]->get(), n_rows, ps[i].n_out, ps[i].n_out};
+            }
+            so.n = int(ps.size());
+            Matmul mm;
+            mm.run_shared(so, DeviceRows{x.get(), n_rows, n_in, ps[0].x_stride}, false, nullptr);
+            for (size_t i = 0; i < ps.size(); ++i) {
+                const std::string what = label(ps[i].tc, n_in, ps[i].n_out, n_rows) + " product " + std::to_string(i);
+                const std::vector<float> shared = ys[i]->download();
+                check(ps[i], shared, ps[i].n_out, n_rows, 0, what + " (shared)");
+                Matmul alone;
+                const DeviceArray<float> x_alone(ps[i].x);
+                const std::vector<float> single = run_gpu(alone, ps[i], *ws[i], x_alone, ps[i].n_out, n_rows);
+                EXPECT_EQ(std::memcmp(shared.data(), single.data(), shared.size() * sizeof(float)), 0)
+                    << what << ": shared and alone differ";
+            }
         }
     }
 }

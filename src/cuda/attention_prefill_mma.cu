@@ -1,0 +1,256 @@
+// Tiled prefill attention on fp16 tensor cores (mma.sync m16n8k16, fp32 accumulation) for an F16 cache at head_dim
+// 64 and 128: the shapes of the models served most. The tiles and their order are attention_prefill.cu's (a tile
+// of query rows of one KV head, cut at sequence boundaries, K/V in chunks of positions through shared memory, an
+// online softmax per row); the products run on tensor cores instead of FMAs: four warps, 16 query rows each, compute
+// S = Q K^T for a chunk of 64 positions, mask and soften it in registers, and add P V.
+//
+// The numbers are the CUDA-core kernel's: Q is rounded to fp16 (as the CPU does), K and V are the cache's fp16
+// values, products of two halves are exact in fp32, so the scores differ only by summation order; each probability
+// is rounded to fp16 for the V product while the row sum l adds it unrounded; out = acc / l. What differs is the
+// chunk (64 positions, not 32): where the running max is rebased, which moves the fp16 rounding of some
+// probabilities by the same amount the CPU's final-max rebasing does.
+//
+// Fragment layouts (PTX ISA, mma.m16n8k16 .f16): g = lane / 4, t = lane % 4. A (16 x 16, row-major): a0 = row g,
+// cols 2t, 2t+1; a1 = row g+8, same cols; a2 = row g, cols 2t+8, 2t+9; a3 = row g+8, cols 2t+8, 2t+9. B (16 x 8):
+// b0 = rows (k) 2t, 2t+1 of column g; b1 = rows 2t+8, 2t+9. C: c0, c1 = row g, cols 2t, 2t+1; c2, c3 = row g+8.
+// So S's C fragments of two neighbouring 8-position tiles are exactly P's A fragment for 16 positions, and a
+// K row (position) read two halves at a time is S's B fragment; V is staged transposed ([dim][position]) so P V's
+// B fragment is two halves of one row as well.
+#include <cuda_fp16.h>
+
+#include <climits>
+#include <cstdint>
+
+#include "cuda/attention_common.cuh"
+#include "cuda/check.h"
+#include "cuda/launch.cuh"
+
+namespace hotrod::cuda::attn {
+
+namespace {
+
+constexpr int kWarps = 4;
+constexpr int kThreads = 32 * kWarps;
+constexpr int kRows = 16 * kWarps;  // query rows a tile: the CUDA-core kernel's tile_rows at head_dim <= 128
+constexpr int kChunk = 64;          // positions per K/V chunk
+constexpr int kPad = 8;             // halves of padding per shared row: row strides of 4 mod 32 words, so the 8
+                                    // rows x 4 words of a fragment load fall in 32 different banks
+
+__device__ __forceinline__ uint32_t lds32(const __half* p) { return *reinterpret_cast<const uint32_t*>(p); }
+
+__device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
+    const __half2 h = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<const uint32_t*>(&h);
+}
+
+// d += a * b over one 16 x 8 x 16 tile, fp16 in, fp32 accumulate.
+__device__ __forceinline__ void mma_f16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// Max and sum over the 4 lanes of a quad (the lanes holding one fragment row).
+__device__ __forceinline__ float quad_max(float x) {
+    x = fmaxf(x, __shfl_xor_sync(kFullMask, x, 1));
+    return fmaxf(x, __shfl_xor_sync(kFullMask, x, 2));
+}
+__device__ __forceinline__ float quad_sum(float x) {
+    x += __shfl_xor_sync(kFullMask, x, 1);
+    return x + __shfl_xor_sync(kFullMask, x, 2);
+}
+
+template <int kDim>
+struct Smem {
+    static constexpr int kQK = kDim + kPad;    // q_h and k_h row stride (halves)
+    static constexpr int kVT = kChunk + kPad;  // vt_h row stride (halves)
+    static constexpr size_t kBytes = size_t(kRows) * kQK * 2 + size_t(kChunk) * kQK * 2 + size_t(kDim) * kVT * 2 +
+                                     size_t(kRows) * 2 * sizeof(int32_t);
+};
+
+template <int kDim>
+__device__ void attend_sub_tile_mma(const AttentionArgs& a, int ta, int tb, __half* q_h, __half* k_h, __half* vt_h,
+                                    int32_t* range_s) {
+    using S = Smem<kDim>;
+    constexpr int kK = kDim / 16;  // k-steps of S = Q K^T
+    constexpr int kN = kDim / 8;   // n-tiles of P V
+    const DeviceKvLayout& L = a.layout;
+    const int G = a.shape.n_heads / a.shape.n_kv_heads, kvh = int(blockIdx.y);
+    const int tid = int(threadIdx.x), lane = tid % 32, warp = tid / 32;
+    const int g = lane / 4, t = lane % 4;
+    const size_t row_bytes = kv_row_bytes<quant::DType::F16>(a.shape.n_kv_heads, kDim);
+    const int32_t seq = L.token_seq[ta];
+    const int n_rows = (tb - ta) * G;  // <= kRows: the host sizes tiles so
+
+    __syncthreads();  // the previous sub-tile is done with the shared tiles
+    for (int e = tid; e < kRows * kDim / 2; e += kThreads) {
+        const int r = e / (kDim / 2), d = 2 * (e % (kDim / 2));
+        float x0 = 0.0f, x1 = 0.0f;  // rows past the tile: zeros (their results are not stored)
+        if (r < n_rows) {
+            const float* q = a.q + int64_t(ta + r / G) * a.q_stride + int64_t(kvh * G + r % G) * kDim + d;
+            x0 = q[0], x1 = q[1];
+        }
+        *reinterpret_cast<__half2*>(q_h + r * S::kQK + d) = __floats2half2_rn(x0, x1);
+    }
+    for (int r = tid; r < kRows; r += kThreads) {
+        int32_t first = INT_MAX, own = -1, end = 0;  // rows past the tile see nothing
+        if (r < n_rows) {
+            own = L.positions[ta + r / G];
+            visible_range(own, a.shape.window, first, end);
+        }
+        range_s[2 * r] = first;
+        range_s[2 * r + 1] = own;
+    }
+    __syncthreads();
+
+    const int r0 = 16 * warp;  // this warp's first row
+    const bool active = r0 < n_rows;
+    uint32_t qa[kK][4];
+#pragma unroll
+    for (int kk = 0; kk < kK; ++kk) {
+        const __half* q0 = q_h + (r0 + g) * S::kQK + 16 * kk + 2 * t;
+        const __half* q1 = q0 + 8 * S::kQK;
+        qa[kk][0] = lds32(q0), qa[kk][1] = lds32(q1), qa[kk][2] = lds32(q0 + 8), qa[kk][3] = lds32(q1 + 8);
+    }
+    // Rows g and g + 8 of the warp: their visible ranges, running max and sum.
+    const int32_t first[2] = {range_s[2 * (r0 + g)], range_s[2 * (r0 + g + 8)]};
+    const int32_t own[2] = {range_s[2 * (r0 + g) + 1], range_s[2 * (r0 + g + 8) + 1]};
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+    float o[kN][4];
+#pragma unroll
+    for (int n = 0; n < kN; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
+
+    int32_t lo = 0, hi = 0;
+    visible_range(L.positions[ta], a.shape.window, lo, hi);
+    hi = L.positions[tb - 1] + 1;
+
+    for (int32_t c0 = lo; c0 < hi; c0 += kChunk) {
+        __syncthreads();  // the previous chunk's reads of k_h / vt_h are done
+        // Stage 8 halves (16 bytes) a step: K row-major, V transposed; positions past hi are zeros.
+        for (int e = tid; e < kChunk * kDim / 8; e += kThreads) {
+            const int j = e / (kDim / 8), d = 8 * (e % (kDim / 8));
+            const int32_t pos = c0 + j;
+            uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
+            if (pos < hi) {
+                const size_t off = size_t(kv_row(L, seq, pos)) * row_bytes + size_t(kvh) * kDim * 2 + size_t(d) * 2;
+                kv = *reinterpret_cast<const uint4*>(a.k + off);
+                vv = *reinterpret_cast<const uint4*>(a.v + off);
+            }
+            *reinterpret_cast<uint4*>(k_h + j * S::kQK + d) = kv;
+            const __half* vh = reinterpret_cast<const __half*>(&vv);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) vt_h[(d + i) * S::kVT + j] = vh[i];
+        }
+        __syncthreads();
+        if (!active) continue;  // no rows here: only the barriers above are this warp's part
+
+        float s[kChunk / 8][4];
+#pragma unroll
+        for (int n = 0; n < kChunk / 8; ++n) {
+            s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+            const __half* kr = k_h + (8 * n + g) * S::kQK + 2 * t;
+#pragma unroll
+            for (int kk = 0; kk < kK; ++kk) mma_f16(s[n], qa[kk], lds32(kr + 16 * kk), lds32(kr + 16 * kk + 8));
+        }
+        float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+        for (int n = 0; n < kChunk / 8; ++n)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const int h = e / 2;
+                const int32_t pos = c0 + 8 * n + 2 * t + e % 2;
+                const bool visible = pos < hi && pos >= first[h] && pos <= own[h];
+                s[n][e] = visible ? finish_score(s[n][e], a.shape.scale, a.shape.softcap) : -INFINITY;
+                mx[h] = fmaxf(mx[h], s[n][e]);
+            }
+        float alpha[2], sum[2] = {0.0f, 0.0f};
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const float m_new = fmaxf(m[h], quad_max(mx[h]));
+            const float base = m_new == -INFINITY ? 0.0f : m_new;  // a row that has seen only -inf: p = 0
+            alpha[h] = expf(m[h] - base);
+            m[h] = m_new;
+#pragma unroll
+            for (int n = 0; n < kChunk / 8; ++n) {
+                s[n][2 * h] = expf(s[n][2 * h] - base);
+                s[n][2 * h + 1] = expf(s[n][2 * h + 1] - base);
+                sum[h] += s[n][2 * h] + s[n][2 * h + 1];
+            }
+            l[h] = l[h] * alpha[h] + quad_sum(sum[h]);
+        }
+#pragma unroll
+        for (int n = 0; n < kN; ++n) {
+            o[n][0] *= alpha[0], o[n][1] *= alpha[0];
+            o[n][2] *= alpha[1], o[n][3] *= alpha[1];
+        }
+        // P (fp16-rounded) as A fragments: 8-position tiles 2c and 2c + 1 make k-step c.
+#pragma unroll
+        for (int c = 0; c < kChunk / 16; ++c) {
+            const uint32_t pa[4] = {pack_half2(s[2 * c][0], s[2 * c][1]), pack_half2(s[2 * c][2], s[2 * c][3]),
+                                    pack_half2(s[2 * c + 1][0], s[2 * c + 1][1]),
+                                    pack_half2(s[2 * c + 1][2], s[2 * c + 1][3])};
+#pragma unroll
+            for (int n = 0; n < kN; ++n) {
+                const __half* vr = vt_h + (8 * n + g) * S::kVT + 16 * c + 2 * t;
+                mma_f16(o[n], pa, lds32(vr), lds32(vr + 8));
+            }
+        }
+    }
+
+    if (!active) return;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        const int r = r0 + g + 8 * h;
+        if (r >= n_rows) continue;
+        const float inv = l[h] > 0.0f ? 1.0f / l[h] : 0.0f;
+        float* out = a.out + int64_t(ta + r / G) * a.out_stride + int64_t(kvh * G + r % G) * kDim;
+#pragma unroll
+        for (int n = 0; n < kN; ++n) {
+            out[8 * n + 2 * t] = o[n][2 * h] * inv;
+            out[8 * n + 2 * t + 1] = o[n][2 * h + 1] * inv;
+        }
+    }
+}
+
+template <int kDim>
+__global__ void __launch_bounds__(kThreads) prefill_mma_kernel(AttentionArgs a, int tile_tokens) {
+    grid_dependency_sync();
+    using S = Smem<kDim>;
+    extern __shared__ uint4 smem16[];
+    __half* q_h = reinterpret_cast<__half*>(smem16);
+    __half* k_h = q_h + kRows * S::kQK;
+    __half* vt_h = k_h + kChunk * S::kQK;
+    auto* range_s = reinterpret_cast<int32_t*>(vt_h + kDim * S::kVT);
+    for_each_prefill_sub_tile(a, tile_tokens, [&](int ta, int tb) {
+        attend_sub_tile_mma<kDim>(a, ta, tb, q_h, k_h, vt_h, range_s);
+    });
+}
+
+template <int kDim>
+void launch(const AttentionArgs& a, cudaStream_t stream) {
+    const int G = a.shape.n_heads / a.shape.n_kv_heads;
+    const int tile_tokens = kRows / G;  // >= 1: prefill_mma_takes checked G
+    const size_t smem = Smem<kDim>::kBytes;
+    HOTROD_CUDA_CHECK(
+        cudaFuncSetAttribute(prefill_mma_kernel<kDim>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+    const dim3 grid(unsigned((a.layout.n_tokens + tile_tokens - 1) / tile_tokens), unsigned(a.shape.n_kv_heads));
+    launch_kernel(prefill_mma_kernel<kDim>, grid, kThreads, smem, stream, a, tile_tokens);
+}
+
+}  // namespace
+
+bool prefill_mma_takes(const AttentionArgs& a) {
+    const int G = a.shape.n_kv_heads > 0 ? a.shape.n_heads / a.shape.n_kv_heads : 0;
+    const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+    return a.type == quant::DType::F16 && (a.shape.head_dim == 64 || a.shape.head_dim == 128) && G >= 1 &&
+           G <= kRows && aligned(a.k) && aligned(a.v);  // 16-byte staging loads
+}
+
+void launch_attention_prefill_mma(const AttentionArgs& a, cudaStream_t stream) {
+    if (a.shape.head_dim == 64) launch<64>(a, stream);
+    else launch<128>(a, stream);
+}
+
+}  // namespace hotrod::cuda::attn

@@ -1,0 +1,21 @@
+#include <cuda_runtime_api.h>
+
+#include "cuda/launch.cuh"
+#include "cuda/switches.h"
+
+namespace hotrod::cuda {
+
+bool dependent_launch_enabled() {
+    // Per process: hotrod drives one GPU (the backend sets it before the first launch).
+    static const bool on = [] {
+        if (switch_off("HOTROD_CUDA_PDL")) return false;
+        int device = 0, major = 0;
+        if (cudaGetDevice(&device) != cudaSuccess) return false;
+        if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess)
+            return false;
+        return major >= 9;
+    }();
+    return on;
+}
+
+}  // namespace hotrod::cuda

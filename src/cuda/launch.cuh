@@ -1,0 +1,49 @@
+// How every kernel is launched, and the first thing every kernel does: programmatic dependent launch (Hopper,
+// compute 9.0+). A decode step is ~20 small kernels a layer, and between two of them the GPU otherwise drains
+// the first grid, then starts scheduling the second: microseconds a kernel that no work fills. Launched with
+// the programmatic-serialization attribute, a kernel may be scheduled while the previous one still runs; its
+// blocks then wait at grid_dependency_sync() (griddepcontrol.wait) until the previous grid has completed and
+// its memory is visible, so the data a kernel reads is exactly what it was without the attribute. Each kernel
+// lets its successor be scheduled (launch_dependents) right after its own wait: by then all of its blocks are
+// resident, so the successor's waiting blocks take no slot a block of this grid still needs. Stream capture
+// turns the attribute into programmatic edges of the step's CUDA graph. Older GPUs, and HOTROD_CUDA_PDL=0,
+// launch plainly (the wait is then a no-op).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <utility>
+
+#include "cuda/check.h"
+
+namespace hotrod::cuda {
+
+// The first statement of every kernel (see above).
+__device__ __forceinline__ void grid_dependency_sync() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;\n" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;\n" :::);
+#endif
+}
+
+// Whether launches carry the attribute: the current device is compute 9.0+ and HOTROD_CUDA_PDL is not 0.
+bool dependent_launch_enabled();
+
+// kernel<<<grid, block, smem, stream>>>(args...), checked, as a programmatic dependent launch where enabled.
+template <class... Params, class... Args>
+void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                   Args&&... args) {
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cudaLaunchConfig_t cfg{};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cfg.attrs = attr;
+    cfg.numAttrs = dependent_launch_enabled() ? 1 : 0;
+    HOTROD_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...));
+}
+
+}  // namespace hotrod::cuda
