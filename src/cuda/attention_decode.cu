@@ -19,8 +19,11 @@ namespace {
 
 constexpr int kWarps = 4;
 constexpr int kThreads = 32 * kWarps;
-// A split spans at least this many positions (one chunk per warp), and there are at most kMaxSplits.
-constexpr int kMinSplitPositions = 32 * kWarps;
+// A split spans at least this many positions (a chunk for half the warps), and there are at most kMaxSplits. Half,
+// not one chunk per warp: a decode step of one sequence has only n_kv_heads x splits blocks, and at the published
+// workload's ~500 positions whole-warp splits left 16 blocks on a 132-SM card, each walking its positions in two
+// rounds.
+constexpr int kMinSplitPositions = 32 * kWarps / 2;
 constexpr int kMaxSplits = 64;
 // Blocks wanted in flight per SM before positions are split: memory-bound blocks of 4 warps need several per SM
 // to keep enough loads outstanding.

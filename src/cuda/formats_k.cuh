@@ -93,6 +93,17 @@ struct SumsSymmetric {
     int q;  // sum over groups of scale * dot(q, x)
 };
 
+// A Q4_K / Q5_K part's sums from its two dots (sub-blocks 2c and 2c + 1 of chunk c): their scales times the dots,
+// and group `part`'s min times its activation sum (k = part % 4 picks the sub-block the group lies in).
+__device__ __forceinline__ SumsAffine k4_part_sums(const uint8_t* scales, int c, int k, int dot_lo, int dot_hi,
+                                                  const quant::BlockQ8_K* x, int part) {
+    const uint32_t s0 = load_u32(scales), s1 = load_u32(scales + 4), s2 = load_u32(scales + 8);
+    int sc_lo, min_lo, sc_hi, min_hi;
+    scale_min_k4_words(s0, s1, s2, 2 * c, sc_lo, min_lo);
+    scale_min_k4_words(s0, s1, s2, 2 * c + 1, sc_hi, min_hi);
+    return {sc_lo * dot_lo + sc_hi * dot_hi, (k < 2 ? min_lo : min_hi) * int(x->bsums[part])};
+}
+
 }  // namespace k_detail
 
 // Q2_K (84 bytes: scales[16] | qs[64] | d | dmin). Part p = 8h + k reads qs word 32h + 4k: elements
@@ -219,12 +230,7 @@ struct Format<quant::DType::Q4_K> {
                                   __dp4a(int(q1 & 0x0F0F0F0Fu), k_detail::act4(x, e + 4), 0));
         const int dot_hi = __dp4a(int((q0 >> 4) & 0x0F0F0F0Fu), k_detail::act4(x, e + 32),
                                   __dp4a(int((q1 >> 4) & 0x0F0F0F0Fu), k_detail::act4(x, e + 36), 0));
-        const uint32_t s0 = k_detail::load_u32(w + kScales), s1 = k_detail::load_u32(w + kScales + 4),
-                       s2 = k_detail::load_u32(w + kScales + 8);
-        int sc_lo, min_lo, sc_hi, min_hi;
-        k_detail::scale_min_k4_words(s0, s1, s2, 2 * c, sc_lo, min_lo);
-        k_detail::scale_min_k4_words(s0, s1, s2, 2 * c + 1, sc_hi, min_hi);
-        return {sc_lo * dot_lo + sc_hi * dot_hi, (k < 2 ? min_lo : min_hi) * int(x->bsums[part])};
+        return k_detail::k4_part_sums(w + kScales, c, k, dot_lo, dot_hi, x, part);
     }
     __device__ static Partial add(Partial a, Partial b) { return {a.q + b.q, a.min + b.min}; }
     __device__ static float finish(const uint8_t* w, const Act* x, Partial p) {
@@ -277,12 +283,7 @@ struct Format<quant::DType::Q5_K> {
         const uint32_t hi1 = ((q1 >> 4) & 0x0F0F0F0Fu) | (((h1 >> (2 * c + 1)) & 0x01010101u) << 4);
         const int dot_lo = __dp4a(int(lo0), k_detail::act4(x, e), __dp4a(int(lo1), k_detail::act4(x, e + 4), 0));
         const int dot_hi = __dp4a(int(hi0), k_detail::act4(x, e + 32), __dp4a(int(hi1), k_detail::act4(x, e + 36), 0));
-        const uint32_t s0 = k_detail::load_u32(w + kScales), s1 = k_detail::load_u32(w + kScales + 4),
-                       s2 = k_detail::load_u32(w + kScales + 8);
-        int sc_lo, min_lo, sc_hi, min_hi;
-        k_detail::scale_min_k4_words(s0, s1, s2, 2 * c, sc_lo, min_lo);
-        k_detail::scale_min_k4_words(s0, s1, s2, 2 * c + 1, sc_hi, min_hi);
-        return {sc_lo * dot_lo + sc_hi * dot_hi, (k < 2 ? min_lo : min_hi) * int(x->bsums[part])};
+        return k_detail::k4_part_sums(w + kScales, c, k, dot_lo, dot_hi, x, part);
     }
     __device__ static Partial add(Partial a, Partial b) { return {a.q + b.q, a.min + b.min}; }
     __device__ static float finish(const uint8_t* w, const Act* x, Partial p) {

@@ -1,7 +1,8 @@
 // The prefill matmul on int8 tensor cores (mma.sync m16n8k16 s8 x s8 -> s32, sm_80+) for the K formats the
 // Q4_K_M models are made of (Q4_K, Q6_K). A thread block computes 64 weight rows x 64 tokens; per step it stages one
-// super-block of each weight row and the matching Q8_K activation block of each token in shared memory, and each
-// of its 8 warps computes 32 rows x 16 tokens with MMAs over the super-block's 16 groups of 16 elements.
+// super-block of each weight row and the matching Q8_K activation block of each token in shared memory (two stages:
+// the next super-block is copied while this one is multiplied), and each of its 8 warps computes 32 rows x 16
+// tokens with MMAs over the super-block's 16 groups of 16 elements.
 //
 // Exactness is the reference's (dot_ref_kquants.cpp): an MMA over one group gives that group's integer dot exactly;
 // the groups sharing a scale (Q4_K: the two of a 32-element sub-block; Q6_K: one) are chained in one accumulator
@@ -66,8 +67,11 @@ struct Mma<DType::Q4_K> {
         const uint32_t q = lds32(w + F::kQs + 32 * (G / 4) + 16 * (G % 2) + 4 * t);
         return int((q >> (4 * ((G / 2) % 2))) & 0x0F0F0F0Fu);
     }
+    // From the 12 scale bytes as three words (the staged row is 4-byte aligned): the same three loads for every
+    // unit of a super-block, so they are loaded once per step, and shifts instead of byte loads behind branches.
     __device__ static void scale_min(const uint8_t* w, int u, int& scale, int& min) {
-        k_detail::scale_min_k4(w + F::kScales, u, scale, min);
+        k_detail::scale_min_k4_words(lds32(w + F::kScales), lds32(w + F::kScales + 4), lds32(w + F::kScales + 8), u,
+                                     scale, min);
     }
     __device__ static float finish(const uint8_t* w, float x_d, int sum_q, int sum_min) {
         return k_detail::combine_affine(x_d, load_u16(w + F::kD), load_u16(w + F::kDmin), sum_q, sum_min);
@@ -98,7 +102,24 @@ struct Mma<DType::Q6_K> {
     }
 };
 
-// Two blocks an SM at least (<= 128 registers a thread): one block's staging overlaps the other's MMAs.
+// 4 bytes global -> shared, asynchronously (cp.async, sm_80+).
+__device__ __forceinline__ void copy4_async(void* smem, const void* gmem) {
+    const unsigned s = unsigned(__cvta_generic_to_shared(smem));
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(s), "l"(gmem));
+}
+__device__ __forceinline__ void async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void async_wait_all_but_one() { asm volatile("cp.async.wait_group 1;\n" ::); }
+
+// Shared bytes of one stage (a super-block of each of the tile's weight rows and tokens); two stages in flight.
+template <DType T>
+constexpr int stage_bytes() {
+    return kRows * Mma<T>::kStride + kToks * kXStride;
+}
+
+// Two blocks an SM at least (<= 128 registers a thread): one block's MMAs overlap the other's barriers. Within a
+// block the tiles are double-buffered: super-block kb + 1 is copied (cp.async) into one stage while the MMAs read
+// super-block kb from the other. Activations and word-aligned weights (Format::kAlign 4: Q4_K) copy asynchronously
+// in 4-byte words; 2-byte aligned weights (Q6_K) are copied by plain loads and stores at the same point.
 template <DType T>
 __global__ void __launch_bounds__(kThreads, 2)
     prefill_mma_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_blocks,
@@ -109,13 +130,42 @@ __global__ void __launch_bounds__(kThreads, 2)
     using F = typename M::F;
     constexpr int kUnits = 16 / M::kGroupsPerScale;
     static_assert(F::kBytes <= M::kStride && M::kStride % 4 == 0, "a staged block must fit its shared row");
-    __shared__ __align__(16) uint8_t s_w[kRows * M::kStride];
-    __shared__ __align__(16) uint8_t s_x[kToks * kXStride];
+    extern __shared__ uint4 smem16[];
+    uint8_t* const stages = reinterpret_cast<uint8_t*>(smem16);
 
     const int tid = int(threadIdx.x), lane = tid % 32, warp = tid / 32;
     const int g = lane / 4, t = lane % 4;
     const int wr = 32 * (warp % 2), wt = 16 * (warp / 2);  // this warp's rows and tokens inside the tile
     const int64_t row0 = int64_t(blockIdx.x) * kRows, tok0 = int64_t(blockIdx.y) * kToks;
+
+    // Copies super-block kb of every tile row and token into stage `buf`. Rows and tokens past the matrix repeat
+    // the last one (valid reads; their outputs are not stored).
+    auto stage = [&](int64_t kb, int buf) {
+        uint8_t* s_w = stages + buf * stage_bytes<T>();
+        uint8_t* s_x = s_w + kRows * M::kStride;
+        if constexpr (F::kAlign >= 4) {
+            constexpr int kWWords = F::kBytes / 4;
+            for (int idx = tid; idx < kRows * kWWords; idx += kThreads) {
+                const int i = idx / kWWords, u = idx % kWWords;
+                const int64_t row = min(row0 + i, n_out - 1);
+                copy4_async(s_w + i * M::kStride + 4 * u, w + row * w_row_bytes + kb * F::kBytes + 4 * u);
+            }
+        } else {
+            constexpr int kWUnits = F::kBytes / 2;
+            for (int idx = tid; idx < kRows * kWUnits; idx += kThreads) {
+                const int i = idx / kWUnits, u = idx % kWUnits;
+                const int64_t row = min(row0 + i, n_out - 1);
+                const auto* src = reinterpret_cast<const uint16_t*>(w + row * w_row_bytes + kb * F::kBytes);
+                reinterpret_cast<uint16_t*>(s_w + i * M::kStride)[u] = src[u];
+            }
+        }
+        constexpr int kXWords = int(sizeof(quant::BlockQ8_K) / 4);
+        for (int idx = tid; idx < kToks * kXWords; idx += kThreads) {
+            const int j = idx / kXWords, u = idx % kXWords;
+            const int64_t tok = min(tok0 + j, n_tok - 1);
+            copy4_async(s_x + j * kXStride + 4 * u, x + tok * x_row_bytes + kb * sizeof(quant::BlockQ8_K) + 4 * u);
+        }
+    };
 
     float acc[2][2][4];
 #pragma unroll
@@ -125,23 +175,16 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll
             for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
 
+    stage(0, 0);
+    async_commit();
     for (int64_t kb = 0; kb < n_blocks; ++kb) {
-        // Stage: rows and tokens past the matrix repeat the last one (valid reads; their outputs are not stored).
-        constexpr int kWUnits = F::kBytes / 2;
-        for (int idx = tid; idx < kRows * kWUnits; idx += kThreads) {
-            const int i = idx / kWUnits, u = idx % kWUnits;
-            const int64_t row = min(row0 + i, n_out - 1);
-            const auto* src = reinterpret_cast<const uint16_t*>(w + row * w_row_bytes + kb * F::kBytes);
-            reinterpret_cast<uint16_t*>(s_w + i * M::kStride)[u] = src[u];
-        }
-        constexpr int kXUnits = int(sizeof(quant::BlockQ8_K) / 4);
-        for (int idx = tid; idx < kToks * kXUnits; idx += kThreads) {
-            const int j = idx / kXUnits, u = idx % kXUnits;
-            const int64_t tok = min(tok0 + j, n_tok - 1);
-            const auto* src = reinterpret_cast<const uint32_t*>(x + tok * x_row_bytes + kb * sizeof(quant::BlockQ8_K));
-            reinterpret_cast<uint32_t*>(s_x + j * kXStride)[u] = src[u];
-        }
-        __syncthreads();
+        const int buf = int(kb % 2);
+        if (kb + 1 < n_blocks) stage(kb + 1, buf ^ 1);  // that stage was last read before the previous barrier
+        async_commit();                                // (an empty group on the last step keeps the count right)
+        async_wait_all_but_one();                      // this thread's copies of super-block kb have landed
+        __syncthreads();                               // and every other thread's
+        const uint8_t* s_w = stages + buf * stage_bytes<T>();
+        const uint8_t* s_x = s_w + kRows * M::kStride;
 
         const uint8_t* wrow[2][2];  // [m tile][row g, row g + 8]
 #pragma unroll
@@ -214,7 +257,7 @@ __global__ void __launch_bounds__(kThreads, 2)
                     const float x_d = *reinterpret_cast<const float*>(xout[j][e % 2] + kXD);
                     acc[i][j][e] += M::finish(wrow[i][e / 2], x_d, iq[i][j][e], imin[i][j][e]);
                 }
-        __syncthreads();  // before the next step overwrites the tiles
+        __syncthreads();  // every warp is done with this stage before the next step copies into it
     }
 
 #pragma unroll
@@ -240,7 +283,14 @@ void launch(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t 
             cudaStream_t stream) {
     const int64_t gy = (n_rows + kToks - 1) / kToks;
     const dim3 grid(unsigned((w.n_out + kRows - 1) / kRows), unsigned(gy));
-    launch_kernel(prefill_mma_kernel<T>, grid, kThreads, 0, stream, static_cast<const uint8_t*>(w.data),
+    constexpr size_t kSmem = 2 * size_t(stage_bytes<T>());
+    static const bool configured = [] {  // over the 48 KiB default: ask once
+        HOTROD_CUDA_CHECK(cudaFuncSetAttribute(prefill_mma_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                               int(kSmem)));
+        return true;
+    }();
+    (void)configured;
+    launch_kernel(prefill_mma_kernel<T>, grid, kThreads, kSmem, stream, static_cast<const uint8_t*>(w.data),
                   w.row_bytes, w.n_out, w.n_in / quant::QK_K, static_cast<const uint8_t*>(x_q), x_row_bytes,
                   n_rows, y.data, y.stride);
 }
