@@ -8,7 +8,7 @@
 #   profile ncu's per-kernel time summary of a prefill (512 tokens) and of decode steps (first 4000 kernels each) on the synthetic Qwen3-4B
 #   ppl     hotrod perplexity on the CPU and on the GPU, same text and model
 #   peer    llama-server (CUDA) beside hotrod serve on the synthetic Qwen3-4B: pp/tg from /completion timings
-#           and `hotrod bench --fixed-length` of both servers on the published workload
+#           and `hotrod bench --fixed-length` of both servers on the published workload (PEER_RAW_ONLY=1: pp/tg only)
 #   e2e     the pytest suite against hotrod serve --device cuda (wheels from .whl/)
 #   usage: bash bench/gpu_device_run.sh STAGE...
 set -uo pipefail
@@ -60,7 +60,8 @@ for stage in "$@"; do
         log "hotrod perf $(basename "$m")"
         timeout 300 hotrod perf -m "$m" -p 512 -n 128 -r 3 --device cuda 2>&1 | tee -a "$OUT/perf.txt"
       done
-      # Each switch alone (src/cuda/switches.h), then all the previous paths together.
+      # Each switch alone (src/cuda/switches.h), then all the previous paths together (PERF_SWITCHES=0: skip).
+      [[ ${PERF_SWITCHES:-1} == 0 ]] && continue
       for sw in HOTROD_CUDA_PDL=0 HOTROD_CUDA_GRAPHS=0 \
           "HOTROD_CUDA_PDL=0 HOTROD_CUDA_GRAPHS=0 HOTROD_CUDA_FUSE=0 HOTROD_CUDA_DECODE=plain HOTROD_CUDA_MMA=0"; do
         log "hotrod perf with $sw"

@@ -44,6 +44,8 @@ PY
 
 raw_speed llama-server 18082 "$llama" -m "$model" -ngl 99 --parallel 1 -c 4096 --host 127.0.0.1 --port 18082
 # hotrod's own pp512 / tg128 come from `hotrod perf` (the perf stage), which measures as llama-bench does.
+# PEER_RAW_ONLY=1: the raw speed only (a short run beside the perf stage), not the workload.
+[[ ${PEER_RAW_ONLY:-0} == 1 ]] && exit 0
 
 hotrod bench --workload "$workload" --fixed-length --concurrency 1,2,4,8 --rounds 8 \
   --spawn "hotrod=hotrod serve -m $model --device cuda --parallel 8 -c 16384 --host 127.0.0.1 --port 18081" \

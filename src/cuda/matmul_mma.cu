@@ -43,6 +43,15 @@ constexpr int kXBsums = offsetof(quant::BlockQ8_K, bsums);
 
 __device__ __forceinline__ uint32_t lds32(const uint8_t* p) { return *reinterpret_cast<const uint32_t*>(p); }
 
+// 4 bytes at a 2-byte aligned shared address: one word, or two funnel-shifted when p sits mid-word (a Q6_K block
+// staged whole words at a time starts 2 bytes into its row on odd super-blocks; the same for every row of a step,
+// so the branch is uniform).
+__device__ __forceinline__ uint32_t lds32_a2(const uint8_t* p) {
+    const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+    const uint32_t* q = reinterpret_cast<const uint32_t*>(a & ~uintptr_t(3));
+    return (a & 2) ? __funnelshift_r(q[0], q[1], 16) : q[0];
+}
+
 // d += a * b over one 16 x 8 x 16 tile.
 __device__ __forceinline__ void mma_16x8x16(int (&d)[4], int a0, int a1, int b0) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};\n"
@@ -83,13 +92,13 @@ struct Mma<DType::Q4_K> {
 template <>
 struct Mma<DType::Q6_K> {
     using F = Format<DType::Q6_K>;
-    static constexpr int kStride = 240;  // 60 words (210 bytes rounded up to 4 x odd mod 32)
+    static constexpr int kStride = 240;  // 60 words (the 53 words a block touches, rounded up to 4 x odd mod 32)
     static constexpr int kGroupsPerScale = 1;
     static constexpr bool kAffine = false;
     __device__ static int a_word(const uint8_t* w, int G, int t) {
         const int h = G / 8, s = (G % 8) / 2, l = 16 * (G % 2) + 4 * t;
-        const uint32_t ql = lds32(w + F::kQl + 64 * h + 32 * (s % 2) + l);
-        const uint32_t qh = lds32(w + F::kQh + 32 * h + l);
+        const uint32_t ql = lds32_a2(w + F::kQl + 64 * h + 32 * (s % 2) + l);
+        const uint32_t qh = lds32_a2(w + F::kQh + 32 * h + l);
         const uint32_t u = ((ql >> (4 * (s / 2))) & 0x0F0F0F0Fu) | (((qh >> (2 * s)) & 0x03030303u) << 4);
         return k_detail::bytes_minus(u, 0x20202020u);
     }
@@ -118,8 +127,9 @@ constexpr int stage_bytes() {
 
 // Two blocks an SM at least (<= 128 registers a thread): one block's MMAs overlap the other's barriers. Within a
 // block the tiles are double-buffered: super-block kb + 1 is copied (cp.async) into one stage while the MMAs read
-// super-block kb from the other. Activations and word-aligned weights (Format::kAlign 4: Q4_K) copy asynchronously
-// in 4-byte words; 2-byte aligned weights (Q6_K) are copied by plain loads and stores at the same point.
+// super-block kb from the other, all by cp.async in 4-byte words: Q4_K blocks (Format::kAlign 4) as they are, Q6_K's
+// 2-byte aligned blocks as the words covering them (plain 2-byte loads and stores only for rows of an odd number of
+// halfwords, which no model shape has).
 template <DType T>
 __global__ void __launch_bounds__(kThreads, 2)
     prefill_mma_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_blocks,
@@ -138,6 +148,11 @@ __global__ void __launch_bounds__(kThreads, 2)
     const int wr = 32 * (warp % 2), wt = 16 * (warp / 2);  // this warp's rows and tokens inside the tile
     const int64_t row0 = int64_t(blockIdx.x) * kRows, tok0 = int64_t(blockIdx.y) * kToks;
 
+    // Weight rows of whole words (Q6_K at any n_in a multiple of 512, the models' shapes) are staged by cp.async
+    // words too; the block then sits stage_offset(kb) bytes into its staged row.
+    const bool words_aligned = F::kAlign < 4 && w_row_bytes % 4 == 0 && reinterpret_cast<uintptr_t>(w) % 4 == 0;
+    auto stage_offset = [&](int64_t kb) { return words_aligned ? int((kb * F::kBytes) & 3) : 0; };
+
     // Copies super-block kb of every tile row and token into stage `buf`. Rows and tokens past the matrix repeat
     // the last one (valid reads; their outputs are not stored).
     auto stage = [&](int64_t kb, int buf) {
@@ -149,6 +164,17 @@ __global__ void __launch_bounds__(kThreads, 2)
                 const int i = idx / kWWords, u = idx % kWWords;
                 const int64_t row = min(row0 + i, n_out - 1);
                 copy4_async(s_w + i * M::kStride + 4 * u, w + row * w_row_bytes + kb * F::kBytes + 4 * u);
+            }
+        } else if (words_aligned) {
+            // Every word the block touches, from the one holding its first byte: the block then starts `off`
+            // (0 or 2) bytes into the staged row. The last word holds a byte of the matrix, so it stays inside
+            // the allocation's mapping.
+            constexpr int kWWords = (F::kBytes + 2 + 3) / 4;
+            const int64_t first = kb * F::kBytes - stage_offset(kb);
+            for (int idx = tid; idx < kRows * kWWords; idx += kThreads) {
+                const int i = idx / kWWords, u = idx % kWWords;
+                const int64_t row = min(row0 + i, n_out - 1);
+                copy4_async(s_w + i * M::kStride + 4 * u, w + row * w_row_bytes + first + 4 * u);
             }
         } else {
             constexpr int kWUnits = F::kBytes / 2;
@@ -189,8 +215,8 @@ __global__ void __launch_bounds__(kThreads, 2)
         const uint8_t* wrow[2][2];  // [m tile][row g, row g + 8]
 #pragma unroll
         for (int i = 0; i < 2; ++i) {
-            wrow[i][0] = s_w + (wr + 16 * i + g) * M::kStride;
-            wrow[i][1] = s_w + (wr + 16 * i + g + 8) * M::kStride;
+            wrow[i][0] = s_w + (wr + 16 * i + g) * M::kStride + stage_offset(kb);
+            wrow[i][1] = s_w + (wr + 16 * i + g + 8) * M::kStride + stage_offset(kb);
         }
         const uint8_t* xcol[2];  // B fragment tokens (column g of each n tile)
         const uint8_t* xout[2][2];  // the tokens of this thread's outputs: [n tile][column 2t, 2t + 1]
