@@ -17,6 +17,7 @@
 
 #include "commands.h"
 #include "device_flags.h"
+#include "model_flags.h"
 #include "generation.h"
 
 namespace hotrod::app {
@@ -80,7 +81,8 @@ int cmd_chat(int argc, char** argv) {
     CLI::App app{"Interactive chat with a model, using its chat template. /reset clears, /quit exits, Ctrl-C stops "
                  "a reply.",
                  "hotrod chat"};
-    app.add_option("-m,--model", model_path, "GGUF model")->required();
+    ModelFlags model_flags;
+    add_model_flags(app, model_flags);
     app.add_option("-n,--n-predict", n_reply, "tokens per reply at most")->capture_default_str();
     app.add_option("--temp", temp, "temperature (0 = greedy)")->capture_default_str();
     app.add_option("--top-p", top_p, "top-p (1 = off)")->capture_default_str();
@@ -95,6 +97,7 @@ int cmd_chat(int argc, char** argv) {
     }
 
     try {
+        model_path = resolve_model(model_flags);
         Session s = load_session(model_path, dev, n_ctx);
         const text::Tokenizer& tok = *s.tok;
         const text::ChatTemplate tmpl(chat_template_source(s.model->file(), "hotrod chat"));

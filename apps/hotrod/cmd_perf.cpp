@@ -15,6 +15,7 @@
 
 #include "commands.h"
 #include "device_flags.h"
+#include "model_flags.h"
 #include "generation.h"
 
 namespace hotrod::app {
@@ -54,7 +55,8 @@ int cmd_perf(int argc, char** argv) {
     device::DeviceOptions dev;
     CLI::App app{"Measures prompt processing and generation speed as llama-bench does (pp<p>, tg<n>, tokens/s).",
                  "hotrod perf"};
-    app.add_option("-m,--model", model_path, "GGUF model")->required();
+    ModelFlags model_flags;
+    add_model_flags(app, model_flags);
     app.add_option("-p,--n-prompt", n_prompt, "prompt tokens in one batch (0 = skip)")->capture_default_str();
     app.add_option("-n,--n-gen", n_gen, "tokens generated one at a time (0 = skip)")->capture_default_str();
     add_device_flags(app, dev);
@@ -65,6 +67,7 @@ int cmd_perf(int argc, char** argv) {
         return app.exit(e);
     }
     try {
+        model_path = resolve_model(model_flags);
         const Clock::time_point t0 = Clock::now();
         Session s = load_session(model_path, dev, std::max(n_prompt, n_gen) + 64);
         const double load_ms = ms_since(t0);

@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "device_flags.h"
+#include "model_flags.h"
 #include "generation.h"
 #include "perplexity.h"
 
@@ -36,7 +37,8 @@ int cmd_perplexity(int argc, char** argv) {
     CLI::App app{
         "Perplexity of a model over a text, as llama-perplexity measures it (second half of each chunk).",
         "hotrod perplexity"};
-    app.add_option("-m,--model", model_path, "GGUF model")->required();
+    ModelFlags model_flags;
+    add_model_flags(app, model_flags);
     app.add_option("-f,--file", text_path, "text file to score")->required();
     app.add_option("-c,--ctx-size", opt.n_ctx, "tokens per chunk")->capture_default_str();
     app.add_option("-b,--batch-size", n_batch, "tokens per forward step (a chunk runs in steps of this)")
@@ -49,6 +51,7 @@ int cmd_perplexity(int argc, char** argv) {
         return app.exit(e);
     }
     try {
+        model_path = resolve_model(model_flags);
         if (opt.n_ctx < 3 || n_batch < 1)
             throw std::invalid_argument("-c must be at least 3 and -b at least 1");
         const std::string text = read_file(text_path);

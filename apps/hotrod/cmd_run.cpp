@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "device_flags.h"
+#include "model_flags.h"
 #include "generation.h"
 
 namespace hotrod::app {
@@ -31,7 +32,8 @@ int cmd_run(int argc, char** argv) {
     bool chat = false;
     device::DeviceOptions dev;
     CLI::App app{"Runs one prompt through a model and streams the completion.", "hotrod run"};
-    app.add_option("-m,--model", model_path, "GGUF model")->required();
+    ModelFlags model_flags;
+    add_model_flags(app, model_flags);
     app.add_option("-p,--prompt", prompt, "prompt text")->required();
     app.add_option("-n,--n-predict", n_predict, "tokens to generate")->capture_default_str();
     app.add_option("--temp", temp, "temperature (0 = greedy)")->capture_default_str();
@@ -48,6 +50,7 @@ int cmd_run(int argc, char** argv) {
     }
 
     try {
+        model_path = resolve_model(model_flags);
         Session s = load_session(model_path, dev, n_ctx);
         const text::Tokenizer& tok = *s.tok;
 

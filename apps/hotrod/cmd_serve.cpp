@@ -1,4 +1,4 @@
-// `hotrod serve -m MODEL [--host H] [--port P] [--parallel N] [-c CTX] [--threads T] [--reasoning on|off|auto]
+// `hotrod serve -m MODEL|URL | -hf OWNER/REPO[:QUANT] [--offline] [--host H] [--port P] [--parallel N] [-c CTX] [--threads T] [--reasoning on|off|auto]
 // [--api-key KEY[,KEY...]] [--api-key-file F] [--metrics-public] [--cors-origin O] [--max-queue Q] [--timeout S]
 // [--threads-http N] [--max-connections N] [--max-header-bytes B] [--max-body-bytes B] [--header-timeout S]
 // [--body-timeout S] [--alias NAME] [--chat-template-file F]`: the OpenAI-compatible server. It listens first
@@ -25,6 +25,7 @@
 
 #include "commands.h"
 #include "device_flags.h"
+#include "model_flags.h"
 #include "server/loaded_model.h"
 #include "server/server.h"
 
@@ -105,7 +106,8 @@ int cmd_serve(int argc, char** argv) {
     server::ServeOptions o;
     std::string reasoning = "auto";
     CLI::App app{"Serves a model over an OpenAI-compatible HTTP API.", "hotrod serve"};
-    app.add_option("-m,--model", o.model_path, "GGUF model")->required()->check(CLI::ExistingFile);
+    ModelFlags model_flags;
+    add_model_flags(app, model_flags);
     app.add_option("--host", o.host, "address to listen on")->capture_default_str();
     app.add_option("--port", o.port, "port to listen on (0: any free port)")->capture_default_str();
     app.add_option("--parallel", o.n_parallel, "sequences decoded at once")
@@ -161,6 +163,12 @@ int cmd_serve(int argc, char** argv) {
     } catch (const std::exception& e) {
         std::fprintf(stderr, "hotrod serve: %s\n", e.what());
         return 2;
+    }
+    try {
+        o.model_path = resolve_model(model_flags);  // a download, if any, happens before the server listens
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "hotrod serve: %s\n", e.what());
+        return 1;
     }
     ensure_descriptors(o);
     o.jump_forward = !no_jump;

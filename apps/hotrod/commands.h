@@ -14,5 +14,6 @@ int cmd_serve(int argc, char** argv);
 int cmd_perf(int argc, char** argv);
 int cmd_perplexity(int argc, char** argv);
 int cmd_version(int argc, char** argv);
+int cmd_pull(int argc, char** argv);
 
 }  // namespace hotrod::app

@@ -24,6 +24,7 @@ constexpr Command kCommands[] = {
     {"tokenize", hotrod::app::cmd_tokenize, "print the token ids of a text under a model's tokenizer"},
     {"template", hotrod::app::cmd_template, "render a chat template for a conversation"},
     {"bench", hotrod::app::cmd_bench, "head-to-head benchmark of OpenAI-compatible servers on a workload"},
+    {"pull", hotrod::app::cmd_pull, "download a model into the models cache (OWNER/REPO[:QUANT] or a URL)"},
     {"version", hotrod::app::cmd_version, "version, build, CPU kernels and features, CUDA architectures and GPUs"},
 };
 
@@ -36,10 +37,14 @@ void print_usage(FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    // llama-server's "-ngl N": a multi-letter flag after one dash, which CLI11 refuses; spelled long for it here.
+    // llama-server's "-ngl N" and "-hf REPO": multi-letter flags after one dash, which CLI11 refuses; spelled long
+    // for it here.
     static char n_gpu_layers[] = "--n-gpu-layers";
-    for (int i = 2; i < argc; ++i)
+    static char hf_repo[] = "--hf-repo";
+    for (int i = 2; i < argc; ++i) {
         if (std::strcmp(argv[i], "-ngl") == 0) argv[i] = n_gpu_layers;
+        if (std::strcmp(argv[i], "-hf") == 0) argv[i] = hf_repo;
+    }
     if (argc < 2) {
         print_usage(stderr);
         return 2;

@@ -1,0 +1,32 @@
+// Models by name: `-hf OWNER/REPO[:QUANT]` and `-m https://...` resolve to a GGUF in the models cache
+// (HOTROD_MODELS, else $XDG_CACHE_HOME/hotrod/models, else ~/.cache/hotrod/models), downloaded on first use with
+// the hub's size and SHA-256 checked (download.h). A file already in the cache is used as is; --offline never
+// touches the network and says which file is missing. Split GGUFs land beside each other and load from the first
+// part (the GGUF reader opens the rest).
+#pragma once
+
+#include <string>
+
+#include "fetch/download.h"
+
+namespace hotrod::fetch {
+
+struct FetchOptions {
+    bool offline = false;
+    std::string token;  // HF_TOKEN unless set
+    bool quiet = false;  // no progress output
+};
+
+FetchOptions fetch_options_from_env(bool offline);
+std::string models_dir();
+
+// OWNER/REPO[:QUANT] -> the GGUF's path in the cache (its first part when split). Throws FetchError.
+std::string fetch_hf(const std::string& spec, const FetchOptions& opt);
+// An http(s) URL -> its file in the cache (models_dir()/url/HOST/PATH). Throws FetchError.
+std::string fetch_url(const std::string& url, const FetchOptions& opt);
+bool is_url(const std::string& s);
+
+// Progress for `label` on stderr: a bar with bytes, rate and time left on a terminal, a line per 10% elsewhere.
+Progress stderr_progress(const std::string& label);
+
+}  // namespace hotrod::fetch
