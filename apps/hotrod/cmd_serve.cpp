@@ -165,7 +165,9 @@ int cmd_serve(int argc, char** argv) {
         return 2;
     }
     try {
-        o.model_path = resolve_model(model_flags);  // a download, if any, happens before the server listens
+        // No model flag: the default model (from the cache, else fetched). A download, if any, happens before
+        // the server listens.
+        o.model_path = resolve_model(model_flags, /*default_model=*/true);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "hotrod serve: %s\n", e.what());
         return 1;

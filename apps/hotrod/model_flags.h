@@ -30,10 +30,12 @@ inline void add_model_flags(CLI::App& app, ModelFlags& m) {
     app.add_flag("--offline", m.offline, "never touch the network: -hf and URL models must be in the models cache");
 }
 
-// The local GGUF the flags name, fetched first when it is remote and not yet cached. Throws runtime_error.
-inline std::string resolve_model(const ModelFlags& m) {
+// The local GGUF the flags name, fetched first when it is remote and not yet cached; with no model flag, the
+// default model when `default_model` (serve), else an error. Throws runtime_error.
+inline std::string resolve_model(const ModelFlags& m, bool default_model = false) {
     const fetch::FetchOptions opt = fetch::fetch_options_from_env(m.offline);
     if (!m.hf.empty()) return fetch::fetch_hf(m.hf, opt);
+    if (m.path.empty() && default_model) return fetch::fetch_default_model(opt);
     if (m.path.empty()) throw std::invalid_argument("a model is needed: -m FILE|URL or -hf OWNER/REPO[:QUANT]");
     if (fetch::is_url(m.path)) return fetch::fetch_url(m.path, opt);
     if (!std::filesystem::is_regular_file(m.path)) throw std::invalid_argument("-m " + m.path + ": no such file");

