@@ -16,10 +16,14 @@ HOTROD_APT_PACKAGES=(
   libcurl4-openssl-dev libssl-dev
   clang libclang-rt-14-dev  # the fuzz build (scripts/fuzz.sh): libFuzzer and the sanitizer runtimes are only recommended
 )
+# What only the tests need: a real browser for the chat page's tests (tests/e2e/test_webui.py).
+HOTROD_APT_TEST_PACKAGES=(chromium chromium-driver)
 
+# install_apt_packages [test]: the build's packages, and with "test" the tests' as well.
 install_apt_packages() {
-  local missing=()
-  for p in "${HOTROD_APT_PACKAGES[@]}"; do
+  local missing=() wanted=("${HOTROD_APT_PACKAGES[@]}")
+  [[ ${1:-} == test ]] && wanted+=("${HOTROD_APT_TEST_PACKAGES[@]}")
+  for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   [[ ${#missing[@]} -eq 0 ]] && return 0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # README command 2: install what is missing, build Release and an ASan+UBSan build, run every test in both.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-install_apt_packages
+install_apt_packages test
 ensure_venv
 bash "$HOTROD_ROOT/scripts/fetch-models.sh"
 export HOTROD_REQUIRE_MODELS=1 HOTROD_PYTHON=$HOTROD_VENV/bin/python

@@ -125,6 +125,8 @@ int cmd_serve(int argc, char** argv) {
     app.add_option("--api-key-file", api_key_file, "file of keys, one a line, added to --api-key's")
         ->check(CLI::ExistingFile);
     app.add_flag("--metrics-public", o.metrics_public, "/metrics answers without a key (/health always does)");
+    bool no_webui = false;
+    app.add_flag("--no-webui", no_webui, "no chat page at / (the API is unchanged)");
     app.add_option("--cors-origin", o.cors_origins,
                    "origin allowed to call from a browser (repeat or comma-separate; '*': any); default: CORS off")
         ->delimiter(',');
@@ -174,6 +176,7 @@ int cmd_serve(int argc, char** argv) {
     }
     ensure_descriptors(o);
     o.jump_forward = !no_jump;
+    o.webui = !no_webui;
     o.n_ctx_given = ctx->count() > 0;
     o.n_threads = o.device.n_threads;
     o.reasoning = reasoning == "on" ? server::ReasoningMode::on

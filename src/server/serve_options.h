@@ -34,6 +34,8 @@ struct ServeOptions {
     std::vector<std::string> api_keys;  // --api-key (comma-separated), --api-key-file (one a line): when any,
                                         // "Authorization: Bearer KEY" or "x-api-key: KEY" on every other route
     bool metrics_public = false;        // --metrics-public: /metrics answers without a key too
+    bool webui = true;                  // --no-webui: no chat page at / (the page itself needs no key; its API
+                                        // calls do)
     std::vector<std::string> cors_origins;  // --cors-origin: origins sent CORS headers ("*": any); empty: CORS off
 
     // Connection limits (http_gate.h). One request per connection, so each one passes the gate.

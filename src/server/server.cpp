@@ -2,6 +2,7 @@
 // /tokenize, /detokenize). The generation endpoints live in generation_handler.cpp; connection limits in
 // http_gate.cpp.
 #include "server/server.h"
+#include "server/webui.h"
 
 #include <httplib.h>
 
@@ -81,7 +82,7 @@ bool key_accepted(const std::vector<std::string>& keys, const httplib::Request& 
 
 // Routes answered without a key: /health always (load balancers probe it), /metrics with --metrics-public.
 bool is_public(const ServeOptions& o, const std::string& path) {
-    return path == "/health" || (o.metrics_public && path == "/metrics");
+    return path == "/health" || (o.metrics_public && path == "/metrics") || (o.webui && path == "/");
 }
 
 // The Access-Control-Allow-Origin value for this request: "" when CORS is off (no --cors-origin), the request has
@@ -267,6 +268,12 @@ void Server::install_routes() {
     h.Post("/v1/completions", wrap(st, "completions", true, [&st](const auto& req, auto& res) {
         handle_generation(st, Endpoint::completion, req, res);
     }));
+    if (st.opt.webui) {
+        h.Get("/", wrap(st, "webui", false, [](const auto&, auto& res) {
+            res.set_header("Cache-Control", "no-cache");
+            res.set_content(std::string(webui_page()), "text/html; charset=utf-8");
+        }));
+    }
     h.Get("/health", wrap(st, "health", false, [&st](const auto&, auto& res) { handle_health(st, res); }));
     h.Get("/v1/models", wrap(st, "models", false, [&st](const auto&, auto& res) { handle_models(st, res); }));
     h.Get("/metrics", wrap(st, "metrics", false, [&st](const auto&, auto& res) { handle_metrics(st, res); }));

@@ -33,6 +33,14 @@ def pytest_configure(config):
                                        "length); part of the suite, `-m 'not soak'` leaves it out")
 
 
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Marks a failed test on its item (item.failed), so fixtures can keep evidence (test_webui's screenshots)."""
+    outcome = yield
+    if outcome.get_result().failed:
+        item.failed = True
+
+
 def _missing(what):
     if os.environ.get("HOTROD_REQUIRE_MODELS") == "1":
         pytest.fail(f"{what} is missing")
