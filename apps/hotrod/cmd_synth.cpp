@@ -20,6 +20,8 @@ int cmd_synth(int argc, char** argv) {
     app.add_option("--quant", opt.quant, "q4_k_m | q8_0 | f16")->capture_default_str();
     app.add_option("--vocab", opt.vocab_path, "GGUF file whose tokenizer.* metadata is copied")->required();
     app.add_option("--seed", opt.seed, "random seed")->capture_default_str();
+    app.add_flag("--quick-quant", opt.quick_quant,
+                 "K formats without the scale search: other bytes, same shapes, much faster (benchmark files)");
     app.add_option("-o,--output", out, "output GGUF path")->required();
     try {
         app.parse(argc, argv);

@@ -141,7 +141,8 @@ void write_synthetic_model(const SynthOptions& opt, const std::string& path) {
                 for (int64_t r = t; r < n_rows; r += n_threads) {
                     Rng rr{start + uint64_t(r) * uint64_t(n_cols) * 4u * Rng::kGamma};
                     for (int64_t i = 0; i < n_cols; ++i) vals[size_t(i)] = (norm ? 1.0f : 0.0f) + sd * rr.normal();
-                    quant::quantize_row(type, vals.data(), data.data() + size_t(r) * rb, n_cols);
+                    if (opt.quick_quant) quant::quantize_row_quick(type, vals.data(), data.data() + size_t(r) * rb, n_cols);
+                    else quant::quantize_row(type, vals.data(), data.data() + size_t(r) * rb, n_cols);
                 }
             });
         for (auto& th : pool) th.join();

@@ -17,6 +17,8 @@ struct SynthOptions {
     std::string quant = "q8_0";   // q4_k_m | q8_0 | f16
     std::string vocab_path;       // a GGUF holding tokenizer.ggml.* (e.g. ggml-vocab-qwen2.gguf)
     uint64_t seed = 1;
+    bool quick_quant = false;     // Q4_K / Q6_K without the scale search (quant::quantize_row_quick): other bytes,
+                                  // the same shapes, minutes less for a 4B model (the GPU runs' benchmark files)
 };
 
 // The Config a shape stands for (n_vocab taken from the vocab file). Throws Error for an unknown arch/shape.

@@ -35,11 +35,17 @@ void dequantize_row_q4_k_ref(const void* src, float* dst, int64_t n) {
     }
 }
 
-void quantize_row_q4_k_ref(const float* x, void* dst, int64_t n) {
+namespace {
+
+// search: the reference's scale search and refinement; else the range grid alone (quantize_row_quick).
+void quantize_q4_k(const float* x, void* dst, int64_t n, bool search) {
     auto* p = static_cast<uint8_t*>(dst);
     for (int64_t blk = 0; blk < n / QK_K; ++blk, x += QK_K) {
         float scales[8], mins[8];
-        for (int s = 0; s < 8; ++s) fit_affine(x + 32 * s, 32, 15, scales[s], mins[s]);
+        for (int s = 0; s < 8; ++s) {
+            if (search) fit_affine(x + 32 * s, 32, 15, scales[s], mins[s]);
+            else range_affine(x + 32 * s, 32, 15, scales[s], mins[s]);
+        }
         uint8_t sc[8], mn[8];
         float d, dmin;
         quantize_super_scales(scales, 8, 63, sc, d);
@@ -47,7 +53,8 @@ void quantize_row_q4_k_ref(const float* x, void* dst, int64_t n) {
         BlockQ4_K b{};
         b.d = fp32_to_fp16(d);
         b.dmin = fp32_to_fp16(dmin);
-        for (int s = 0; s < 8; ++s) refine_sub_scale_affine(x + 32 * s, 32, 15, d, dmin, 63, sc[s], mn[s]);
+        if (search)
+            for (int s = 0; s < 8; ++s) refine_sub_scale_affine(x + 32 * s, 32, 15, d, dmin, 63, sc[s], mn[s]);
         pack_scale_min_k4(sc, mn, b.scales);
         for (int s = 0; s < 8; ++s) {
             const float dl = d * float(sc[s]);
@@ -61,5 +68,10 @@ void quantize_row_q4_k_ref(const float* x, void* dst, int64_t n) {
         std::memcpy(p + blk * sizeof(b), &b, sizeof(b));
     }
 }
+
+}  // namespace
+
+void quantize_row_q4_k_ref(const float* x, void* dst, int64_t n) { quantize_q4_k(x, dst, n, true); }
+void quantize_row_q4_k_quick(const float* x, void* dst, int64_t n) { quantize_q4_k(x, dst, n, false); }
 
 }  // namespace hotrod::quant

@@ -29,17 +29,22 @@ void dequantize_row_q6_k_ref(const void* src, float* dst, int64_t n) {
     }
 }
 
-void quantize_row_q6_k_ref(const float* x, void* dst, int64_t n) {
+namespace {
+
+// search: the reference's scale search and refinement; else the extreme's grid alone (quantize_row_quick).
+void quantize_q6_k(const float* x, void* dst, int64_t n, bool search) {
     auto* p = static_cast<uint8_t*>(dst);
     for (int64_t blk = 0; blk < n / QK_K; ++blk, x += QK_K) {
         float sub_scales[16];
-        for (int s = 0; s < 16; ++s) sub_scales[s] = fit_symmetric(x + 16 * s, 16, 32);
+        for (int s = 0; s < 16; ++s)
+            sub_scales[s] = search ? fit_symmetric(x + 16 * s, 16, 32) : range_symmetric(x + 16 * s, 16, 32);
         int sc[16];
         float d;
         quantize_super_scales_signed(sub_scales, 16, 128, sc, d);
         BlockQ6_K b{};
         b.d = fp32_to_fp16(d);
-        for (int s = 0; s < 16; ++s) refine_sub_scale_symmetric(x + 16 * s, 16, 32, d, 128, sc[s]);
+        if (search)
+            for (int s = 0; s < 16; ++s) refine_sub_scale_symmetric(x + 16 * s, 16, 32, d, 128, sc[s]);
         for (int s = 0; s < 16; ++s) b.scales[s] = int8_t(sc[s]);
         for (int i = 0; i < QK_K; ++i) {
             const float dl = d * float(sc[i / 16]);
@@ -53,5 +58,10 @@ void quantize_row_q6_k_ref(const float* x, void* dst, int64_t n) {
         std::memcpy(p + blk * sizeof(b), &b, sizeof(b));
     }
 }
+
+}  // namespace
+
+void quantize_row_q6_k_ref(const float* x, void* dst, int64_t n) { quantize_q6_k(x, dst, n, true); }
+void quantize_row_q6_k_quick(const float* x, void* dst, int64_t n) { quantize_q6_k(x, dst, n, false); }
 
 }  // namespace hotrod::quant

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "quant/blocks.h"
 #include "quant/half.h"
 #include "quant/quantize.h"
 
@@ -66,6 +67,14 @@ void quantize_row(DType type, const float* x, void* dst, int64_t n) {
         throw std::invalid_argument("quantize_row: " + std::string(info.name) + " rows are whole blocks of " +
                                     std::to_string(info.block_size) + " elements, got n = " + std::to_string(n));
     fn(x, dst, n);
+}
+
+void quantize_row_quick(DType type, const float* x, void* dst, int64_t n) {
+    if ((type == DType::Q4_K || type == DType::Q6_K) && n >= 0 && n % QK_K == 0) {
+        (type == DType::Q4_K ? quantize_row_q4_k_quick : quantize_row_q6_k_quick)(x, dst, n);
+        return;
+    }
+    quantize_row(type, x, dst, n);  // every other type, and the errors
 }
 
 }  // namespace hotrod::quant

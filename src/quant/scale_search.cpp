@@ -52,6 +52,23 @@ void refine_affine(const float* x, int n, int q_max, float& scale, float& min, d
 
 }  // namespace
 
+void range_affine(const float* x, int n, int q_max, float& scale, float& min) {
+    float lo = 0.0f, hi = x[0];
+    for (int i = 0; i < n; ++i) {
+        lo = std::min(lo, x[i]);
+        hi = std::max(hi, x[i]);
+    }
+    scale = hi > lo ? (hi - lo) / float(q_max) : 0.0f;
+    min = -lo;
+}
+
+float range_symmetric(const float* x, int n, int q_neg) {
+    float amax = 0.0f, extreme = 0.0f;
+    for (int i = 0; i < n; ++i)
+        if (std::fabs(x[i]) > amax) amax = std::fabs(x[i]), extreme = x[i];
+    return amax == 0.0f ? 0.0f : extreme / -float(q_neg);
+}
+
 void fit_affine(const float* x, int n, int q_max, float& scale, float& min) {
     float lo = 0.0f, hi = x[0];
     for (int i = 0; i < n; ++i) {

@@ -15,6 +15,11 @@ void fit_affine(const float* x, int n, int q_max, float& scale, float& min);
 // then lands on -q_neg, using the one extra level of the negative side).
 float fit_symmetric(const float* x, int n, int q_neg);
 
+// The searches' starting points alone, for weights whose quality does not matter (synthetic models): the range
+// grid (scale = (max - min) / q_max, min = -min(0, lo)) and the extreme on -q_neg. No sweep, no refinement.
+void range_affine(const float* x, int n, int q_max, float& scale, float& min);
+float range_symmetric(const float* x, int n, int q_neg);
+
 // Quantizes v[0..n) (all >= 0) to integers q[i] in 0..q_max under d, the fp16-representable scale with
 // max(v) ~ d * q_max. q[] is rounded against the fp16-rounded d that the block will store.
 void quantize_super_scales(const float* v, int n, int q_max, uint8_t* q, float& d);

@@ -127,6 +127,7 @@ std::string synth_4b() {
     const auto path = std::filesystem::temp_directory_path() / "hotrod_gpu_synth_qwen3_4b_q4_k_m.gguf";
     if (!std::filesystem::exists(path)) {
         SynthOptions o;
+        o.quick_quant = true;  // the GPU and the CPU read the same file: its values need no scale search
         o.vocab_path = vocab;
         o.shape = "4b";
         o.quant = "q4_k_m";
