@@ -62,10 +62,13 @@ for stage in "$@"; do
         log "hotrod perf $(basename "$m")"
         timeout 300 hotrod perf -m "$m" -p 512 -n 128 -r 3 --device cuda 2>&1 | tee -a "$OUT/perf.txt"
       done
-      # Each switch alone (src/cuda/switches.h), then all the previous paths together (PERF_SWITCHES=0: skip).
-      [[ ${PERF_SWITCHES:-1} == 0 ]] && continue
-      for sw in HOTROD_CUDA_PDL=0 HOTROD_CUDA_GRAPHS=0 \
-          "HOTROD_CUDA_PDL=0 HOTROD_CUDA_GRAPHS=0 HOTROD_CUDA_FUSE=0 HOTROD_CUDA_DECODE=plain HOTROD_CUDA_MMA=0"; do
+      # Each switch alone (src/cuda/switches.h), then all the previous paths together. PERF_SWITCHES=0: none;
+      # PERF_SWITCHES="A=0 B=0": those, each alone.
+      [[ ${PERF_SWITCHES:-} == 0 ]] && continue
+      switches=(HOTROD_CUDA_PDL=0 HOTROD_CUDA_GRAPHS=0 HOTROD_CUDA_ROPE_TABLE=0
+        "HOTROD_CUDA_PDL=0 HOTROD_CUDA_GRAPHS=0 HOTROD_CUDA_FUSE=0 HOTROD_CUDA_DECODE=plain HOTROD_CUDA_MMA=0 HOTROD_CUDA_ROPE_TABLE=0")
+      [[ -n ${PERF_SWITCHES:-} ]] && read -r -a switches <<<"$PERF_SWITCHES"
+      for sw in "${switches[@]}"; do
         log "hotrod perf with $sw"
         env $sw timeout 300 hotrod perf -m "$synth" -p 512 -n 128 -r 3 --device cuda 2>&1 | grep -E "^(pp|tg)" \
           | sed "s/^/$sw: /" | tee -a "$OUT/perf.txt"

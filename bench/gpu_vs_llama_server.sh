@@ -19,7 +19,13 @@ raw_speed() {  # NAME PORT CMD...
   local name=$1 port=$2; shift 2
   "$@" >"$out/$name-raw.log" 2>&1 &
   local pid=$!
-  for _ in $(seq 600); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.5; done
+  # The system's curl without LD_LIBRARY_PATH: .device/lib carries the libcurl hotrod was built with, older than
+  # the one the GPU machine's curl needs (curl then fails on a missing symbol and this loop would wait 300 s).
+  for _ in $(seq 600); do
+    LD_LIBRARY_PATH= curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
+    kill -0 "$pid" 2>/dev/null || { echo "$name exited before it was ready"; return 1; }
+    sleep 0.5
+  done
   python3 - "$name" "$port" <<'PY'
 import json, sys, time, urllib.request
 name, port = sys.argv[1], sys.argv[2]

@@ -152,6 +152,7 @@ CudaBackend::CudaBackend(const CudaOptions& opt) : opt_(opt), graphs_(graphs_wan
     HOTROD_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     reserve_bytes_ = size_t((1.0 - std::clamp(opt.mem_fraction, 0.0, 1.0)) * double(prop_.totalGlobalMem)) + kScratchSlack;
     fuse_ = opt.fuse && !switch_off("HOTROD_CUDA_FUSE");
+    rope_table_ = !switch_off("HOTROD_CUDA_ROPE_TABLE");
 }
 
 CudaBackend::~CudaBackend() {
@@ -523,6 +524,19 @@ void CudaBackend::rope(TensorView x, int head_dim, std::span<const int32_t> posi
     check_f32("rope", "x", x, int64_t(positions.size()), x.n_cols);
     if (x.n_rows == 0) return;
     const int32_t* d_pos = device_ints(positions);
+    if (rope_table_) {
+        // The angles from the table of these parameters (rope_tables.h), grown now, before this step's launches,
+        // when a position is past it.
+        const int32_t max_pos = *std::max_element(positions.begin(), positions.end());
+        const float* table = rope_tables_.get(p.n_dims, p.freq_base, p.freq_scale, max_pos, stream_);
+        graphs_.issue(
+            stream_,
+            [](cudaStream_t st, float* xp, int64_t xs, int64_t rows, int heads, int hd, const int32_t* pos, bool neox,
+               int dims, const float* t) { cuda::rope_from_table(xp, xs, rows, heads, hd, pos, neox, dims, t, st); },
+            x.f32(), stride_of(x), x.n_rows, int(x.n_cols / head_dim), head_dim, d_pos,
+            p.kind == backend::RopeKind::NeoX, p.n_dims, table);
+        return;
+    }
     graphs_.issue(
         stream_,
         [](cudaStream_t st, float* xp, int64_t xs, int64_t rows, int heads, int hd, const int32_t* pos, bool neox,

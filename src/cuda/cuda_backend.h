@@ -14,6 +14,7 @@
 #include "backend/backend.h"
 #include "cuda/attention.h"
 #include "cuda/matmul.h"
+#include "cuda/rope_tables.h"
 #include "cuda/step_graph.h"
 
 namespace hotrod::cuda {
@@ -135,6 +136,8 @@ private:
     uint64_t generation_ = 0;
     quant::DType last_act_ = quant::DType::F32;  // the activation format the last matmul took
     bool fuse_ = true;
+    RopeTables rope_tables_;
+    bool rope_table_ = true;  // rope angles from rope_tables_ (HOTROD_CUDA_ROPE_TABLE=0: computed per step)
 };
 
 }  // namespace hotrod::cuda

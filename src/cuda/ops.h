@@ -22,6 +22,13 @@ void rms_norm_heads(float* x, int64_t x_stride, const float* w, int head_dim, fl
 // (2i, 2i+1) when neox is false, (i, i + n_dims/2) when true; angle = position * freq_scale * base^(-2i/n_dims).
 void rope(float* x, int64_t x_stride, int64_t n_rows, int n_heads, int head_dim, const int32_t* positions, bool neox,
           int n_dims, float freq_base, float freq_scale, cudaStream_t stream);
+// The same rotation with the angles precomputed: rope_fill_table writes the cos / sin of every position in
+// [0, n_positions) (n_dims floats a position: cos of angles 0..n_dims/2-1, then their sin), computed exactly as
+// rope() computes them; rope_from_table reads positions[r]'s row of it, giving rope()'s bits without a double
+// pow and sincos per step. Positions must be below the table's n_positions.
+void rope_fill_table(float* table, int n_positions, int n_dims, float freq_base, float freq_scale, cudaStream_t stream);
+void rope_from_table(float* x, int64_t x_stride, int64_t n_rows, int n_heads, int head_dim, const int32_t* positions,
+                     bool neox, int n_dims, const float* table, cudaStream_t stream);
 
 // out = silu(gate) * up, and out = gelu_tanh(gate) * up, elementwise over n_rows x n_cols.
 void swiglu(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride, float* out, int64_t out_stride,

@@ -13,6 +13,7 @@
 #include <numbers>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cpu/ops_act.h"
@@ -20,6 +21,7 @@
 #include "cpu/ops_norm.h"
 #include "cpu/ops_rope.h"
 #include "cuda/ops.h"
+#include "cuda/rope_tables.h"
 #include "gpu_test_util.h"
 
 namespace hotrod::cuda::test {
@@ -221,6 +223,32 @@ void check_rope(const RopeCase& k, uint32_t seed) {
                 n_moved += !same_bits(got[i], x[i]);
             }
     EXPECT_EQ(n_moved, 0) << "rope " << what << ": dimensions past n_dims changed";
+}
+
+// The table path (ops.h rope_fill_table / rope_from_table, and RopeTables growing past its first 4096 positions)
+// gives rope()'s bits: the same angle code, the same rotation.
+TEST(CudaOps, RopeFromTableIsRopeBitForBit) {
+    HOTROD_REQUIRE_GPU();
+    const std::vector<int32_t> positions = {0, 1, 7, 4095, 4096, 9000, 12345, 7, 0};
+    RopeTables tables;
+    uint32_t seed = 900;
+    for (const bool neox : {false, true}) {
+        for (const auto& [head_dim, n_heads, n_dims, base, scale] :
+             {std::tuple{128, 3, 128, 1000000.0f, 1.0f}, std::tuple{128, 5, 64, 10000.0f, 0.25f},
+              std::tuple{64, 7, 32, 10000.0f, 1.0f}, std::tuple{256, 2, 256, 1000000.0f, 1.0f}}) {
+            const int64_t n_rows = int64_t(positions.size()), n_cols = int64_t(n_heads) * head_dim;
+            const Layout l{n_rows, n_cols, n_cols + 3};
+            const std::vector<float> x = random_floats(l.size(), seed++, 1.5f);
+            DeviceArray<float> direct(x), tabled(x);
+            DeviceArray<int32_t> dpos(positions);
+            rope(direct.get(), l.stride, n_rows, n_heads, head_dim, dpos.get(), neox, n_dims, base, scale, nullptr);
+            const float* table = tables.get(n_dims, base, scale, 12345, nullptr);  // grows past 4096 on the way
+            rope_from_table(tabled.get(), l.stride, n_rows, n_heads, head_dim, dpos.get(), neox, n_dims, table, nullptr);
+            const std::vector<float> a = direct.download(), b = tabled.download();
+            EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0)
+                << (neox ? "NeoX" : "Normal") << " head_dim " << head_dim << " n_dims " << n_dims;
+        }
+    }
 }
 
 TEST(CudaOps, RopeMatchesReference) {
