@@ -1,5 +1,5 @@
 // CudaBackend: device choice and checks, memory (weights uploaded once through pinned staging, buffers, the
-// budget left for the KV cache), the step's index arrays, and each op's argument checks before its launcher.
+// budget left for the KV cache) and the step's index arrays. The ops are in cuda_backend_ops.cpp.
 #include "cuda/cuda_backend.h"
 
 #include <cuda_runtime.h>
@@ -9,6 +9,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "cuda/backend_checks.h"
 #include "cuda/check.h"
 #include "cuda/ops.h"
 #include "cuda/switches.h"
@@ -19,6 +20,7 @@ namespace hotrod::cuda {
 
 using backend::TensorView;
 using quant::DType;
+using namespace backend_detail;
 
 namespace {
 
@@ -68,30 +70,6 @@ private:
     size_t bytes_;
     void* data_ = nullptr;
 };
-
-[[noreturn]] void fail(const char* op, const std::string& what) {
-    throw std::invalid_argument(std::string("CudaBackend::") + op + ": " + what);
-}
-
-std::string shape(const TensorView& v) {
-    return std::string(quant::type_name(v.type)) + " [" + std::to_string(v.n_rows) + " x " + std::to_string(v.n_cols) +
-           "]";
-}
-
-void check_f32(const char* op, const char* name, const TensorView& v, int64_t n_rows, int64_t n_cols) {
-    if (v.type != DType::F32 || v.n_rows != n_rows || v.n_cols != n_cols ||
-        (n_rows > 1 && v.row_bytes < size_t(n_cols) * sizeof(float)) || v.row_bytes % sizeof(float) != 0 ||
-        (n_rows > 0 && v.data == nullptr)) {
-        fail(op, std::string(name) + " is " + shape(v) + ", expected F32 [" + std::to_string(n_rows) + " x " +
-                     std::to_string(n_cols) + "]");
-    }
-}
-
-int64_t stride_of(const TensorView& v) { return int64_t(v.row_bytes / sizeof(float)); }
-
-DeviceRows rows_of(const TensorView& v) { return {v.f32(), v.n_rows, v.n_cols, stride_of(v)}; }
-
-DeviceKvCache cache_of(const backend::KvLayerView& c) { return {c.type, c.k, c.v, c.n_kv_heads, c.head_dim}; }
 
 }  // namespace
 
@@ -381,282 +359,6 @@ DeviceKvLayout CudaBackend::device_layout(const backend::KvLayout& L) {
     std::vector<int32_t> buf;
     const Packed p = pack(backend::StepIndex{{}, {}, L}, buf);
     return with_base(p, upload_ints(buf.data(), buf.size()));
-}
-
-// --- ops --------------------------------------------------------------------------------------------------------
-
-void CudaBackend::embed(const TensorView& table, std::span<const int32_t> ids, float scale, TensorView out) {
-    ++generation_;
-    const int64_t n = int64_t(ids.size());
-    check_f32("embed", "out", out, n, table.n_cols);
-    for (int64_t t = 0; t < n; ++t)
-        if (ids[size_t(t)] < 0 || ids[size_t(t)] >= table.n_rows)
-            fail("embed", "token id " + std::to_string(ids[size_t(t)]) + " at " + std::to_string(t) +
-                              " outside the table of " + std::to_string(table.n_rows) + " rows");
-    if (n == 0) return;
-    const int32_t* d_ids = device_ints(ids);
-    graphs_.issue(
-        stream_,
-        [](cudaStream_t st, DType type, const void* t, size_t rb, int64_t cols, const int32_t* id, int64_t rows, float sc,
-           float* o, int64_t os) { embed_rows(type, t, rb, cols, id, rows, sc, o, os, st); },
-        table.type, static_cast<const void*>(table.data), table.row_bytes, table.n_cols, d_ids, n, scale, out.f32(),
-        stride_of(out));
-}
-
-bool CudaBackend::fuse_quant(const TensorView& out) const {
-    return fuse_ && out.n_rows <= kMaxDecodeRows && last_act_ == DType::Q8_K && out.n_cols % quant::QK_K == 0;
-}
-
-void CudaBackend::note_quantized(const TensorView& out) {
-    last_x_ = out.data;
-    last_x_rows_ = out.n_rows;
-    last_x_generation_ = generation_;
-}
-
-void CudaBackend::rms_norm(const TensorView& x, const TensorView& w, float eps, TensorView out) {
-    ++generation_;
-    check_f32("rms_norm", "w", w, 1, x.n_cols);
-    check_f32("rms_norm", "x", x, x.n_rows, x.n_cols);
-    check_f32("rms_norm", "out", out, x.n_rows, x.n_cols);
-    if (x.n_rows == 0) return;
-    if (fuse_quant(out) && rms_norm_quant_fits(x.n_cols) && out.data != x.data) {
-        matmul_.reserve(x.n_rows, x.n_cols);
-        graphs_.issue(
-            stream_,
-            [](cudaStream_t st, Matmul* m, const float* xp, int64_t xs, const float* wp, float e, int64_t rows,
-               int64_t cols, float* o, int64_t os, size_t q_row_bytes, const void* /*scratch*/) {
-                cuda::rms_norm_quant_q8_k(xp, xs, wp, e, rows, cols, o, os, m->scratch_for(DType::Q8_K), q_row_bytes,
-                                          st);
-            },
-            &matmul_, static_cast<const float*>(x.f32()), stride_of(x), static_cast<const float*>(w.f32()), eps,
-            x.n_rows, x.n_cols, out.f32(), stride_of(out), Matmul::act_row_bytes(DType::Q8_K, x.n_cols),
-            matmul_.scratch());
-        note_quantized(out);
-        return;
-    }
-    graphs_.issue(
-        stream_,
-        [](cudaStream_t st, const float* xp, int64_t xs, const float* wp, float e, int64_t rows, int64_t cols, float* o,
-           int64_t os) { cuda::rms_norm(xp, xs, wp, e, rows, cols, o, os, st); },
-        static_cast<const float*>(x.f32()), stride_of(x), static_cast<const float*>(w.f32()), eps, x.n_rows, x.n_cols,
-        out.f32(), stride_of(out));
-}
-
-void CudaBackend::rms_norm_heads(TensorView x, const TensorView& w, int head_dim, float eps) {
-    ++generation_;
-    if (head_dim <= 0 || x.n_cols % head_dim != 0)
-        fail("rms_norm_heads", "x " + shape(x) + " is not a whole number of heads of " + std::to_string(head_dim));
-    check_f32("rms_norm_heads", "w", w, 1, head_dim);
-    check_f32("rms_norm_heads", "x", x, x.n_rows, x.n_cols);
-    if (x.n_rows == 0) return;
-    graphs_.issue(
-        stream_,
-        [](cudaStream_t st, float* xp, int64_t xs, const float* wp, int hd, float e, int64_t rows, int64_t cols) {
-            cuda::rms_norm_heads(xp, xs, wp, hd, e, rows, cols, st);
-        },
-        x.f32(), stride_of(x), static_cast<const float*>(w.f32()), head_dim, eps, x.n_rows, x.n_cols);
-}
-
-void CudaBackend::matmul_one(const TensorView& w, const TensorView& x, TensorView y, bool x_same) {
-    if (!matmul_supports(w.type)) fail("matmul", "weight type " + std::string(quant::type_name(w.type)) + " has no CUDA kernel");
-    check_f32("matmul", "x", x, x.n_rows, w.n_cols);
-    check_f32("matmul", "y", y, x.n_rows, w.n_rows);
-    if (x.n_rows == 0) return;
-    const DeviceWeight dw{w.type, w.data, w.n_rows, w.n_cols, w.row_bytes};
-    last_act_ = Matmul::act_type(w.type);
-    matmul_.reserve(x.n_rows, x.n_cols);  // now, not inside a deferred launch (a reallocation waits for the device)
-    graphs_.issue(
-        stream_,
-        [](cudaStream_t st, Matmul* m, DeviceWeight wt, DeviceRows xr, DeviceRows yr, bool same, const void* /*scratch*/) {
-            m->run(wt, xr, yr, same, st);
-        },
-        &matmul_, dw, rows_of(x), rows_of(y), x_same, matmul_.scratch());
-}
-
-void CudaBackend::matmul(const TensorView& w, const TensorView& x, TensorView y) {
-    // The quantized x in the scratch is still x's when the last op was a matmul of the same view.
-    const bool same = x.data == last_x_ && x.n_rows == last_x_rows_ && generation_ == last_x_generation_;
-    matmul_one(w, x, y, same);
-    last_x_ = x.data;
-    last_x_rows_ = x.n_rows;
-    last_x_generation_ = generation_;
-    if (y.data == x.data) ++generation_;
-}
-
-void CudaBackend::matmul_shared(const TensorView& x, std::span<const backend::MatmulOut> outs) {
-    bool one_launch = outs.size() >= 2 && outs.size() <= size_t(kMaxSharedOuts) && x.n_rows <= kMaxDecodeRows;
-    for (const backend::MatmulOut& o : outs) one_launch = one_launch && o.y.data != x.data;
-    if (!one_launch) {
-        for (const backend::MatmulOut& o : outs) matmul(o.w, x, o.y);
-        return;
-    }
-    const bool same = x.data == last_x_ && x.n_rows == last_x_rows_ && generation_ == last_x_generation_;
-    SharedOuts so;
-    for (const backend::MatmulOut& o : outs) {
-        if (!matmul_supports(o.w.type))
-            fail("matmul", "weight type " + std::string(quant::type_name(o.w.type)) + " has no CUDA kernel");
-        check_f32("matmul", "x", x, x.n_rows, o.w.n_cols);
-        check_f32("matmul", "y", o.y, x.n_rows, o.w.n_rows);
-        so.w[so.n] = DeviceWeight{o.w.type, o.w.data, o.w.n_rows, o.w.n_cols, o.w.row_bytes};
-        so.y[so.n] = rows_of(o.y);
-        ++so.n;
-    }
-    if (x.n_rows > 0) {
-        last_act_ = Matmul::act_type(outs.back().w.type);
-        matmul_.reserve(x.n_rows, x.n_cols);  // now, not inside a deferred launch
-        graphs_.issue(
-            stream_,
-            [](cudaStream_t st, Matmul* m, SharedOuts o, DeviceRows xr, bool same_x, const void* /*scratch*/) {
-                m->run_shared(o, xr, same_x, st);
-            },
-            &matmul_, so, rows_of(x), same, matmul_.scratch());
-    }
-    last_x_ = x.data;
-    last_x_rows_ = x.n_rows;
-    last_x_generation_ = generation_;
-}
-
-void CudaBackend::rope(TensorView x, int head_dim, std::span<const int32_t> positions, const backend::RopeParams& p) {
-    ++generation_;
-    if (head_dim <= 0 || x.n_cols % head_dim != 0 || p.n_dims <= 0 || p.n_dims > head_dim || p.n_dims % 2 != 0)
-        fail("rope", "x " + shape(x) + " with head_dim " + std::to_string(head_dim) + " and n_dims " +
-                         std::to_string(p.n_dims) + " (needs an even n_dims <= head_dim dividing the row)");
-    check_f32("rope", "x", x, int64_t(positions.size()), x.n_cols);
-    if (x.n_rows == 0) return;
-    const int32_t* d_pos = device_ints(positions);
-    if (rope_table_) {
-        // The angles from the table of these parameters (rope_tables.h), grown now, before this step's launches,
-        // when a position is past it.
-        const int32_t max_pos = *std::max_element(positions.begin(), positions.end());
-        const float* table = rope_tables_.get(p.n_dims, p.freq_base, p.freq_scale, max_pos, stream_);
-        graphs_.issue(
-            stream_,
-            [](cudaStream_t st, float* xp, int64_t xs, int64_t rows, int heads, int hd, const int32_t* pos, bool neox,
-               int dims, const float* t) { cuda::rope_from_table(xp, xs, rows, heads, hd, pos, neox, dims, t, st); },
-            x.f32(), stride_of(x), x.n_rows, int(x.n_cols / head_dim), head_dim, d_pos,
-            p.kind == backend::RopeKind::NeoX, p.n_dims, table);
-        return;
-    }
-    graphs_.issue(
-        stream_,
-        [](cudaStream_t st, float* xp, int64_t xs, int64_t rows, int heads, int hd, const int32_t* pos, bool neox,
-           int dims, float base, float scale) { cuda::rope(xp, xs, rows, heads, hd, pos, neox, dims, base, scale, st); },
-        x.f32(), stride_of(x), x.n_rows, int(x.n_cols / head_dim), head_dim, d_pos, p.kind == backend::RopeKind::NeoX,
-        p.n_dims, p.freq_base, p.freq_scale);
-}
-
-void CudaBackend::kv_store(const backend::KvLayerView& cache, const backend::KvLayout& layout, const TensorView& k,
-                           const TensorView& v) {
-    ++generation_;
-    const int64_t n = int64_t(layout.positions.size());
-    const int64_t width = int64_t(cache.n_kv_heads) * cache.head_dim;
-    check_f32("kv_store", "k", k, n, width);
-    check_f32("kv_store", "v", v, n, width);
-    if ((cache.type != DType::F16 && cache.type != DType::Q8_0) || (cache.type == DType::Q8_0 && cache.head_dim % 32 != 0))
-        fail("kv_store", "cache type " + std::string(quant::type_name(cache.type)) + " with head_dim " +
-                             std::to_string(cache.head_dim) + " (F16, or Q8_0 with head_dim % 32 == 0)");
-    if (layout.token_seq.size() != size_t(n) || layout.block_size <= 0) fail("kv_store", "layout does not match the batch");
-    if (n == 0) return;
-    const DeviceKvLayout dl = device_layout(layout);
-    graphs_.issue(
-        stream_,
-        [](cudaStream_t st, DeviceKvCache c, DeviceKvLayout l, const float* kp, int64_t ks, const float* vp, int64_t vs) {
-            cuda::kv_store(c, l, kp, ks, vp, vs, st);
-        },
-        cache_of(cache), dl, static_cast<const float*>(k.f32()), stride_of(k), static_cast<const float*>(v.f32()),
-        stride_of(v));
-}
-
-void CudaBackend::attention(const TensorView& q, const backend::KvLayerView& cache, const backend::KvLayout& layout,
-                            const backend::AttentionParams& p, TensorView out) {
-    ++generation_;
-    const int64_t n = int64_t(layout.positions.size());
-    if (p.n_kv_heads <= 0 || p.n_heads % p.n_kv_heads != 0 || p.head_dim != cache.head_dim ||
-        p.n_kv_heads != cache.n_kv_heads)
-        fail("attention", "heads " + std::to_string(p.n_heads) + "/" + std::to_string(p.n_kv_heads) + " x " +
-                              std::to_string(p.head_dim) + " do not match the cache");
-    check_f32("attention", "q", q, n, int64_t(p.n_heads) * p.head_dim);
-    check_f32("attention", "out", out, n, int64_t(p.n_heads) * p.head_dim);
-    if (layout.token_seq.size() != size_t(n) || layout.block_size <= 0) fail("attention", "layout does not match the batch");
-    if (n == 0) return;
-    const AttentionShape s{p.n_heads, p.n_kv_heads, p.head_dim, p.scale, p.window, p.softcap};
-    const DeviceKvLayout dl = device_layout(layout);
-    // A growing scratch frees the old one: launches recorded so far, which may name it, go first.
-    if (graphs_.recording() && !attention_.scratch_fits(dl, s)) graphs_.run_eagerly(stream_);
-    const Attention::Plan plan = attention_.plan(cache_of(cache), dl, s);
-    graphs_.issue(
-        stream_,
-        [](cudaStream_t st, int n_splits, float* scratch, const float* qp, int64_t qs, DeviceKvCache c, DeviceKvLayout l,
-           AttentionShape sh, float* o, int64_t os) {
-            Attention::launch(Attention::Plan{n_splits, scratch}, qp, qs, c, l, sh, o, os, st);
-        },
-        plan.n_splits, plan.scratch, static_cast<const float*>(q.f32()), stride_of(q), cache_of(cache), dl, s, out.f32(),
-        stride_of(out));
-}
-
-void CudaBackend::gated(bool swi, const TensorView& gate, const TensorView& up, TensorView out) {
-    ++generation_;
-    const char* op = swi ? "swiglu" : "geglu";
-    check_f32(op, "up", up, gate.n_rows, gate.n_cols);
-    check_f32(op, "out", out, gate.n_rows, gate.n_cols);
-    if (gate.n_rows == 0) return;
-    const auto g = static_cast<const float*>(gate.f32());
-    const auto u = static_cast<const float*>(up.f32());
-    if (fuse_quant(out)) {
-        matmul_.reserve(gate.n_rows, gate.n_cols);
-        graphs_.issue(
-            stream_,
-            [](cudaStream_t st, bool s, Matmul* m, const float* gp, int64_t gs, const float* upp, int64_t us, float* o,
-               int64_t os, int64_t rows, int64_t cols, size_t q_row_bytes, const void* /*scratch*/) {
-                void* q = m->scratch_for(DType::Q8_K);
-                if (s) cuda::swiglu_quant_q8_k(gp, gs, upp, us, o, os, rows, cols, q, q_row_bytes, st);
-                else cuda::geglu_quant_q8_k(gp, gs, upp, us, o, os, rows, cols, q, q_row_bytes, st);
-            },
-            swi, &matmul_, g, stride_of(gate), u, stride_of(up), out.f32(), stride_of(out), gate.n_rows, gate.n_cols,
-            Matmul::act_row_bytes(DType::Q8_K, gate.n_cols), matmul_.scratch());
-        note_quantized(out);
-        return;
-    }
-    graphs_.issue(
-        stream_,
-        [](cudaStream_t st, bool s, const float* gp, int64_t gs, const float* upp, int64_t us, float* o, int64_t os,
-           int64_t rows, int64_t cols) {
-            if (s) cuda::swiglu(gp, gs, upp, us, o, os, rows, cols, st);
-            else cuda::geglu(gp, gs, upp, us, o, os, rows, cols, st);
-        },
-        swi, g, stride_of(gate), u, stride_of(up), out.f32(), stride_of(out), gate.n_rows, gate.n_cols);
-}
-
-void CudaBackend::swiglu(const TensorView& gate, const TensorView& up, TensorView out) { gated(true, gate, up, out); }
-
-void CudaBackend::geglu(const TensorView& gate, const TensorView& up, TensorView out) { gated(false, gate, up, out); }
-
-void CudaBackend::add(TensorView x, const TensorView& y) {
-    ++generation_;
-    check_f32("add", "x", x, x.n_rows, x.n_cols);
-    check_f32("add", "y", y, x.n_rows, x.n_cols);
-    if (x.n_rows == 0) return;
-    graphs_.issue(
-        stream_,
-        [](cudaStream_t st, float* xp, int64_t xs, const float* yp, int64_t ys, int64_t rows, int64_t cols) {
-            cuda::add(xp, xs, yp, ys, rows, cols, st);
-        },
-        x.f32(), stride_of(x), static_cast<const float*>(y.f32()), stride_of(y), x.n_rows, x.n_cols);
-}
-
-void CudaBackend::gather_rows(const TensorView& x, std::span<const int32_t> rows, TensorView out) {
-    ++generation_;
-    check_f32("gather_rows", "out", out, int64_t(rows.size()), x.n_cols);
-    for (size_t i = 0; i < rows.size(); ++i)
-        if (rows[i] < 0 || rows[i] >= x.n_rows) fail("gather_rows", "row " + std::to_string(rows[i]) + " outside x " + shape(x));
-    if (rows.empty()) return;
-    const int32_t* d_rows = device_ints(rows);
-    graphs_.issue(
-        stream_,
-        [](cudaStream_t st, const float* xp, int64_t xs, const int32_t* r, int64_t n, int64_t cols, float* o,
-           int64_t os) { cuda::gather_rows(xp, xs, r, n, cols, o, os, st); },
-        static_cast<const float*>(x.f32()), stride_of(x), d_rows, int64_t(rows.size()), x.n_cols, out.f32(),
-        stride_of(out));
 }
 
 }  // namespace hotrod::cuda
