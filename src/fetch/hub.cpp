@@ -4,7 +4,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <map>
-#include <regex>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -46,9 +46,19 @@ struct SplitName {
     int index = 1, count = 1;
 };
 SplitName split_name(const std::string& path) {
-    static const std::regex re(R"((.*)-(\d{5})-of-(\d{5})\.gguf$)", std::regex::icase);
-    std::smatch m;
-    if (std::regex_match(path, m, re)) return {m[1].str(), std::stoi(m[2].str()), std::stoi(m[3].str())};
+    // By hand, not std::regex (GCC 12's regex trips -Wmaybe-uninitialized in the sanitizer build).
+    constexpr std::string_view kOf = "-of-", kExt = ".gguf";
+    const auto digits = [](std::string_view s) {
+        return s.size() == 5 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    const std::string l = lower(path);
+    // NAME-XXXXX-of-YYYYY.gguf: 1 + 5 + 4 + 5 + 5 characters after NAME.
+    if (l.size() > 20 && l.ends_with(kExt)) {
+        const size_t at = l.size() - kExt.size() - 5 - kOf.size() - 5 - 1;
+        const std::string_view tail = std::string_view(l).substr(at);
+        if (tail[0] == '-' && digits(tail.substr(1, 5)) && tail.substr(6, 4) == kOf && digits(tail.substr(10, 5)))
+            return {path.substr(0, at), std::stoi(std::string(tail.substr(1, 5))), std::stoi(std::string(tail.substr(10, 5)))};
+    }
     return {path, 1, 1};
 }
 
