@@ -1,7 +1,9 @@
-// `hotrod serve -m MODEL|URL | -hf OWNER/REPO[:QUANT] [--offline] [--host H] [--port P] [--parallel N] [-c CTX] [--threads T] [--reasoning on|off|auto]
+// `hotrod serve [-m MODEL|URL | -hf OWNER/REPO[:QUANT]] [--offline] [--no-webui] [--host H] [--port P]
+// [--parallel N] [-c CTX] [--threads T] [--reasoning on|off|auto]
 // [--api-key KEY[,KEY...]] [--api-key-file F] [--metrics-public] [--cors-origin O] [--max-queue Q] [--timeout S]
 // [--threads-http N] [--max-connections N] [--max-header-bytes B] [--max-body-bytes B] [--header-timeout S]
-// [--body-timeout S] [--alias NAME] [--chat-template-file F]`: the OpenAI-compatible server. It listens first
+// [--body-timeout S] [--alias NAME] [--chat-template-file F]`: the OpenAI-compatible server and its chat page at /
+// (no model flag: the default model, fetched into the models cache when missing). It listens first
 // (GET /health answers 503 while loading), loads the model on a second thread with a progress bar on a terminal,
 // then serves until SIGINT/SIGTERM, when it refuses new work, lets running requests finish for a few seconds and
 // exits 0.
