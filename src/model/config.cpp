@@ -86,6 +86,21 @@ void validate_config(const Config& c, const std::string& path) {
     if (c.n_vocab <= 0) bad("n_vocab", c.n_vocab, "> 0");
     if (c.sliding_window < 0) bad("sliding_window", c.sliding_window, ">= 0");
     if (!(c.rms_eps > 0) || !std::isfinite(c.rms_eps)) bad("rms_eps", 0, "a positive finite number");
+    if (!c.recurrent_layers.empty()) {
+        const DeltaNetConfig& d = c.delta_net;
+        if (int(c.recurrent_layers.size()) != c.n_layers) bad("recurrent_layers", c.recurrent_layers.size(), "n_layers entries");
+        if (d.n_k_heads <= 0) bad("delta_net.n_k_heads", d.n_k_heads, "> 0");
+        if (d.n_v_heads <= 0 || d.n_v_heads % d.n_k_heads != 0)
+            bad("delta_net.n_v_heads", d.n_v_heads, "a multiple of n_k_heads");
+        if (d.head_dim <= 0 || d.head_dim % 32 != 0) bad("delta_net.head_dim", d.head_dim, "a positive multiple of 32");
+        if (d.conv_kernel < 2 || d.conv_kernel > 8) bad("delta_net.conv_kernel", d.conv_kernel, "2 to 8");
+    }
+}
+
+int Config::n_recurrent_layers() const {
+    int n = 0;
+    for (uint8_t r : recurrent_layers) n += r != 0;
+    return n;
 }
 
 backend::RopeParams Config::rope(int il) const {
@@ -118,7 +133,13 @@ std::string Config::summary() const {
                   rope_kind == backend::RopeKind::NeoX ? "neox" : "normal", double(rope_base), double(rope_base_local),
                   double(rope_scale), double(rms_eps), sliding_window, sliding_pattern,
                   tied_embeddings ? "tied" : "separate");
-    return buf;
+    std::string out = buf;
+    if (!recurrent_layers.empty()) {
+        std::snprintf(buf, sizeof buf, ", %d delta-net layers (%d k / %d v heads x %d, conv %d)", n_recurrent_layers(),
+                      delta_net.n_k_heads, delta_net.n_v_heads, delta_net.head_dim, delta_net.conv_kernel);
+        out += buf;
+    }
+    return out;
 }
 
 }  // namespace hotrod::model

@@ -5,6 +5,9 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#include <cstdint>
 
 #include "backend/backend.h"
 
@@ -21,6 +24,17 @@ public:
 };
 
 enum class FfnActivation { Silu, GeluTanh };  // SwiGLU (llama, qwen) / GeGLU (gemma)
+
+// Gated delta-net ("linear attention") layers of a hybrid model (Qwen3.5: 3 of every 4 layers). Each has a causal
+// conv1d over its q, k, v channels and a recurrent state of n_v_heads x head_dim x head_dim per sequence instead of
+// a KV cache. GGUF keys {arch}.ssm.*, named after the Mamba fields llama.cpp reuses for them.
+struct DeltaNetConfig {
+    int n_k_heads = 0;      // ssm.group_count: query / key heads
+    int n_v_heads = 0;      // ssm.time_step_rank: value heads (a multiple of n_k_heads; 0 = no delta-net layers)
+    int head_dim = 0;       // ssm.state_size: width of every q, k and v head (ssm.inner_size = n_v_heads * head_dim)
+    int conv_kernel = 0;    // ssm.conv_kernel: taps of the causal conv1d (4)
+    int conv_channels() const { return (2 * n_k_heads + n_v_heads) * head_dim; }  // q, k, v concatenated
+};
 
 struct Config {
     std::string arch;            // general.architecture
@@ -52,7 +66,12 @@ struct Config {
     bool qk_norm = false;          // qwen3, gemma3: RMSNorm over each head of q and k
     bool post_norms = false;       // gemma3: norms after attention and FFN, before the residual add
     FfnActivation ffn_act = FfnActivation::Silu;
+    bool attn_output_gate = false;  // qwen35: attn_q also yields a per-head gate; attention output *= sigmoid(gate)
+    DeltaNetConfig delta_net;
+    std::vector<uint8_t> recurrent_layers;  // per layer: 1 = a delta-net layer (empty: none)
 
+    bool is_recurrent(int il) const { return !recurrent_layers.empty() && recurrent_layers[size_t(il)] != 0; }
+    int n_recurrent_layers() const;
     bool is_sliding(int il) const {
         return sliding_window > 0 && sliding_pattern > 0 && (il + 1) % sliding_pattern != 0;
     }

@@ -12,10 +12,11 @@
 namespace hotrod::model {
 
 struct SynthOptions {
-    std::string arch = "qwen3";   // qwen3 (the only family with named shapes so far)
-    std::string shape = "tiny";   // tiny | 0.6b | 4b
+    std::string arch = "qwen3";   // qwen3 | qwen35
+    std::string shape = "tiny";   // qwen3: tiny | 0.6b | 4b; qwen35: tiny | 0.8b | 4b
     std::string quant = "q8_0";   // q4_k_m | q8_0 | f16
     std::string vocab_path;       // a GGUF holding tokenizer.ggml.* (e.g. ggml-vocab-qwen2.gguf)
+    std::string chat_template_path;  // written as tokenizer.chat_template when set
     uint64_t seed = 1;
     bool quick_quant = false;     // Q4_K / Q6_K without the scale search (quant::quantize_row_quick): other bytes,
                                   // the same shapes, minutes less for a 4B model (the GPU runs' benchmark files)

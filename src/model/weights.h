@@ -37,6 +37,16 @@ struct LayerWeights {
     TensorView ffn_up;          // (n_ff, n_embd)
     TensorView ffn_down;        // (n_embd, n_ff)
     TensorView post_ffn_norm;   // (1, n_embd)                  gemma3
+    // Gated delta-net layers (qwen35; Config::delta_net, dn_ below: its head_dim, k_heads, v_heads). Shapes as above.
+    TensorView dn_qkv;          // (conv_channels, n_embd)  q, k (k_heads x dn_head_dim each) then v (v_heads x ...)
+    TensorView dn_z;            // (v_heads * dn_head_dim, n_embd)  z, the gate of the output norm
+    TensorView dn_conv;         // (conv_channels, conv_kernel)  F32 taps, oldest input first
+    TensorView dn_alpha;        // (v_heads, n_embd)  per-head input of the decay
+    TensorView dn_beta;         // (v_heads, n_embd)  per-head input of the update strength
+    TensorView dn_dt_bias;      // (1, v_heads)  added to alpha before the softplus
+    TensorView dn_a;            // (1, v_heads)  -exp(A_log): the decay's scale, negative
+    TensorView dn_norm;         // (1, dn_head_dim)  gated RMSNorm weight, shared by the heads
+    TensorView dn_out;          // (n_embd, v_heads * dn_head_dim)
 };
 
 struct Weights {

@@ -169,6 +169,66 @@ TEST(Synth, Qwen3Shapes) {
     EXPECT_THROW(synth_config(o, 10), Error);
 }
 
+TEST(Synth, Qwen35Shapes) {
+    SynthOptions o;
+    o.arch = "qwen35";
+    o.shape = "4b";  // Qwen3.5-4B's config.json
+    Config c = synth_config(o, 151936);
+    EXPECT_EQ(c.n_layers, 32);
+    EXPECT_EQ(c.n_embd, 2560);
+    EXPECT_EQ(c.n_ff, 9216);
+    EXPECT_EQ(c.n_heads * c.head_dim, 4096);
+    EXPECT_EQ(c.n_kv_heads, 4);
+    EXPECT_EQ(c.rope_dims, 64);
+    EXPECT_EQ(c.delta_net.n_k_heads, 16);
+    EXPECT_EQ(c.delta_net.n_v_heads, 32);
+    EXPECT_EQ(c.delta_net.conv_channels(), 8192);
+    EXPECT_EQ(c.n_recurrent_layers(), 24);
+    EXPECT_FALSE(c.is_recurrent(3));
+    EXPECT_TRUE(c.is_recurrent(4));
+    o.shape = "0.6b";  // a qwen3 shape
+    EXPECT_THROW(synth_config(o, 10), Error);
+}
+
+// The file synth writes reads back through the family's own key reader and manifest: every key, every tensor
+// with its shape and the F32 types the loader requires (norms, biases, the conv taps).
+TEST(Synth, Qwen35TinyReadsBack) {
+    const std::string dir = temp_dir().string();
+    SynthOptions o;
+    o.arch = "qwen35";
+    o.shape = "tiny";
+    o.quant = "q4_k_m";
+    o.quick_quant = true;
+    o.vocab_path = test::shared_vocab("ggml-vocab-qwen35.gguf");
+    o.chat_template_path = std::string(HOTROD_SOURCE_DIR) + "/../shared/templates/Qwen3.5-4B.jinja";
+    const std::string path = dir + "/tiny.gguf";
+    write_synthetic_model(o, path);
+    const auto f = gguf::File::open(path);
+    const Config c = read_config_qwen35(f);
+    const Config want = synth_config(o, c.n_vocab);
+    EXPECT_EQ(c.n_layers, want.n_layers);
+    EXPECT_EQ(c.head_dim, 256);
+    EXPECT_EQ(c.rope_dims, 64);
+    EXPECT_TRUE(c.attn_output_gate);
+    EXPECT_EQ(c.recurrent_layers, (std::vector<uint8_t>{1, 1, 1, 0}));
+    EXPECT_EQ(c.delta_net.n_k_heads, 2);
+    EXPECT_EQ(c.delta_net.n_v_heads, 4);
+    EXPECT_EQ(c.delta_net.head_dim, 128);
+    EXPECT_EQ(c.delta_net.conv_kernel, 4);
+    EXPECT_NO_THROW(validate_config(c, path));
+    EXPECT_NE(f.get<std::string>("tokenizer.chat_template").find("<think>"), std::string::npos);
+    const Manifest manifest = manifest_qwen35(c);
+    for (const TensorSpec& s : manifest.specs()) {
+        if (s.optional) continue;
+        const gguf::TensorInfo* t = f.find_tensor(s.name);
+        ASSERT_NE(t, nullptr) << s.name;
+        for (size_t d = 0; d < s.shape.size(); ++d) EXPECT_EQ(t->dims[d], s.shape[d]) << s.name << " dim " << d;
+        if (s.is_norm_or_bias() || s.name.ends_with("ssm_conv1d.weight")) {
+            EXPECT_EQ(t->type, quant::DType::F32) << s.name;
+        }
+    }
+}
+
 TEST(KvCache, BlockPoolHandsOutEveryBlockOnce) {
     BlockPool p(4);
     std::vector<int32_t> got;
