@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 
 #include "quant/types.h"
@@ -65,6 +66,40 @@ struct AttentionParams {
     float scale = 1.0f;        // applied to q·k
     int window = 0;            // sliding window in tokens (0 = full causal)
     float softcap = 0.0f;      // tanh soft-capping of scores (0 = none)
+};
+
+// Where each batch token's recurrent state lives (the gated delta net layers of Qwen3.5). As in KvLayout, the
+// tokens of a sequence are contiguous and in position order, consecutive positions; batch sequence s reads and
+// writes row state_slots[s] of a layer's state tensors (the cache that owns them maps sequences to slots). A
+// sequence whose first token in the batch has position 0 starts from a zero state: the slot's old contents are
+// never read, so a slot handed to a new sequence needs no clearing.
+struct RecurrentLayout {
+    std::span<const int32_t> positions;    // per token: its position in its sequence
+    std::span<const int32_t> token_seq;    // per token: index of its batch sequence
+    std::span<const int32_t> state_slots;  // per batch sequence: its row in the state tensors, distinct
+};
+
+// How gated_delta_rule runs a sequence's tokens. Both forms compute the same rule; they differ in rounding only
+// (the chunked form reorders sums), so Auto's choice depends on nothing but the sequence's own tokens.
+enum class DeltaRuleForm {
+    Auto,       // Chunked for a sequence with many tokens in the batch (prefill), Recurrent for few (decode)
+    Recurrent,  // token by token
+    Chunked,    // chunks of up to 64 tokens ending at positions that are multiples of 64
+};
+
+// The gated delta rule per value head h, with S a (head_dim x head_dim) state, key index first:
+//   S <- exp(g) S;  u = beta (v - S^T k);  S <- S + k u^T;  o = S^T (scale q)
+// q and k have n_k_heads heads, v / g / beta / out n_v_heads; value head h reads key head h % n_k_heads (the
+// heads tiled, as Qwen3.5's GGUF stores them). With l2_norm, q and k are first divided by sqrt(sum x^2 + l2_eps)
+// per head.
+struct DeltaRuleParams {
+    int n_k_heads = 0;
+    int n_v_heads = 0;           // a multiple of n_k_heads
+    int head_dim = 0;            // of q, k and v
+    float scale = 1.0f;          // applied to q, after the L2 norm (1 / sqrt(head_dim) in Qwen3.5)
+    bool l2_norm = false;
+    float l2_eps = 0.0f;
+    DeltaRuleForm form = DeltaRuleForm::Auto;
 };
 
 // One product of Backend::matmul_shared: y = w · x.
@@ -145,9 +180,65 @@ public:
     virtual void add(TensorView x, const TensorView& y) = 0;
     // out[i] = x[rows[i]]: gathers the rows that want logits before the output projection.
     virtual void gather_rows(const TensorView& x, std::span<const int32_t> rows, TensorView out) = 0;
+
+    // The recurrent (linear attention) ops, for gated delta net layers. Only some backends have them: the
+    // defaults throw, naming the op and the backend.
+    //
+    // Causal depthwise conv1d over time, per channel c of n_channels, with kernel K = w.n_cols:
+    //   out[t][c] = sum_i w[c][i] * x[t - (K-1) + i][c]   (then silu(out) when `silu`)
+    // where inputs before a sequence's first token in the batch come from its state. x and out: [n_tokens x
+    // n_channels] F32, out == x (in place) or disjoint. w: [n_channels x K] F32, tap K-1 weighing the current token
+    // (GGUF ssm_conv1d). state: [n_slots x (K-1)*n_channels] F32, a slot holding the sequence's last K-1 inputs,
+    // oldest first, each n_channels wide; read, then overwritten with the last K-1 inputs after this batch.
+    virtual void conv1d_causal(const TensorView& x, const TensorView& w, TensorView state,
+                               const RecurrentLayout& layout, bool silu, TensorView out);
+    // The gated delta rule (see DeltaRuleParams) over each sequence's tokens in order. q, k: [n_tokens x
+    // n_k_heads*head_dim]; v, out: [n_tokens x n_v_heads*head_dim]; g (log decay, <= 0) and beta: [n_tokens x
+    // n_v_heads]; all F32, any row stride (q, k, v may be column views of one conv output). state: [n_slots x
+    // n_v_heads*head_dim*head_dim] F32, per value head a (head_dim x head_dim) block whose row j (value index)
+    // holds S[0..head_dim)[j] (the key index contiguous); read and updated in place.
+    virtual void gated_delta_rule(const TensorView& q, const TensorView& k, const TensorView& v, const TensorView& g,
+                                  const TensorView& beta, TensorView state, const RecurrentLayout& layout,
+                                  const DeltaRuleParams& p, TensorView out);
+    // The delta rule's per-token gates from their projections, all [n_tokens x n_v_heads] F32 (outputs may alias
+    // their inputs): g = a_neg * softplus(alpha + dt_bias), beta = sigmoid(b_logit). a_neg and dt_bias: one row of
+    // n_v_heads (a_neg = -exp(A_log), as GGUF's ssm_a stores it).
+    virtual void delta_gates(const TensorView& alpha, const TensorView& b_logit, const TensorView& a_neg,
+                             const TensorView& dt_bias, TensorView g, TensorView beta);
+    // out = rms_norm(x) * w * silu(z) over each head_dim-wide slice of a row; w: one row of head_dim shared by
+    // all heads. x, z, out: [n_tokens x n_heads*head_dim] F32; out may alias x or z.
+    virtual void rms_norm_gated(const TensorView& x, const TensorView& w, const TensorView& z, int head_dim, float eps,
+                                TensorView out);
+    // x[t][h*head_dim + i] *= sigmoid(gate[t][h*gate_head_stride + i]), in place over x [n_tokens x n_heads*head_dim]:
+    // the output gate of gated attention. gate: [n_tokens x (n_heads-1)*gate_head_stride + head_dim] F32, so it can
+    // be the second half of each head of a fused [q | gate] projection (a view starting head_dim floats into the
+    // row, gate_head_stride = 2*head_dim); gate_head_stride = head_dim when dense.
+    virtual void sigmoid_gate(TensorView x, const TensorView& gate, int head_dim, int gate_head_stride);
+
     // Waits until every op issued so far has finished and its results are visible to the host.
     virtual void sync() = 0;
 };
+
+// The recurrent ops are optional: a backend that lacks one says so when a model first calls it.
+inline void Backend::conv1d_causal(const TensorView&, const TensorView&, TensorView, const RecurrentLayout&, bool,
+                                   TensorView) {
+    throw std::runtime_error("conv1d_causal is not implemented by backend " + name());
+}
+inline void Backend::gated_delta_rule(const TensorView&, const TensorView&, const TensorView&, const TensorView&,
+                                      const TensorView&, TensorView, const RecurrentLayout&, const DeltaRuleParams&,
+                                      TensorView) {
+    throw std::runtime_error("gated_delta_rule is not implemented by backend " + name());
+}
+inline void Backend::delta_gates(const TensorView&, const TensorView&, const TensorView&, const TensorView&, TensorView,
+                                 TensorView) {
+    throw std::runtime_error("delta_gates is not implemented by backend " + name());
+}
+inline void Backend::rms_norm_gated(const TensorView&, const TensorView&, const TensorView&, int, float, TensorView) {
+    throw std::runtime_error("rms_norm_gated is not implemented by backend " + name());
+}
+inline void Backend::sigmoid_gate(TensorView, const TensorView&, int, int) {
+    throw std::runtime_error("sigmoid_gate is not implemented by backend " + name());
+}
 
 inline void Backend::to_host(const TensorView& t, void* dst) {
     sync();

@@ -54,7 +54,26 @@ public:
     void gather_rows(const backend::TensorView& x, std::span<const int32_t> rows, backend::TensorView out) override;
     void sync() override;
 
+    // The recurrent ops (cpu_backend_recurrent.cpp).
+    void conv1d_causal(const backend::TensorView& x, const backend::TensorView& w, backend::TensorView state,
+                       const backend::RecurrentLayout& layout, bool silu, backend::TensorView out) override;
+    void gated_delta_rule(const backend::TensorView& q, const backend::TensorView& k, const backend::TensorView& v,
+                          const backend::TensorView& g, const backend::TensorView& beta, backend::TensorView state,
+                          const backend::RecurrentLayout& layout, const backend::DeltaRuleParams& p,
+                          backend::TensorView out) override;
+    void delta_gates(const backend::TensorView& alpha, const backend::TensorView& b_logit,
+                     const backend::TensorView& a_neg, const backend::TensorView& dt_bias, backend::TensorView g,
+                     backend::TensorView beta) override;
+    void rms_norm_gated(const backend::TensorView& x, const backend::TensorView& w, const backend::TensorView& z,
+                        int head_dim, float eps, backend::TensorView out) override;
+    void sigmoid_gate(backend::TensorView x, const backend::TensorView& gate, int head_dim, int gate_head_stride) override;
+
 private:
+    // Checks a RecurrentLayout against n_tokens tokens and n_slots state slots and fills rec_seq_first_.
+    void recurrent_runs(const char* op, const backend::RecurrentLayout& layout, int64_t n_tokens, int64_t n_slots);
+    // Runs fn(task, thread_id) for every task: inline when `work` (multiply-adds) is small, else on the pool.
+    template <class F>
+    void run_tasks_sized(int64_t n_tasks, int64_t work, F&& fn);
     // Runs fn(row_begin, row_end) over [0, n_rows): inline when n_rows * work_per_row is small, else in chunks
     // on the pool.
     template <class F>
@@ -97,6 +116,13 @@ private:
 
     std::vector<AttentionTile> attn_tiles_;  // the prefill tiles of the current attention call
     std::vector<float> attn_scratch_;  // attention scores per thread, or per split: scores, sums, partial outputs
+
+    // The recurrent ops' per-call tables: each batch sequence's first token (n_seqs + 1 entries), whether it
+    // starts fresh, the sequences longest first (the order their tasks go out in), and per-thread scratch.
+    std::vector<int32_t> rec_seq_first_;
+    std::vector<char> rec_fresh_;
+    std::vector<int32_t> rec_order_;
+    std::vector<float> rec_scratch_;
 };
 
 }  // namespace hotrod::cpu

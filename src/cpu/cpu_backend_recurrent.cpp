@@ -1,0 +1,278 @@
+// CpuBackend's recurrent ops (gated delta net layers, gated attention's output gate): argument checks, the batch
+// cut into per-sequence runs, and the task split over the pool. A sequence's work never depends on the other
+// sequences of the batch (tasks are per sequence and head or channel block), so a batch gives each sequence the
+// bits it gets alone.
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "cpu/cpu_backend.h"
+#include "cpu/op_profile.h"
+#include "cpu/ops_conv.h"
+#include "cpu/ops_delta_rule.h"
+#include "cpu/ops_gate.h"
+
+namespace hotrod::cpu {
+
+using backend::TensorView;
+using quant::DType;
+
+namespace {
+
+// Below this many multiply-adds an op runs on the calling thread (as cpu_backend.cpp's kInlineWork).
+constexpr int64_t kInlineWork = 32768;
+
+// Auto runs a sequence with at least this many tokens in the batch in the chunked form. Below it the chunked
+// form's C x C work and its fixed passes over the state buy nothing over the token loop. (Not measured yet.)
+constexpr int64_t kChunkedMinTokens = 4;
+
+[[noreturn]] void fail(const char* op, const std::string& what) {
+    throw std::invalid_argument(std::string("CpuBackend::") + op + ": " + what);
+}
+
+std::string shape(const TensorView& v) {
+    return std::string(quant::type_name(v.type)) + " [" + std::to_string(v.n_rows) + " x " +
+           std::to_string(v.n_cols) + "]";
+}
+
+// An F32 view of n_rows x n_cols whose rows hold at least n_cols floats.
+void check_f32(const char* op, const char* name, const TensorView& v, int64_t n_rows, int64_t n_cols) {
+    if (v.type != DType::F32 || v.n_rows != n_rows || v.n_cols != n_cols ||
+        (n_rows > 1 && v.row_bytes < size_t(n_cols) * sizeof(float)) || (n_rows > 0 && v.data == nullptr) ||
+        v.row_bytes % sizeof(float) != 0) {
+        fail(op, std::string(name) + " is " + shape(v) + ", expected F32 [" + std::to_string(n_rows) + " x " +
+                     std::to_string(n_cols) + "]");
+    }
+}
+
+inline float* row_f32(const TensorView& v, int64_t r) {
+    return reinterpret_cast<float*>(static_cast<char*>(v.data) + size_t(r) * v.row_bytes);
+}
+
+inline size_t stride_f32(const TensorView& v) { return v.row_bytes / sizeof(float); }
+
+}  // namespace
+
+template <class F>
+void CpuBackend::run_tasks_sized(int64_t n_tasks, int64_t work, F&& fn) {
+    if (pool_.n_threads() == 1 || n_tasks == 1 || work < kInlineWork) {
+        for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
+        return;
+    }
+    pool_.run_tasks(n_tasks, fn);
+}
+
+void CpuBackend::recurrent_runs(const char* op, const backend::RecurrentLayout& layout, int64_t n_tokens,
+                                int64_t n_slots) {
+    if (int64_t(layout.positions.size()) != n_tokens || int64_t(layout.token_seq.size()) != n_tokens) {
+        fail(op, "layout has " + std::to_string(layout.positions.size()) + " positions and " +
+                     std::to_string(layout.token_seq.size()) + " sequence ids for " + std::to_string(n_tokens) +
+                     " tokens");
+    }
+    const int64_t n_seqs = int64_t(layout.state_slots.size());
+    rec_seq_first_.assign(1, 0);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const int32_t s = layout.token_seq[size_t(t)];
+        const int32_t expected = t == 0 ? 0 : layout.token_seq[size_t(t - 1)];
+        if (s == expected + 1 && t > 0) {
+            rec_seq_first_.push_back(int32_t(t));
+        } else if (s != expected) {
+            fail(op, "token " + std::to_string(t) + " of sequence " + std::to_string(s) +
+                         ": the batch's sequences must be contiguous and numbered in order from 0");
+        } else if (t > 0 && layout.positions[size_t(t)] != layout.positions[size_t(t - 1)] + 1) {
+            fail(op, "token " + std::to_string(t) + " at position " + std::to_string(layout.positions[size_t(t)]) +
+                         " does not follow its sequence's previous token");
+        }
+    }
+    rec_seq_first_.push_back(int32_t(n_tokens));
+    if (n_tokens == 0) rec_seq_first_.assign(1, 0);
+    if (int64_t(rec_seq_first_.size()) - 1 != n_seqs) {
+        fail(op, "layout has " + std::to_string(n_seqs) + " state slots for " +
+                     std::to_string(rec_seq_first_.size() - 1) + " sequences");
+    }
+    rec_fresh_.resize(size_t(n_seqs));
+    for (int64_t s = 0; s < n_seqs; ++s) {
+        const int32_t slot = layout.state_slots[size_t(s)];
+        if (slot < 0 || slot >= n_slots) {
+            fail(op, "sequence " + std::to_string(s) + " has state slot " + std::to_string(slot) + " of " +
+                         std::to_string(n_slots));
+        }
+        for (int64_t r = 0; r < s; ++r) {
+            if (layout.state_slots[size_t(r)] == slot) fail(op, "two sequences share state slot " + std::to_string(slot));
+        }
+        rec_fresh_[size_t(s)] = layout.positions[size_t(rec_seq_first_[size_t(s)])] == 0;
+    }
+    rec_order_.resize(size_t(n_seqs));
+    for (int64_t s = 0; s < n_seqs; ++s) rec_order_[size_t(s)] = int32_t(s);
+    std::stable_sort(rec_order_.begin(), rec_order_.end(), [&](int32_t a, int32_t b) {
+        return rec_seq_first_[size_t(a) + 1] - rec_seq_first_[size_t(a)] >
+               rec_seq_first_[size_t(b) + 1] - rec_seq_first_[size_t(b)];
+    });
+}
+
+void CpuBackend::conv1d_causal(const TensorView& x, const TensorView& w, TensorView state,
+                               const backend::RecurrentLayout& layout, bool silu, TensorView out) {
+    const OpTimer timer("conv1d_causal");
+    ++generation_;
+    const int64_t n_tokens = x.n_rows, n_channels = x.n_cols;
+    const int64_t K = w.n_cols;
+    if (K < 2 || K > kConvMaxKernel) {
+        fail("conv1d_causal", "kernel width " + std::to_string(K) + " (2.." + std::to_string(kConvMaxKernel) + ")");
+    }
+    check_f32("conv1d_causal", "x", x, n_tokens, n_channels);
+    check_f32("conv1d_causal", "w", w, n_channels, K);
+    check_f32("conv1d_causal", "out", out, n_tokens, n_channels);
+    check_f32("conv1d_causal", "state", state, state.n_rows, (K - 1) * n_channels);
+    if (w.n_rows > 1 && w.row_bytes != size_t(K) * sizeof(float)) fail("conv1d_causal", "w rows must be packed");
+    if (out.data != x.data) {
+        const char* x0 = static_cast<const char*>(x.data);
+        const char* o0 = static_cast<const char*>(out.data);
+        const size_t x_span = size_t(n_tokens) * x.row_bytes, o_span = size_t(n_tokens) * out.row_bytes;
+        if (n_tokens > 0 && x0 < o0 + o_span && o0 < x0 + x_span && x.row_bytes != out.row_bytes) {
+            fail("conv1d_causal", "out overlaps x without being x");
+        }
+    }
+    recurrent_runs("conv1d_causal", layout, n_tokens, state.n_rows);
+    if (n_tokens == 0) return;
+
+    ConvJob job;
+    job.x = x.f32();
+    job.x_stride = stride_f32(x);
+    job.w = w.f32();
+    job.state = state.f32();
+    job.state_stride = stride_f32(state);
+    job.out = out.f32();
+    job.out_stride = stride_f32(out);
+    job.n_channels = n_channels;
+    job.kernel = int(K);
+    job.silu = silu;
+    const int64_t n_blocks = (n_channels + kConvBlock - 1) / kConvBlock;
+    const int64_t n_seqs = int64_t(rec_order_.size());
+    run_tasks_sized(n_seqs * n_blocks, n_tokens * n_channels * K, [&](int64_t task, int) {
+        const int32_t s = rec_order_[size_t(task / n_blocks)];
+        const int64_t c0 = (task % n_blocks) * kConvBlock;
+        conv1d_causal_block(job, rec_seq_first_[size_t(s)], rec_seq_first_[size_t(s) + 1],
+                            row_f32(state, layout.state_slots[size_t(s)]), rec_fresh_[size_t(s)] != 0, c0,
+                            std::min(c0 + kConvBlock, n_channels));
+    });
+}
+
+void CpuBackend::gated_delta_rule(const TensorView& q, const TensorView& k, const TensorView& v, const TensorView& g,
+                                  const TensorView& beta, TensorView state, const backend::RecurrentLayout& layout,
+                                  const backend::DeltaRuleParams& p, TensorView out) {
+    const OpTimer timer("gated_delta_rule");
+    ++generation_;
+    if (p.n_k_heads <= 0 || p.n_v_heads <= 0 || p.n_v_heads % p.n_k_heads != 0 || p.head_dim <= 0) {
+        fail("gated_delta_rule", "heads " + std::to_string(p.n_v_heads) + " value / " + std::to_string(p.n_k_heads) +
+                                     " key of " + std::to_string(p.head_dim) +
+                                     " (the value heads must be a multiple of the key heads)");
+    }
+    const int64_t n = q.n_rows;
+    const int64_t d = p.head_dim;
+    check_f32("gated_delta_rule", "q", q, n, p.n_k_heads * d);
+    check_f32("gated_delta_rule", "k", k, n, p.n_k_heads * d);
+    check_f32("gated_delta_rule", "v", v, n, p.n_v_heads * d);
+    check_f32("gated_delta_rule", "g", g, n, p.n_v_heads);
+    check_f32("gated_delta_rule", "beta", beta, n, p.n_v_heads);
+    check_f32("gated_delta_rule", "out", out, n, p.n_v_heads * d);
+    check_f32("gated_delta_rule", "state", state, state.n_rows, p.n_v_heads * d * d);
+    recurrent_runs("gated_delta_rule", layout, n, state.n_rows);
+    if (n == 0) return;
+
+    DeltaRuleJob job;
+    job.q = q.f32();
+    job.q_stride = stride_f32(q);
+    job.k = k.f32();
+    job.k_stride = stride_f32(k);
+    job.v = v.f32();
+    job.v_stride = stride_f32(v);
+    job.g = g.f32();
+    job.g_stride = stride_f32(g);
+    job.beta = beta.f32();
+    job.beta_stride = stride_f32(beta);
+    job.out = out.f32();
+    job.out_stride = stride_f32(out);
+    job.n_k_heads = p.n_k_heads;
+    job.n_v_heads = p.n_v_heads;
+    job.head_dim = p.head_dim;
+    job.scale = p.scale;
+    job.l2_norm = p.l2_norm;
+    job.l2_eps = p.l2_eps;
+
+    const int n_threads = pool_.n_threads();
+    const size_t per_thread = std::max(delta_rule_chunked_scratch(p.head_dim), delta_rule_recurrent_scratch(p.head_dim));
+    if (rec_scratch_.size() < per_thread * size_t(n_threads)) rec_scratch_.resize(per_thread * size_t(n_threads));
+    const int64_t n_seqs = int64_t(rec_order_.size());
+    run_tasks_sized(n_seqs * p.n_v_heads, n * p.n_v_heads * d * d * 4, [&](int64_t task, int thread_id) {
+        const int32_t s = rec_order_[size_t(task / p.n_v_heads)];
+        const int head = int(task % p.n_v_heads);
+        const int64_t t0 = rec_seq_first_[size_t(s)], t1 = rec_seq_first_[size_t(s) + 1];
+        float* S = row_f32(state, layout.state_slots[size_t(s)]) + size_t(head) * size_t(d * d);
+        if (rec_fresh_[size_t(s)]) std::memset(S, 0, size_t(d * d) * sizeof(float));
+        float* scratch = rec_scratch_.data() + per_thread * size_t(thread_id);
+        const bool chunked = p.form == backend::DeltaRuleForm::Chunked ||
+                             (p.form == backend::DeltaRuleForm::Auto && t1 - t0 >= kChunkedMinTokens);
+        if (chunked) {
+            delta_rule_chunked(job, t0, t1, layout.positions[size_t(t0)], head, S, scratch);
+        } else {
+            delta_rule_recurrent(job, t0, t1, head, S, scratch);
+        }
+    });
+}
+
+void CpuBackend::delta_gates(const TensorView& alpha, const TensorView& b_logit, const TensorView& a_neg,
+                             const TensorView& dt_bias, TensorView g, TensorView beta) {
+    const OpTimer timer("delta_gates");
+    ++generation_;
+    const int64_t n = alpha.n_rows, n_heads = alpha.n_cols;
+    check_f32("delta_gates", "alpha", alpha, n, n_heads);
+    check_f32("delta_gates", "b_logit", b_logit, n, n_heads);
+    check_f32("delta_gates", "a_neg", a_neg, 1, n_heads);
+    check_f32("delta_gates", "dt_bias", dt_bias, 1, n_heads);
+    check_f32("delta_gates", "g", g, n, n_heads);
+    check_f32("delta_gates", "beta", beta, n, n_heads);
+    // A few heads per token: the whole op is smaller than one pool wake-up until a long prefill.
+    run_tasks_sized(n, n * n_heads * 16, [&](int64_t t, int) {
+        delta_gates_row(row_f32(alpha, t), row_f32(b_logit, t), a_neg.f32(), dt_bias.f32(), n_heads, row_f32(g, t),
+                        row_f32(beta, t));
+    });
+}
+
+void CpuBackend::rms_norm_gated(const TensorView& x, const TensorView& w, const TensorView& z, int head_dim, float eps,
+                                TensorView out) {
+    const OpTimer timer("rms_norm_gated");
+    ++generation_;
+    if (head_dim <= 0 || x.n_cols % head_dim != 0) {
+        fail("rms_norm_gated", "x " + shape(x) + " is not a whole number of heads of " + std::to_string(head_dim));
+    }
+    check_f32("rms_norm_gated", "x", x, x.n_rows, x.n_cols);
+    check_f32("rms_norm_gated", "w", w, 1, head_dim);
+    check_f32("rms_norm_gated", "z", z, x.n_rows, x.n_cols);
+    check_f32("rms_norm_gated", "out", out, x.n_rows, x.n_cols);
+    const int64_t n_heads = x.n_cols / head_dim;
+    run_tasks_sized(x.n_rows, x.n_rows * x.n_cols * 8, [&](int64_t t, int) {
+        for (int64_t h = 0; h < n_heads; ++h) {
+            const size_t off = size_t(h * head_dim);
+            rms_norm_gated_row(row_f32(x, t) + off, w.f32(), row_f32(z, t) + off, eps, head_dim, row_f32(out, t) + off);
+        }
+    });
+}
+
+void CpuBackend::sigmoid_gate(TensorView x, const TensorView& gate, int head_dim, int gate_head_stride) {
+    const OpTimer timer("sigmoid_gate");
+    ++generation_;
+    if (head_dim <= 0 || x.n_cols % head_dim != 0 || gate_head_stride < head_dim) {
+        fail("sigmoid_gate", "x " + shape(x) + " with heads of " + std::to_string(head_dim) + " and gate head stride " +
+                                 std::to_string(gate_head_stride));
+    }
+    const int64_t n_heads = x.n_cols / head_dim;
+    check_f32("sigmoid_gate", "x", x, x.n_rows, x.n_cols);
+    check_f32("sigmoid_gate", "gate", gate, x.n_rows, (n_heads - 1) * gate_head_stride + head_dim);
+    run_tasks_sized(x.n_rows, x.n_rows * x.n_cols * 8, [&](int64_t t, int) {
+        for (int64_t h = 0; h < n_heads; ++h) {
+            sigmoid_gate_row(row_f32(x, t) + h * head_dim, row_f32(gate, t) + h * gate_head_stride, head_dim);
+        }
+    });
+}
+
+}  // namespace hotrod::cpu
