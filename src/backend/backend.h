@@ -79,10 +79,10 @@ struct RecurrentLayout {
     std::span<const int32_t> state_slots;  // per batch sequence: its row in the state tensors, distinct
 };
 
-// How gated_delta_rule runs a sequence's tokens. Both forms compute the same rule; they differ in rounding only
-// (the chunked form reorders sums), so Auto's choice depends on nothing but the sequence's own tokens.
+// How gated_delta_rule runs a sequence's tokens. Both forms compute the same rule and differ in rounding only
+// (the chunked form reorders sums); a backend's Auto choice depends on nothing but the sequence's own tokens.
 enum class DeltaRuleForm {
-    Auto,       // Chunked for a sequence with many tokens in the batch (prefill), Recurrent for few (decode)
+    Auto,       // the backend's faster form (the CPU: Recurrent at every length, see cpu_backend_recurrent.cpp)
     Recurrent,  // token by token
     Chunked,    // chunks of up to 64 tokens ending at positions that are multiples of 64
 };

@@ -221,6 +221,22 @@ TEST(CpuBackend, BadShapesThrow) {
     EXPECT_THROW(be.rope(x.view(), 64, pos, {backend::RopeKind::Normal, 65, 1e4f, 1.0f}), std::invalid_argument);
 }
 
+TEST(CpuBackend, RecurrentOpsDefaultToAnErrorNamingOpAndBackend) {
+    // A backend without the recurrent ops (RefBackend here, CUDA for now) fails when a model first calls one.
+    RefBackend be;
+    Mat x(2, 64, 1), w(64, 4, 2), state(1, 3 * 64), out(2, 64);
+    const backend::RecurrentLayout layout;
+    try {
+        be.conv1d_causal(x.view(), w.view(), state.view(), layout, true, out.view());
+        FAIL() << "no throw";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("conv1d_causal"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("ref"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(be.sigmoid_gate(x.view(), out.view(), 64, 64), std::runtime_error);
+    EXPECT_THROW(be.rms_norm_gated(x.view(), w.view(), out.view(), 64, 1e-6f, out.view()), std::runtime_error);
+}
+
 TEST(CpuBackend, QuantizedXCacheIsNeverStale) {
     for (const Config& cfg : configs()) {
         CpuBackend be(cfg.n_threads, Isa(cfg.isa));
