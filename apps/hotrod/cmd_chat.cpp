@@ -147,8 +147,9 @@ int cmd_chat(int argc, char** argv) {
                                                 " tokens, the context holds " + std::to_string(s.n_ctx()) +
                                                 " (/reset, or raise -c)");
                 // Reuse the cached prefix; at least one token is run again, for the logits of the next one.
-                const size_t n_keep = std::min(common_prefix(conv.cached, ids), ids.size() - 1);
-                s.kv->truncate(s.seq_id, int(n_keep));
+                // (A hybrid model's recurrent state keeps only an exact continuation: truncate says what it kept.)
+                const size_t n_keep =
+                    size_t(s.kv->truncate(s.seq_id, int(std::min(common_prefix(conv.cached, ids), ids.size() - 1))));
                 conv.cached = ids;
                 const auto t_prompt = Clock::now();
                 prefill(s, ids, n_keep);

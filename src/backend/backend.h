@@ -214,6 +214,9 @@ public:
     // be the second half of each head of a fused [q | gate] projection (a view starting head_dim floats into the
     // row, gate_head_stride = 2*head_dim); gate_head_stride = head_dim when dense.
     virtual void sigmoid_gate(TensorView x, const TensorView& gate, int head_dim, int gate_head_stride);
+    // out[t][h*head_dim + i] = x[t][h*head_stride + i] for the out.n_cols / head_dim heads: takes every head out of
+    // a row where heads sit head_stride apart (the queries of a fused [q | gate] projection) into a dense row.
+    virtual void copy_heads(const TensorView& x, int head_dim, int head_stride, TensorView out);
 
     // Waits until every op issued so far has finished and its results are visible to the host.
     virtual void sync() = 0;
@@ -238,6 +241,10 @@ inline void Backend::rms_norm_gated(const TensorView&, const TensorView&, const 
 }
 inline void Backend::sigmoid_gate(TensorView, const TensorView&, int, int) {
     throw std::runtime_error("sigmoid_gate is not implemented by backend " + name());
+}
+
+inline void Backend::copy_heads(const TensorView&, int, int, TensorView) {
+    throw std::runtime_error("copy_heads is not implemented by backend " + name());
 }
 
 inline void Backend::to_host(const TensorView& t, void* dst) {

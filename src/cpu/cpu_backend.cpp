@@ -460,6 +460,21 @@ void CpuBackend::gather_rows(const TensorView& x, std::span<const int32_t> rows,
     }
 }
 
+void CpuBackend::copy_heads(const TensorView& x, int head_dim, int head_stride, TensorView out) {
+    const OpTimer timer("copy_heads");
+    ++generation_;
+    if (head_dim <= 0 || head_stride < head_dim || out.n_cols % head_dim != 0)
+        fail("copy_heads", "head_dim " + std::to_string(head_dim) + ", stride " + std::to_string(head_stride) +
+                               ", out " + shape(out));
+    const int64_t n_heads = out.n_cols / head_dim;
+    check_f32("copy_heads", "out", out, x.n_rows, n_heads * head_dim);
+    if (x.type != quant::DType::F32 || x.n_cols < (n_heads - 1) * head_stride + head_dim)
+        fail("copy_heads", "x " + shape(x) + " is not F32 or too narrow for " + std::to_string(n_heads) + " heads");
+    for (int64_t t = 0; t < x.n_rows; ++t)
+        for (int64_t h = 0; h < n_heads; ++h)
+            std::memcpy(row_f32(out, t) + h * head_dim, row_f32(x, t) + h * head_stride, size_t(head_dim) * sizeof(float));
+}
+
 void CpuBackend::sync() { ++generation_; }
 
 }  // namespace hotrod::cpu

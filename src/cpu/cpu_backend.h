@@ -52,6 +52,7 @@ public:
     void geglu(const backend::TensorView& gate, const backend::TensorView& up, backend::TensorView out) override;
     void add(backend::TensorView x, const backend::TensorView& y) override;
     void gather_rows(const backend::TensorView& x, std::span<const int32_t> rows, backend::TensorView out) override;
+    void copy_heads(const backend::TensorView& x, int head_dim, int head_stride, backend::TensorView out) override;
     void sync() override;
 
     // The recurrent ops (cpu_backend_recurrent.cpp).

@@ -38,6 +38,13 @@ struct Activations {
     TensorView out_x;    // (n_logits, n_embd) residual rows that want logits
     TensorView out_xn;   // (n_logits, n_embd) the same after the final norm
     TensorView logits;   // (n_logits, n_vocab)
+    // Hybrid models only (unallocated otherwise), widths as in LayerWeights.
+    TensorView qg;       // (n_tokens, 2 * n_heads * head_dim) attn_q's output: per head the query, then its gate
+    TensorView dn_qkv;   // (n_tokens, conv_channels) delta-net q, k, v: projected, then convolved in place
+    TensorView dn_z;     // (n_tokens, v_heads * dn_head_dim) the output norm's gate
+    TensorView dn_g;     // (n_tokens, v_heads) alpha, then the log decay g
+    TensorView dn_beta;  // (n_tokens, v_heads) beta's projection, then beta
+    TensorView dn_out;   // (n_tokens, v_heads * dn_head_dim) the delta rule's output, then normed
 };
 
 struct Step {
@@ -46,6 +53,7 @@ struct Step {
     const Weights& w;
     const KvCache& kv;
     backend::KvLayout layout;
+    backend::RecurrentLayout recurrent;   // hybrid models: each sequence's state slot
     std::span<const int32_t> tokens;      // (n_tokens)
     std::span<const int32_t> logit_rows;  // (n_logits) token indices, ascending
     Activations a;                        // cut to n_tokens / n_logits rows

@@ -8,9 +8,12 @@
 //   the delta rule on a per-sequence state S (v_heads x head_dim x head_dim); a gated RMSNorm with z; ssm_out.
 // Every width comes from the GGUF keys ({arch}.ssm.*, full_attention_interval, rope.dimension_count).
 // Norm weights are stored as the model multiplies by them (the converter folds Qwen's 1 + w into the file).
+#include <cmath>
+
 #include "gguf/reader.h"
 #include "model/arch.h"
 #include "model/blocks.h"
+#include "model/recurrent_state.h"
 
 namespace hotrod::model {
 
@@ -78,6 +81,101 @@ Manifest manifest_qwen35(const Config& c) {
         m.layer(il, "ffn_down.weight", {c.n_ff, c.n_embd}, &LayerWeights::ffn_down);
     }
     return m;
+}
+
+namespace {
+
+// Columns [first, first + count) of an F32 activation view (the convolved q, k and v sit side by side in one row;
+// the attention gate is every other head of attn_q's output).
+TensorView cols(const TensorView& t, int64_t first, int64_t count) {
+    TensorView v = t;
+    v.data = t.f32() + first;
+    v.n_cols = count;
+    return v;
+}
+
+// Full attention with an output gate: attn_q gives per head [query | gate]; the query is QK-normed and partly
+// rotated as Qwen3's, and the attention output is scaled by sigmoid(gate) before attn_output.
+void gated_attention(Step& s, const LayerWeights& L, int il) {
+    const Config& c = s.c;
+    backend::Backend& be = s.be;
+    Activations& a = s.a;
+    const backend::MatmulOut qkv[] = {{L.attn_q, a.qg}, {L.attn_k, a.k}, {L.attn_v, a.v}};
+    be.matmul_shared(a.xn, qkv);
+    be.copy_heads(a.qg, c.head_dim, 2 * c.head_dim, a.q);
+    be.rms_norm_heads(a.q, L.attn_q_norm, c.head_dim, c.rms_eps);
+    be.rms_norm_heads(a.k, L.attn_k_norm, c.head_dim, c.rms_eps);
+    be.rope(a.q, c.head_dim, s.layout.positions, c.rope(il));
+    be.rope(a.k, c.head_dim, s.layout.positions, c.rope(il));
+    const backend::KvLayerView cache = s.kv.layer(il);
+    be.kv_store(cache, s.layout, a.k, a.v);
+    be.attention(a.q, cache, s.layout, c.attention(il), a.attn);
+    s.dump("attn_pregate", il, a.attn);
+    be.sigmoid_gate(a.attn, cols(a.qg, c.head_dim, a.qg.n_cols - c.head_dim), c.head_dim, 2 * c.head_dim);
+    s.dump("attn_gated", il, a.attn);
+    be.matmul(L.attn_output, a.attn, a.proj);
+}
+
+// The gated delta net: project q, k, v (one row, side by side), z and the two per-head gate inputs; run the
+// causal conv1d with SiLU over q, k, v (state: the sequence's last conv_kernel - 1 projected rows); turn alpha
+// and beta into the decay g and the update strength; run the delta rule (q and k L2-normalised inside, q scaled
+// by 1/sqrt(head_dim); state: per value head a head_dim x head_dim matrix); norm each head's output gated by
+// silu(z); project out.
+void delta_net(Step& s, const LayerWeights& L, int il) {
+    const Config& c = s.c;
+    const DeltaNetConfig& d = c.delta_net;
+    backend::Backend& be = s.be;
+    Activations& a = s.a;
+    const RecurrentState& rs = *s.kv.recurrent();
+    const backend::MatmulOut proj[] = {
+        {L.dn_qkv, a.dn_qkv}, {L.dn_z, a.dn_z}, {L.dn_alpha, a.dn_g}, {L.dn_beta, a.dn_beta}};
+    be.matmul_shared(a.xn, proj);
+    s.dump("linear_attn_qkv_mixed", il, a.dn_qkv);
+    be.conv1d_causal(a.dn_qkv, L.dn_conv, rs.conv(il), s.recurrent, /*silu=*/true, a.dn_qkv);
+    s.dump("conv_output_silu", il, a.dn_qkv);
+    be.delta_gates(a.dn_g, a.dn_beta, L.dn_a, L.dn_dt_bias, a.dn_g, a.dn_beta);
+
+    const int64_t k_width = int64_t(d.n_k_heads) * d.head_dim, v_width = int64_t(d.n_v_heads) * d.head_dim;
+    backend::DeltaRuleParams p;
+    p.n_k_heads = d.n_k_heads;
+    p.n_v_heads = d.n_v_heads;
+    p.head_dim = d.head_dim;
+    p.scale = 1.0f / std::sqrt(float(d.head_dim));
+    p.l2_norm = true;
+    p.l2_eps = c.rms_eps;
+    be.gated_delta_rule(cols(a.dn_qkv, 0, k_width), cols(a.dn_qkv, k_width, k_width),
+                        cols(a.dn_qkv, 2 * k_width, v_width), a.dn_g, a.dn_beta, rs.state(il), s.recurrent, p,
+                        a.dn_out);
+    s.dump("delta_out", il, a.dn_out);
+    be.rms_norm_gated(a.dn_out, L.dn_norm, a.dn_z, d.head_dim, c.rms_eps, a.dn_out);
+    s.dump("final_output", il, a.dn_out);
+    be.matmul(L.dn_out, a.dn_out, a.proj);
+}
+
+}  // namespace
+
+void forward_qwen35(Step& s) {
+    const Config& c = s.c;
+    backend::Backend& be = s.be;
+    Activations& a = s.a;
+
+    be.embed(s.w.token_embd, s.tokens, c.embed_scale, a.x);
+    for (int il = 0; il < c.n_layers; ++il) {
+        const LayerWeights& L = s.w.layers[size_t(il)];
+        s.il = il;
+        be.rms_norm(a.x, L.attn_norm, c.rms_eps, a.xn);
+        s.dump("attn_norm", il, a.xn);
+        if (c.is_recurrent(il)) delta_net(s, L, il);
+        else gated_attention(s, L, il);
+        be.add(a.x, a.proj);
+
+        // Feed-forward (SwiGLU), after the norm the model calls post_attention_layernorm.
+        be.rms_norm(a.x, L.ffn_norm, c.rms_eps, a.xn);
+        gated_ffn(s, L, a.xn, a.proj);
+        be.add(a.x, a.proj);
+        s.dump("l_out", il, a.x);
+    }
+    output_logits(s);
 }
 
 }  // namespace hotrod::model

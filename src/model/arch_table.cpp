@@ -10,6 +10,7 @@ constexpr Arch kArchs[] = {
     {"llama", read_config_llama, manifest_llama, forward_llama},
     {"qwen2", read_config_qwen2, manifest_llama, forward_llama},
     {"qwen3", read_config_qwen3, manifest_qwen3, forward_qwen3},
+    {"qwen35", read_config_qwen35, manifest_qwen35, forward_qwen35},
     {"gemma3", read_config_gemma3, manifest_gemma3, forward_gemma3},
 };
 

@@ -2,6 +2,7 @@
 #include "model/kv_cache.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <string>
 
 #include "quant/types.h"
@@ -20,16 +21,21 @@ size_t row_bytes_or_throw(quant::DType type, int64_t width) {
     return *rb;
 }
 
+int n_kv_layers(const Config& c) { return c.n_layers - c.n_recurrent_layers(); }
+
+// The recurrent state comes out of a byte budget first; the rest is K and V blocks.
 int blocks_for(const Config& c, const KvOptions& opt) {
     if (opt.block_size <= 0) throw Error("KV cache: block size must be > 0, found " + std::to_string(opt.block_size));
     const size_t row = row_bytes_or_throw(opt.type, int64_t(c.n_kv_heads) * c.head_dim);
-    const size_t block_bytes = row * size_t(opt.block_size) * 2 * size_t(c.n_layers);
+    const size_t block_bytes = row * size_t(opt.block_size) * 2 * size_t(std::max(n_kv_layers(c), 1));
+    const size_t state_bytes = c.n_recurrent_layers() > 0 ? size_t(opt.n_seqs) * RecurrentState::slot_bytes(c) : 0;
     int64_t n = 0;
-    if (opt.kv_bytes > 0) n = int64_t(opt.kv_bytes / block_bytes);
+    if (opt.kv_bytes > 0) n = opt.kv_bytes > state_bytes ? int64_t((opt.kv_bytes - state_bytes) / block_bytes) : 0;
     else n = (int64_t(opt.n_ctx) + opt.block_size - 1) / opt.block_size;
     if (n <= 0)
         throw Error("KV cache: a budget of " + std::to_string(opt.kv_bytes) + " bytes / ctx " +
-                    std::to_string(opt.n_ctx) + " holds no block of " + std::to_string(block_bytes) + " bytes");
+                    std::to_string(opt.n_ctx) + " holds no block of " + std::to_string(block_bytes) + " bytes" +
+                    (state_bytes ? " after " + std::to_string(state_bytes) + " bytes of recurrent state" : ""));
     if (n > INT32_MAX / opt.block_size) throw Error("KV cache: too many blocks: " + std::to_string(n));
     return int(n);
 }
@@ -45,17 +51,30 @@ KvCache::KvCache(backend::Backend& be, const Config& c, const KvOptions& opt)
       pool_(blocks_for(c, opt), opt.block_size) {
     const size_t row = row_bytes_or_throw(type_, int64_t(n_kv_heads_) * head_dim_);
     layer_bytes_ = row * size_t(pool_.n_blocks()) * size_t(block_size_);
-    bytes_ = layer_bytes_ * 2 * size_t(n_layers_);
-    buffer_ = be.alloc(bytes_);
+    int n_kv = 0;
+    kv_index_.assign(size_t(n_layers_), -1);
+    for (int il = 0; il < n_layers_; ++il)
+        if (!c.is_recurrent(il)) kv_index_[size_t(il)] = n_kv++;
+    bytes_ = layer_bytes_ * 2 * size_t(n_kv);
+    buffer_ = be.alloc(std::max<size_t>(bytes_, 1));
+    if (c.n_recurrent_layers() > 0) {
+        recurrent_ = std::make_unique<RecurrentState>(be, c, opt.n_seqs);
+        bytes_ += recurrent_->bytes();
+    }
 }
 
 int32_t KvCache::add_sequence() {
     for (size_t i = 0; i < seqs_.size(); ++i)
         if (!seqs_[i].live) {
             seqs_[i].live = true;
+            seqs_[i].n_state = 0;
             return int32_t(i);
         }
-    seqs_.push_back(Seq{true, {}, {}});
+    // Ids are the lowest free, so with a recurrent state the id is the sequence's slot.
+    if (recurrent_ && int(seqs_.size()) >= recurrent_->n_slots())
+        throw KvFullError("KV cache: all " + std::to_string(recurrent_->n_slots()) +
+                          " recurrent-state slots are taken (one per sequence alive at once)");
+    seqs_.push_back(Seq{true, {}, {}, 0});
     return int32_t(seqs_.size() - 1);
 }
 
@@ -64,8 +83,10 @@ void KvCache::remove_sequence(int32_t seq_id) {
     seqs_.at(size_t(seq_id)).live = false;
 }
 
-void KvCache::truncate(int32_t seq_id, int n_positions) {
+int KvCache::truncate(int32_t seq_id, int n_positions) {
     Seq& s = seqs_.at(size_t(seq_id));
+    if (recurrent_ && n_positions < s.n_state) n_positions = 0;  // the state cannot drop positions: start again
+    s.n_state = std::min(s.n_state, n_positions);
     const size_t keep = size_t((n_positions + block_size_ - 1) / block_size_);
     while (s.blocks.size() > keep) {
         pool_.release(s.blocks.back());
@@ -78,13 +99,14 @@ void KvCache::truncate(int32_t seq_id, int n_positions) {
         if (pool_.ref(b) > 1) throw std::logic_error("KvCache: truncate inside a block shared with another sequence");
         pool_.unpublish(b);
     }
+    return n_positions;
 }
 
 int KvCache::match_prefix(int32_t seq_id, std::span<const int32_t> tokens) {
     if (!has_sequence(seq_id)) throw std::invalid_argument("KvCache: unknown sequence " + std::to_string(seq_id));
     Seq& s = seqs_[size_t(seq_id)];
     if (!s.blocks.empty()) throw std::logic_error("KvCache: match_prefix on a sequence that holds blocks");
-    if (tokens.empty()) return 0;
+    if (tokens.empty() || recurrent_) return 0;  // shared K and V alone would miss the delta-net layers' state
     const size_t max_blocks = (tokens.size() - 1) / size_t(block_size_);
     uint64_t parent = 0;
     for (size_t i = 0; i < max_blocks; ++i) {
@@ -103,6 +125,7 @@ int KvCache::match_prefix(int32_t seq_id, std::span<const int32_t> tokens) {
 }
 
 void KvCache::publish_prefix(int32_t seq_id, std::span<const int32_t> tokens, int n_computed) {
+    if (recurrent_) return;  // nothing could match them (match_prefix)
     Seq& s = seqs_.at(size_t(seq_id));
     const size_t n_full = std::min({size_t(std::max(n_computed, 0)), tokens.size()}) / size_t(block_size_);
     const size_t limit = std::min(n_full, s.blocks.size());
@@ -135,7 +158,9 @@ void KvCache::reserve(int32_t seq_id, int n_positions) {
 backend::KvLayerView KvCache::layer(int il) const {
     backend::KvLayerView v;
     v.type = type_;
-    char* base = static_cast<char*>(buffer_->data()) + size_t(il) * 2 * layer_bytes_;
+    const int i = kv_index_.at(size_t(il));
+    if (i < 0) throw std::logic_error("KvCache: layer " + std::to_string(il) + " is a delta-net layer: no K and V");
+    char* base = static_cast<char*>(buffer_->data()) + size_t(i) * 2 * layer_bytes_;
     v.k = base;
     v.v = base + layer_bytes_;
     v.n_kv_heads = n_kv_heads_;

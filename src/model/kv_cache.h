@@ -2,6 +2,10 @@
 // sequences from a free list (BlockPool). A sequence's block table maps its logical blocks to physical ones,
 // which is what backend::KvLayout carries. Full blocks can be shared between sequences with an equal token prefix
 // (match_prefix / publish_prefix, on BlockPool's reference counts); shared blocks are never written again.
+// A hybrid model (delta-net layers) keeps K and V for its attention layers only, and per live sequence a slot of
+// recurrent state (RecurrentState) beside them, from the same budget. That state covers exactly the positions run
+// so far: it cannot be cut back, so truncate resets such a sequence and the prefix cache stays off for it (until
+// state snapshots exist: issue 14).
 #pragma once
 
 #include <cstddef>
@@ -14,6 +18,7 @@
 #include "backend/backend.h"
 #include "model/block_pool.h"
 #include "model/config.h"
+#include "model/recurrent_state.h"
 
 namespace hotrod::model {
 
@@ -28,6 +33,7 @@ struct KvOptions {
     int n_ctx = 4096;                      // total cached tokens over all sequences (used when kv_bytes is 0)
     size_t kv_bytes = 0;                   // memory budget for K and V of all layers; 0: size from n_ctx
     quant::DType type = quant::DType::F16;  // F16 or Q8_0 (Q8_0 needs n_kv_heads * head_dim % 32 == 0)
+    int n_seqs = 4;                        // hybrid models: recurrent-state slots = sequences alive at once
 };
 
 class KvCache {
@@ -40,7 +46,9 @@ public:
     void remove_sequence(int32_t seq_id);
     // Drops cached positions >= n_positions (a shorter sequence keeps its first blocks). A kept partial block that
     // was published is unpublished first (it will be overwritten); one shared with another sequence is a logic_error.
-    void truncate(int32_t seq_id, int n_positions);
+    // Returns the positions kept: n_positions, or 0 for a hybrid model's sequence cut short of its state (which
+    // holds every position run and cannot drop some), so the caller runs the sequence again from its start.
+    int truncate(int32_t seq_id, int n_positions);
     // Makes room for positions [0, n_positions) of the sequence; throws KvFullError when the pool runs out
     // (the blocks already held stay held).
     void reserve(int32_t seq_id, int n_positions);
@@ -59,7 +67,13 @@ public:
         return seq_id >= 0 && size_t(seq_id) < seqs_.size() && seqs_[size_t(seq_id)].live;
     }
 
-    backend::KvLayerView layer(int il) const;
+    backend::KvLayerView layer(int il) const;  // an attention layer's K and V
+    // Hybrid models: the delta-net layers' state (nullptr for other models); slot i belongs to sequence id i.
+    const RecurrentState* recurrent() const { return recurrent_.get(); }
+    // Positions the sequence's recurrent state covers (Model::forward advances it); a step must continue there
+    // or start the sequence again at position 0.
+    int state_positions(int32_t seq_id) const { return seqs_.at(size_t(seq_id)).n_state; }
+    void set_state_positions(int32_t seq_id, int n) { seqs_.at(size_t(seq_id)).n_state = n; }
     int block_size() const { return block_size_; }
     int n_blocks() const { return pool_.n_blocks(); }
     int n_blocks_free() const { return pool_.n_free(); }
@@ -76,6 +90,7 @@ private:
         bool live = false;
         std::vector<int32_t> blocks;
         std::vector<uint64_t> hashes;  // chained prefix hash of blocks[0..hashes.size()), all full
+        int n_state = 0;               // hybrid models: positions in the recurrent state
     };
     int n_layers_;
     int n_kv_heads_;
@@ -83,9 +98,11 @@ private:
     int block_size_;
     quant::DType type_;
     size_t layer_bytes_ = 0;  // bytes of K (or V) for one layer
+    std::vector<int> kv_index_;  // layer -> its index among the layers with K and V, -1 for delta-net layers
     size_t bytes_ = 0;
     BlockPool pool_;
-    std::unique_ptr<backend::Buffer> buffer_;  // [layer][K, V][n_blocks * block_size rows]
+    std::unique_ptr<backend::Buffer> buffer_;  // [attention layer][K, V][n_blocks * block_size rows]
+    std::unique_ptr<RecurrentState> recurrent_;
     std::vector<Seq> seqs_;
     uint64_t lookups_ = 0, hits_ = 0;
 };

@@ -53,9 +53,21 @@ std::unique_ptr<Model> Model::load(const std::string& path, backend::Backend& be
     a.out_x = alloc(L, c.n_embd);
     a.out_xn = alloc(L, c.n_embd);
     a.logits = alloc(L, c.n_vocab);
+    int64_t widest = std::max<int64_t>({c.n_embd, c.n_ff, q_width});
+    if (c.attn_output_gate) a.qg = alloc(T, 2 * q_width);
+    if (c.n_recurrent_layers() > 0) {
+        const DeltaNetConfig& d = c.delta_net;
+        const int64_t v_width = int64_t(d.n_v_heads) * d.head_dim;
+        a.dn_qkv = alloc(T, d.conv_channels());
+        a.dn_z = alloc(T, v_width);
+        a.dn_g = alloc(T, d.n_v_heads);
+        a.dn_beta = alloc(T, d.n_v_heads);
+        a.dn_out = alloc(T, v_width);
+        widest = std::max<int64_t>({widest, d.conv_channels(), v_width});
+    }
     m->block_tables_.assign(size_t(opt.max_seqs), nullptr);
     if (!be.host_addressable()) m->logits_host_ = be.alloc_host(size_t(L) * size_t(c.n_vocab) * sizeof(float));
-    be.reserve_workspace(T, std::max<int64_t>({c.n_embd, c.n_ff, q_width}));
+    be.reserve_workspace(T, widest);
     return m;
 }
 
@@ -94,6 +106,20 @@ void Model::check_batch(const Batch& b, const KvCache& kv) const {
                 if (b.token_seq[size_t(u)] == seq) bad("tokens of sequence " + std::to_string(seq) + " not contiguous");
         }
     }
+    // A hybrid model's recurrent state holds exactly the positions run so far: a sequence continues there, or
+    // starts again at 0.
+    if (kv.recurrent())
+        for (int t = 0; t < n; ++t) {
+            const int32_t pos = b.positions[size_t(t)];
+            if (t == 0 || b.token_seq[size_t(t - 1)] != b.token_seq[size_t(t)]) {
+                const int32_t id = b.seq_ids[size_t(b.token_seq[size_t(t)])];
+                if (pos != 0 && pos != kv.state_positions(id))
+                    bad("sequence " + std::to_string(id) + " starts at position " + std::to_string(pos) +
+                        ", its recurrent state holds " + std::to_string(kv.state_positions(id)) + " positions");
+            } else if (pos != b.positions[size_t(t - 1)] + 1) {
+                bad("token " + std::to_string(t) + ": a hybrid model's positions must be consecutive");
+            }
+        }
     for (size_t i = 0; i < b.logit_rows.size(); ++i) {
         const int32_t r = b.logit_rows[i];
         if (r < 0 || r >= n || (i > 0 && b.logit_rows[i - 1] >= r)) bad("logit_rows must be ascending token indices");
@@ -125,6 +151,9 @@ int Model::forward(const Batch& b, KvCache& kv) {
     a.out_x = act_.out_x.rows(0, n_out);
     a.out_xn = act_.out_xn.rows(0, n_out);
     a.logits = act_.logits.rows(0, n_out);
+    for (auto [dst, src] : {std::pair{&a.qg, &act_.qg}, {&a.dn_qkv, &act_.dn_qkv}, {&a.dn_z, &act_.dn_z},
+                            {&a.dn_g, &act_.dn_g}, {&a.dn_beta, &act_.dn_beta}, {&a.dn_out, &act_.dn_out}})
+        if (src->data) *dst = src->rows(0, n);
 
     backend::KvLayout layout;
     layout.positions = b.positions;
@@ -132,9 +161,15 @@ int Model::forward(const Batch& b, KvCache& kv) {
     layout.block_tables = std::span<const int32_t* const>(block_tables_.data(), size_t(b.n_seqs()));
     layout.block_size = kv.block_size();
 
+    backend::RecurrentLayout recurrent;
+    if (kv.recurrent()) recurrent = {b.positions, b.token_seq, b.seq_ids};  // a sequence's slot is its KV id
+
     be_.begin_step(backend::StepIndex{b.tokens, b.logit_rows, layout});
-    Step step{be_, config_, weights_, kv, layout, b.tokens, b.logit_rows, a, trace_ ? &trace_ : nullptr};
+    Step step{be_, config_, weights_, kv, layout, recurrent, b.tokens, b.logit_rows, a, trace_ ? &trace_ : nullptr};
     arch_->forward(step);
+    if (kv.recurrent())
+        for (int t = 0; t < b.n_tokens(); ++t)
+            kv.set_state_positions(b.seq_ids[size_t(b.token_seq[size_t(t)])], b.positions[size_t(t)] + 1);
     n_logits_ = int(n_out);
     // The one device-to-host copy of a step: the logits rows that are sampled.
     float* logits = a.logits.f32();

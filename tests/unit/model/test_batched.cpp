@@ -22,6 +22,7 @@ void check_batched(const std::string& path) {
     KvOptions ko;
     ko.n_ctx = 8 * 112;
     ko.block_size = 16;
+    ko.n_seqs = 9;  // hybrid models: a recurrent-state slot for each of 8 batched sequences and the one run alone
     KvCache kv(be, m->config(), ko);
     test::check_batched_vs_alone(*m, kv, 1e-4f);
 }
@@ -45,6 +46,53 @@ TEST(Batched, SynthQwen3) {
     const std::string path = (test::temp_dir() / "synth_batched.gguf").string();
     write_synthetic_model(o, path);
     check_batched(path);
+    std::filesystem::remove(path);
+}
+
+// The hybrid model: each sequence's conv and delta-rule state carried in its own slot across steps of mixed
+// prefill chunks and decode tokens.
+TEST(Batched, SynthQwen35) {
+    const std::string vocab = test::shared_vocab("ggml-vocab-qwen35.gguf");
+    if (!std::filesystem::exists(vocab)) GTEST_SKIP() << "missing " << vocab;
+    SynthOptions o;
+    o.arch = "qwen35";
+    o.vocab_path = vocab;
+    o.seed = 3;
+    const std::string path = (test::temp_dir() / "synth_qwen35_batched.gguf").string();
+    write_synthetic_model(o, path);
+    check_batched(path);
+    std::filesystem::remove(path);
+}
+
+// A hybrid model's state holds exactly the positions run: a step must continue there (or restart at 0), with
+// consecutive positions; anything else is refused before any state is touched.
+TEST(Batched, SynthQwen35RefusesGapsInItsState) {
+    const std::string vocab = test::shared_vocab("ggml-vocab-qwen35.gguf");
+    if (!std::filesystem::exists(vocab)) GTEST_SKIP() << "missing " << vocab;
+    SynthOptions o;
+    o.arch = "qwen35";
+    o.vocab_path = vocab;
+    const std::string path = (test::temp_dir() / "synth_qwen35_gaps.gguf").string();
+    write_synthetic_model(o, path);
+    cpu::CpuBackend be(1);
+    auto m = Model::load(path, be, LoadOptions{});
+    KvCache kv(be, m->config(), KvOptions{});
+    const int32_t id = kv.add_sequence();
+    Batch b;
+    auto run = [&](std::vector<int32_t> positions) {
+        b.clear();
+        const int s = b.add_sequence(id);
+        for (int32_t p : positions) b.add(s, 100 + p, p, true);
+        return m->forward(b, kv);
+    };
+    EXPECT_EQ(run({0, 1, 2}), 3);
+    EXPECT_EQ(kv.state_positions(id), 3);
+    EXPECT_THROW(run({4}), std::invalid_argument);     // skips position 3
+    EXPECT_THROW(run({3, 5}), std::invalid_argument);  // a gap inside the step
+    EXPECT_THROW(run({1}), std::invalid_argument);     // behind the state
+    EXPECT_EQ(run({3}), 1);
+    EXPECT_EQ(run({0}), 1);  // starting again is always allowed
+    EXPECT_EQ(kv.state_positions(id), 1);
     std::filesystem::remove(path);
 }
 

@@ -229,6 +229,46 @@ TEST(Synth, Qwen35TinyReadsBack) {
     }
 }
 
+// A hybrid model's cache: K and V for the attention layers only, a recurrent-state slot per live sequence taken
+// from the byte budget first, truncation that cannot cut the state short, and no prefix sharing.
+TEST(KvCache, HybridStateSlotsBudgetAndTruncate) {
+    cpu::CpuBackend be(1);
+    SynthOptions so;
+    so.arch = "qwen35";
+    Config c = synth_config(so, 1000);  // tiny: 3 delta-net layers, 1 attention layer (1 KV head of 256)
+    KvOptions o;
+    o.block_size = 16;
+    o.n_seqs = 2;
+    const size_t slot = RecurrentState::slot_bytes(c);
+    EXPECT_EQ(slot, size_t(3) * (3 * 1024 + 4 * 128 * 128) * sizeof(float));
+    const size_t block = 16 * 256 * 2 * 2 * 1;  // tokens * width * f16 * (K, V) * one attention layer
+    o.kv_bytes = 2 * slot + 5 * block + 100;
+    KvCache kv(be, c, o);
+    EXPECT_EQ(kv.n_blocks(), 5);
+    EXPECT_EQ(kv.bytes(), 5 * block + 2 * slot);
+    ASSERT_NE(kv.recurrent(), nullptr);
+    EXPECT_EQ(kv.recurrent()->state(0).n_rows, 2);
+    EXPECT_THROW(kv.layer(0), std::logic_error);  // a delta-net layer has no K and V
+    EXPECT_NO_THROW(kv.layer(3));
+    EXPECT_THROW(kv.recurrent()->conv(3), std::logic_error);
+
+    const int32_t a = kv.add_sequence(), b = kv.add_sequence();
+    EXPECT_THROW(kv.add_sequence(), KvFullError);  // both slots taken
+    kv.reserve(a, 40);
+    kv.set_state_positions(a, 40);
+    EXPECT_EQ(kv.truncate(a, 40), 40);  // nothing to cut
+    EXPECT_EQ(kv.truncate(a, 20), 0);   // the state cannot drop positions: starts again
+    EXPECT_EQ(kv.state_positions(a), 0);
+    EXPECT_EQ(kv.capacity(a), 0);
+    const std::vector<int32_t> tokens(64, 7);
+    EXPECT_EQ(kv.match_prefix(b, tokens), 0);
+    kv.remove_sequence(b);
+    EXPECT_EQ(kv.add_sequence(), b);  // the freed slot again
+
+    o.kv_bytes = 2 * slot;  // nothing left for K and V
+    EXPECT_THROW(KvCache(be, c, o), Error);
+}
+
 TEST(KvCache, BlockPoolHandsOutEveryBlockOnce) {
     BlockPool p(4);
     std::vector<int32_t> got;

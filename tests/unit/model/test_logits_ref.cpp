@@ -204,9 +204,10 @@ TEST(LogitsRef, Gemma3) {
     check_against_reference(path, fx, kRealModel);
 }
 
-TEST(LogitsRef, SynthQwen3) {
-    const json fx = load_fixture("synth_qwen3");
-    ASSERT_FALSE(fx.is_null()) << "missing fixture logits_synth_qwen3.json";
+// Rebuilds the fixture's synthetic model byte for byte (its synth arguments and vocab), then compares.
+void check_synthetic(const std::string& name) {
+    const json fx = load_fixture(name);
+    ASSERT_FALSE(fx.is_null()) << "missing fixture logits_" << name << ".json";
     const std::string vocab = test::shared_vocab(fx["synth_vocab"].get<std::string>());
     if (!std::filesystem::exists(vocab)) GTEST_SKIP() << "missing " << vocab;
     SynthOptions o;
@@ -218,12 +219,18 @@ TEST(LogitsRef, SynthQwen3) {
         else if (args[i] == "--seed") o.seed = std::stoull(args[i + 1]);
     }
     o.vocab_path = vocab;
-    const std::string path = (test::temp_dir() / "synth_qwen3.gguf").string();
+    const std::string path = (test::temp_dir() / (name + ".gguf")).string();
     write_synthetic_model(o, path);
     ASSERT_EQ(word_hash(path), fx["file_hash"].get<std::string>()) << "synthetic model differs from the fixture's";
     check_against_reference(path, fx, Tolerance{});
     std::filesystem::remove(path);
 }
+
+TEST(LogitsRef, SynthQwen3) { check_synthetic("synth_qwen3"); }
+
+// The hybrid architecture (issue 14): delta-net layers with their conv and recurrent state, gated attention with
+// partial RoPE, two value heads per key head.
+TEST(LogitsRef, SynthQwen35) { check_synthetic("synth_qwen35"); }
 
 }  // namespace
 }  // namespace hotrod::model
