@@ -59,6 +59,8 @@ struct Tolerance {
                                        // (synthetic qwen3: 0.0075 at 803 tokens, 0.0000 on the short prompts)
     double max_norm_rel = 0.01;
     double max_greedy_gap = 1.1e-3;    // reference gap at the first greedy divergence
+    double min_cosine = 0.999;         // per position, over the reference's top 20 and the 16 sample ids
+    size_t max_prompts = 3;            // the fixture's first prompts only (5, ~44 and ~800 tokens)
 };
 
 void check_against_reference(const std::string& model_path, const json& fx, const Tolerance& tol) {
@@ -73,7 +75,8 @@ void check_against_reference(const std::string& model_path, const json& fx, cons
     KvCache kv(be, m->config(), ko);
     const auto sample_ids = fx["sample_ids"].get<std::vector<int32_t>>();
 
-    for (const json& p : fx["prompts"]) {
+    for (size_t pi = 0; pi < std::min(tol.max_prompts, fx["prompts"].size()); ++pi) {
+        const json& p = fx["prompts"][pi];
         const auto tokens = p["tokens"].get<std::vector<int32_t>>();
         const auto rows = test::run_all_logits(*m, kv, tokens, 64);
         ASSERT_EQ(rows.size(), tokens.size());
@@ -115,7 +118,7 @@ void check_against_reference(const std::string& model_path, const json& fx, cons
                 EXPECT_LE(gap, tol.max_mismatch_gap + tol.max_mismatch_gap_rel * ref_norm) << "position " << t << ": arg-max " << ours << " vs llama.cpp's "
                                                      << top[0];
             }
-            EXPECT_GE(cos, 0.999) << "position " << t;
+            EXPECT_GE(cos, tol.min_cosine) << "position " << t;
             if (std::getenv("HOTROD_DEBUG_LOGITS") && t < 3)
                 std::printf("  pos %zu: mean %.4f/%.4f norm %.3f/%.3f top %.4f/%.4f %.4f/%.4f\n", t, mean, ref_mean, norm,
                             ref_norm, row[size_t(ids[0])], ref[0], row[size_t(ids[1])], ref[1]);
@@ -205,14 +208,20 @@ TEST(LogitsRef, Gemma3) {
 }
 
 // Rebuilds the fixture's synthetic model byte for byte (its synth arguments and vocab), then compares.
-void check_synthetic(const std::string& name) {
+void check_synthetic(const std::string& name, const Tolerance& tol = Tolerance{}) {
     const json fx = load_fixture(name);
     ASSERT_FALSE(fx.is_null()) << "missing fixture logits_" << name << ".json";
     const std::string vocab = test::shared_vocab(fx["synth_vocab"].get<std::string>());
     if (!std::filesystem::exists(vocab)) GTEST_SKIP() << "missing " << vocab;
     SynthOptions o;
     const auto args = fx["synth_args"].get<std::vector<std::string>>();
-    for (size_t i = 0; i + 1 < args.size(); i += 2) {
+    for (size_t i = 0; i < args.size(); i += 2) {
+        if (args[i] == "--quick-quant") {
+            o.quick_quant = true;
+            --i;  // a flag: no value
+            continue;
+        }
+        if (i + 1 >= args.size()) break;
         if (args[i] == "--arch") o.arch = args[i + 1];
         else if (args[i] == "--shape") o.shape = args[i + 1];
         else if (args[i] == "--quant") o.quant = args[i + 1];
@@ -222,7 +231,7 @@ void check_synthetic(const std::string& name) {
     const std::string path = (test::temp_dir() / (name + ".gguf")).string();
     write_synthetic_model(o, path);
     ASSERT_EQ(word_hash(path), fx["file_hash"].get<std::string>()) << "synthetic model differs from the fixture's";
-    check_against_reference(path, fx, Tolerance{});
+    check_against_reference(path, fx, tol);
     std::filesystem::remove(path);
 }
 
@@ -231,6 +240,29 @@ TEST(LogitsRef, SynthQwen3) { check_synthetic("synth_qwen3"); }
 // The hybrid architecture (issue 14): delta-net layers with their conv and recurrent state, gated attention with
 // partial RoPE, two value heads per key head.
 TEST(LogitsRef, SynthQwen35) { check_synthetic("synth_qwen35"); }
+
+// The 0.8B shape (24 layers, Q4_K / Q6_K) amplifies rounding far more than the real models do: diffing the layers
+// against llama.cpp's (tests/fixtures/dump_llama_tensors.py, 44-token prompt) shows layer 0's delta net equal to
+// 5e-7 (conv, delta rule, gated norm), the first difference born where the FFN's activations are quantized to
+// Q8_K (a few codes round the other way: ffn_out 4e-3 max, 1.4e-4 mean relative) and each layer then multiplying
+// it by ~1.35, to 9% mean relative at layer 23. llama.cpp against its own fixture with flash attention on
+// (tests/fixtures/logits_self_variation.py, 2026-12-06): arg-max agreement 80 / 77 / 82%, top-20 mean |diff|
+// 0.13 / 0.20 / 0.21, mismatch gaps up to 0.99 (7.9e-4 of the row norm), greedy first differing at steps 3 / 7 /
+// 0 (gaps 0.19 / 0.18 / 0.25). Ours, same day: 80 / 70 / 73%, 0.11 / 0.24 / 0.35, gaps up to 1.6 (1.3e-3), greedy
+// at steps 1 / 3 / 2 (gaps 0.09 / 0.25 / 0.85), minimum cosine 0.9975. (The qwen3 0.6B shape, same quant mix,
+// for comparison: cosine 0.99995, 89-100%, 0.06.) The bounds are that variation with room; a wrong formula moves
+// far more (a halved q scale in the delta rule: cosine 0.997 on the tiny model already). Two prompts: the long
+// one costs a minute under the sanitizers, and the tiny model runs it.
+TEST(LogitsRef, SynthQwen35_0_8B) {
+    check_synthetic("synth_qwen35_0.8b", Tolerance{.min_argmax_rate = 0.6,
+                                                   .max_mismatch_gap = 0.0,
+                                                   .max_mismatch_gap_rel = 2e-3,
+                                                   .max_top_mean_abs = 0.5,
+                                                   .max_norm_rel = 0.01,
+                                                   .max_greedy_gap = 1.0,
+                                                   .min_cosine = 0.995,
+                                                   .max_prompts = 2});
+}
 
 }  // namespace
 }  // namespace hotrod::model
