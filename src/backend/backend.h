@@ -73,10 +73,20 @@ struct AttentionParams {
 // writes row state_slots[s] of a layer's state tensors (the cache that owns them maps sequences to slots). A
 // sequence whose first token in the batch has position 0 starts from a zero state: the slot's old contents are
 // never read, so a slot handed to a new sequence needs no clearing.
+// A copy of a sequence's state taken inside a recurrent op, for the prefix cache: once the op has run the
+// sequence's token at position - 1, its state (covering positions [0, position)) is copied to row `row` of the same
+// state tensor, a row no sequence of the batch uses. The op's results are the same with or without it.
+struct StateSnapshot {
+    int32_t seq;       // batch sequence
+    int32_t position;  // after the sequence's first position in the batch, at most one past its last
+    int32_t row;
+};
+
 struct RecurrentLayout {
     std::span<const int32_t> positions;    // per token: its position in its sequence
     std::span<const int32_t> token_seq;    // per token: index of its batch sequence
     std::span<const int32_t> state_slots;  // per batch sequence: its row in the state tensors, distinct
+    std::span<const StateSnapshot> snapshots;  // ordered by sequence, then position
 };
 
 // How gated_delta_rule runs a sequence's tokens. Both forms compute the same rule and differ in rounding only

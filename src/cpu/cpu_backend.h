@@ -123,6 +123,7 @@ private:
     std::vector<int32_t> rec_seq_first_;
     std::vector<char> rec_fresh_;
     std::vector<int32_t> rec_order_;
+    std::vector<int32_t> rec_snap_first_;  // per batch sequence: its snapshots' range in the layout's list
     std::vector<float> rec_scratch_;
 };
 

@@ -106,6 +106,27 @@ void CpuBackend::recurrent_runs(const char* op, const backend::RecurrentLayout& 
         }
         rec_fresh_[size_t(s)] = layout.positions[size_t(rec_seq_first_[size_t(s)])] == 0;
     }
+    // Snapshots: per sequence a range of the list, each strictly inside or at the end of the sequence's run, in
+    // a row the batch's sequences do not use.
+    rec_snap_first_.assign(size_t(n_seqs) + 1, 0);
+    const auto& snaps = layout.snapshots;
+    for (size_t i = 0; i < snaps.size(); ++i) {
+        const backend::StateSnapshot& sn = snaps[i];
+        if (sn.seq < 0 || sn.seq >= n_seqs || (i > 0 && (snaps[i - 1].seq > sn.seq ||
+                                                         (snaps[i - 1].seq == sn.seq && snaps[i - 1].position >= sn.position))))
+            fail(op, "snapshot " + std::to_string(i) + ": the list must be ordered by sequence, then position");
+        const int32_t first = layout.positions[size_t(rec_seq_first_[size_t(sn.seq)])];
+        const int32_t end = first + (rec_seq_first_[size_t(sn.seq) + 1] - rec_seq_first_[size_t(sn.seq)]);
+        if (sn.position <= first || sn.position > end)
+            fail(op, "snapshot " + std::to_string(i) + " at position " + std::to_string(sn.position) +
+                         " outside its sequence's run (" + std::to_string(first) + ", " + std::to_string(end) + "]");
+        if (sn.row < 0 || sn.row >= n_slots ||
+            std::find(layout.state_slots.begin(), layout.state_slots.end(), sn.row) != layout.state_slots.end())
+            fail(op, "snapshot " + std::to_string(i) + " into row " + std::to_string(sn.row) +
+                         ", which is out of range or a batch sequence's slot");
+        ++rec_snap_first_[size_t(sn.seq) + 1];
+    }
+    for (int64_t s = 0; s < n_seqs; ++s) rec_snap_first_[size_t(s) + 1] += rec_snap_first_[size_t(s)];
     rec_order_.resize(size_t(n_seqs));
     for (int64_t s = 0; s < n_seqs; ++s) rec_order_[size_t(s)] = int32_t(s);
     std::stable_sort(rec_order_.begin(), rec_order_.end(), [&](int32_t a, int32_t b) {
@@ -154,10 +175,23 @@ void CpuBackend::conv1d_causal(const TensorView& x, const TensorView& w, TensorV
     const int64_t n_seqs = int64_t(rec_order_.size());
     run_tasks_sized(n_seqs * n_blocks, n_tokens * n_channels * K, [&](int64_t task, int) {
         const int32_t s = rec_order_[size_t(task / n_blocks)];
-        const int64_t c0 = (task % n_blocks) * kConvBlock;
-        conv1d_causal_block(job, rec_seq_first_[size_t(s)], rec_seq_first_[size_t(s) + 1],
-                            row_f32(state, layout.state_slots[size_t(s)]), rec_fresh_[size_t(s)] != 0, c0,
-                            std::min(c0 + kConvBlock, n_channels));
+        const int64_t c0 = (task % n_blocks) * kConvBlock, c1 = std::min(c0 + kConvBlock, n_channels);
+        const int64_t t0 = rec_seq_first_[size_t(s)], t1 = rec_seq_first_[size_t(s) + 1];
+        float* st = row_f32(state, layout.state_slots[size_t(s)]);
+        // The run in pieces that end at the snapshots (the window carries over, so the bits are the same).
+        int64_t t = t0;
+        bool fresh = rec_fresh_[size_t(s)] != 0;
+        for (int32_t i = rec_snap_first_[size_t(s)]; i < rec_snap_first_[size_t(s) + 1]; ++i) {
+            const backend::StateSnapshot& sn = layout.snapshots[size_t(i)];
+            const int64_t t_end = t0 + (sn.position - layout.positions[size_t(t0)]);
+            conv1d_causal_block(job, t, t_end, st, fresh, c0, c1);
+            fresh = false;
+            t = t_end;
+            float* dst = row_f32(state, sn.row);
+            for (int64_t r = 0; r < K - 1; ++r)
+                std::memcpy(dst + r * n_channels + c0, st + r * n_channels + c0, size_t(c1 - c0) * sizeof(float));
+        }
+        if (t < t1) conv1d_causal_block(job, t, t1, st, fresh, c0, c1);
     });
 }
 
@@ -216,11 +250,21 @@ void CpuBackend::gated_delta_rule(const TensorView& q, const TensorView& k, cons
         float* scratch = rec_scratch_.data() + per_thread * size_t(thread_id);
         const bool chunked = p.form == backend::DeltaRuleForm::Chunked ||
                              (p.form == backend::DeltaRuleForm::Auto && kAutoChunked);
-        if (chunked) {
-            delta_rule_chunked(job, t0, t1, layout.positions[size_t(t0)], head, S, scratch);
-        } else {
-            delta_rule_recurrent(job, t0, t1, head, S, scratch);
+        auto run = [&](int64_t a, int64_t b) {
+            if (a >= b) return;
+            if (chunked) delta_rule_chunked(job, a, b, layout.positions[size_t(a)], head, S, scratch);
+            else delta_rule_recurrent(job, a, b, head, S, scratch);
+        };
+        // In pieces that end at the snapshots: the recurrent form gives the same bits cut anywhere.
+        int64_t t = t0;
+        for (int32_t i = rec_snap_first_[size_t(s)]; i < rec_snap_first_[size_t(s) + 1]; ++i) {
+            const backend::StateSnapshot& sn = layout.snapshots[size_t(i)];
+            const int64_t t_end = t0 + (sn.position - layout.positions[size_t(t0)]);
+            run(t, t_end);
+            t = t_end;
+            std::memcpy(row_f32(state, sn.row) + size_t(head) * size_t(d * d), S, size_t(d * d) * sizeof(float));
         }
+        run(t, t1);
     });
 }
 

@@ -28,7 +28,8 @@ int blocks_for(const Config& c, const KvOptions& opt) {
     if (opt.block_size <= 0) throw Error("KV cache: block size must be > 0, found " + std::to_string(opt.block_size));
     const size_t row = row_bytes_or_throw(opt.type, int64_t(c.n_kv_heads) * c.head_dim);
     const size_t block_bytes = row * size_t(opt.block_size) * 2 * size_t(std::max(n_kv_layers(c), 1));
-    const size_t state_bytes = c.n_recurrent_layers() > 0 ? size_t(opt.n_seqs) * RecurrentState::slot_bytes(c) : 0;
+    const size_t state_bytes =
+        c.n_recurrent_layers() > 0 ? size_t(opt.n_seqs + opt.n_state_snapshots) * RecurrentState::slot_bytes(c) : 0;
     int64_t n = 0;
     if (opt.kv_bytes > 0) n = opt.kv_bytes > state_bytes ? int64_t((opt.kv_bytes - state_bytes) / block_bytes) : 0;
     else n = (int64_t(opt.n_ctx) + opt.block_size - 1) / opt.block_size;
@@ -58,8 +59,13 @@ KvCache::KvCache(backend::Backend& be, const Config& c, const KvOptions& opt)
     bytes_ = layer_bytes_ * 2 * size_t(n_kv);
     buffer_ = be.alloc(std::max<size_t>(bytes_, 1));
     if (c.n_recurrent_layers() > 0) {
-        recurrent_ = std::make_unique<RecurrentState>(be, c, opt.n_seqs);
+        if (opt.snapshot_interval <= 0 || opt.snapshot_interval % block_size_ != 0)
+            throw Error("KV cache: snapshot interval " + std::to_string(opt.snapshot_interval) +
+                        " must be a positive multiple of the block size " + std::to_string(block_size_));
+        recurrent_ = std::make_unique<RecurrentState>(be, c, opt.n_seqs, opt.n_state_snapshots);
         bytes_ += recurrent_->bytes();
+        snapshot_interval_ = opt.snapshot_interval;
+        for (int r = recurrent_->n_rows() - 1; r >= opt.n_seqs; --r) snap_free_.push_back(r);
     }
 }
 
@@ -74,18 +80,26 @@ int32_t KvCache::add_sequence() {
     if (recurrent_ && int(seqs_.size()) >= recurrent_->n_slots())
         throw KvFullError("KV cache: all " + std::to_string(recurrent_->n_slots()) +
                           " recurrent-state slots are taken (one per sequence alive at once)");
-    seqs_.push_back(Seq{true, {}, {}, 0});
+    seqs_.push_back(Seq{true, {}, {}, 0, {}, {}});
     return int32_t(seqs_.size() - 1);
 }
 
 void KvCache::remove_sequence(int32_t seq_id) {
+    if (recurrent_) {
+        Seq& s = seqs_.at(size_t(seq_id));
+        if (s.tail.row >= 0 && publish_snapshot(s, s.tail)) s.tail = {};  // the next turn of a chat starts here
+        free_snapshots(s);
+    }
     truncate(seq_id, 0);
     seqs_.at(size_t(seq_id)).live = false;
 }
 
 int KvCache::truncate(int32_t seq_id, int n_positions) {
     Seq& s = seqs_.at(size_t(seq_id));
-    if (recurrent_ && n_positions < s.n_state) n_positions = 0;  // the state cannot drop positions: start again
+    if (recurrent_ && n_positions < s.n_state) {  // the state cannot drop positions: start again
+        n_positions = 0;
+        free_snapshots(s);
+    }
     s.n_state = std::min(s.n_state, n_positions);
     const size_t keep = size_t((n_positions + block_size_ - 1) / block_size_);
     while (s.blocks.size() > keep) {
@@ -106,8 +120,9 @@ int KvCache::match_prefix(int32_t seq_id, std::span<const int32_t> tokens) {
     if (!has_sequence(seq_id)) throw std::invalid_argument("KvCache: unknown sequence " + std::to_string(seq_id));
     Seq& s = seqs_[size_t(seq_id)];
     if (!s.blocks.empty()) throw std::logic_error("KvCache: match_prefix on a sequence that holds blocks");
-    if (tokens.empty() || recurrent_) return 0;  // shared K and V alone would miss the delta-net layers' state
+    if (tokens.empty()) return 0;
     const size_t max_blocks = (tokens.size() - 1) / size_t(block_size_);
+    if (recurrent_) return match_prefix_hybrid(seq_id, tokens, max_blocks);
     uint64_t parent = 0;
     for (size_t i = 0; i < max_blocks; ++i) {
         const auto blk = tokens.subspan(i * size_t(block_size_), size_t(block_size_));
@@ -125,7 +140,6 @@ int KvCache::match_prefix(int32_t seq_id, std::span<const int32_t> tokens) {
 }
 
 void KvCache::publish_prefix(int32_t seq_id, std::span<const int32_t> tokens, int n_computed) {
-    if (recurrent_) return;  // nothing could match them (match_prefix)
     Seq& s = seqs_.at(size_t(seq_id));
     const size_t n_full = std::min({size_t(std::max(n_computed, 0)), tokens.size()}) / size_t(block_size_);
     const size_t limit = std::min(n_full, s.blocks.size());
@@ -136,6 +150,9 @@ void KvCache::publish_prefix(int32_t seq_id, std::span<const int32_t> tokens, in
         const uint64_t h = prefix_block_hash(parent, blk);
         pool_.publish(s.blocks[i], h, parent, blk);  // false: an equal block is published already; ours stays private
         s.hashes.push_back(h);
+    }
+    if (recurrent_) {
+        std::erase_if(s.pending, [&](const Snapshot& snap) { return publish_snapshot(s, snap); });
     }
 }
 

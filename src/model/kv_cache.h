@@ -4,8 +4,9 @@
 // (match_prefix / publish_prefix, on BlockPool's reference counts); shared blocks are never written again.
 // A hybrid model (delta-net layers) keeps K and V for its attention layers only, and per live sequence a slot of
 // recurrent state (RecurrentState) beside them, from the same budget. That state covers exactly the positions run
-// so far: it cannot be cut back, so truncate resets such a sequence and the prefix cache stays off for it (until
-// state snapshots exist: issue 14).
+// so far: it cannot be cut back, so truncate resets such a sequence. Its prefix cache pairs the shared K/V blocks
+// with snapshots of the state taken at block boundaries (plan_snapshots, docs/ARCHITECTURE.md says where and
+// why): a new sequence resumes from the longest published snapshot its prompt's blocks reach.
 #pragma once
 
 #include <cstddef>
@@ -13,9 +14,12 @@
 #include <memory>
 #include <span>
 #include <stdexcept>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "backend/backend.h"
+#include "model/batch.h"
 #include "model/block_pool.h"
 #include "model/config.h"
 #include "model/recurrent_state.h"
@@ -34,6 +38,9 @@ struct KvOptions {
     size_t kv_bytes = 0;                   // memory budget for K and V of all layers; 0: size from n_ctx
     quant::DType type = quant::DType::F16;  // F16 or Q8_0 (Q8_0 needs n_kv_heads * head_dim % 32 == 0)
     int n_seqs = 4;                        // hybrid models: recurrent-state slots = sequences alive at once
+    int n_state_snapshots = 16;            // hybrid models: rows for prefix-cache snapshots of the state
+    int snapshot_interval = 128;           // hybrid models: a snapshot every this many positions (a multiple of
+                                           // block_size), besides each prefill chunk's last block boundary
 };
 
 class KvCache {
@@ -74,6 +81,13 @@ public:
     // or start the sequence again at position 0.
     int state_positions(int32_t seq_id) const { return seqs_.at(size_t(seq_id)).n_state; }
     void set_state_positions(int32_t seq_id, int n) { seqs_.at(size_t(seq_id)).n_state = n; }
+    // Hybrid models: the state snapshots a step takes (Model::forward hands them to the recurrent ops): at every
+    // multiple of snapshot_interval a batch sequence passes, and at the last block boundary it passes (a prefill
+    // chunk's: published with its block; a decode step's: the sequence's tail, published when it ends). Rows come
+    // from the free ones, else the least recently used published snapshot; none left: that snapshot is skipped.
+    std::span<const backend::StateSnapshot> plan_snapshots(const Batch& b);
+    void cancel_snapshots();  // the planned step did not run: forget what it would have written
+    int n_state_snapshots() const { return int(snap_index_.size()); }  // published, reusable
     int block_size() const { return block_size_; }
     int n_blocks() const { return pool_.n_blocks(); }
     int n_blocks_free() const { return pool_.n_free(); }
@@ -86,12 +100,28 @@ public:
     quant::DType type() const { return type_; }
 
 private:
+    struct Snapshot {
+        int32_t row = -1;
+        int position = 0;
+    };
     struct Seq {
         bool live = false;
         std::vector<int32_t> blocks;
         std::vector<uint64_t> hashes;  // chained prefix hash of blocks[0..hashes.size()), all full
         int n_state = 0;               // hybrid models: positions in the recurrent state
+        std::vector<Snapshot> pending;  // taken, waiting for the hash of their block (publish_prefix)
+        Snapshot tail;                 // the latest decode-step snapshot, published when the sequence ends
     };
+    struct CachedSnapshot {
+        int32_t row;
+        uint64_t last_used;
+    };
+    int match_prefix_hybrid(int32_t seq_id, std::span<const int32_t> tokens, size_t max_blocks);
+    int32_t take_snapshot_row();
+    // Files the snapshot at `position` under the hash of the block ending there, if the sequence has that hash;
+    // returns false (row untouched) if not. An equal key keeps the older entry and frees this row.
+    bool publish_snapshot(const Seq& s, Snapshot snap);
+    void free_snapshots(Seq& s);
     int n_layers_;
     int n_kv_heads_;
     int head_dim_;
@@ -103,6 +133,12 @@ private:
     BlockPool pool_;
     std::unique_ptr<backend::Buffer> buffer_;  // [attention layer][K, V][n_blocks * block_size rows]
     std::unique_ptr<RecurrentState> recurrent_;
+    int snapshot_interval_ = 0;
+    std::vector<int32_t> snap_free_;                            // snapshot rows holding nothing
+    std::unordered_map<uint64_t, CachedSnapshot> snap_index_;   // block hash -> the state after that block
+    uint64_t snap_clock_ = 0;
+    std::vector<backend::StateSnapshot> snap_plan_;             // the last plan_snapshots
+    std::vector<std::pair<int32_t, Snapshot>> snap_planned_;    // (sequence id, snapshot) of that plan
     std::vector<Seq> seqs_;
     uint64_t lookups_ = 0, hits_ = 0;
 };

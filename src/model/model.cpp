@@ -162,11 +162,17 @@ int Model::forward(const Batch& b, KvCache& kv) {
     layout.block_size = kv.block_size();
 
     backend::RecurrentLayout recurrent;
-    if (kv.recurrent()) recurrent = {b.positions, b.token_seq, b.seq_ids};  // a sequence's slot is its KV id
+    if (kv.recurrent()) recurrent = {b.positions, b.token_seq, b.seq_ids, {}};  // a sequence's slot is its KV id
 
     be_.begin_step(backend::StepIndex{b.tokens, b.logit_rows, layout});
     Step step{be_, config_, weights_, kv, layout, recurrent, b.tokens, b.logit_rows, a, trace_ ? &trace_ : nullptr};
-    arch_->forward(step);
+    if (kv.recurrent()) step.recurrent.snapshots = kv.plan_snapshots(b);
+    try {
+        arch_->forward(step);
+    } catch (...) {
+        kv.cancel_snapshots();  // rows the step may have half written
+        throw;
+    }
     if (kv.recurrent())
         for (int t = 0; t < b.n_tokens(); ++t)
             kv.set_state_positions(b.seq_ids[size_t(b.token_seq[size_t(t)])], b.positions[size_t(t)] + 1);

@@ -1,8 +1,8 @@
 """Qwen3.5's hybrid architecture (issue 14) behind `hotrod serve`: a synthetic tiny qwen35 (`hotrod synth`, with
 the real Qwen3.5 vocabulary and chat template) answers concurrent requests, each equal to the same request run
-alone (every sequence's delta-net state in its own slot, slots reused as requests come and go); the prefix cache
-stays off for it (K and V alone would miss the recurrent state), so a repeated prompt is recomputed and answers
-the same; thinking switched off per request gives content only."""
+alone (every sequence's delta-net state in its own slot, slots reused as requests come and go); a request
+sharing a long system prompt resumes from a snapshot of the state inside it (the hybrid prefix cache) and a
+repeated prompt answers the same from the cache; thinking switched off per request gives content only."""
 
 import concurrent.futures
 import subprocess
@@ -45,13 +45,19 @@ def test_concurrent_requests_equal_each_alone(qwen35):
                (t.content, getattr(t, "reasoning_content", None))
 
 
-def test_repeated_prompt_is_recomputed_not_shared(qwen35):
+def test_shared_prefix_resumes_from_a_state_snapshot(qwen35):
     c = client_of(qwen35)
-    text = "A long shared system prompt. " * 40
-    first, second = ask(c, text), ask(c, text)
-    assert first.choices[0].message == second.choices[0].message
-    details = second.usage.prompt_tokens_details
-    assert details is None or not details.cached_tokens
+    system = "A long shared system prompt about the weather in many cities. " * 40
+    ask_with = lambda user: c.chat.completions.create(
+        model="", messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+        max_tokens=8, temperature=0)
+    first = ask_with("What about Paris?")
+    second = ask_with("And Rome?")
+    cached = second.usage.prompt_tokens_details.cached_tokens
+    # Resumed at a snapshot inside the shared system prompt: at most one snapshot interval (128) short of it.
+    assert cached > first.usage.prompt_tokens - 160, (cached, first.usage.prompt_tokens)
+    again = ask_with("What about Paris?")  # the same prompt: the same answer from the cache
+    assert again.choices[0].message == first.choices[0].message
 
 
 def test_thinking_off_per_request_gives_content_only(qwen35):

@@ -49,7 +49,7 @@ struct TestBatch {
         }
         n_tokens = int(positions.size());
     }
-    backend::RecurrentLayout layout() const { return {positions, token_seq, slots}; }
+    backend::RecurrentLayout layout() const { return {positions, token_seq, slots, {}}; }
     const bool* fresh_flags() const { return reinterpret_cast<const bool*>(fresh.data()); }
     int n_seqs() const { return int(slots.size()); }
 };

@@ -111,7 +111,7 @@ TEST(OpsConv, RejectsBadLayouts) {
     const int64_t C = 8;
     std::vector<float> x(3 * C, 1.0f), w(4 * C, 1.0f), state(2 * 3 * C, 0.0f), out(3 * C);
     auto run = [&](std::vector<int32_t> pos, std::vector<int32_t> seq, std::vector<int32_t> slots) {
-        be.conv1d_causal(view(x, 3, C), view(w, C, 4), view(state, 2, 3 * C), {pos, seq, slots}, false,
+        be.conv1d_causal(view(x, 3, C), view(w, C, 4), view(state, 2, 3 * C), {pos, seq, slots, {}}, false,
                          view(out, 3, C));
     };
     EXPECT_NO_THROW(run({0, 1, 5}, {0, 0, 1}, {0, 1}));

@@ -239,15 +239,16 @@ TEST(KvCache, HybridStateSlotsBudgetAndTruncate) {
     KvOptions o;
     o.block_size = 16;
     o.n_seqs = 2;
+    o.n_state_snapshots = 1;
     const size_t slot = RecurrentState::slot_bytes(c);
     EXPECT_EQ(slot, size_t(3) * (3 * 1024 + 4 * 128 * 128) * sizeof(float));
     const size_t block = 16 * 256 * 2 * 2 * 1;  // tokens * width * f16 * (K, V) * one attention layer
-    o.kv_bytes = 2 * slot + 5 * block + 100;
+    o.kv_bytes = 3 * slot + 5 * block + 100;  // two live slots and a snapshot row, then K and V
     KvCache kv(be, c, o);
     EXPECT_EQ(kv.n_blocks(), 5);
-    EXPECT_EQ(kv.bytes(), 5 * block + 2 * slot);
+    EXPECT_EQ(kv.bytes(), 5 * block + 3 * slot);
     ASSERT_NE(kv.recurrent(), nullptr);
-    EXPECT_EQ(kv.recurrent()->state(0).n_rows, 2);
+    EXPECT_EQ(kv.recurrent()->state(0).n_rows, 3);
     EXPECT_THROW(kv.layer(0), std::logic_error);  // a delta-net layer has no K and V
     EXPECT_NO_THROW(kv.layer(3));
     EXPECT_THROW(kv.recurrent()->conv(3), std::logic_error);
@@ -265,7 +266,7 @@ TEST(KvCache, HybridStateSlotsBudgetAndTruncate) {
     kv.remove_sequence(b);
     EXPECT_EQ(kv.add_sequence(), b);  // the freed slot again
 
-    o.kv_bytes = 2 * slot;  // nothing left for K and V
+    o.kv_bytes = 3 * slot;  // nothing left for K and V
     EXPECT_THROW(KvCache(be, c, o), Error);
 }
 
