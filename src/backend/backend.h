@@ -119,13 +119,15 @@ struct MatmulOut {
 };
 
 // The small index arrays of one step: its tokens, their positions and sequences with the sequences' block tables,
-// and the rows that want logits. Model::forward hands them to Backend::begin_step before the step's first op; a
-// device backend copies them to the device there, in one transfer, and the step's ops that are given these same
-// spans (the same data pointers and lengths) read that copy instead of uploading their own.
+// the rows that want logits and, for a hybrid model, the recurrent layout (state slots and snapshots; empty spans
+// otherwise). Model::forward hands them to Backend::begin_step before the step's first op; a device backend copies
+// them to the device there, in one transfer, and the step's ops that are given these same spans (the same data
+// pointers and lengths) read that copy instead of uploading their own.
 struct StepIndex {
     std::span<const int32_t> tokens;
     std::span<const int32_t> logit_rows;
     KvLayout layout;
+    RecurrentLayout recurrent;
 };
 
 // Owned device memory for activations and caches; allocated at load, never in the step loop.

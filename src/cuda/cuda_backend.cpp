@@ -5,6 +5,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -290,6 +291,22 @@ void CudaBackend::begin_step(const backend::StepIndex& s) {
     HOTROD_CUDA_CHECK(cudaSetDevice(opt_.device));
     graphs_.begin(false);  // ops a failed step recorded and never flushed are dropped
     const Packed p = pack(s, pack_buf_);
+    // A hybrid model's recurrent layout goes last, so the offsets above do not move with its snapshot count (a
+    // decode step that takes a snapshot replays the same graph as one that does not).
+    size_t rec_at = 0;
+    bool rec_valid = false;
+    if (!s.recurrent.state_slots.empty()) {
+        rec_buf_.clear();
+        try {
+            pack_recurrent("begin_step", s.recurrent, int64_t(s.recurrent.positions.size()), INT32_MAX, rec_buf_,
+                           rec_scratch_);
+            rec_at = pack_buf_.size();
+            pack_buf_.insert(pack_buf_.end(), rec_buf_.begin(), rec_buf_.end());
+            rec_valid = true;
+        } catch (const std::invalid_argument&) {
+            // Not registered: the ops check the layout again and say what is wrong with it.
+        }
+    }
     const size_t total = pack_buf_.size();
     if (total > index_capacity_) {
         HOTROD_CUDA_CHECK(cudaStreamSynchronize(stream_));
@@ -320,6 +337,14 @@ void CudaBackend::begin_step(const backend::StepIndex& s) {
     step_.d_logit_rows = index_dev_ + p.logit_rows;
     step_.layout = with_base(p, index_dev_);
     step_.valid = true;
+    step_.rec = s.recurrent;
+    step_.rec_valid = rec_valid;
+    if (rec_valid) {
+        const int32_t* base = index_dev_ + rec_at;
+        const size_t n_seqs = s.recurrent.state_slots.size();
+        step_.d_rec = {reinterpret_cast<const RecurrentRun*>(base),
+                       reinterpret_cast<const RecurrentSnap*>(base + kRecurrentRunInts * n_seqs), int(n_seqs)};
+    }
     // Decode-sized steps run as CUDA graphs; prefill chunks are long enough that launching costs little.
     graphs_.begin(s.tokens.size() <= size_t(kMaxDecodeRows));
 }
@@ -357,7 +382,7 @@ DeviceKvLayout CudaBackend::device_layout(const backend::KvLayout& L) {
         return step_.layout;
     // Outside a step (tests calling ops directly): the same packing, uploaded to the ad-hoc area.
     std::vector<int32_t> buf;
-    const Packed p = pack(backend::StepIndex{{}, {}, L}, buf);
+    const Packed p = pack(backend::StepIndex{{}, {}, L, {}}, buf);
     return with_base(p, upload_ints(buf.data(), buf.size()));
 }
 

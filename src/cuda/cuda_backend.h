@@ -1,5 +1,5 @@
 // CudaBackend: backend::Backend on one NVIDIA GPU. Owns the stream every op is issued on, the device copies of a
-// step's index arrays (begin_step: one host-to-device copy per step), the matmul and attention scratch, and a
+// step's index arrays (begin_step: one host-to-device copy per step, a hybrid model's recurrent layout included), the matmul and attention scratch, and a
 // pinned buffer for results the host reads (to_host). Ops are asynchronous: sync() or to_host() waits.
 // Weights are uploaded once, in their GGUF block formats, through pinned staging.
 #pragma once
@@ -14,6 +14,7 @@
 #include "backend/backend.h"
 #include "cuda/attention.h"
 #include "cuda/matmul.h"
+#include "cuda/recurrent.h"
 #include "cuda/rope_tables.h"
 #include "cuda/step_graph.h"
 
@@ -66,6 +67,21 @@ public:
     void geglu(const backend::TensorView& gate, const backend::TensorView& up, backend::TensorView out) override;
     void add(backend::TensorView x, const backend::TensorView& y) override;
     void gather_rows(const backend::TensorView& x, std::span<const int32_t> rows, backend::TensorView out) override;
+    // The recurrent ops (cuda_backend_recurrent.cpp; kernels in conv.cu, delta_rule.cu, gate.cu, rows.cu).
+    void conv1d_causal(const backend::TensorView& x, const backend::TensorView& w, backend::TensorView state,
+                       const backend::RecurrentLayout& layout, bool silu, backend::TensorView out) override;
+    void gated_delta_rule(const backend::TensorView& q, const backend::TensorView& k, const backend::TensorView& v,
+                          const backend::TensorView& g, const backend::TensorView& beta, backend::TensorView state,
+                          const backend::RecurrentLayout& layout, const backend::DeltaRuleParams& p,
+                          backend::TensorView out) override;
+    void delta_gates(const backend::TensorView& alpha, const backend::TensorView& b_logit,
+                     const backend::TensorView& a_neg, const backend::TensorView& dt_bias, backend::TensorView g,
+                     backend::TensorView beta) override;
+    void rms_norm_gated(const backend::TensorView& x, const backend::TensorView& w, const backend::TensorView& z,
+                        int head_dim, float eps, backend::TensorView out) override;
+    void sigmoid_gate(backend::TensorView x, const backend::TensorView& gate, int head_dim,
+                      int gate_head_stride) override;
+    void copy_heads(const backend::TensorView& x, int head_dim, int head_stride, backend::TensorView out) override;
     void sync() override;
 
     cudaStream_t stream() const { return stream_; }
@@ -77,6 +93,10 @@ private:
     // else a fresh upload (ops called outside a model step, as the tests do).
     const int32_t* device_ints(std::span<const int32_t> host);
     DeviceKvLayout device_layout(const backend::KvLayout& layout);
+    // A recurrent layout checked against a batch of n_tokens and a state of n_slots rows (throws naming op), and its
+    // device form: the step's copy when `layout` holds the spans begin_step registered, else a fresh upload.
+    DeviceRecurrentLayout device_recurrent(const char* op, const backend::RecurrentLayout& layout, int64_t n_tokens,
+                                           int64_t n_slots);
     void free_staging();
     int32_t* upload_ints(const int32_t* host, size_t n);  // into the ad-hoc area, ordered on the stream
     // Packs a step's index arrays into `buf` ([tokens | logit_rows | positions | token_seq | block tables]) and
@@ -120,8 +140,14 @@ private:
         int32_t* d_logit_rows = nullptr;
         DeviceKvLayout layout;
         bool valid = false;
+        // A hybrid model's recurrent layout, packed after the block tables ([runs | snaps], recurrent.h); rec_valid
+        // only when it passed the checks that need no state tensor (an op repeats them all).
+        backend::RecurrentLayout rec;
+        DeviceRecurrentLayout d_rec;
+        bool rec_valid = false;
     } step_;
     std::vector<int32_t> pack_buf_;
+    std::vector<int32_t> rec_buf_, rec_scratch_;  // a recurrent layout's packed form, and the checks' scratch
     std::vector<int> blocks_needed_;
     int32_t* index_host_ = nullptr;  // pinned
     int32_t* index_dev_ = nullptr;

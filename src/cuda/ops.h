@@ -1,4 +1,4 @@
-// Row-wise ops of the forward on the GPU: norms, RoPE, gated activations, residual add and row gathers. F32 rows,
+// Row-wise ops of the forward on the GPU: norms, RoPE, gated activations, residual add, row gathers and head copies. F32 rows,
 // strides in floats; index arrays (positions, rows) are device arrays. Each matches its CPU scalar reference
 // (src/cpu/ops_*.cpp) within float rounding; the activations match the exact functions (the CPU's fp16 lookup
 // table for GELU is not reproduced).
@@ -57,5 +57,10 @@ void add(float* x, int64_t x_stride, const float* y, int64_t y_stride, int64_t n
 // out[i] = x[rows[i]] for i in [0, n).
 void gather_rows(const float* x, int64_t x_stride, const int32_t* rows, int64_t n, int64_t n_cols, float* out,
                  int64_t out_stride, cudaStream_t stream);
+
+// out[r][h*head_dim + i] = x[r][h*head_stride + i] for the n_cols / head_dim heads of an output row (the queries of
+// a fused [q | gate] projection into a dense row).
+void copy_heads(const float* x, int64_t x_stride, int head_dim, int head_stride, int64_t n_rows, int64_t n_cols,
+                float* out, int64_t out_stride, cudaStream_t stream);
 
 }  // namespace hotrod::cuda

@@ -1,5 +1,6 @@
-// Whole-row data movement on the GPU: the residual add (x += y) and the gather of the rows that want logits. Both
-// are exact (one float add, or a copy), so they match the CPU bit for bit.
+// Whole-row data movement on the GPU: the residual add (x += y), the gather of the rows that want logits, and
+// copy_heads (the heads of a row whose heads sit apart, into a dense row). All are exact (one float add, or a copy),
+// so they match the CPU bit for bit.
 #include <algorithm>
 #include <cstdint>
 
@@ -39,6 +40,17 @@ __global__ void gather_rows_kernel(const float* x, int64_t x_stride, const int32
     }
 }
 
+// out[r][h*head_dim + i] = x[r][h*head_stride + i]: a thread per output element, grid x over a row's columns, y over
+// rows (grid-stride).
+__global__ void copy_heads_kernel(const float* x, int64_t x_stride, int head_dim, int head_stride, int64_t n_rows,
+                                  int64_t n_cols, float* out, int64_t out_stride) {
+    grid_dependency_sync();
+    const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (c >= n_cols) return;
+    const int64_t xc = (c / head_dim) * head_stride + c % head_dim;
+    for (int64_t r = blockIdx.y; r < n_rows; r += gridDim.y) out[r * out_stride + c] = x[r * x_stride + xc];
+}
+
 }  // namespace
 
 void add(float* x, int64_t x_stride, const float* y, int64_t y_stride, int64_t n_rows, int64_t n_cols,
@@ -60,6 +72,15 @@ void gather_rows(const float* x, int64_t x_stride, const int32_t* rows, int64_t 
         launch_kernel(gather_rows_kernel<false>, grid, detail::kElementwiseThreads, 0, stream, x, x_stride,
                       rows, n, n_cols, out, out_stride);
     }
+}
+
+void copy_heads(const float* x, int64_t x_stride, int head_dim, int head_stride, int64_t n_rows, int64_t n_cols,
+                float* out, int64_t out_stride, cudaStream_t stream) {
+    if (n_rows <= 0 || n_cols <= 0 || head_dim <= 0) return;
+    const dim3 grid(unsigned((n_cols + detail::kElementwiseThreads - 1) / detail::kElementwiseThreads),
+                    unsigned(std::min(n_rows, detail::kMaxGridY)));
+    launch_kernel(copy_heads_kernel, grid, detail::kElementwiseThreads, 0, stream, x, x_stride, head_dim, head_stride,
+                  n_rows, n_cols, out, out_stride);
 }
 
 }  // namespace hotrod::cuda

@@ -19,6 +19,7 @@
 
 #include "cuda/attention.h"
 #include "cuda/matmul.h"
+#include "cuda/recurrent.h"
 
 namespace hotrod::cuda {
 
@@ -87,6 +88,12 @@ private:
     void put(const DeviceKvLayout& l) {
         put(l.positions), put(l.token_seq), put(l.block_tables), put(l.block_table_stride), put(l.block_size),
             put(l.n_tokens);
+    }
+    void put(const DeviceRecurrentLayout& l) { put(l.runs), put(l.snaps), put(l.n_seqs); }
+    void put(const DeltaRuleArgs& a) {
+        put(a.q), put(a.q_stride), put(a.k), put(a.k_stride), put(a.v), put(a.v_stride), put(a.g), put(a.g_stride);
+        put(a.beta), put(a.beta_stride), put(a.state), put(a.state_stride), put(a.out), put(a.out_stride);
+        put(a.n_k_heads), put(a.n_v_heads), put(a.head_dim), put(a.scale), put(a.l2_norm), put(a.l2_eps);
     }
     void put(const AttentionShape& s) {
         put(s.n_heads), put(s.n_kv_heads), put(s.head_dim), put(s.scale), put(s.window), put(s.softcap);

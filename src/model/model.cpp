@@ -161,13 +161,14 @@ int Model::forward(const Batch& b, KvCache& kv) {
     layout.block_tables = std::span<const int32_t* const>(block_tables_.data(), size_t(b.n_seqs()));
     layout.block_size = kv.block_size();
 
+    // A sequence's slot is its KV id. The snapshots are planned before begin_step, which hands the whole layout to
+    // the backend with the step's other index arrays (a device backend uploads them there, once).
     backend::RecurrentLayout recurrent;
-    if (kv.recurrent()) recurrent = {b.positions, b.token_seq, b.seq_ids, {}};  // a sequence's slot is its KV id
+    if (kv.recurrent()) recurrent = {b.positions, b.token_seq, b.seq_ids, kv.plan_snapshots(b)};
 
-    be_.begin_step(backend::StepIndex{b.tokens, b.logit_rows, layout});
     Step step{be_, config_, weights_, kv, layout, recurrent, b.tokens, b.logit_rows, a, trace_ ? &trace_ : nullptr};
-    if (kv.recurrent()) step.recurrent.snapshots = kv.plan_snapshots(b);
     try {
+        be_.begin_step(backend::StepIndex{b.tokens, b.logit_rows, layout, recurrent});
         arch_->forward(step);
     } catch (...) {
         kv.cancel_snapshots();  // rows the step may have half written

@@ -1,0 +1,188 @@
+// The hybrid model (synthetic tiny qwen35: gated delta-net layers and gated attention) on the GPU against the CPU
+// backend: per-position logits of 200 random tokens (prefilled in chunks of 64 on the GPU, in one step on the CPU,
+// so the snapshots the prefix cache plans at chunk ends and every 128 positions are taken on the GPU), 64 greedy
+// tokens equal, batched == alone on the GPU, and decode steps replayed from CUDA graphs equal to eager launches.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+#include "cpu/cpu_backend.h"
+#include "cuda/cuda_backend.h"
+#include "gpu_test_util.h"
+#include "model/batched_check.h"
+#include "model/model.h"
+#include "model/synth.h"
+
+namespace hotrod::model {
+namespace {
+
+std::string qwen35_vocab() {
+    if (const char* d = std::getenv("HOTROD_VOCAB_DIR")) return std::string(d) + "/ggml-vocab-qwen35.gguf";
+    return std::string(HOTROD_SOURCE_DIR) + "/../shared/vocab/ggml-vocab-qwen35.gguf";
+}
+
+// A synthetic tiny qwen35 in the temp dir, removed with the object.
+struct SynthFile {
+    std::string path;
+    SynthFile(const std::string& quant, uint64_t seed) {
+        SynthOptions o;
+        o.arch = "qwen35";
+        o.vocab_path = qwen35_vocab();
+        o.quant = quant;
+        o.seed = seed;
+        path = (std::filesystem::temp_directory_path() / ("hotrod_gpu_qwen35_" + quant + "_" + std::to_string(seed) +
+                                                          "_" + std::to_string(::getpid()) + ".gguf"))
+                   .string();
+        write_synthetic_model(o, path);
+    }
+    ~SynthFile() { std::filesystem::remove(path); }
+};
+
+struct Loaded {
+    std::unique_ptr<backend::Backend> be;
+    std::unique_ptr<Model> m;
+    std::unique_ptr<KvCache> kv;
+};
+
+Loaded load(const std::string& path, bool gpu, int max_seqs = 1, bool graphs = true) {
+    Loaded l;
+    cuda::CudaOptions co;
+    co.graphs = graphs;
+    if (gpu) l.be = std::make_unique<cuda::CudaBackend>(co);
+    else l.be = std::make_unique<cpu::CpuBackend>(0);
+    LoadOptions lo;
+    lo.max_batch_tokens = 256;
+    lo.max_logit_rows = 256;
+    lo.max_seqs = max_seqs;
+    l.m = Model::load(path, *l.be, lo);
+    KvOptions ko;
+    ko.n_ctx = 1024;
+    ko.n_seqs = max_seqs + 1;  // a recurrent-state slot for each batched sequence and one run alone
+    l.kv = std::make_unique<KvCache>(*l.be, l.m->config(), ko);
+    return l;
+}
+
+std::vector<int32_t> greedy(Model& m, KvCache& kv, std::vector<int32_t> tokens, int n_new) {
+    const int32_t seq = kv.add_sequence();
+    Batch b;
+    std::vector<int32_t> out;
+    size_t fed = 0;
+    for (int k = 0; k < n_new; ++k) {
+        b.clear();
+        const int s = b.add_sequence(seq);
+        for (size_t i = fed; i < tokens.size(); ++i) b.add(s, tokens[i], int32_t(i), i + 1 == tokens.size());
+        fed = tokens.size();
+        m.forward(b, kv);
+        const auto row = m.logits(0);
+        const int32_t next = int32_t(std::max_element(row.begin(), row.end()) - row.begin());
+        out.push_back(next);
+        tokens.push_back(next);
+    }
+    kv.remove_sequence(seq);
+    return out;
+}
+
+#define REQUIRE_QWEN35_VOCAB()                                                                  \
+    if (!std::filesystem::exists(qwen35_vocab()))                                               \
+        GTEST_SKIP() << "skipped: missing " << qwen35_vocab() << " (set HOTROD_VOCAB_DIR)";
+
+// Cosine >= 0.9999 at every position and greedy text equal: the bound asked of this model. Not yet measured on a
+// GPU (written without one): the delta net itself is float-exact to ~1e-6 against the CPU (test_delta_rule.cpp), so
+// what differs is the order of float sums in matmul and attention, as for the qwen3 models (test_model_gpu.cpp:
+// their 2-layer tiny synthetic measures 0.99989); should this 4-layer random model land just below, the bound is to
+// be set from the measurement, with it written here.
+TEST(GpuModel, SynthQwen35MatchesCpu) {
+    HOTROD_REQUIRE_GPU();
+    REQUIRE_QWEN35_VOCAB();
+    for (const char* quant : {"q8_0", "q4_k_m"}) {
+        const SynthFile f(quant, 11);
+        Loaded cpu = load(f.path, false), gpu = load(f.path, true);
+        std::mt19937 rng(7);
+        std::vector<int32_t> tokens(200);
+        for (auto& t : tokens) t = int32_t(rng() % 20000u);
+        const auto ref = test::run_all_logits(*cpu.m, *cpu.kv, tokens, 200);
+        const auto got = test::run_all_logits(*gpu.m, *gpu.kv, tokens, 64);
+        ASSERT_EQ(ref.size(), got.size());
+        double worst = 1.0;
+        size_t worst_p = 0;
+        int agree = 0;
+        for (size_t p = 0; p < ref.size(); ++p) {
+            double dot = 0, n1 = 0, n2 = 0;
+            for (size_t i = 0; i < ref[p].size(); ++i) {
+                ASSERT_TRUE(std::isfinite(got[p][i])) << quant << " position " << p << " logit " << i;
+                dot += double(ref[p][i]) * got[p][i];
+                n1 += double(ref[p][i]) * ref[p][i];
+                n2 += double(got[p][i]) * got[p][i];
+            }
+            const double cos = dot / std::sqrt(n1 * n2);
+            if (cos < worst) worst = cos, worst_p = p;
+            agree += std::max_element(ref[p].begin(), ref[p].end()) - ref[p].begin() ==
+                     std::max_element(got[p].begin(), got[p].end()) - got[p].begin();
+        }
+        std::printf("  qwen35 tiny %s: worst cosine %.6f (position %zu), arg-max agreement %d/%zu\n", quant, worst,
+                    worst_p, agree, ref.size());
+        EXPECT_GE(worst, 0.9999) << quant << " position " << worst_p;
+        const std::vector<int32_t> prompt(tokens.begin(), tokens.begin() + 20);
+        EXPECT_EQ(greedy(*cpu.m, *cpu.kv, prompt, 64), greedy(*gpu.m, *gpu.kv, prompt, 64)) << quant;
+    }
+}
+
+// Each sequence's conv and delta-rule state in its own slot across mixed prefill / decode steps. Tolerance 1e-2 of
+// the row's largest logit, as the qwen3 synthetic model's (test_model_gpu.cpp): decode-sized and prefill-sized steps
+// take different matmul kernels, whose float order a random-weight model amplifies; a wrong slot or a state read
+// from the wrong sequence is off by far more.
+TEST(GpuModel, BatchedEqualsAloneSynthQwen35) {
+    HOTROD_REQUIRE_GPU();
+    REQUIRE_QWEN35_VOCAB();
+    const SynthFile f("q8_0", 3);
+    Loaded g = load(f.path, true, 8);
+    test::check_batched_vs_alone(*g.m, *g.kv, 1e-2f);
+}
+
+// Decode steps replayed from CUDA graphs equal the same steps launched op by op, bit for bit: two sequences
+// decoding together across position 128 (where the prefix cache plans a snapshot mid-decode: a step with a
+// snapshot replays the graph of steps without), then one alone.
+TEST(GpuModel, Qwen35GraphReplayEqualsEager) {
+    HOTROD_REQUIRE_GPU();
+    REQUIRE_QWEN35_VOCAB();
+    const SynthFile f("q8_0", 5);
+    Loaded with = load(f.path, true, 2, true), without = load(f.path, true, 2, false);
+    auto run = [](Loaded& l) {
+        std::vector<std::vector<float>> rows;
+        const int lengths[2] = {40, 100};
+        int32_t seqs[2];
+        Batch b;
+        for (int q = 0; q < 2; ++q) {
+            seqs[q] = l.kv->add_sequence();
+            b.clear();
+            const int s = b.add_sequence(seqs[q]);
+            for (int i = 0; i < lengths[q]; ++i) b.add(s, int32_t(100 + 7 * i + q), i, i + 1 == lengths[q]);
+            l.m->forward(b, *l.kv);
+        }
+        for (int step = 0; step < 60; ++step) {
+            const int n = step < 40 ? 2 : 1;
+            b.clear();
+            for (int q = 0; q < n; ++q) b.add(b.add_sequence(seqs[q]), int32_t(1000 + step + q), lengths[q] + step, true);
+            l.m->forward(b, *l.kv);
+            for (int r = 0; r < n; ++r) rows.emplace_back(l.m->logits(r).begin(), l.m->logits(r).end());
+        }
+        return rows;
+    };
+    const auto a = run(with), b = run(without);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "logits row " << i;
+    const auto& st = static_cast<cuda::CudaBackend&>(*with.be).graph_stats();
+    std::printf("  graphs: %llu captured, %llu replayed, %llu eager\n", (unsigned long long)st.captures,
+                (unsigned long long)st.replays, (unsigned long long)st.eager);
+    EXPECT_GT(st.replays, 40u);
+    EXPECT_LE(st.eager, 2u);  // a step whose attention scratch grows runs op by op; the recurrent ops never do
+    EXPECT_EQ(static_cast<cuda::CudaBackend&>(*without.be).graph_stats().replays, 0u);
+}
+
+}  // namespace
+}  // namespace hotrod::model
