@@ -32,13 +32,6 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-// The client may name the model by its alias, its file name with or without .gguf, or not at all.
-void check_model_name(const SharedState& st, const LoadedModel& m, const std::string& asked) {
-    if (asked.empty() || asked == st.public_model_name(m) || asked == m.model_id || asked == m.model_id + ".gguf")
-        return;
-    throw not_found("the model '" + asked + "' does not exist; this server serves '" + st.public_model_name(m) +
-                        "'", "model", "model_not_found");
-}
 
 struct Prompt {
     std::vector<int32_t> ids;
@@ -289,6 +282,13 @@ struct Exchange {
 };
 
 }  // namespace
+
+void check_model_name(const SharedState& st, const LoadedModel& m, const std::string& asked) {
+    if (asked.empty() || asked == st.public_model_name(m) || asked == m.model_id || asked == m.model_id + ".gguf")
+        return;
+    throw not_found("the model '" + asked + "' does not exist; this server serves '" + st.public_model_name(m) +
+                        "'", "model", "model_not_found");
+}
 
 std::shared_ptr<LoadedModel> require_model(SharedState& st) {
     switch (st.state.load()) {

@@ -18,4 +18,7 @@ void handle_generation(SharedState& st, Endpoint endpoint, const httplib::Reques
 // The model, or 503 while loading, after a failed load and while shutting down.
 std::shared_ptr<LoadedModel> require_model(SharedState& st);
 
+// The client may name the model by its alias, its file name with or without .gguf, or not at all; else 404.
+void check_model_name(const SharedState& st, const LoadedModel& m, const std::string& asked);
+
 }  // namespace hotrod::server
