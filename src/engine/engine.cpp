@@ -30,6 +30,7 @@ Engine::Impl::Impl(model::Model& m, const text::Tokenizer& t, int kv_positions, 
     opt.max_queue = std::max(opt.max_queue, 0);
     model::KvOptions ko;
     ko.n_ctx = std::max(kv_positions, 16);
+    ko.kv_bytes = opt.kv_bytes;
     ko.n_seqs = opt.n_parallel + 1;  // admit() adds a sequence before it knows there is room for it
     kv = std::make_unique<model::KvCache>(model.backend(), c, ko);
     max_ctx = kv->n_positions_total();

@@ -119,6 +119,8 @@ struct EngineOptions {
     int step_tokens = 256;        // tokens per forward step (decode tokens + prefill chunks), <= model's batch
     bool jump_forward = true;     // append grammar-forced runs in one step
     int n_threads = 0;            // informational (the backend owns the threads)
+    size_t kv_bytes = 0;          // > 0: the KV cache's byte budget (a GPU's free memory), sizing it instead of
+                                  // kv_positions; a hybrid model's recurrent state comes out of it first
 };
 
 // Counters for /metrics; a consistent snapshot taken by the engine thread after each step.

@@ -101,17 +101,11 @@ std::unique_ptr<LoadedModel> load_model(const ServeOptions& opt, const LoadProgr
 
     progress("engine", 0.7);
     // The KV cache: -c positions on the CPU; on a GPU, unless -c says otherwise, what memory is left after the
-    // weights and activations (within --gpu-mem-fraction), as vLLM sizes it.
-    int kv_positions = opt.n_ctx;
-    if (const size_t free_bytes = m->be->memory_free(); free_bytes > 0 && !opt.n_ctx_given) {
-        const model::Config& c = m->model->config();
-        const size_t per_position = size_t(c.n_layers) * 2 * size_t(c.n_kv_heads) * size_t(c.head_dim) * 2;  // F16
-        kv_positions = int(std::min<size_t>(free_bytes / std::max<size_t>(per_position, 1), size_t(1) << 24));
-        if (kv_positions < 16)
-            throw std::runtime_error("the GPU has " + std::to_string(free_bytes) + " bytes left for the KV cache after the "
-                                     "weights, not enough for 16 positions of " + std::to_string(per_position) + " bytes");
-    }
-    m->engine = std::make_unique<engine::Engine>(*m->model, *m->tok, kv_positions, eo);
+    // weights and activations (within --gpu-mem-fraction), as vLLM sizes it: the cache sizes its blocks from that
+    // budget (K/V of the attention layers only, after a hybrid model's recurrent state) and says so when it holds
+    // not even one block.
+    if (const size_t free_bytes = m->be->memory_free(); free_bytes > 0 && !opt.n_ctx_given) eo.kv_bytes = free_bytes;
+    m->engine = std::make_unique<engine::Engine>(*m->model, *m->tok, opt.n_ctx, eo);
     m->max_context = m->engine->max_context();
 
     // Warm-up: one token through the engine, so the first client does not pay for faulting in the mapped
