@@ -195,25 +195,26 @@ void read_metadata(const json& body, ResponsesEcho& echo) {
     echo.metadata = *m;
 }
 
-// Fields that need a stored response or a feature hotrod lacks.
+// Fields that need a stored response or a feature hotrod lacks: OpenAI's code for a parameter a model does not
+// take, so a client can tell them from malformed input.
 void refuse_unsupported(const json& body) {
+    auto refuse = [](const std::string& message, const char* param) {
+        return bad_request(message, param, "unsupported_parameter");
+    };
     if (auto v = body.find("previous_response_id"); v != body.end() && !v->is_null())
-        throw bad_request("'previous_response_id' is not supported: this server is stateless and keeps no responses; "
-                          "send the whole conversation in 'input'",
-                          "previous_response_id");
+        throw refuse("'previous_response_id' is not supported: this server is stateless and keeps no responses; "
+                     "send the whole conversation in 'input'",
+                     "previous_response_id");
     if (get_bool(body, "store").value_or(false))
-        throw bad_request("'store': true is not supported: this server is stateless and keeps no responses",
-                          "store");
+        throw refuse("'store': true is not supported: this server is stateless and keeps no responses", "store");
     if (get_bool(body, "background").value_or(false))
-        throw bad_request("'background': true is not supported", "background");
+        throw refuse("'background': true is not supported", "background");
     for (const char* key : {"conversation", "prompt"})
         if (auto v = body.find(key); v != body.end() && !v->is_null())
-            throw bad_request(std::string("'") + key + "' is not supported: this server keeps no conversations or "
-                                                       "prompts",
-                              key);
+            throw refuse(std::string("'") + key + "' is not supported: this server keeps no conversations or prompts",
+                         key);
     if (get_int(body, "top_logprobs").value_or(0) > 0)
-        throw bad_request("'top_logprobs' is not supported on /v1/responses (use /v1/chat/completions)",
-                          "top_logprobs");
+        throw refuse("'top_logprobs' is not supported on /v1/responses (use /v1/chat/completions)", "top_logprobs");
 }
 
 }  // namespace

@@ -134,6 +134,8 @@ def test_bad_requests_are_400s(client, body, param):
         client.responses.create(**kw)
     assert e.value.status_code == 400
     assert e.value.body["param"] == param and e.value.body["type"] == "invalid_request_error"
+    if param in ("previous_response_id", "store"):
+        assert e.value.body["code"] == "unsupported_parameter" and "stateless" in e.value.body["message"]
 
 
 # ---- tools: a template that shows tools (generic JSON calls), the call forced by text.format ----
