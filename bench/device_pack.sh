@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Packs what a run on the lent GPU machine needs (docs/DEVELOPERS.md) into one archive, .device/pack.tar.xz:
 # the CUDA build's hotrod, test_cuda and (when built) bench_cuda_matmul with their shared libraries
-# (../shared/tools/device-pack), the Qwen2 and Qwen3.5 vocabularies the synthetic models use, the published workload and env.sh. xz keeps it near 20 MB, so a
+# (../shared/tools/device-pack), the Qwen2 and Qwen3.5 vocabularies the synthetic models use, Qwen3.5's template,
+# the published workload and env.sh. xz keeps it near 20 MB, so a
 # run can carry it beside a model part or the llama-server peer (64 MiB travel at most); bench/gpu_device_run.sh
 # unpacks it. Usage: bash bench/device_pack.sh [BUILD_DIR]   (default build-cuda)
 set -euo pipefail
@@ -15,5 +16,6 @@ bins=("$build/bin/hotrod" "$build/tests/unit/cuda/test_cuda")
 mkdir -p .device/vocab
 cp ../shared/vocab/ggml-vocab-qwen2.gguf ../shared/vocab/ggml-vocab-qwen35.gguf .device/vocab/
 install -m 644 ../shared/workloads/phase_classification.json .device/workload.json
-tar -C .device -cf - bin lib vocab env.sh workload.json | xz -T2 -6 > .device/pack.tar.xz
+install -m 644 ../shared/templates/Qwen3.5-4B.jinja .device/Qwen3.5-4B.jinja
+tar -C .device -cf - bin lib vocab env.sh workload.json Qwen3.5-4B.jinja | xz -T2 -6 > .device/pack.tar.xz
 ls -la .device/pack.tar.xz

@@ -10,6 +10,8 @@
 #   peer    llama-server (CUDA) beside hotrod serve on the synthetic Qwen3-4B: pp/tg from /completion timings
 #           and `hotrod bench --fixed-length` of both servers on the published workload (PEER_RAW_ONLY=1: pp/tg only)
 #   e2e     the pytest suite against hotrod serve --device cuda (wheels from .whl/)
+#   qwen35  synthetic Qwen3.5-4B on the GPU: hotrod perf (pp512/tg128, pp8192), the hybrid prefix cache's TTFT
+#           (bench/hybrid_prefix_ttft.py) and llama-server beside it (gpu_vs_llama_server.sh)
 #   usage: bash bench/gpu_device_run.sh STAGE...
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -108,6 +110,20 @@ for stage in "$@"; do
             --device $d 2>&1 | grep "Final estimate" | tee -a "$OUT/ppl.txt"
         done
       done
+      ;;
+    qwen35)
+      # Qwen3.5-4B's shape (synthetic, Q4_K_M mix, its vocabulary and template): GPU speed beside llama-server,
+      # and the hybrid prefix cache's time to first token.
+      q35=/tmp/hotrod_gpu_synth_qwen35_4b_q4_k_m.gguf
+      [[ -f $q35 ]] || hotrod synth --arch qwen35 --shape 4b --quant q4_k_m --seed 5 --quick-quant \
+        --vocab "$HOTROD_VOCAB_DIR/ggml-vocab-qwen35.gguf" --chat-template "$root/.device/Qwen3.5-4B.jinja" -o "$q35"
+      log "hotrod perf qwen35 4b"
+      timeout 300 hotrod perf -m "$q35" -p 512 -n 128 -r 3 --device cuda 2>&1 | tee "$OUT/qwen35_perf.txt"
+      timeout 300 hotrod perf -m "$q35" -p 8192 -n 16 -r 1 --device cuda 2>&1 | tee -a "$OUT/qwen35_perf.txt"
+      log "hybrid prefix TTFT"
+      timeout 300 python3 "$root/bench/hybrid_prefix_ttft.py" "$q35" --hotrod "$(command -v hotrod)" \
+        --extra "--device cuda" 2>&1 | tee "$OUT/qwen35_ttft.txt"
+      PEER_RAW_ONLY=${PEER_RAW_ONLY:-0} bash "$root/bench/gpu_vs_llama_server.sh" "$q35" "$OUT" 2>&1 | tee "$OUT/qwen35_peer.txt"
       ;;
     peer)
       make_synth

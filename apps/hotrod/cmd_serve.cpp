@@ -2,7 +2,7 @@
 // [--parallel N] [-c CTX] [--threads T] [--reasoning on|off|auto]
 // [--api-key KEY[,KEY...]] [--api-key-file F] [--metrics-public] [--cors-origin O] [--max-queue Q] [--timeout S]
 // [--threads-http N] [--max-connections N] [--max-header-bytes B] [--max-body-bytes B] [--header-timeout S]
-// [--body-timeout S] [--alias NAME] [--chat-template-file F]`: the OpenAI-compatible server and its chat page at /
+// [--body-timeout S] [--alias NAME] [--chat-template-file F] [--embeddings] [--pooling mean|cls|last]`: the OpenAI-compatible server and its chat page at /
 // (no model flag: the default model, fetched into the models cache when missing). It listens first
 // (GET /health answers 503 while loading), loads the model on a second thread with a progress bar on a terminal,
 // then serves until SIGINT/SIGTERM, when it refuses new work, lets running requests finish for a few seconds and
@@ -156,6 +156,12 @@ int cmd_serve(int argc, char** argv) {
         ->capture_default_str()->check(CLI::Range(1, 4096));
     bool no_jump = false;
     app.add_flag("--no-jump-forward", no_jump, "sample grammar-forced tokens one by one instead of appending them");
+    app.add_flag("--embeddings", o.embeddings,
+                 "serve POST /v1/embeddings (pooled final hidden states, L2-normalised) beside generation");
+    app.add_option("--pooling", o.pooling,
+                   "how /v1/embeddings pools a prompt's states: mean, cls or last; implies --embeddings (default: "
+                   "the model file's pooling_type; a chat model has none, so give it)")
+        ->check(CLI::IsMember({"mean", "cls", "last"}));
     app.add_option("-a,--alias", o.alias, "model name shown to clients (default: the file's name)");
     try {
         app.parse(argc, argv);
@@ -178,6 +184,7 @@ int cmd_serve(int argc, char** argv) {
     }
     ensure_descriptors(o);
     o.jump_forward = !no_jump;
+    o.embeddings = o.embeddings || !o.pooling.empty();
     o.webui = !no_webui;
     o.n_ctx_given = ctx->count() > 0;
     o.n_threads = o.device.n_threads;
@@ -219,9 +226,10 @@ int cmd_serve(int argc, char** argv) {
             std::unique_ptr<server::LoadedModel> m = server::load_model(o, draw_progress);
             std::fprintf(stderr,
                          "hotrod serve: model %s loaded in %.0f ms on %s, warm-up %.0f ms (context %d per "
-                         "sequence, %d parallel, template %s); ready\n",
+                         "sequence, %d parallel, template %s%s%s); ready\n",
                          m->model_id.c_str(), m->load_ms, m->device.c_str(), m->warmup_ms, m->max_context,
-                         o.n_parallel, m->template_origin.c_str());
+                         o.n_parallel, m->template_origin.c_str(), o.embeddings ? ", embeddings pooling " : "",
+                         o.embeddings ? engine::to_string(m->pooling) : "");
             srv.set_model(std::move(m));
         } catch (const std::exception& e) {
             if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\n");

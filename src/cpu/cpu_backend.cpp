@@ -7,6 +7,7 @@
 #include <new>
 #include <stdexcept>
 
+#include "cpu/backend_checks.h"
 #include "cpu/cpu_features.h"
 #include "cpu/ops_embed.h"
 #include "cpu/ops_kv.h"
@@ -38,27 +39,10 @@ private:
     void* data_;
 };
 
-[[noreturn]] void fail(const char* op, const std::string& what) {
-    throw std::invalid_argument(std::string("CpuBackend::") + op + ": " + what);
-}
-
-std::string shape(const TensorView& v) {
-    return std::string(quant::type_name(v.type)) + " [" + std::to_string(v.n_rows) + " x " +
-           std::to_string(v.n_cols) + "]";
-}
-
-// An F32 view of n_rows x n_cols whose rows hold at least n_cols floats.
-void check_f32(const char* op, const char* name, const TensorView& v, int64_t n_rows, int64_t n_cols) {
-    if (v.type != DType::F32 || v.n_rows != n_rows || v.n_cols != n_cols ||
-        (n_rows > 1 && v.row_bytes < size_t(n_cols) * sizeof(float)) || (n_rows > 0 && v.data == nullptr)) {
-        fail(op, std::string(name) + " is " + shape(v) + ", expected F32 [" + std::to_string(n_rows) + " x " +
-                     std::to_string(n_cols) + "]");
-    }
-}
-
-inline float* row_f32(const TensorView& v, int64_t r) {
-    return reinterpret_cast<float*>(static_cast<char*>(v.data) + size_t(r) * v.row_bytes);
-}
+using checks::check_f32;
+using checks::fail;
+using checks::row_f32;
+using checks::shape;
 
 bool same_params(const backend::RopeParams& a, const backend::RopeParams& b) {
     return a.kind == b.kind && a.n_dims == b.n_dims && a.freq_base == b.freq_base && a.freq_scale == b.freq_scale;

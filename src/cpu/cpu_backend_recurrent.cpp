@@ -6,6 +6,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "cpu/backend_checks.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/op_profile.h"
 #include "cpu/ops_conv.h"
@@ -30,28 +31,10 @@ constexpr int64_t kInlineWork = 32768;
 // sequence the same bits however the scheduler cuts its prompt.
 constexpr bool kAutoChunked = false;
 
-[[noreturn]] void fail(const char* op, const std::string& what) {
-    throw std::invalid_argument(std::string("CpuBackend::") + op + ": " + what);
-}
-
-std::string shape(const TensorView& v) {
-    return std::string(quant::type_name(v.type)) + " [" + std::to_string(v.n_rows) + " x " +
-           std::to_string(v.n_cols) + "]";
-}
-
-// An F32 view of n_rows x n_cols whose rows hold at least n_cols floats.
-void check_f32(const char* op, const char* name, const TensorView& v, int64_t n_rows, int64_t n_cols) {
-    if (v.type != DType::F32 || v.n_rows != n_rows || v.n_cols != n_cols ||
-        (n_rows > 1 && v.row_bytes < size_t(n_cols) * sizeof(float)) || (n_rows > 0 && v.data == nullptr) ||
-        v.row_bytes % sizeof(float) != 0) {
-        fail(op, std::string(name) + " is " + shape(v) + ", expected F32 [" + std::to_string(n_rows) + " x " +
-                     std::to_string(n_cols) + "]");
-    }
-}
-
-inline float* row_f32(const TensorView& v, int64_t r) {
-    return reinterpret_cast<float*>(static_cast<char*>(v.data) + size_t(r) * v.row_bytes);
-}
+using checks::check_f32;
+using checks::fail;
+using checks::row_f32;
+using checks::shape;
 
 inline size_t stride_f32(const TensorView& v) { return v.row_bytes / sizeof(float); }
 

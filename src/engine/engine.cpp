@@ -30,6 +30,7 @@ Engine::Impl::Impl(model::Model& m, const text::Tokenizer& t, int kv_positions, 
     opt.max_queue = std::max(opt.max_queue, 0);
     model::KvOptions ko;
     ko.n_ctx = std::max(kv_positions, 16);
+    ko.kv_bytes = opt.kv_bytes;
     ko.n_seqs = opt.n_parallel + 1;  // admit() adds a sequence before it knows there is room for it
     kv = std::make_unique<model::KvCache>(model.backend(), c, ko);
     max_ctx = kv->n_positions_total();
@@ -65,7 +66,16 @@ EngineStats Engine::stats() const {
 std::shared_ptr<Stream> Engine::submit(Request r) {
     Impl& m = *impl_;
     if (r.prompt.empty()) throw std::invalid_argument("the prompt has no tokens");
-    if (int(r.prompt.size()) >= m.max_ctx)
+    if (r.pooling != Pooling::none) {
+        // Every row of a step may be an embedding row (mean pooling over a prefill chunk).
+        if (m.model.options().max_embd_rows < m.opt.step_tokens)
+            throw std::invalid_argument("the model was loaded without room for embedding rows (max_embd_rows " +
+                                        std::to_string(m.model.options().max_embd_rows) + " < step tokens " +
+                                        std::to_string(m.opt.step_tokens) + ")");
+        if (int(r.prompt.size()) > m.max_ctx)
+            throw std::invalid_argument("the input has " + std::to_string(r.prompt.size()) +
+                                        " tokens; the context holds " + std::to_string(m.max_ctx));
+    } else if (int(r.prompt.size()) >= m.max_ctx)
         throw std::invalid_argument("the prompt has " + std::to_string(r.prompt.size()) +
                                     " tokens; the context holds " + std::to_string(m.max_ctx) +
                                     " and at least one must be left to generate");

@@ -43,6 +43,11 @@ public:
 enum class FinishReason : uint8_t { none, stop, length, cancelled, error };
 const char* to_string(FinishReason r);  // "stop", "length", "cancelled", "error"
 
+// How an embedding request turns its prompt's final-normed hidden rows into one vector (pooling.h).
+// none: not an embedding request, the prompt is continued by sampling.
+enum class Pooling : uint8_t { none, mean, cls, last };
+const char* to_string(Pooling p);  // "none", "mean", "cls", "last"
+
 struct Request {
     std::string id;                       // for log lines
     std::vector<int32_t> prompt;          // token ids, at least one; prompt.size() < Engine::max_context()
@@ -54,6 +59,10 @@ struct Request {
     // The prompt ends inside a reasoning block (`<think>` opened): the grammar applies only after the
     // reasoning close tag has been generated.
     bool start_in_reasoning = false;
+    // Not none: an embedding request. The prompt is run through the same steps as any other (it shares them with
+    // generation) but nothing is sampled: its final event carries the pooled, L2-normalised embedding.
+    // prompt.size() <= Engine::max_context() (no room for generation is needed).
+    Pooling pooling = Pooling::none;
 };
 
 struct TokenOut {
@@ -79,6 +88,7 @@ struct Event {
     FinishReason finish = FinishReason::none;  // set on the last event of a request, which also carries usage
     std::string error;             // finish == error: what went wrong
     Usage usage;
+    std::vector<float> embedding;  // embedding requests, final event (finish stop): n_embd floats, unit L2 norm
 };
 
 // The server's handle on one request. The engine thread pushes; an HTTP thread waits and pops.
@@ -109,6 +119,8 @@ struct EngineOptions {
     int step_tokens = 256;        // tokens per forward step (decode tokens + prefill chunks), <= model's batch
     bool jump_forward = true;     // append grammar-forced runs in one step
     int n_threads = 0;            // informational (the backend owns the threads)
+    size_t kv_bytes = 0;          // > 0: the KV cache's byte budget (a GPU's free memory), sizing it instead of
+                                  // kv_positions; a hybrid model's recurrent state comes out of it first
 };
 
 // Counters for /metrics; a consistent snapshot taken by the engine thread after each step.
@@ -135,7 +147,8 @@ public:
     Engine(model::Model& model, const text::Tokenizer& tok, int kv_positions, const EngineOptions& opt);
     ~Engine();  // shutdown(0) if not done
 
-    // Queues a request. Throws QueueFullError, ShuttingDownError, std::invalid_argument (empty or too long prompt).
+    // Queues a request. Throws QueueFullError, ShuttingDownError, std::invalid_argument (empty or too long prompt,
+    // an embedding request to a model loaded without room for hidden rows).
     std::shared_ptr<Stream> submit(Request r);
 
     // Stops accepting; running and waiting requests may finish until the grace period ends, then are cancelled.

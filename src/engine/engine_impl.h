@@ -31,6 +31,7 @@ struct Engine::Impl {
     bool forward_or_preempt();  // false when nothing could run
     void preempt(size_t running_index);
     void on_logits(Sequence& s, std::span<const float> logits);
+    void finish_embedding(Sequence& s);
     void emit(Sequence& s, int32_t id, const TokenOut& t);
     void append_forced(Sequence& s);
     bool check_done(Sequence& s);  // finishes s when a stop condition holds
@@ -66,6 +67,7 @@ struct Engine::Impl {
     model::Batch batch;
     std::vector<Sequence*> batch_seqs;  // sequence of each batch sequence
     std::vector<Sequence*> row_seqs;    // sequence of each logits row
+    std::vector<Sequence*> embd_seqs;   // sequence of each embedding row
     std::vector<uint64_t> mask;
     uint64_t next_order = 0;
     EngineStats totals;                 // counters kept by the engine thread

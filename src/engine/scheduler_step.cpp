@@ -1,12 +1,14 @@
 // One scheduler step: drop cancelled requests, admit waiting ones (prefix cache look-up), gather every pending
 // token into one batch (decode tokens and forced runs first, then prefill chunks oldest first, within
 // step_tokens), run the model (preempting the youngest sequence when the KV cache is full), sample each logits
-// row under its grammar mask, and push the step's events.
+// row under its grammar mask, pool each embedding row, and push the step's events. An embedding request is a
+// prompt-only sequence: its chunks ask for hidden rows instead of logits and it finishes when its prompt is run.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "engine/engine_impl.h"
+#include "engine/pooling.h"
 
 namespace hotrod::engine {
 
@@ -39,6 +41,10 @@ void Engine::Impl::step() {
         kv->publish_prefix(s->kv_id, s->tokens, s->n_computed);
     }
     for (size_t i = 0; i < row_seqs.size(); ++i) on_logits(*row_seqs[i], model.logits(int(i)));
+    for (size_t i = 0; i < embd_seqs.size(); ++i)
+        pool_row(embd_seqs[i]->req.pooling, embd_seqs[i]->embd_acc, model.embedding_row(int(i)));
+    for (Sequence* s : batch_seqs)
+        if (s->req.pooling != Pooling::none && s->n_computed >= s->n_prompt) finish_embedding(*s);
     ++totals.steps;
     flush_events();
     erase_done(running);
@@ -65,7 +71,10 @@ void Engine::Impl::admit() {
             continue;
         }
         s.kv_id = kv->add_sequence();
-        const int matched = kv->match_prefix(s.kv_id, s.tokens);
+        // Mean and cls pooling read rows the prefix cache would skip; last pooling reads only the last row, which
+        // is always computed.
+        const bool reads_all = s.req.pooling == Pooling::mean || s.req.pooling == Pooling::cls;
+        const int matched = reads_all ? 0 : kv->match_prefix(s.kv_id, s.tokens);
         const int bs = kv->block_size();
         const int need = (int(s.tokens.size()) + 1 + bs - 1) / bs - matched / bs;
         if (need > kv->n_blocks_available() && !running.empty()) {
@@ -74,6 +83,7 @@ void Engine::Impl::admit() {
             return;
         }
         s.n_computed = matched;
+        if (s.req.pooling != Pooling::none) s.embd_acc.assign(size_t(model.config().n_embd), 0.0);
         if (!s.admitted_once) {
             s.admitted_once = true;
             s.order = next_order++;
@@ -91,6 +101,7 @@ void Engine::Impl::admit() {
 bool Engine::Impl::start(Sequence& s) {
     s.tokens = s.req.prompt;
     s.n_prompt = int(s.tokens.size());
+    if (s.req.pooling != Pooling::none) return true;  // nothing is sampled
     sample::SamplingParams p = s.req.sampling;
     if (s.req.ignore_eos)
         for (const int32_t id : eog_ids) p.logit_bias.emplace_back(id, -std::numeric_limits<float>::infinity());
@@ -121,6 +132,7 @@ void Engine::Impl::build_batch() {
     batch.clear();
     batch_seqs.clear();
     row_seqs.clear();
+    embd_seqs.clear();
     int budget = opt.step_tokens;
     // Decode tokens (and forced runs) of every running sequence first, so a long prefill never stalls them; then
     // prefill chunks, oldest request first.
@@ -130,11 +142,14 @@ void Engine::Impl::build_batch() {
             if (s.sampled_once != decode_pass || s.pending() <= 0 || budget <= 0) continue;
             const int take = std::min(s.pending(), budget);
             const int seq = batch.add_sequence(s.kv_id);
+            const bool embedding = s.req.pooling != Pooling::none;
             for (int j = 0; j < take; ++j) {
                 const int pos = s.n_computed + j;
-                const bool want = pos == int(s.tokens.size()) - 1;
-                batch.add(seq, s.tokens[size_t(pos)], pos, want);
+                const bool want = !embedding && pos == int(s.tokens.size()) - 1;
+                const bool want_embd = embedding && pooling_wants(s.req.pooling, pos, s.n_prompt);
+                batch.add(seq, s.tokens[size_t(pos)], pos, want, want_embd);
                 if (want) row_seqs.push_back(&s);
+                if (want_embd) embd_seqs.push_back(&s);
             }
             s.n_feeding = take;
             batch_seqs.push_back(&s);
@@ -220,6 +235,12 @@ void Engine::Impl::on_logits(Sequence& s, std::span<const float> logits) {
         append_forced(s);
         check_done(s);
     }
+}
+
+void Engine::Impl::finish_embedding(Sequence& s) {
+    if (s.done) return;
+    s.out.embedding = finish_pooling(s.req.pooling, s.embd_acc, s.n_prompt);
+    finish(s, FinishReason::stop);
 }
 
 void Engine::Impl::emit(Sequence& s, int32_t id, const TokenOut& t) {

@@ -36,6 +36,7 @@ struct Sequence {
     bool sampled_once = false;    // past the prompt: its pending tokens are decode tokens
     bool grammar_on = false;      // the matcher constrains the next token
     int cached_tokens = 0;        // prompt positions found in the prefix cache at first admission
+    std::vector<double> embd_acc; // embedding requests: the pooled rows so far (pooling.h), reset at admission
 
     std::unique_ptr<sample::Sampler> sampler;
     std::optional<sample::Matcher> matcher;

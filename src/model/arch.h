@@ -38,6 +38,8 @@ struct Activations {
     TensorView out_x;    // (n_logits, n_embd) residual rows that want logits
     TensorView out_xn;   // (n_logits, n_embd) the same after the final norm
     TensorView logits;   // (n_logits, n_vocab)
+    TensorView embd_x;   // (n_embd_rows, n_embd) residual rows whose hidden state is wanted (embeddings)
+    TensorView embd_xn;  // (n_embd_rows, n_embd) the same after the final norm: what embeddings pool
     // Hybrid models only (unallocated otherwise), widths as in LayerWeights.
     TensorView qg;       // (n_tokens, 2 * n_heads * head_dim) attn_q's output: per head the query, then its gate
     TensorView dn_qkv;   // (n_tokens, conv_channels) delta-net q, k, v: projected, then convolved in place
@@ -56,7 +58,8 @@ struct Step {
     backend::RecurrentLayout recurrent;   // hybrid models: each sequence's state slot
     std::span<const int32_t> tokens;      // (n_tokens)
     std::span<const int32_t> logit_rows;  // (n_logits) token indices, ascending
-    Activations a;                        // cut to n_tokens / n_logits rows
+    std::span<const int32_t> embd_rows;   // (n_embd_rows) token indices, ascending: final-normed rows wanted
+    Activations a;                        // cut to n_tokens / n_logits / n_embd_rows rows
     // Debug hook: when set, every named intermediate (name, layer or -1, view) is handed to it after a sync,
     // so a run can be diffed against a reference layer by layer. Unset in normal runs (no cost but a test).
     const std::function<void(std::string_view, int, const TensorView&)>* trace = nullptr;
@@ -83,7 +86,7 @@ struct Arch {
     std::string_view name;                      // general.architecture
     Config (*read_config)(const gguf::File&);   // the family's keys -> Config (throws Error)
     Manifest (*manifest)(const Config&);        // every tensor it reads
-    void (*forward)(Step&);                     // one batched step: fills a.logits
+    void (*forward)(Step&);                     // one batched step: fills a.logits (and a.embd_xn)
 };
 
 // nullptr for an unsupported architecture.

@@ -14,6 +14,8 @@ struct Batch {
     std::vector<int32_t> token_seq;   // (n_tokens) index into seq_ids
     std::vector<int32_t> seq_ids;     // (n_seqs) KvCache sequence id of each batch sequence
     std::vector<int32_t> logit_rows;  // token indices whose logits are wanted, ascending; logits come in this order
+    std::vector<int32_t> embd_rows;   // token indices whose final-normed hidden state is wanted (embeddings),
+                                      // ascending; they come back in this order (Model::embedding_row)
 
     void clear() {
         tokens.clear();
@@ -21,6 +23,7 @@ struct Batch {
         token_seq.clear();
         seq_ids.clear();
         logit_rows.clear();
+        embd_rows.clear();
     }
     int n_tokens() const { return int(tokens.size()); }
     int n_seqs() const { return int(seq_ids.size()); }
@@ -31,8 +34,9 @@ struct Batch {
         return int(seq_ids.size()) - 1;
     }
     // Appends a token of batch sequence seq (the last one added, so tokens stay contiguous).
-    void add(int seq, int32_t token, int32_t position, bool want_logits) {
+    void add(int seq, int32_t token, int32_t position, bool want_logits, bool want_embd = false) {
         if (want_logits) logit_rows.push_back(int32_t(tokens.size()));
+        if (want_embd) embd_rows.push_back(int32_t(tokens.size()));
         tokens.push_back(token);
         positions.push_back(position);
         token_seq.push_back(seq);

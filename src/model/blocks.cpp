@@ -25,6 +25,11 @@ void gated_ffn(Step& s, const LayerWeights& L, const TensorView& xn, TensorView 
 }
 
 void output_logits(Step& s) {
+    if (!s.embd_rows.empty()) {
+        s.be.gather_rows(s.a.x, s.embd_rows, s.a.embd_x);
+        s.be.rms_norm(s.a.embd_x, s.w.output_norm, s.c.rms_eps, s.a.embd_xn);
+        s.dump("result_norm_embd", -1, s.a.embd_xn);
+    }
     if (s.logit_rows.empty()) return;
     s.be.gather_rows(s.a.x, s.logit_rows, s.a.out_x);
     s.be.rms_norm(s.a.out_x, s.w.output_norm, s.c.rms_eps, s.a.out_xn);

@@ -15,7 +15,10 @@ void qkv_projections(Step& s, const LayerWeights& L, const TensorView& xn);
 // hidden = act(gate_proj(xn)) * up_proj(xn); out = down_proj(hidden).
 void gated_ffn(Step& s, const LayerWeights& L, const TensorView& xn, TensorView out);
 
-// logits = output · final_norm(x[logit_rows]). Norming only the gathered rows is the same maths, cheaper.
+// The forward's tail. logits = output · final_norm(x[logit_rows]); norming only the gathered rows is the same
+// maths, cheaper. Embeddings: embd_xn = final_norm(x[embd_rows]), the state llama.cpp's embeddings read for a
+// decoder (its result_norm), gathered apart from the logits rows so a prompt's every row can be pooled without
+// paying the output projection for them.
 void output_logits(Step& s);
 
 }  // namespace hotrod::model

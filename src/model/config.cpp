@@ -41,6 +41,7 @@ Config read_common_config(const gguf::File& f) {
     c.n_heads = required<int>(f, "{arch}.attention.head_count");
     c.n_kv_heads = optional_key<int>(f, "{arch}.attention.head_count_kv").value_or(c.n_heads);
     c.n_ctx_train = required<int>(f, "{arch}.context_length");
+    c.pooling_type = optional_key<int>(f, "{arch}.pooling_type").value_or(-1);
     c.rms_eps = required<float>(f, "{arch}.attention.layer_norm_rms_epsilon");
     c.head_dim = optional_key<int>(f, "{arch}.attention.key_length").value_or(c.n_heads > 0 ? c.n_embd / c.n_heads : 0);
     const int head_dim_v = optional_key<int>(f, "{arch}.attention.value_length").value_or(c.head_dim);

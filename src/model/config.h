@@ -46,6 +46,8 @@ struct Config {
     int n_ff = 0;                // feed_forward_length
     int n_vocab = 0;             // rows of token_embd
     int n_ctx_train = 0;         // context_length
+    int pooling_type = -1;       // pooling_type, for embeddings, in llama.cpp's numbering (0 none, 1 mean, 2 cls,
+                                 // 3 last, 4 rank); -1 when the file does not say (decoder-only chat models)
 
     backend::RopeKind rope_kind = backend::RopeKind::Normal;
     int rope_dims = 0;           // rope.dimension_count, else head_dim

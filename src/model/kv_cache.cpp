@@ -122,7 +122,22 @@ int KvCache::match_prefix(int32_t seq_id, std::span<const int32_t> tokens) {
     if (!s.blocks.empty()) throw std::logic_error("KvCache: match_prefix on a sequence that holds blocks");
     if (tokens.empty()) return 0;
     const size_t max_blocks = (tokens.size() - 1) / size_t(block_size_);
-    if (recurrent_) return match_prefix_hybrid(seq_id, tokens, max_blocks);
+    const auto found = published_prefix(tokens, max_blocks);
+    // A hybrid model's K and V are of no use without the delta-net state at their end: up to the last snapshot.
+    const size_t n = recurrent_ ? blocks_up_to_snapshot(found) : found.size();
+    for (size_t i = 0; i < n; ++i) {
+        pool_.retain(found[i].first);
+        s.blocks.push_back(found[i].first);
+        s.hashes.push_back(found[i].second);
+    }
+    hits_ += n;
+    if (recurrent_ && n > 0) resume_from_snapshot(seq_id, found[n - 1].second);
+    return int(n) * block_size_;
+}
+
+std::vector<std::pair<int32_t, uint64_t>> KvCache::published_prefix(std::span<const int32_t> tokens,
+                                                                     size_t max_blocks) {
+    std::vector<std::pair<int32_t, uint64_t>> found;
     uint64_t parent = 0;
     for (size_t i = 0; i < max_blocks; ++i) {
         const auto blk = tokens.subspan(i * size_t(block_size_), size_t(block_size_));
@@ -130,13 +145,10 @@ int KvCache::match_prefix(int32_t seq_id, std::span<const int32_t> tokens) {
         ++lookups_;
         const int32_t b = pool_.find(h, parent, blk);
         if (b < 0) break;
-        ++hits_;
-        pool_.retain(b);
-        s.blocks.push_back(b);
-        s.hashes.push_back(h);
+        found.emplace_back(b, h);
         parent = h;
     }
-    return int(s.blocks.size()) * block_size_;
+    return found;
 }
 
 void KvCache::publish_prefix(int32_t seq_id, std::span<const int32_t> tokens, int n_computed) {

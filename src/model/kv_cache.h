@@ -116,7 +116,11 @@ private:
         int32_t row;
         uint64_t last_used;
     };
-    int match_prefix_hybrid(int32_t seq_id, std::span<const int32_t> tokens, size_t max_blocks);
+    // The published blocks (id, hash) holding the longest prefix of tokens' first max_blocks blocks.
+    std::vector<std::pair<int32_t, uint64_t>> published_prefix(std::span<const int32_t> tokens, size_t max_blocks);
+    // How many of them to take so the last ends at a state snapshot, and taking it: the state into the slot.
+    size_t blocks_up_to_snapshot(const std::vector<std::pair<int32_t, uint64_t>>& found) const;
+    void resume_from_snapshot(int32_t seq_id, uint64_t block_hash);
     int32_t take_snapshot_row();
     // Files the snapshot at `position` under the hash of the block ending there, if the sequence has that hash;
     // returns false (row untouched) if not. An equal key keeps the older entry and frees this row.

@@ -37,35 +37,18 @@ void KvCache::free_snapshots(Seq& s) {
     s.tail = {};
 }
 
-int KvCache::match_prefix_hybrid(int32_t seq_id, std::span<const int32_t> tokens, size_t max_blocks) {
-    Seq& s = seqs_[size_t(seq_id)];
-    // The published blocks of the prompt's prefix, then the longest of them that ends at a snapshot: K and V
-    // without the state at their end would be of no use.
-    std::vector<std::pair<int32_t, uint64_t>> found;
-    uint64_t parent = 0;
-    for (size_t i = 0; i < max_blocks; ++i) {
-        const auto blk = tokens.subspan(i * size_t(block_size_), size_t(block_size_));
-        const uint64_t h = prefix_block_hash(parent, blk);
-        ++lookups_;
-        const int32_t b = pool_.find(h, parent, blk);
-        if (b < 0) break;
-        found.emplace_back(b, h);
-        parent = h;
-    }
+size_t KvCache::blocks_up_to_snapshot(const std::vector<std::pair<int32_t, uint64_t>>& found) const {
     size_t n = found.size();
     while (n > 0 && !snap_index_.contains(found[n - 1].second)) --n;
-    if (n == 0) return 0;
-    for (size_t i = 0; i < n; ++i) {
-        pool_.retain(found[i].first);
-        s.blocks.push_back(found[i].first);
-        s.hashes.push_back(found[i].second);
-    }
-    hits_ += n;
-    CachedSnapshot& snap = snap_index_.at(found[n - 1].second);
+    return n;
+}
+
+void KvCache::resume_from_snapshot(int32_t seq_id, uint64_t block_hash) {
+    CachedSnapshot& snap = snap_index_.at(block_hash);
     snap.last_used = ++snap_clock_;
     recurrent_->copy_row(snap.row, seq_id);  // the sequence's slot is its id
-    s.n_state = int(n) * block_size_;
-    return s.n_state;
+    Seq& s = seqs_[size_t(seq_id)];
+    s.n_state = int(s.blocks.size()) * block_size_;
 }
 
 std::span<const backend::StateSnapshot> KvCache::plan_snapshots(const Batch& b) {

@@ -22,7 +22,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, backend::Backend& be
     validate_config(m->config_, path);
     const Config& c = m->config_;
     m->weights_ = load_weights(m->file_, m->arch_->manifest(c).specs(), c, be, opt.on_weight_progress);
-    if (opt.max_batch_tokens <= 0 || opt.max_logit_rows <= 0 || opt.max_seqs <= 0)
+    if (opt.max_batch_tokens <= 0 || opt.max_logit_rows <= 0 || opt.max_seqs <= 0 || opt.max_embd_rows < 0)
         throw std::invalid_argument("model load options: batch tokens, logit rows and sequences must be > 0");
 
     auto alloc = [&](int64_t rows, int64_t cols) {
@@ -53,6 +53,11 @@ std::unique_ptr<Model> Model::load(const std::string& path, backend::Backend& be
     a.out_x = alloc(L, c.n_embd);
     a.out_xn = alloc(L, c.n_embd);
     a.logits = alloc(L, c.n_vocab);
+    if (const int64_t E = opt.max_embd_rows; E > 0) {
+        a.embd_x = alloc(E, c.n_embd);
+        a.embd_xn = alloc(E, c.n_embd);
+        if (!be.host_addressable()) m->embd_host_ = be.alloc_host(size_t(E) * size_t(c.n_embd) * sizeof(float));
+    }
     int64_t widest = std::max<int64_t>({c.n_embd, c.n_ff, q_width});
     if (c.attn_output_gate) a.qg = alloc(T, 2 * q_width);
     if (c.n_recurrent_layers() > 0) {
@@ -124,6 +129,13 @@ void Model::check_batch(const Batch& b, const KvCache& kv) const {
         const int32_t r = b.logit_rows[i];
         if (r < 0 || r >= n || (i > 0 && b.logit_rows[i - 1] >= r)) bad("logit_rows must be ascending token indices");
     }
+    if (int(b.embd_rows.size()) > opt_.max_embd_rows)
+        bad(std::to_string(b.embd_rows.size()) + " embedding rows, the model was loaded for at most " +
+            std::to_string(opt_.max_embd_rows));
+    for (size_t i = 0; i < b.embd_rows.size(); ++i) {
+        const int32_t r = b.embd_rows[i];
+        if (r < 0 || r >= n || (i > 0 && b.embd_rows[i - 1] >= r)) bad("embd_rows must be ascending token indices");
+    }
 }
 
 int Model::forward(const Batch& b, KvCache& kv) {
@@ -135,7 +147,7 @@ int Model::forward(const Batch& b, KvCache& kv) {
     }
     for (int s = 0; s < b.n_seqs(); ++s) block_tables_[size_t(s)] = kv.block_table(b.seq_ids[size_t(s)]);
 
-    const int64_t n = b.n_tokens(), n_out = int64_t(b.logit_rows.size());
+    const int64_t n = b.n_tokens(), n_out = int64_t(b.logit_rows.size()), n_embd_rows = int64_t(b.embd_rows.size());
     Activations a;
     a.x = act_.x.rows(0, n);
     a.xn = act_.xn.rows(0, n);
@@ -151,6 +163,10 @@ int Model::forward(const Batch& b, KvCache& kv) {
     a.out_x = act_.out_x.rows(0, n_out);
     a.out_xn = act_.out_xn.rows(0, n_out);
     a.logits = act_.logits.rows(0, n_out);
+    if (act_.embd_x.data) {
+        a.embd_x = act_.embd_x.rows(0, n_embd_rows);
+        a.embd_xn = act_.embd_xn.rows(0, n_embd_rows);
+    }
     for (auto [dst, src] : {std::pair{&a.qg, &act_.qg}, {&a.dn_qkv, &act_.dn_qkv}, {&a.dn_z, &act_.dn_z},
                             {&a.dn_g, &act_.dn_g}, {&a.dn_beta, &act_.dn_beta}, {&a.dn_out, &act_.dn_out}})
         if (src->data) *dst = src->rows(0, n);
@@ -166,7 +182,8 @@ int Model::forward(const Batch& b, KvCache& kv) {
     backend::RecurrentLayout recurrent;
     if (kv.recurrent()) recurrent = {b.positions, b.token_seq, b.seq_ids, kv.plan_snapshots(b)};
 
-    Step step{be_, config_, weights_, kv, layout, recurrent, b.tokens, b.logit_rows, a, trace_ ? &trace_ : nullptr};
+    Step step{be_, config_, weights_, kv, layout, recurrent, b.tokens, b.logit_rows, b.embd_rows, a,
+              trace_ ? &trace_ : nullptr};
     try {
         be_.begin_step(backend::StepIndex{b.tokens, b.logit_rows, layout, recurrent});
         arch_->forward(step);
@@ -178,7 +195,13 @@ int Model::forward(const Batch& b, KvCache& kv) {
         for (int t = 0; t < b.n_tokens(); ++t)
             kv.set_state_positions(b.seq_ids[size_t(b.token_seq[size_t(t)])], b.positions[size_t(t)] + 1);
     n_logits_ = int(n_out);
-    // The one device-to-host copy of a step: the logits rows that are sampled.
+    n_embd_rows_ = int(n_embd_rows);
+    embd_ = a.embd_xn.f32();
+    if (embd_host_ && n_embd_rows > 0) {
+        embd_ = static_cast<float*>(embd_host_->data());
+        be_.to_host(a.embd_xn, embd_host_->data());
+    }
+    // The one device-to-host copy of a step: the logits rows that are sampled (and the hidden rows, when asked).
     float* logits = a.logits.f32();
     if (logits_host_) {
         logits = static_cast<float*>(logits_host_->data());
@@ -194,6 +217,11 @@ int Model::forward(const Batch& b, KvCache& kv) {
         for (int64_t i = 0; i < n_out * config_.n_vocab; ++i) logits[i] = cap * std::tanh(logits[i] / cap);
     }
     return n_logits_;
+}
+
+std::span<const float> Model::embedding_row(int i) const {
+    if (i < 0 || i >= n_embd_rows_) throw std::out_of_range("Model::embedding_row: row " + std::to_string(i));
+    return {embd_ + size_t(i) * size_t(config_.n_embd), size_t(config_.n_embd)};
 }
 
 std::span<const float> Model::logits(int i) const {

@@ -22,6 +22,8 @@ struct LoadOptions {
     int max_batch_tokens = 512;  // tokens per forward step (prefill chunk + decode tokens)
     int max_logit_rows = 64;     // rows of logits per step (n_vocab floats each: 1 MB per row at 262144)
     int max_seqs = 256;          // sequences per step
+    int max_embd_rows = 0;       // final-normed hidden rows per step (embeddings: every prompt row for mean
+                                 // pooling, so up to max_batch_tokens); 0: none, no buffers for them
     // Called after each weight is made usable by the backend (uploaded, on a GPU) with bytes done and in all.
     std::function<void(size_t done, size_t total)> on_weight_progress;
 };
@@ -46,6 +48,9 @@ public:
     // Row i of the last step's logits (n_vocab floats), in host memory (copied from the device once per step on
     // a GPU, read in place on the CPU).
     std::span<const float> logits(int i) const;
+    // Row i of the last step's final-normed hidden states (n_embd floats), in the order of batch.embd_rows, in host
+    // memory like logits.
+    std::span<const float> embedding_row(int i) const;
 
     // Debug: called with every named intermediate (see Step::dump).
     void set_trace(std::function<void(std::string_view, int, const TensorView&)> fn) { trace_ = std::move(fn); }
@@ -66,6 +71,9 @@ private:
     int n_logits_ = 0;
     std::unique_ptr<backend::Buffer> logits_host_;  // max_logit_rows x n_vocab, when the backend is not the host
     const float* logits_ = nullptr;                 // the last step's logits rows in host memory
+    int n_embd_rows_ = 0;
+    std::unique_ptr<backend::Buffer> embd_host_;    // max_embd_rows x n_embd, when the backend is not the host
+    const float* embd_ = nullptr;                   // the last step's final-normed hidden rows in host memory
     std::function<void(std::string_view, int, const TensorView&)> trace_;
 };
 

@@ -19,7 +19,7 @@
 
 #include "server/api_error.h"
 #include "server/json_fields.h"
-#include "server/reply.h"
+#include "server/reply_format.h"
 
 namespace hotrod::server {
 namespace {
@@ -32,13 +32,6 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-// The client may name the model by its alias, its file name with or without .gguf, or not at all.
-void check_model_name(const SharedState& st, const LoadedModel& m, const std::string& asked) {
-    if (asked.empty() || asked == st.public_model_name(m) || asked == m.model_id || asked == m.model_id + ".gguf")
-        return;
-    throw not_found("the model '" + asked + "' does not exist; this server serves '" + st.public_model_name(m) +
-                        "'", "model", "model_not_found");
-}
 
 struct Prompt {
     std::vector<int32_t> ids;
@@ -46,7 +39,8 @@ struct Prompt {
     bool start_in_reasoning = false;
 };
 
-Prompt build_chat_prompt(const SharedState& st, const LoadedModel& m, const GenerationRequest& r) {
+Prompt build_chat_prompt(const SharedState& st, const LoadedModel& m, const GenerationRequest& r,
+                         const char* param) {
     text::ChatInputs in;
     in.add_generation_prompt = true;
     if (m.tok->bos_id() != text::kNoToken) in.bos_token = std::string(m.tok->piece(m.tok->bos_id(), true));
@@ -65,7 +59,7 @@ Prompt build_chat_prompt(const SharedState& st, const LoadedModel& m, const Gene
         rendered = m.chat_template->render(in);
     } catch (const std::exception& e) {
         // Templates raise on conversations they do not accept (roles out of order, a missing user turn).
-        throw bad_request(std::string("the chat template refused the conversation: ") + e.what(), "messages");
+        throw bad_request(std::string("the chat template refused the conversation: ") + e.what(), param);
     }
     Prompt p;
     p.ids = m.encode_prompt(rendered);
@@ -74,7 +68,7 @@ Prompt build_chat_prompt(const SharedState& st, const LoadedModel& m, const Gene
     return p;
 }
 
-std::shared_ptr<const sample::Grammar> build_grammar(LoadedModel& m, const ResponseFormat& rf) {
+std::shared_ptr<const sample::Grammar> build_grammar(LoadedModel& m, const ResponseFormat& rf, const char* param) {
     try {
         switch (rf.kind) {
             case ResponseFormat::Kind::text: return nullptr;
@@ -82,41 +76,28 @@ std::shared_ptr<const sample::Grammar> build_grammar(LoadedModel& m, const Respo
             case ResponseFormat::Kind::json_schema: return m.grammars.json_schema(rf.schema);
         }
     } catch (const sample::SchemaError& e) {
-        throw bad_request(std::string("response_format: ") + e.what(), "response_format", "invalid_schema");
+        throw bad_request(std::string(param) + ": " + e.what(), param, "invalid_schema");
     }
     return nullptr;
 }
 
-// One queued request and what its reply has accumulated; shared by the content provider and its releaser.
+// One queued request and its reply's transport; what the reply says is the format's. Shared by the content
+// provider and its releaser.
 struct Exchange {
     SharedState* st = nullptr;
     std::shared_ptr<LoadedModel> model;  // keeps tokenizer and engine alive for the reply
     std::shared_ptr<engine::Stream> stream;
-    Endpoint endpoint = Endpoint::chat;
-    bool streaming = false, include_usage = false, logprobs = false;
-    ReplyMeta meta;
-    ReplySplitter splitter{false, false};
+    std::unique_ptr<ReplyFormat> format;
+    std::string id;
+    const char* route = "chat";  // in /metrics and the log
+    bool streaming = false;
     Clock::time_point arrived, last_write;
     double prepare_ms = 0;  // arrival to submit: parsing, template, tokenizer, grammar (the engine times the rest)
     int32_t n_prompt = 0;
 
-    // Tool calls parsed from the reply (tool_calls.h): their JSON entries with the ids given here.
-    text::ToolSyntax tool_syntax = text::ToolSyntax::none;
-    bool parallel_tool_calls = true;
-    nlohmann::json tool_calls = nlohmann::json::array();
-
-    bool role_sent = false;
+    bool opened = false;
     bool counted = false;   // recorded in /metrics (and no longer in flight): at the final event or on release
     bool released = false;  // httplib may copy a Response, and each copy calls the releaser
-    std::string content, reasoning;
-    std::vector<engine::TokenOut> tokens;
-    size_t text_bytes = 0;  // completions' text_offset
-
-    PieceFn piece() const {
-        const text::Tokenizer* tok = model->tok.get();
-        return [tok](int32_t id) { return tok->piece(id, true); };
-    }
-    const char* endpoint_name() const { return endpoint == Endpoint::chat ? "chat" : "completions"; }
 
     void log_line(const engine::Event* last, bool delivered = true) const {
         if (last) {
@@ -124,13 +105,13 @@ struct Exchange {
             std::fprintf(stderr,
                          "hotrod serve: %s %s prompt=%d completion=%d cached=%d prepare=%.1fms queue=%.0fms "
                          "ttft=%.0fms latency=%.0fms finish=%s%s%s%s\n",
-                         meta.id.c_str(), endpoint_name(), u.prompt_tokens, u.completion_tokens, u.cached_tokens,
-                         prepare_ms, u.queue_ms, prepare_ms + u.ttft_ms, prepare_ms + u.total_ms,
+                         id.c_str(), route, u.prompt_tokens, u.completion_tokens, u.cached_tokens, prepare_ms,
+                         u.queue_ms, prepare_ms + u.ttft_ms, prepare_ms + u.total_ms,
                          engine::to_string(last->finish), delivered ? "" : " (client gone, reply not written)",
                          last->error.empty() ? "" : " error=", last->error.c_str());
         } else {
             std::fprintf(stderr, "hotrod serve: %s %s prompt=%d latency=%.0fms finish=cancelled (client gone)\n",
-                         meta.id.c_str(), endpoint_name(), n_prompt, ms_between(arrived, Clock::now()));
+                         id.c_str(), route, n_prompt, ms_between(arrived, Clock::now()));
         }
     }
 
@@ -138,7 +119,7 @@ struct Exchange {
     void count(int status) {
         if (counted) return;
         counted = true;
-        st->metrics.record_request(endpoint_name(), status);
+        st->metrics.record_request(route, status);
         st->metrics.add_in_flight(-1);
     }
 
@@ -152,116 +133,29 @@ struct Exchange {
     }
 
     bool write(httplib::DataSink& sink, std::string_view data) {
+        if (data.empty()) return true;
         if (!sink.is_writable() || !sink.write(data.data(), data.size())) return false;
         last_write = Clock::now();
         return true;
     }
 
-    nlohmann::json error_body(const engine::Event& e) const {
-        return internal_error("generation failed: " + (e.error.empty() ? std::string("engine error") : e.error))
-            .body();
-    }
-
-    // The calls of a delta that are kept (one in all without parallel_tool_calls), each with a new id; returns the
-    // new entries, with their stream index.
-    nlohmann::json take_calls(const std::vector<text::ToolCall>& calls) {
-        nlohmann::json fresh = nlohmann::json::array();
-        for (const auto& c : calls) {
-            if (!parallel_tool_calls && !tool_calls.empty()) break;
-            const int index = int(tool_calls.size());
-            const std::string id = new_tool_call_id(tool_syntax);
-            tool_calls.push_back(tool_call_json(c, id, index, false));
-            fresh.push_back(tool_call_json(c, id, index, true));
-        }
-        return fresh;
-    }
-    const char* finish_reason(const engine::Event& e) const {
-        return tool_calls.empty() ? finish_reason_wire(e.finish) : "tool_calls";
-    }
-
-    // Streaming: the SSE chunks of one event ([DONE] is left to provide). False when the client is gone.
-    bool stream_event(httplib::DataSink& sink, const engine::Event& e) {
-        ReplyDelta d = splitter.push(e);
-        const bool final = e.finish != engine::FinishReason::none;
-        if (final && e.finish == engine::FinishReason::error) return write(sink, sse_event(error_body(e)));
-        nlohmann::json lp = nullptr;
-        if (logprobs && !d.tokens.empty())
-            lp = endpoint == Endpoint::chat ? chat_logprobs_json(d.tokens, piece())
-                                            : completion_logprobs_json(d.tokens, piece(), text_bytes);
-        const bool has_text = !d.content.empty() || !d.reasoning.empty();
-        if (has_text || !lp.is_null()) {
-            nlohmann::json chunk;
-            if (endpoint == Endpoint::chat) {
-                nlohmann::json delta = nlohmann::json::object();
-                if (!d.reasoning.empty()) delta["reasoning_content"] = d.reasoning;
-                if (!d.content.empty() || d.reasoning.empty()) delta["content"] = d.content;
-                chunk = chat_chunk_json(meta, std::move(delta), nullptr, lp);
-            } else {
-                chunk = text_chunk_json(meta, d.content, nullptr, lp);
-            }
-            for (const auto& t : d.tokens) text_bytes += piece()(t.id).size();
-            if (!write(sink, sse_event(chunk))) return false;
-        }
-        // Each call in one chunk: its index, id, type and name, and the arguments whole (a client concatenates the
-        // argument pieces of an index, so one piece is the same to it).
-        for (auto& call : take_calls(d.calls))
-            if (!write(sink, sse_event(chat_chunk_json(meta, {{"tool_calls", nlohmann::json::array({call})}}, nullptr,
-                                                       nullptr))))
-                return false;
-        if (!final) return true;
-        const char* reason = finish_reason(e);
-        const nlohmann::json last = endpoint == Endpoint::chat
-                                        ? chat_chunk_json(meta, nlohmann::json::object(), reason, nullptr)
-                                        : text_chunk_json(meta, "", reason, nullptr);
-        if (!write(sink, sse_event(last))) return false;
-        return !include_usage ||
-               write(sink, sse_event(usage_chunk_json(
-                               meta, endpoint == Endpoint::chat ? "chat.completion.chunk" : "text_completion",
-                               e.usage)));
-    }
-
-    // Non-streamed: accumulate; the body once the final event arrives. False when the client is gone.
-    bool collect_event(httplib::DataSink& sink, const engine::Event& e) {
-        ReplyDelta d = splitter.push(e);
-        content += d.content;
-        reasoning += d.reasoning;
-        take_calls(d.calls);
-        if (logprobs) tokens.insert(tokens.end(), d.tokens.begin(), d.tokens.end());
-        if (e.finish == engine::FinishReason::none) return true;
-        if (e.finish == engine::FinishReason::error) return write(sink, dump_json(error_body(e)));
-        const char* reason = finish_reason(e);
-        nlohmann::json body;
-        if (endpoint == Endpoint::chat) {
-            body = chat_completion_json(meta, content, reasoning, reason,
-                                        logprobs ? chat_logprobs_json(tokens, piece()) : nlohmann::json(nullptr),
-                                        e.usage, tool_calls);
-        } else {
-            body = text_completion_json(meta, content, reason,
-                                        logprobs ? completion_logprobs_json(tokens, piece(), 0)
-                                                 : nlohmann::json(nullptr),
-                                        e.usage);
-        }
-        return write(sink, dump_json(body));
-    }
-
     // One call of the content provider: waits up to kPollInterval for events. False ends the reply (client gone).
     bool provide(httplib::DataSink& sink) {
-        if (streaming && endpoint == Endpoint::chat && !role_sent) {
-            role_sent = true;
-            if (!write(sink, sse_event(chat_chunk_json(meta, {{"role", "assistant"}, {"content", ""}}, nullptr,
-                                                       nullptr))))
-                return cancel();
+        if (!opened) {
+            opened = true;
+            if (!write(sink, format->open())) return cancel();
         }
         std::vector<engine::Event> events;
         stream->wait(events, kPollInterval);
         for (const engine::Event& e : events) {
-            const bool ok = streaming ? stream_event(sink, e) : collect_event(sink, e);
+            ReplyBytes out = format->push(e);
+            const bool ok = write(sink, out.body);
             if (e.finish == engine::FinishReason::none) {
                 if (!ok) return cancel();
                 continue;
             }
-            on_final(e, ok);  // counted before the end marker below
-            if (!ok || (streaming && !write(sink, kSseDone))) return false;
+            on_final(e, ok);  // counted before the end marker
+            if (!ok || !write(sink, out.end)) return false;
             sink.done();
             return true;
         }
@@ -290,6 +184,13 @@ struct Exchange {
 
 }  // namespace
 
+void check_model_name(const SharedState& st, const LoadedModel& m, const std::string& asked) {
+    if (asked.empty() || asked == st.public_model_name(m) || asked == m.model_id || asked == m.model_id + ".gguf")
+        return;
+    throw not_found("the model '" + asked + "' does not exist; this server serves '" + st.public_model_name(m) +
+                        "'", "model", "model_not_found");
+}
+
 std::shared_ptr<LoadedModel> require_model(SharedState& st) {
     switch (st.state.load()) {
         case ServerState::loading: throw unavailable("the model is loading", "model_loading");
@@ -302,21 +203,17 @@ std::shared_ptr<LoadedModel> require_model(SharedState& st) {
     return m;
 }
 
-void handle_generation(SharedState& st, Endpoint endpoint, const httplib::Request& req, httplib::Response& res) {
-    const Clock::time_point arrived = Clock::now();
-    std::shared_ptr<LoadedModel> m = require_model(st);
-    const auto body = parse_body(req.body);
-    GenerationRequest r = endpoint == Endpoint::chat ? parse_chat_request(body, m->n_vocab, m->max_context)
-                                                     : parse_completion_request(body, m->n_vocab, m->max_context);
-    check_model_name(st, *m, r.model);
-
+void run_generation(SharedState& st, const std::shared_ptr<LoadedModel>& m, const GenerationRequest& r,
+                    const GenerationRoute& route, std::chrono::steady_clock::time_point arrived,
+                    const FormatFactory& make_format, httplib::Response& res) {
     Prompt prompt;
-    if (endpoint == Endpoint::chat) {
-        prompt = build_chat_prompt(st, *m, r);
+    if (r.endpoint == Endpoint::chat) {
+        prompt = build_chat_prompt(st, *m, r, route.prompt_param);
     } else {
         prompt.ids = r.prompt_is_ids ? r.prompt_ids : m->encode_prompt(r.prompt_text);
     }
-    const char* prompt_param = endpoint == Endpoint::chat ? "messages" : "prompt";
+    const char* prompt_param = route.prompt_param;
+    const std::string max_param = route.max_tokens_param;
     if (prompt.ids.empty()) throw bad_request("the prompt has no tokens", prompt_param);
     if (int64_t(prompt.ids.size()) >= m->max_context)
         throw bad_request("the prompt has " + std::to_string(prompt.ids.size()) +
@@ -329,37 +226,46 @@ void handle_generation(SharedState& st, Endpoint endpoint, const httplib::Reques
         throw bad_request("the context holds " + std::to_string(m->max_context) + " tokens, but " +
                               std::to_string(prompt.ids.size() + size_t(*r.max_tokens)) + " were asked for (" +
                               std::to_string(prompt.ids.size()) + " in the prompt, " +
-                              std::to_string(*r.max_tokens) + " in max_tokens); shorten the prompt or max_tokens",
+                              std::to_string(*r.max_tokens) + " in " + max_param + "); shorten the prompt or " +
+                              max_param,
                           prompt_param, "context_length_exceeded");
 
     engine::Request er;
-    er.id = st.new_request_id(endpoint == Endpoint::chat ? "chatcmpl-" : "cmpl-");
+    er.id = st.new_request_id(route.id_prefix);
     er.prompt = std::move(prompt.ids);
     er.sampling = r.sampling;
     er.max_tokens = r.max_tokens.value_or(-1);
     er.ignore_eos = r.ignore_eos;
     er.stop = r.stop;
-    er.grammar = build_grammar(*m, r.response_format);
+    er.grammar = build_grammar(*m, r.response_format, route.format_param);
     er.start_in_reasoning = prompt.start_in_reasoning;
+
+    ReplySetup setup;
+    setup.meta = {er.id, r.model.empty() ? st.public_model_name(*m) : r.model,
+                  std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch()).count()};
+    setup.streaming = r.stream;
+    setup.include_usage = r.include_usage;
+    setup.logprobs = r.sampling.logprobs;
+    setup.parallel_tool_calls = r.parallel_tool_calls;
+    setup.split_reasoning = prompt.split_reasoning && r.endpoint == Endpoint::chat;
+    setup.start_in_reasoning = prompt.start_in_reasoning;
+    // Tool calls are parsed when the request gives tools, lets the model call them, and the template teaches it a
+    // syntax (a template that never shows tools gives the model nothing to call).
+    const bool parse_tools = r.endpoint == Endpoint::chat && !r.tools.is_null() &&
+                             r.tool_choice.kind != ToolChoice::Kind::none;
+    setup.tool_syntax = parse_tools ? m->tool_syntax : text::ToolSyntax::none;
+    setup.tools = parse_tools ? &r.tools : nullptr;
+    const text::Tokenizer* tok = m->tok.get();
+    setup.piece = [tok](int32_t id) { return tok->piece(id, true); };
 
     auto ex = std::make_shared<Exchange>();
     ex->st = &st;
     ex->model = m;
-    ex->endpoint = endpoint;
+    ex->format = make_format(setup);
+    ex->id = er.id;
+    ex->route = route.name;
     ex->streaming = r.stream;
-    ex->include_usage = r.include_usage;
-    ex->logprobs = r.sampling.logprobs;
-    ex->meta = {er.id, r.model.empty() ? st.public_model_name(*m) : r.model,
-                std::chrono::duration_cast<std::chrono::seconds>(
-                    std::chrono::system_clock::now().time_since_epoch()).count()};
-    // Tool calls are parsed when the request gives tools, lets the model call them, and the template teaches it a
-    // syntax (a template that never shows tools gives the model nothing to call).
-    const bool parse_tools = endpoint == Endpoint::chat && !r.tools.is_null() &&
-                             r.tool_choice.kind != ToolChoice::Kind::none;
-    ex->tool_syntax = parse_tools ? m->tool_syntax : text::ToolSyntax::none;
-    ex->parallel_tool_calls = r.parallel_tool_calls;
-    ex->splitter = ReplySplitter(prompt.split_reasoning && endpoint == Endpoint::chat, prompt.start_in_reasoning,
-                                 ex->tool_syntax, parse_tools ? &r.tools : nullptr);
     ex->arrived = arrived;
     ex->last_write = Clock::now();
     ex->n_prompt = int32_t(er.prompt.size());
@@ -384,6 +290,21 @@ void handle_generation(SharedState& st, Endpoint endpoint, const httplib::Reques
         // heartbeats in zlib's buffer, and a closed socket would go unnoticed.
         res.set_chunked_content_provider("application/json; charset=utf-8", provider, releaser);
     }
+}
+
+void handle_generation(SharedState& st, Endpoint endpoint, const httplib::Request& req, httplib::Response& res) {
+    const Clock::time_point arrived = Clock::now();
+    std::shared_ptr<LoadedModel> m = require_model(st);
+    const auto body = parse_body(req.body);
+    const GenerationRequest r = endpoint == Endpoint::chat
+                                    ? parse_chat_request(body, m->n_vocab, m->max_context)
+                                    : parse_completion_request(body, m->n_vocab, m->max_context);
+    check_model_name(st, *m, r.model);
+    const GenerationRoute route = endpoint == Endpoint::chat
+                                      ? GenerationRoute{"chat", "chatcmpl-", "messages", "response_format", "max_tokens"}
+                                      : GenerationRoute{"completions", "cmpl-", "prompt", "response_format", "max_tokens"};
+    run_generation(st, m, r, route, arrived,
+                   [endpoint](const ReplySetup& s) { return make_chat_format(endpoint, s); }, res);
 }
 
 }  // namespace hotrod::server

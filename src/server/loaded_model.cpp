@@ -24,6 +24,26 @@ std::vector<int32_t> LoadedModel::encode_prompt(const std::string& text) const {
     return tok->encode_prompt(text, /*parse_special=*/true);
 }
 
+engine::Pooling choose_pooling(const std::string& flag, int file_pooling_type, const std::string& arch) {
+    if (flag == "mean") return engine::Pooling::mean;
+    if (flag == "cls") return engine::Pooling::cls;
+    if (flag == "last") return engine::Pooling::last;
+    if (!flag.empty()) throw std::runtime_error("--pooling " + flag + ": expected mean, cls or last");
+    switch (file_pooling_type) {
+        case 1: return engine::Pooling::mean;
+        case 2: return engine::Pooling::cls;
+        case 3: return engine::Pooling::last;
+        case -1:
+            throw std::runtime_error("--embeddings: the model file has no " + arch +
+                                     ".pooling_type (a chat model, not an embedding model); choose how its states "
+                                     "are pooled with --pooling mean|cls|last");
+        default:
+            throw std::runtime_error("--embeddings: the model file's " + arch + ".pooling_type is " +
+                                     std::to_string(file_pooling_type) +
+                                     " (0 none, 4 rank: not an embedding); choose one with --pooling mean|cls|last");
+    }
+}
+
 std::unique_ptr<LoadedModel> load_model(const ServeOptions& opt, const LoadProgress& progress) {
     const auto t0 = std::chrono::steady_clock::now();
     auto m = std::make_unique<LoadedModel>();
@@ -44,12 +64,16 @@ std::unique_ptr<LoadedModel> load_model(const ServeOptions& opt, const LoadProgr
     lo.max_batch_tokens = std::max(512, eo.step_tokens);
     lo.max_logit_rows = std::max(64, opt.n_parallel);
     lo.max_seqs = std::max(256, opt.n_parallel);
+    // Mean pooling reads every row of a prefill chunk.
+    if (opt.embeddings) lo.max_embd_rows = lo.max_batch_tokens;
     // Uploading weights is most of a GPU load; on the CPU they are mapped, and this passes in a blink.
     lo.on_weight_progress = [&](size_t done, size_t total) {
         progress("weights", 0.1 + 0.4 * (total ? double(done) / double(total) : 1.0));
     };
     m->model = model::Model::load(opt.model_path, *m->be, lo);
     m->n_vocab = m->model->config().n_vocab;
+    if (opt.embeddings)
+        m->pooling = choose_pooling(opt.pooling, m->model->config().pooling_type, m->model->config().arch);
 
     progress("tokenizer", 0.5);
     m->tok = std::make_unique<text::Tokenizer>(text::load_vocab(m->model->file()));
@@ -77,17 +101,11 @@ std::unique_ptr<LoadedModel> load_model(const ServeOptions& opt, const LoadProgr
 
     progress("engine", 0.7);
     // The KV cache: -c positions on the CPU; on a GPU, unless -c says otherwise, what memory is left after the
-    // weights and activations (within --gpu-mem-fraction), as vLLM sizes it.
-    int kv_positions = opt.n_ctx;
-    if (const size_t free_bytes = m->be->memory_free(); free_bytes > 0 && !opt.n_ctx_given) {
-        const model::Config& c = m->model->config();
-        const size_t per_position = size_t(c.n_layers) * 2 * size_t(c.n_kv_heads) * size_t(c.head_dim) * 2;  // F16
-        kv_positions = int(std::min<size_t>(free_bytes / std::max<size_t>(per_position, 1), size_t(1) << 24));
-        if (kv_positions < 16)
-            throw std::runtime_error("the GPU has " + std::to_string(free_bytes) + " bytes left for the KV cache after the "
-                                     "weights, not enough for 16 positions of " + std::to_string(per_position) + " bytes");
-    }
-    m->engine = std::make_unique<engine::Engine>(*m->model, *m->tok, kv_positions, eo);
+    // weights and activations (within --gpu-mem-fraction), as vLLM sizes it: the cache sizes its blocks from that
+    // budget (K/V of the attention layers only, after a hybrid model's recurrent state) and says so when it holds
+    // not even one block.
+    if (const size_t free_bytes = m->be->memory_free(); free_bytes > 0 && !opt.n_ctx_given) eo.kv_bytes = free_bytes;
+    m->engine = std::make_unique<engine::Engine>(*m->model, *m->tok, opt.n_ctx, eo);
     m->max_context = m->engine->max_context();
 
     // Warm-up: one token through the engine, so the first client does not pay for faulting in the mapped

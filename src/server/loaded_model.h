@@ -36,6 +36,7 @@ struct LoadedModel {
     std::string model_id;               // the file's name without .gguf
     int32_t n_vocab = 0;
     int32_t max_context = 0;            // the engine's longest prompt + generation
+    engine::Pooling pooling = engine::Pooling::none;  // /v1/embeddings' pooling; none without --embeddings
     double load_ms = 0;                 // everything, warm-up included
     double warmup_ms = 0;               // the one-token request run before the first client's
     std::unique_ptr<engine::Engine> engine;
@@ -44,6 +45,13 @@ struct LoadedModel {
     // that writes BOS itself must not get a second one); control-token text becomes its ids.
     std::vector<int32_t> encode_prompt(const std::string& text) const;
 };
+
+// The pooling of /v1/embeddings: the --pooling flag ("mean", "cls", "last") when given, else the file's
+// {arch}.pooling_type (llama.cpp's numbering: 1 mean, 2 cls, 3 last). Throws, naming the flag, when neither gives
+// one: a decoder-only chat model's file names none, and llama-server then pools nothing (its /v1/embeddings refuses
+// pooling 'none'), so there is no default to match; the user picks (last for models trained as decoder
+// embedders, mean for a chat model's states).
+engine::Pooling choose_pooling(const std::string& flag, int file_pooling_type, const std::string& arch);
 
 // stage: what is being loaded; fraction: how far the whole load is, in [0, 1]. Throws naming what failed.
 using LoadProgress = std::function<void(const char* stage, double fraction)>;

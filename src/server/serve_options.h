@@ -29,6 +29,9 @@ struct ServeOptions {
     int shutdown_grace_ms = 5000;    // SIGINT/SIGTERM: running requests may finish this long, then are cancelled
     int step_tokens = 256;           // --ubatch-size: tokens per engine step (decode tokens + prefill chunks)
     bool jump_forward = true;        // --no-jump-forward: sample grammar-forced tokens one by one (to measure)
+    bool embeddings = false;         // --embeddings (or --pooling): POST /v1/embeddings is served
+    std::string pooling;             // --pooling mean|cls|last: overrides the file's {arch}.pooling_type; empty:
+                                     // the file's, which a decoder chat model does not have (see choose_pooling)
 
     // Access (server.cpp). Keys are compared in constant time; /health never needs one.
     std::vector<std::string> api_keys;  // --api-key (comma-separated), --api-key-file (one a line): when any,

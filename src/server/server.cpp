@@ -1,6 +1,6 @@
 // Routes, the API-key check, CORS, the one error wrapper, and the small endpoints (/health, /v1/models, /metrics,
-// /tokenize, /detokenize). The generation endpoints live in generation_handler.cpp; connection limits in
-// http_gate.cpp.
+// /tokenize, /detokenize). The generation endpoints live in generation_handler.cpp (/v1/responses goes through it
+// from responses_handler.cpp), /v1/embeddings in embeddings_handler.cpp; connection limits in http_gate.cpp.
 #include "server/server.h"
 #include "server/webui.h"
 
@@ -11,6 +11,8 @@
 #include <stdexcept>
 
 #include "server/api_error.h"
+#include "server/embeddings_handler.h"
+#include "server/responses_handler.h"
 #include "server/generation_handler.h"
 #include "server/http_gate.h"
 #include "server/json_fields.h"
@@ -268,6 +270,12 @@ void Server::install_routes() {
     h.Post("/v1/completions", wrap(st, "completions", true, [&st](const auto& req, auto& res) {
         handle_generation(st, Endpoint::completion, req, res);
     }));
+    h.Post("/v1/responses", wrap(st, "responses", true, [&st](const auto& req, auto& res) {
+        handle_responses(st, req, res);
+    }));
+    h.Post("/v1/embeddings", wrap(st, "embeddings", false, [&st](const auto& req, auto& res) {
+        handle_embeddings(st, req, res);
+    }));
     if (st.opt.webui) {
         h.Get("/", wrap(st, "webui", false, [](const auto&, auto& res) {
             res.set_header("Cache-Control", "no-cache");
@@ -291,7 +299,8 @@ void Server::install_routes() {
             throw method_not_allowed(req.method + " is not allowed on " + req.path + " (use " + allowed + ")");
         });
     };
-    for (const char* path : {"/v1/chat/completions", "/v1/completions", "/tokenize", "/detokenize"}) {
+    for (const char* path :
+         {"/v1/chat/completions", "/v1/completions", "/v1/responses", "/v1/embeddings", "/tokenize", "/detokenize"}) {
         h.Get(path, refuse("POST"));
         h.Put(path, refuse("POST"));
         h.Patch(path, refuse("POST"));

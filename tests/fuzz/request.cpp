@@ -1,5 +1,5 @@
-// libFuzzer target for what the HTTP thread does with a /v1/chat/completions or /v1/completions body before
-// anything is queued (generation_handler.cpp), without a model: parse the body, read it into a
+// libFuzzer target for what the HTTP thread does with a /v1/chat/completions, /v1/completions or /v1/responses
+// body before anything is queued (generation_handler.cpp), without a model: parse the body, read it into a
 // GenerationRequest (the validated form of engine::Request), render the chat template on its messages, tools
 // and kwargs, tokenize the prompt, compile its response_format. Every refusal must be an ApiError (parsing),
 // a template error (rendered as 400 by the handler) or a SchemaError; any other exception is a 500 and fails
@@ -15,6 +15,7 @@
 #include "server/api_error.h"
 #include "server/generation_request.h"
 #include "server/json_fields.h"
+#include "server/responses_request.h"
 #include "text/chat_template.h"
 #include "text/jinja_value.h"
 #include "text/tokenizer.h"
@@ -99,6 +100,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const server::GenerationRequest r = server::parse_completion_request(body, kVocab, kContext);
         if (model().tok && !r.prompt_is_ids) (void)model().tok->encode_prompt(r.prompt_text, true);
         compile_format(r.response_format);
+    } catch (const server::ApiError&) {
+    }
+    try {
+        const server::ResponsesRequest r = server::parse_responses_request(body, kVocab, kContext);
+        prepare_chat(r.gen);
+        compile_format(r.gen.response_format);
     } catch (const server::ApiError&) {
     }
     return 0;

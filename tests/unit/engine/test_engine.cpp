@@ -101,6 +101,18 @@ TEST(Engine, SecondRequestWithTheSameSystemPromptUsesThePrefixCache) {
     EXPECT_GT(st.kv_blocks_cached, 0);
 }
 
+// A byte budget (how a GPU sizes the cache from its free memory) instead of positions: the blocks it holds.
+TEST(Engine, KvByteBudgetSizesTheCache) {
+    LOADED_OR_SKIP(l);
+    const model::Config& c = l->model->config();
+    const size_t block_bytes = size_t(16) * size_t(c.n_layers) * 2 * size_t(c.n_kv_heads) * size_t(c.head_dim) * 2;
+    EngineOptions o;
+    o.kv_bytes = 37 * block_bytes + 5;
+    Engine e(*l->model, *l->tok, 4096, o);
+    EXPECT_EQ(e.stats().kv_blocks_total, 37);
+    EXPECT_EQ(e.max_context(), 37 * 16);
+}
+
 TEST(Engine, PreemptionUnderASmallCacheChangesNoOutput) {
     LOADED_OR_SKIP(l);
     std::vector<Result> alone;
