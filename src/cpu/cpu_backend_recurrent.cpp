@@ -132,13 +132,15 @@ void CpuBackend::conv1d_causal(const TensorView& x, const TensorView& w, TensorV
     check_f32("conv1d_causal", "out", out, n_tokens, n_channels);
     check_f32("conv1d_causal", "state", state, state.n_rows, (K - 1) * n_channels);
     if (w.n_rows > 1 && w.row_bytes != size_t(K) * sizeof(float)) fail("conv1d_causal", "w rows must be packed");
+    // In place (out is x, row for row) or disjoint: the kernel reads a token's x before writing its out, so any
+    // other overlap would overwrite inputs not yet read.
     if (out.data != x.data) {
         const char* x0 = static_cast<const char*>(x.data);
         const char* o0 = static_cast<const char*>(out.data);
         const size_t x_span = size_t(n_tokens) * x.row_bytes, o_span = size_t(n_tokens) * out.row_bytes;
-        if (n_tokens > 0 && x0 < o0 + o_span && o0 < x0 + x_span && x.row_bytes != out.row_bytes) {
-            fail("conv1d_causal", "out overlaps x without being x");
-        }
+        if (n_tokens > 0 && x0 < o0 + o_span && o0 < x0 + x_span) fail("conv1d_causal", "out overlaps x without being x");
+    } else if (x.row_bytes != out.row_bytes) {
+        fail("conv1d_causal", "out is x with another row stride");
     }
     recurrent_runs("conv1d_causal", layout, n_tokens, state.n_rows);
     if (n_tokens == 0) return;

@@ -122,6 +122,30 @@ TEST(OpsConv, RejectsBadLayouts) {
     EXPECT_THROW(run({0, 1, 5}, {0, 0, 1}, {0}), std::invalid_argument);     // a slot missing
 }
 
+// out must be x row for row, or disjoint from it: the kernel reads a token's x before writing its out, so out one
+// row behind x (or x read at another stride) would overwrite inputs not yet read.
+TEST(OpsConv, RejectsOutOverlappingX) {
+    CpuBackend be(1);
+    const int64_t C = 8;
+    std::vector<float> buf(4 * C, 1.0f), w(4 * C, 1.0f), state(3 * C, 0.0f);
+    const std::vector<int32_t> pos = {0, 1, 2}, seq = {0, 0, 0}, slots = {0};
+    auto run = [&](backend::TensorView x, backend::TensorView out) {
+        be.conv1d_causal(x, view(w, C, 4), view(state, 1, 3 * C), {pos, seq, slots, {}}, false, out);
+    };
+    backend::TensorView x = view(buf, 3, C), shifted = x;
+    shifted.data = buf.data() + C;  // out one row behind x
+    EXPECT_NO_THROW(run(x, x));
+    EXPECT_THROW(run(x, shifted), std::invalid_argument);
+    backend::TensorView wide = x;  // the same start, another stride
+    wide.n_rows = 2;
+    wide.row_bytes = size_t(2 * C) * sizeof(float);
+    backend::TensorView narrow = x;
+    narrow.n_rows = 2;
+    const std::vector<int32_t> pos2 = {0, 1}, seq2 = {0, 0};
+    EXPECT_THROW(be.conv1d_causal(wide, view(w, C, 4), view(state, 1, 3 * C), {pos2, seq2, slots, {}}, false, narrow),
+                 std::invalid_argument);
+}
+
 double silu_d(double z) { return z / (1.0 + std::exp(-z)); }
 double sigmoid_d(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 
