@@ -4,7 +4,7 @@
 # (../shared/tools/device-pack), the Qwen2 and Qwen3.5 vocabularies the synthetic models use, Qwen3.5's template,
 # the published workload and env.sh. xz keeps it near 20 MB, so a
 # run can carry it beside a model part or the llama-server peer (64 MiB travel at most); bench/gpu_device_run.sh
-# unpacks it. Usage: bash bench/device_pack.sh [BUILD_DIR]   (default build-cuda)
+# unpacks it. Usage: [EXTRA_BINS="..."] bash bench/device_pack.sh [BUILD_DIR]   (default build-cuda)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -12,6 +12,9 @@ build=${1:-build-cuda}
 rm -rf .device/bin .device/lib
 bins=("$build/bin/hotrod" "$build/tests/unit/cuda/test_cuda")
 [[ -x $build/bin/bench_cuda_matmul ]] && bins+=("$build/bin/bench_cuda_matmul")  # HOTROD_BUILD_BENCH=ON builds it
+# EXTRA_BINS="a b": more executables (e.g. a branch's test_cuda copied under another name, to run beside main's).
+read -r -a extra <<<"${EXTRA_BINS:-}"
+bins+=("${extra[@]}")
 ../shared/tools/device-pack "${bins[@]}" | tail -1
 mkdir -p .device/vocab
 cp ../shared/vocab/ggml-vocab-qwen2.gguf ../shared/vocab/ggml-vocab-qwen35.gguf .device/vocab/

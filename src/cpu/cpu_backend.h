@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/recurrent_runs.h"
 #include "cpu/matmul.h"
 #include "cpu/ops_act.h"
 #include "cpu/ops_attention.h"
@@ -70,7 +71,7 @@ public:
     void sigmoid_gate(backend::TensorView x, const backend::TensorView& gate, int head_dim, int gate_head_stride) override;
 
 private:
-    // Checks a RecurrentLayout against n_tokens tokens and n_slots state slots and fills rec_seq_first_.
+    // Checks a RecurrentLayout against n_tokens tokens and n_slots state slots and fills rec_runs_ and rec_order_.
     void recurrent_runs(const char* op, const backend::RecurrentLayout& layout, int64_t n_tokens, int64_t n_slots);
     // Runs fn(task, thread_id) for every task: inline when `work` (multiply-adds) is small, else on the pool.
     template <class F>
@@ -118,12 +119,11 @@ private:
     std::vector<AttentionTile> attn_tiles_;  // the prefill tiles of the current attention call
     std::vector<float> attn_scratch_;  // attention scores per thread, or per split: scores, sums, partial outputs
 
-    // The recurrent ops' per-call tables: each batch sequence's first token (n_seqs + 1 entries), whether it
-    // starts fresh, the sequences longest first (the order their tasks go out in), and per-thread scratch.
-    std::vector<int32_t> rec_seq_first_;
-    std::vector<char> rec_fresh_;
+    // The recurrent ops' per-call tables: each batch sequence's run (backend/recurrent_runs.h), the sequences
+    // longest first (the order their tasks go out in), and per-thread scratch.
+    std::vector<backend::SequenceRun> rec_runs_;
+    std::vector<int32_t> rec_slots_;
     std::vector<int32_t> rec_order_;
-    std::vector<int32_t> rec_snap_first_;  // per batch sequence: its snapshots' range in the layout's list
     std::vector<float> rec_scratch_;
 };
 

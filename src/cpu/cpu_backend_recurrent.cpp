@@ -6,6 +6,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "backend/recurrent_runs.h"
 #include "cpu/backend_checks.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/op_profile.h"
@@ -51,70 +52,12 @@ void CpuBackend::run_tasks_sized(int64_t n_tasks, int64_t work, F&& fn) {
 
 void CpuBackend::recurrent_runs(const char* op, const backend::RecurrentLayout& layout, int64_t n_tokens,
                                 int64_t n_slots) {
-    if (int64_t(layout.positions.size()) != n_tokens || int64_t(layout.token_seq.size()) != n_tokens) {
-        fail(op, "layout has " + std::to_string(layout.positions.size()) + " positions and " +
-                     std::to_string(layout.token_seq.size()) + " sequence ids for " + std::to_string(n_tokens) +
-                     " tokens");
-    }
-    const int64_t n_seqs = int64_t(layout.state_slots.size());
-    rec_seq_first_.assign(1, 0);
-    for (int64_t t = 0; t < n_tokens; ++t) {
-        const int32_t s = layout.token_seq[size_t(t)];
-        const int32_t expected = t == 0 ? 0 : layout.token_seq[size_t(t - 1)];
-        if (s == expected + 1 && t > 0) {
-            rec_seq_first_.push_back(int32_t(t));
-        } else if (s != expected) {
-            fail(op, "token " + std::to_string(t) + " of sequence " + std::to_string(s) +
-                         ": the batch's sequences must be contiguous and numbered in order from 0");
-        } else if (t > 0 && layout.positions[size_t(t)] != layout.positions[size_t(t - 1)] + 1) {
-            fail(op, "token " + std::to_string(t) + " at position " + std::to_string(layout.positions[size_t(t)]) +
-                         " does not follow its sequence's previous token");
-        }
-    }
-    rec_seq_first_.push_back(int32_t(n_tokens));
-    if (n_tokens == 0) rec_seq_first_.assign(1, 0);
-    if (int64_t(rec_seq_first_.size()) - 1 != n_seqs) {
-        fail(op, "layout has " + std::to_string(n_seqs) + " state slots for " +
-                     std::to_string(rec_seq_first_.size() - 1) + " sequences");
-    }
-    rec_fresh_.resize(size_t(n_seqs));
-    for (int64_t s = 0; s < n_seqs; ++s) {
-        const int32_t slot = layout.state_slots[size_t(s)];
-        if (slot < 0 || slot >= n_slots) {
-            fail(op, "sequence " + std::to_string(s) + " has state slot " + std::to_string(slot) + " of " +
-                         std::to_string(n_slots));
-        }
-        for (int64_t r = 0; r < s; ++r) {
-            if (layout.state_slots[size_t(r)] == slot) fail(op, "two sequences share state slot " + std::to_string(slot));
-        }
-        rec_fresh_[size_t(s)] = layout.positions[size_t(rec_seq_first_[size_t(s)])] == 0;
-    }
-    // Snapshots: per sequence a range of the list, each strictly inside or at the end of the sequence's run, in
-    // a row the batch's sequences do not use.
-    rec_snap_first_.assign(size_t(n_seqs) + 1, 0);
-    const auto& snaps = layout.snapshots;
-    for (size_t i = 0; i < snaps.size(); ++i) {
-        const backend::StateSnapshot& sn = snaps[i];
-        if (sn.seq < 0 || sn.seq >= n_seqs || (i > 0 && (snaps[i - 1].seq > sn.seq ||
-                                                         (snaps[i - 1].seq == sn.seq && snaps[i - 1].position >= sn.position))))
-            fail(op, "snapshot " + std::to_string(i) + ": the list must be ordered by sequence, then position");
-        const int32_t first = layout.positions[size_t(rec_seq_first_[size_t(sn.seq)])];
-        const int32_t end = first + (rec_seq_first_[size_t(sn.seq) + 1] - rec_seq_first_[size_t(sn.seq)]);
-        if (sn.position <= first || sn.position > end)
-            fail(op, "snapshot " + std::to_string(i) + " at position " + std::to_string(sn.position) +
-                         " outside its sequence's run (" + std::to_string(first) + ", " + std::to_string(end) + "]");
-        if (sn.row < 0 || sn.row >= n_slots ||
-            std::find(layout.state_slots.begin(), layout.state_slots.end(), sn.row) != layout.state_slots.end())
-            fail(op, "snapshot " + std::to_string(i) + " into row " + std::to_string(sn.row) +
-                         ", which is out of range or a batch sequence's slot");
-        ++rec_snap_first_[size_t(sn.seq) + 1];
-    }
-    for (int64_t s = 0; s < n_seqs; ++s) rec_snap_first_[size_t(s) + 1] += rec_snap_first_[size_t(s)];
-    rec_order_.resize(size_t(n_seqs));
-    for (int64_t s = 0; s < n_seqs; ++s) rec_order_[size_t(s)] = int32_t(s);
+    backend::split_sequence_runs("CpuBackend::", op, layout, n_tokens, n_slots, rec_runs_, rec_slots_);
+    // Longest first: the order the tasks go out in, so the long runs start early and the pool stays busy.
+    rec_order_.resize(rec_runs_.size());
+    for (size_t s = 0; s < rec_runs_.size(); ++s) rec_order_[s] = int32_t(s);
     std::stable_sort(rec_order_.begin(), rec_order_.end(), [&](int32_t a, int32_t b) {
-        return rec_seq_first_[size_t(a) + 1] - rec_seq_first_[size_t(a)] >
-               rec_seq_first_[size_t(b) + 1] - rec_seq_first_[size_t(b)];
+        return rec_runs_[size_t(a)].n_tokens > rec_runs_[size_t(b)].n_tokens;
     });
 }
 
@@ -161,12 +104,13 @@ void CpuBackend::conv1d_causal(const TensorView& x, const TensorView& w, TensorV
     run_tasks_sized(n_seqs * n_blocks, n_tokens * n_channels * K, [&](int64_t task, int) {
         const int32_t s = rec_order_[size_t(task / n_blocks)];
         const int64_t c0 = (task % n_blocks) * kConvBlock, c1 = std::min(c0 + kConvBlock, n_channels);
-        const int64_t t0 = rec_seq_first_[size_t(s)], t1 = rec_seq_first_[size_t(s) + 1];
-        float* st = row_f32(state, layout.state_slots[size_t(s)]);
+        const backend::SequenceRun& run = rec_runs_[size_t(s)];
+        const int64_t t0 = run.first_token, t1 = t0 + run.n_tokens;
+        float* st = row_f32(state, run.slot);
         // The run in pieces that end at the snapshots (the window carries over, so the bits are the same).
         int64_t t = t0;
-        bool fresh = rec_fresh_[size_t(s)] != 0;
-        for (int32_t i = rec_snap_first_[size_t(s)]; i < rec_snap_first_[size_t(s) + 1]; ++i) {
+        bool fresh = run.fresh != 0;
+        for (int32_t i = run.snap_first; i < run.snap_first + run.snap_count; ++i) {
             const backend::StateSnapshot& sn = layout.snapshots[size_t(i)];
             const int64_t t_end = t0 + (sn.position - layout.positions[size_t(t0)]);
             conv1d_causal_block(job, t, t_end, st, fresh, c0, c1);
@@ -229,9 +173,10 @@ void CpuBackend::gated_delta_rule(const TensorView& q, const TensorView& k, cons
     run_tasks_sized(n_seqs * p.n_v_heads, n * p.n_v_heads * d * d * 4, [&](int64_t task, int thread_id) {
         const int32_t s = rec_order_[size_t(task / p.n_v_heads)];
         const int head = int(task % p.n_v_heads);
-        const int64_t t0 = rec_seq_first_[size_t(s)], t1 = rec_seq_first_[size_t(s) + 1];
-        float* S = row_f32(state, layout.state_slots[size_t(s)]) + size_t(head) * size_t(d * d);
-        if (rec_fresh_[size_t(s)]) std::memset(S, 0, size_t(d * d) * sizeof(float));
+        const backend::SequenceRun& seq = rec_runs_[size_t(s)];
+        const int64_t t0 = seq.first_token, t1 = t0 + seq.n_tokens;
+        float* S = row_f32(state, seq.slot) + size_t(head) * size_t(d * d);
+        if (seq.fresh) std::memset(S, 0, size_t(d * d) * sizeof(float));
         float* scratch = rec_scratch_.data() + per_thread * size_t(thread_id);
         const bool chunked = p.form == backend::DeltaRuleForm::Chunked ||
                              (p.form == backend::DeltaRuleForm::Auto && kAutoChunked);
@@ -242,7 +187,7 @@ void CpuBackend::gated_delta_rule(const TensorView& q, const TensorView& k, cons
         };
         // In pieces that end at the snapshots: the recurrent form gives the same bits cut anywhere.
         int64_t t = t0;
-        for (int32_t i = rec_snap_first_[size_t(s)]; i < rec_snap_first_[size_t(s) + 1]; ++i) {
+        for (int32_t i = seq.snap_first; i < seq.snap_first + seq.snap_count; ++i) {
             const backend::StateSnapshot& sn = layout.snapshots[size_t(i)];
             const int64_t t_end = t0 + (sn.position - layout.positions[size_t(t0)]);
             run(t, t_end);

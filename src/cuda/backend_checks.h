@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/recurrent_runs.h"
 #include "cuda/attention.h"
 #include "cuda/matmul.h"
 #include "quant/types.h"
@@ -38,12 +39,11 @@ inline int64_t stride_of(const TensorView& v) { return int64_t(v.row_bytes / siz
 
 inline DeviceRows rows_of(const TensorView& v) { return {v.f32(), v.n_rows, v.n_cols, stride_of(v)}; }
 
-// Checks a recurrent layout as CpuBackend does (sequences contiguous and numbered in order, consecutive positions,
-// distinct slots below n_slots, snapshots ordered, inside their runs, into rows no sequence uses) and appends its
-// device form to buf: a RecurrentRun per sequence, then a RecurrentSnap per snapshot (recurrent.h). Throws
-// invalid_argument naming op. scratch: reused memory for the slot check. (cuda_backend_recurrent.cpp)
+// Checks a recurrent layout with backend::split_sequence_runs (the CPU backend's check too) and appends its device
+// form to buf: a RecurrentRun per sequence, then a RecurrentSnap per snapshot (recurrent.h). Throws
+// invalid_argument naming op. runs, scratch: reused memory. (cuda_backend_recurrent.cpp)
 void pack_recurrent(const char* op, const backend::RecurrentLayout& layout, int64_t n_tokens, int64_t n_slots,
-                    std::vector<int32_t>& buf, std::vector<int32_t>& scratch);
+                    std::vector<int32_t>& buf, std::vector<backend::SequenceRun>& runs, std::vector<int32_t>& scratch);
 
 inline DeviceKvCache cache_of(const backend::KvLayerView& c) { return {c.type, c.k, c.v, c.n_kv_heads, c.head_dim}; }
 

@@ -299,7 +299,7 @@ void CudaBackend::begin_step(const backend::StepIndex& s) {
         rec_buf_.clear();
         try {
             pack_recurrent("begin_step", s.recurrent, int64_t(s.recurrent.positions.size()), INT32_MAX, rec_buf_,
-                           rec_scratch_);
+                           rec_runs_, rec_scratch_);
             rec_at = pack_buf_.size();
             pack_buf_.insert(pack_buf_.end(), rec_buf_.begin(), rec_buf_.end());
             rec_valid = true;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/recurrent_runs.h"
 #include "cuda/attention.h"
 #include "cuda/matmul.h"
 #include "cuda/recurrent.h"
@@ -148,6 +149,7 @@ private:
     } step_;
     std::vector<int32_t> pack_buf_;
     std::vector<int32_t> rec_buf_, rec_scratch_;  // a recurrent layout's packed form, and the checks' scratch
+    std::vector<backend::SequenceRun> rec_runs_;
     std::vector<int> blocks_needed_;
     int32_t* index_host_ = nullptr;  // pinned
     int32_t* index_dev_ = nullptr;

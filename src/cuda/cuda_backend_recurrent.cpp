@@ -4,6 +4,7 @@
 // launches handed to the step's graph recorder. Every DeltaRuleForm runs the recurrent kernel (delta_rule.cu): the
 // forms compute the same rule, and the GPU's parallelism is over state rows, which the token loop keeps.
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -23,66 +24,14 @@ static_assert(sizeof(RecurrentSnap) == kRecurrentSnapInts * sizeof(int32_t), "Re
 namespace backend_detail {
 
 void pack_recurrent(const char* op, const backend::RecurrentLayout& L, int64_t n_tokens, int64_t n_slots,
-                    std::vector<int32_t>& buf, std::vector<int32_t>& scratch) {
-    if (int64_t(L.positions.size()) != n_tokens || int64_t(L.token_seq.size()) != n_tokens)
-        fail(op, "layout has " + std::to_string(L.positions.size()) + " positions and " +
-                     std::to_string(L.token_seq.size()) + " sequence ids for " + std::to_string(n_tokens) + " tokens");
-    const int64_t n_seqs = int64_t(L.state_slots.size());
+                    std::vector<int32_t>& buf, std::vector<backend::SequenceRun>& runs, std::vector<int32_t>& scratch) {
+    backend::split_sequence_runs("CudaBackend::", op, L, n_tokens, n_slots, runs, scratch);
+    static_assert(sizeof(RecurrentRun) == sizeof(backend::SequenceRun), "RecurrentRun is SequenceRun's device twin");
     const size_t at = buf.size();
-    buf.resize(at + size_t(n_seqs) * kRecurrentRunInts, 0);
-    auto field = [&](int64_t s, int f) -> int32_t& { return buf[at + size_t(s) * kRecurrentRunInts + size_t(f)]; };
-    enum { kFirst, kCount, kSlot, kFresh, kSnapFirst, kSnapCount };  // RecurrentRun's fields in order
-
-    int64_t n_found = 0;
-    for (int64_t t = 0; t < n_tokens; ++t) {
-        const int32_t s = L.token_seq[size_t(t)];
-        const int32_t prev = t == 0 ? -1 : L.token_seq[size_t(t - 1)];
-        if (s != prev && s != prev + 1)
-            fail(op, "token " + std::to_string(t) + " of sequence " + std::to_string(s) +
-                         ": the batch's sequences must be contiguous and numbered in order from 0");
-        if (s == prev && L.positions[size_t(t)] != L.positions[size_t(t - 1)] + 1)
-            fail(op, "token " + std::to_string(t) + " at position " + std::to_string(L.positions[size_t(t)]) +
-                         " does not follow its sequence's previous token");
-        if (s != prev) {
-            if (s >= n_seqs) break;  // reported below with the count
-            field(s, kFirst) = int32_t(t);
-            field(s, kFresh) = L.positions[size_t(t)] == 0;
-            ++n_found;
-        }
-        ++field(s, kCount);
-    }
-    const int64_t n_in_batch = n_tokens == 0 ? 0 : int64_t(L.token_seq[size_t(n_tokens - 1)]) + 1;
-    if (n_found != n_seqs || n_in_batch != n_seqs)
-        fail(op, "layout has " + std::to_string(n_seqs) + " state slots for " + std::to_string(n_in_batch) +
-                     " sequences");
-    scratch.assign(L.state_slots.begin(), L.state_slots.end());
-    for (int64_t s = 0; s < n_seqs; ++s) {
-        const int32_t slot = L.state_slots[size_t(s)];
-        if (slot < 0 || slot >= n_slots)
-            fail(op, "sequence " + std::to_string(s) + " has state slot " + std::to_string(slot) + " of " +
-                         std::to_string(n_slots));
-        field(s, kSlot) = slot;
-    }
-    std::sort(scratch.begin(), scratch.end());
-    if (const auto dup = std::adjacent_find(scratch.begin(), scratch.end()); dup != scratch.end())
-        fail(op, "two sequences share state slot " + std::to_string(*dup));
-
-    const auto& snaps = L.snapshots;
-    for (size_t i = 0; i < snaps.size(); ++i) {
-        const backend::StateSnapshot& sn = snaps[i];
-        if (sn.seq < 0 || sn.seq >= n_seqs ||
-            (i > 0 && (snaps[i - 1].seq > sn.seq || (snaps[i - 1].seq == sn.seq && snaps[i - 1].position >= sn.position))))
-            fail(op, "snapshot " + std::to_string(i) + ": the list must be ordered by sequence, then position");
-        const int32_t first = L.positions[size_t(field(sn.seq, kFirst))];
-        const int32_t end = first + field(sn.seq, kCount);
-        if (sn.position <= first || sn.position > end)
-            fail(op, "snapshot " + std::to_string(i) + " at position " + std::to_string(sn.position) +
-                         " outside its sequence's run (" + std::to_string(first) + ", " + std::to_string(end) + "]");
-        if (sn.row < 0 || sn.row >= n_slots || std::binary_search(scratch.begin(), scratch.end(), sn.row))
-            fail(op, "snapshot " + std::to_string(i) + " into row " + std::to_string(sn.row) +
-                         ", which is out of range or a batch sequence's slot");
-        if (field(sn.seq, kSnapCount)++ == 0) field(sn.seq, kSnapFirst) = int32_t(i);
-        buf.push_back(sn.position - first);
+    buf.resize(at + runs.size() * kRecurrentRunInts);
+    if (!runs.empty()) std::memcpy(buf.data() + at, runs.data(), runs.size() * sizeof(backend::SequenceRun));
+    for (const backend::StateSnapshot& sn : L.snapshots) {
+        buf.push_back(sn.position - L.positions[size_t(runs[size_t(sn.seq)].first_token)]);
         buf.push_back(sn.row);
     }
 }
@@ -98,7 +47,7 @@ bool same_span(auto a, auto b) { return a.data() == b.data() && a.size() == b.si
 DeviceRecurrentLayout CudaBackend::device_recurrent(const char* op, const backend::RecurrentLayout& L, int64_t n_tokens,
                                                     int64_t n_slots) {
     rec_buf_.clear();
-    pack_recurrent(op, L, n_tokens, n_slots, rec_buf_, rec_scratch_);
+    pack_recurrent(op, L, n_tokens, n_slots, rec_buf_, rec_runs_, rec_scratch_);
     const size_t n_seqs = L.state_slots.size();
     if (step_.valid && step_.rec_valid && same_span(L.positions, step_.rec.positions) &&
         same_span(L.token_seq, step_.rec.token_seq) && same_span(L.state_slots, step_.rec.state_slots) &&
@@ -130,7 +79,7 @@ void CudaBackend::conv1d_causal(const TensorView& x, const TensorView& w, Tensor
     }
     if (n_tokens == 0) {
         rec_buf_.clear();
-        pack_recurrent("conv1d_causal", layout, 0, state.n_rows, rec_buf_, rec_scratch_);
+        pack_recurrent("conv1d_causal", layout, 0, state.n_rows, rec_buf_, rec_runs_, rec_scratch_);
         return;
     }
     const DeviceRecurrentLayout dl = device_recurrent("conv1d_causal", layout, n_tokens, state.n_rows);
@@ -165,7 +114,7 @@ void CudaBackend::gated_delta_rule(const TensorView& q, const TensorView& k, con
     check_f32("gated_delta_rule", "state", state, state.n_rows, p.n_v_heads * d * d);
     if (n == 0) {
         rec_buf_.clear();
-        pack_recurrent("gated_delta_rule", layout, 0, state.n_rows, rec_buf_, rec_scratch_);
+        pack_recurrent("gated_delta_rule", layout, 0, state.n_rows, rec_buf_, rec_runs_, rec_scratch_);
         return;
     }
     const DeviceRecurrentLayout dl = device_recurrent("gated_delta_rule", layout, n, state.n_rows);
