@@ -1,8 +1,15 @@
 // The prefill matmul on int8 tensor cores (mma.sync m16n8k16 s8 x s8 -> s32, sm_80+) for the K formats the
-// Q4_K_M models are made of (Q4_K, Q6_K). A thread block computes 64 weight rows x 64 tokens; per step it stages one
-// super-block of each weight row and the matching Q8_K activation block of each token in shared memory (two stages:
-// the next super-block is copied while this one is multiplied), and each of its 8 warps computes 32 rows x 16
-// tokens with MMAs over the super-block's 16 groups of 16 elements.
+// Q4_K_M models are made of (Q4_K, Q6_K). A thread block computes 64 weight rows x 64 tokens, one super-block of
+// the inner dimension a step:
+//   1. cp.async copies super-block kb + 1 of each weight row and the matching Q8_K activation block of each token
+//      into one of two raw stages while step kb works on the other;
+//   2. the block's threads together unpack the raw weight blocks once into an int8 tile (256 signed codes a row)
+//      plus a small table of each row's integer scales (and mins) and its float scales' bits;
+//   3. each of the 8 warps computes 32 rows x 16 tokens with MMAs over the 16 groups of 16 elements, reading the
+//      int8 tile and the activations as they are.
+// Unpacking in step 2 rather than in the MMA loop does it once per tile instead of once per warp that reads the
+// row (4 warps share each row): the earlier kernel spent most of its time there (Q6_K: 563 us for a 2560 x 9728
+// matrix at 512 tokens against Q4_K's 313 us for the same work).
 //
 // Exactness is the reference's (dot_ref_kquants.cpp): an MMA over one group gives that group's integer dot exactly;
 // the groups sharing a scale (Q4_K: the two of a 32-element sub-block; Q6_K: one) are chained in one accumulator
@@ -37,6 +44,7 @@ constexpr int kToks = 64;
 // Shared row strides in 4-byte words congruent to 4 x odd mod 32: the 8 rows (or tokens) a fragment load touches
 // at one word offset fall in 8 different groups of 4 banks.
 constexpr int kXStride = 304;  // a BlockQ8_K (292 bytes) per token
+constexpr int kAStride = 272;  // a row's 256 int8 codes
 constexpr int kXD = offsetof(quant::BlockQ8_K, d);
 constexpr int kXQs = offsetof(quant::BlockQ8_K, qs);
 constexpr int kXBsums = offsetof(quant::BlockQ8_K, bsums);
@@ -59,56 +67,55 @@ __device__ __forceinline__ void mma_16x8x16(int (&d)[4], int a0, int a1, int b0)
                  : "r"(a0), "r"(a1), "r"(b0));
 }
 
-// Per format: the shared row stride, how many 16-element groups share a scale, and for group G of a staged block
-// the 4 codes at k = 4t .. 4t+3 as signed bytes (a_word), the scale of scale unit u and, for the affine formats,
-// its min.
+// Per format, what step 2 needs of a staged block: its shared row stride, how many 16-element groups share a scale,
+// codes(w, v): elements 4v .. 4v + 3 as signed bytes; scales(w, p): bytes 4p .. 4p + 3 of the row's 16-byte scale
+// table; d_bits(w): the float scales' bits (d in the low half, dmin in the high half for the affine formats).
 template <DType T>
-struct Mma;
+struct Unpack;
 
-// Q4_K: qs byte 32c + l holds element 64c + l (low nibble) and 64c + 32 + l (high); sub-block j = G / 2.
+// Q4_K: qs byte 32c + l holds element 64c + l (low nibble) and 64c + 32 + l (high). The scale table holds the 8
+// sub-blocks' 6-bit scales, then their 8 mins.
 template <>
-struct Mma<DType::Q4_K> {
+struct Unpack<DType::Q4_K> {
     using F = Format<DType::Q4_K>;
     static constexpr int kStride = 144;  // 36 words
     static constexpr int kGroupsPerScale = 2;
     static constexpr bool kAffine = true;
-    __device__ static int a_word(const uint8_t* w, int G, int t) {
-        const uint32_t q = lds32(w + F::kQs + 32 * (G / 4) + 16 * (G % 2) + 4 * t);
-        return int((q >> (4 * ((G / 2) % 2))) & 0x0F0F0F0Fu);
+    __device__ static uint32_t codes(const uint8_t* w, int v) {
+        const uint32_t q = lds32(w + F::kQs + 32 * (v / 16) + 4 * (v % 8));
+        return (q >> (4 * ((v / 8) % 2))) & 0x0F0F0F0Fu;
     }
-    // From the 12 scale bytes as three words (the staged row is 4-byte aligned): the same three loads for every
-    // unit of a super-block, so they are loaded once per step, and shifts instead of byte loads behind branches.
-    __device__ static void scale_min(const uint8_t* w, int u, int& scale, int& min) {
-        k_detail::scale_min_k4_words(lds32(w + F::kScales), lds32(w + F::kScales + 4), lds32(w + F::kScales + 8), u,
-                                     scale, min);
+    __device__ static uint32_t scales(const uint8_t* w, int p) {
+        const uint32_t s0 = lds32(w + F::kScales), s1 = lds32(w + F::kScales + 4), s2 = lds32(w + F::kScales + 8);
+        uint32_t out = 0;
+#pragma unroll
+        for (int b = 0; b < 4; ++b) {
+            int scale, min;
+            k_detail::scale_min_k4_words(s0, s1, s2, 4 * (p % 2) + b, scale, min);
+            out |= uint32_t(p < 2 ? scale : min) << (8 * b);
+        }
+        return out;
     }
-    __device__ static float finish(const uint8_t* w, float x_d, int sum_q, int sum_min) {
-        return k_detail::combine_affine(x_d, load_u16(w + F::kD), load_u16(w + F::kDmin), sum_q, sum_min);
-    }
+    __device__ static uint32_t d_bits(const uint8_t* w) { return lds32(w + F::kD); }  // d, dmin adjacent
 };
 
-// Q6_K: group G lies in half h = G / 8, quarter s = (G % 8) / 2, at l = 16 (G % 2) + 0..15: low bits in nibble s / 2
-// of ql[64h + 32 (s % 2) + l], high bits at bit 2s of qh[32h + l], value - 32; scale G.
+// Q6_K: element 128h + 32s + l has its low bits in nibble s / 2 of ql[64h + 32 (s % 2) + l] and its high bits at
+// bit 2s of qh[32h + l], value - 32. The scale table is the block's 16 signed scales as they are.
 template <>
-struct Mma<DType::Q6_K> {
+struct Unpack<DType::Q6_K> {
     using F = Format<DType::Q6_K>;
     static constexpr int kStride = 240;  // 60 words (the 53 words a block touches, rounded up to 4 x odd mod 32)
     static constexpr int kGroupsPerScale = 1;
     static constexpr bool kAffine = false;
-    __device__ static int a_word(const uint8_t* w, int G, int t) {
-        const int h = G / 8, s = (G % 8) / 2, l = 16 * (G % 2) + 4 * t;
+    __device__ static uint32_t codes(const uint8_t* w, int v) {
+        const int h = v / 32, s = (v % 32) / 8, l = 4 * (v % 8);
         const uint32_t ql = lds32_a2(w + F::kQl + 64 * h + 32 * (s % 2) + l);
         const uint32_t qh = lds32_a2(w + F::kQh + 32 * h + l);
         const uint32_t u = ((ql >> (4 * (s / 2))) & 0x0F0F0F0Fu) | (((qh >> (2 * s)) & 0x03030303u) << 4);
-        return k_detail::bytes_minus(u, 0x20202020u);
+        return uint32_t(k_detail::bytes_minus(u, 0x20202020u));
     }
-    __device__ static void scale_min(const uint8_t* w, int u, int& scale, int& min) {
-        scale = int(int8_t(w[F::kScales + u]));
-        min = 0;
-    }
-    __device__ static float finish(const uint8_t* w, float x_d, int sum_q, int /*sum_min*/) {
-        return k_detail::combine_symmetric(x_d, load_u16(w + F::kD), sum_q);
-    }
+    __device__ static uint32_t scales(const uint8_t* w, int p) { return lds32_a2(w + F::kScales + 4 * p); }
+    __device__ static uint32_t d_bits(const uint8_t* w) { return load_u16(w + F::kD); }
 };
 
 // 4 bytes global -> shared, asynchronously (cp.async, sm_80+).
@@ -117,31 +124,38 @@ __device__ __forceinline__ void copy4_async(void* smem, const void* gmem) {
     asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(s), "l"(gmem));
 }
 __device__ __forceinline__ void async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ __forceinline__ void async_wait_all_but_one() { asm volatile("cp.async.wait_group 1;\n" ::); }
+__device__ __forceinline__ void async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::); }
 
-// Shared bytes of one stage (a super-block of each of the tile's weight rows and tokens); two stages in flight.
+// Shared bytes: two raw stages (a super-block of each of the tile's weight rows and tokens), then the unpacked
+// int8 tile, the scale tables (16 bytes a row) and the float scales' bits (a word a row).
 template <DType T>
 constexpr int stage_bytes() {
-    return kRows * Mma<T>::kStride + kToks * kXStride;
+    return kRows * Unpack<T>::kStride + kToks * kXStride;
+}
+template <DType T>
+constexpr int smem_bytes() {
+    return 2 * stage_bytes<T>() + kRows * kAStride + kRows * 16 + kRows * 4;
 }
 
-// Two blocks an SM at least (<= 128 registers a thread): one block's MMAs overlap the other's barriers. Within a
-// block the tiles are double-buffered: super-block kb + 1 is copied (cp.async) into one stage while the MMAs read
-// super-block kb from the other, all by cp.async in 4-byte words: Q4_K blocks (Format::kAlign 4) as they are, Q6_K's
-// 2-byte aligned blocks as the words covering them (plain 2-byte loads and stores only for rows of an odd number of
-// halfwords, which no model shape has).
+// Two blocks an SM (<= 128 registers a thread, ~88 KiB of shared memory each): one block's MMAs overlap the
+// other's copies, unpacking and barriers. Raw blocks are copied by cp.async in 4-byte words: Q4_K blocks
+// (Format::kAlign 4) as they are, Q6_K's 2-byte aligned blocks as the words covering them (plain 2-byte loads and
+// stores only for rows of an odd number of halfwords, which no model shape has).
 template <DType T>
 __global__ void __launch_bounds__(kThreads, 2)
     prefill_mma_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_blocks,
                        const uint8_t* __restrict__ x, size_t x_row_bytes, int64_t n_tok, float* __restrict__ y,
                        int64_t y_stride) {
     grid_dependency_sync();
-    using M = Mma<T>;
-    using F = typename M::F;
-    constexpr int kUnits = 16 / M::kGroupsPerScale;
-    static_assert(F::kBytes <= M::kStride && M::kStride % 4 == 0, "a staged block must fit its shared row");
+    using U = Unpack<T>;
+    using F = typename U::F;
+    constexpr int kUnits = 16 / U::kGroupsPerScale;
+    static_assert(F::kBytes <= U::kStride && U::kStride % 4 == 0, "a staged block must fit its shared row");
     extern __shared__ uint4 smem16[];
     uint8_t* const stages = reinterpret_cast<uint8_t*>(smem16);
+    uint8_t* const s_a = stages + 2 * stage_bytes<T>();
+    uint8_t* const s_sc = s_a + kRows * kAStride;
+    uint32_t* const s_dbits = reinterpret_cast<uint32_t*>(s_sc + kRows * 16);
 
     const int tid = int(threadIdx.x), lane = tid % 32, warp = tid / 32;
     const int g = lane / 4, t = lane % 4;
@@ -157,13 +171,13 @@ __global__ void __launch_bounds__(kThreads, 2)
     // the last one (valid reads; their outputs are not stored).
     auto stage = [&](int64_t kb, int buf) {
         uint8_t* s_w = stages + buf * stage_bytes<T>();
-        uint8_t* s_x = s_w + kRows * M::kStride;
+        uint8_t* s_x = s_w + kRows * U::kStride;
         if constexpr (F::kAlign >= 4) {
             constexpr int kWWords = F::kBytes / 4;
             for (int idx = tid; idx < kRows * kWWords; idx += kThreads) {
                 const int i = idx / kWWords, u = idx % kWWords;
                 const int64_t row = min(row0 + i, n_out - 1);
-                copy4_async(s_w + i * M::kStride + 4 * u, w + row * w_row_bytes + kb * F::kBytes + 4 * u);
+                copy4_async(s_w + i * U::kStride + 4 * u, w + row * w_row_bytes + kb * F::kBytes + 4 * u);
             }
         } else if (words_aligned) {
             // Every word the block touches, from the one holding its first byte: the block then starts `off`
@@ -174,7 +188,7 @@ __global__ void __launch_bounds__(kThreads, 2)
             for (int idx = tid; idx < kRows * kWWords; idx += kThreads) {
                 const int i = idx / kWWords, u = idx % kWWords;
                 const int64_t row = min(row0 + i, n_out - 1);
-                copy4_async(s_w + i * M::kStride + 4 * u, w + row * w_row_bytes + first + 4 * u);
+                copy4_async(s_w + i * U::kStride + 4 * u, w + row * w_row_bytes + first + 4 * u);
             }
         } else {
             constexpr int kWUnits = F::kBytes / 2;
@@ -182,7 +196,7 @@ __global__ void __launch_bounds__(kThreads, 2)
                 const int i = idx / kWUnits, u = idx % kWUnits;
                 const int64_t row = min(row0 + i, n_out - 1);
                 const auto* src = reinterpret_cast<const uint16_t*>(w + row * w_row_bytes + kb * F::kBytes);
-                reinterpret_cast<uint16_t*>(s_w + i * M::kStride)[u] = src[u];
+                reinterpret_cast<uint16_t*>(s_w + i * U::kStride)[u] = src[u];
             }
         }
         constexpr int kXWords = int(sizeof(quant::BlockQ8_K) / 4);
@@ -201,47 +215,62 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll
             for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
 
+    // The rows and tokens of this thread's fragments: A rows [m tile][g, g + 8], B tokens (column g of each n
+    // tile), output tokens [n tile][column 2t, 2t + 1].
+    int arow[2][2], xcol[2], xout[2][2];
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        arow[i][0] = wr + 16 * i + g;
+        arow[i][1] = wr + 16 * i + g + 8;
+    }
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+        xcol[j] = (wt + 8 * j + g) * kXStride;
+        xout[j][0] = (wt + 8 * j + 2 * t) * kXStride;
+        xout[j][1] = (wt + 8 * j + 2 * t + 1) * kXStride;
+    }
+
     stage(0, 0);
     async_commit();
     for (int64_t kb = 0; kb < n_blocks; ++kb) {
         const int buf = int(kb % 2);
-        if (kb + 1 < n_blocks) stage(kb + 1, buf ^ 1);  // that stage was last read before the previous barrier
-        async_commit();                                // (an empty group on the last step keeps the count right)
-        async_wait_all_but_one();                      // this thread's copies of super-block kb have landed
-        __syncthreads();                               // and every other thread's
+        async_wait_all();  // this thread's copies of super-block kb have landed
+        __syncthreads();   // and every other thread's; every warp is done with step kb - 1
+        if (kb + 1 < n_blocks) {
+            stage(kb + 1, buf ^ 1);  // that stage was last read in step kb - 1
+            async_commit();
+        }
         const uint8_t* s_w = stages + buf * stage_bytes<T>();
-        const uint8_t* s_x = s_w + kRows * M::kStride;
+        const uint8_t* s_x = s_w + kRows * U::kStride;
+        const int off = stage_offset(kb);
 
-        const uint8_t* wrow[2][2];  // [m tile][row g, row g + 8]
-#pragma unroll
-        for (int i = 0; i < 2; ++i) {
-            wrow[i][0] = s_w + (wr + 16 * i + g) * M::kStride + stage_offset(kb);
-            wrow[i][1] = s_w + (wr + 16 * i + g + 8) * M::kStride + stage_offset(kb);
+        // Step 2: the int8 tile (warps write whole rows of 32 words), then the scale tables (4 threads a row).
+        for (int idx = tid; idx < kRows * 64; idx += kThreads) {
+            const int i = idx / 64, v = idx % 64;
+            *reinterpret_cast<uint32_t*>(s_a + i * kAStride + 4 * v) = U::codes(s_w + i * U::kStride + off, v);
         }
-        const uint8_t* xcol[2];  // B fragment tokens (column g of each n tile)
-        const uint8_t* xout[2][2];  // the tokens of this thread's outputs: [n tile][column 2t, 2t + 1]
-#pragma unroll
-        for (int j = 0; j < 2; ++j) {
-            xcol[j] = s_x + (wt + 8 * j + g) * kXStride;
-            xout[j][0] = s_x + (wt + 8 * j + 2 * t) * kXStride;
-            xout[j][1] = s_x + (wt + 8 * j + 2 * t + 1) * kXStride;
+        {
+            const int i = tid / 4, p = tid % 4;
+            const uint8_t* row = s_w + i * U::kStride + off;
+            reinterpret_cast<uint32_t*>(s_sc + 16 * i)[p] = U::scales(row, p);
+            if (p == 0) s_dbits[i] = U::d_bits(row);
         }
+        __syncthreads();
 
         int iq[2][2][4] = {}, imin[2][2][4] = {};
 #pragma unroll 2
         for (int u = 0; u < kUnits; ++u) {
             int d[2][2][4] = {};
 #pragma unroll
-            for (int gg = 0; gg < M::kGroupsPerScale; ++gg) {
-                const int G = u * M::kGroupsPerScale + gg;
+            for (int gg = 0; gg < U::kGroupsPerScale; ++gg) {
+                const int G = u * U::kGroupsPerScale + gg;
                 int a[2][2], b[2];
 #pragma unroll
-                for (int i = 0; i < 2; ++i) {
-                    a[i][0] = M::a_word(wrow[i][0], G, t);
-                    a[i][1] = M::a_word(wrow[i][1], G, t);
-                }
+                for (int i = 0; i < 2; ++i)
 #pragma unroll
-                for (int j = 0; j < 2; ++j) b[j] = int(lds32(xcol[j] + kXQs + 16 * G + 4 * t));
+                    for (int h = 0; h < 2; ++h) a[i][h] = int(lds32(s_a + arow[i][h] * kAStride + 16 * G + 4 * t));
+#pragma unroll
+                for (int j = 0; j < 2; ++j) b[j] = int(lds32(s_x + xcol[j] + kXQs + 16 * G + 4 * t));
 #pragma unroll
                 for (int i = 0; i < 2; ++i)
 #pragma unroll
@@ -251,17 +280,20 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll
             for (int i = 0; i < 2; ++i)
 #pragma unroll
-                for (int h = 0; h < 2; ++h) M::scale_min(wrow[i][h], u, sc[i][h], mn[i][h]);
+                for (int h = 0; h < 2; ++h) {
+                    sc[i][h] = int(int8_t(s_sc[16 * arow[i][h] + u]));
+                    mn[i][h] = U::kAffine ? int(s_sc[16 * arow[i][h] + 8 + u]) : 0;
+                }
             int bs[2][2] = {};
-            if constexpr (M::kAffine) {
+            if constexpr (U::kAffine) {
                 // The unit's activation sums: its groups' bsums, added (exact) per token.
 #pragma unroll
                 for (int j = 0; j < 2; ++j)
 #pragma unroll
                     for (int c = 0; c < 2; ++c) {
-                        const int16_t* bsums = reinterpret_cast<const int16_t*>(xout[j][c] + kXBsums);
+                        const int16_t* bsums = reinterpret_cast<const int16_t*>(s_x + xout[j][c] + kXBsums);
 #pragma unroll
-                        for (int gg = 0; gg < M::kGroupsPerScale; ++gg) bs[j][c] += bsums[u * M::kGroupsPerScale + gg];
+                        for (int gg = 0; gg < U::kGroupsPerScale; ++gg) bs[j][c] += bsums[u * U::kGroupsPerScale + gg];
                     }
             }
 #pragma unroll
@@ -271,19 +303,27 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll
                     for (int e = 0; e < 4; ++e) {
                         iq[i][j][e] += sc[i][e / 2] * d[i][j][e];
-                        if constexpr (M::kAffine) imin[i][j][e] += mn[i][e / 2] * bs[j][e % 2];
+                        if constexpr (U::kAffine) imin[i][j][e] += mn[i][e / 2] * bs[j][e % 2];
                     }
         }
 #pragma unroll
         for (int i = 0; i < 2; ++i)
 #pragma unroll
-            for (int j = 0; j < 2; ++j)
+            for (int h = 0; h < 2; ++h) {
+                const uint32_t db = s_dbits[arow[i][h]];
 #pragma unroll
-                for (int e = 0; e < 4; ++e) {
-                    const float x_d = *reinterpret_cast<const float*>(xout[j][e % 2] + kXD);
-                    acc[i][j][e] += M::finish(wrow[i][e / 2], x_d, iq[i][j][e], imin[i][j][e]);
-                }
-        __syncthreads();  // every warp is done with this stage before the next step copies into it
+                for (int j = 0; j < 2; ++j)
+#pragma unroll
+                    for (int c = 0; c < 2; ++c) {
+                        const int e = 2 * h + c;
+                        const float x_d = *reinterpret_cast<const float*>(s_x + xout[j][c] + kXD);
+                        if constexpr (U::kAffine)
+                            acc[i][j][e] += k_detail::combine_affine(x_d, uint16_t(db), uint16_t(db >> 16),
+                                                                     iq[i][j][e], imin[i][j][e]);
+                        else
+                            acc[i][j][e] += k_detail::combine_symmetric(x_d, uint16_t(db), iq[i][j][e]);
+                    }
+            }
     }
 
 #pragma unroll
@@ -292,7 +332,7 @@ __global__ void __launch_bounds__(kThreads, 2)
         for (int j = 0; j < 2; ++j)
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
-                const int64_t row = row0 + wr + 16 * i + g + 8 * (e / 2);
+                const int64_t row = row0 + arow[i][e / 2];
                 const int64_t tok = tok0 + wt + 8 * j + 2 * t + e % 2;
                 if (row < n_out && tok < n_tok) y[tok * y_stride + row] = acc[i][j][e];
             }
@@ -309,7 +349,7 @@ void launch(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t 
             cudaStream_t stream) {
     const int64_t gy = (n_rows + kToks - 1) / kToks;
     const dim3 grid(unsigned((w.n_out + kRows - 1) / kRows), unsigned(gy));
-    constexpr size_t kSmem = 2 * size_t(stage_bytes<T>());
+    constexpr size_t kSmem = size_t(smem_bytes<T>());
     static const bool configured = [] {  // over the 48 KiB default: ask once
         HOTROD_CUDA_CHECK(cudaFuncSetAttribute(prefill_mma_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                                int(kSmem)));
