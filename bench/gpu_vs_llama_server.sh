@@ -3,7 +3,7 @@
 # (pp512 / tg128 from each server's own timings on one 512-token prompt, 128 tokens generated) and the published
 # workload at 80 tokens out (`hotrod bench --fixed-length`, calls/s at 1/2/4/8 in flight).
 # Run on the GPU machine by bench/gpu_device_run.sh (the llama-server binary from ../shared/peers/, carried xz'd).
-#   usage: gpu_vs_llama_server.sh MODEL OUT_DIR
+#   usage: [PEER_RAW_ONLY=1] [PP_LONG=8192] gpu_vs_llama_server.sh MODEL OUT_DIR
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 model=$1 out=$2
@@ -26,12 +26,12 @@ raw_speed() {  # NAME PORT CMD...
     kill -0 "$pid" 2>/dev/null || { echo "$name exited before it was ready"; return 1; }
     sleep 0.5
   done
-  python3 - "$name" "$port" <<'PY'
+  python3 - "$name" "$port" "${PP_LONG:-0}" <<'PY'
 import json, sys, time, urllib.request
-name, port = sys.argv[1], sys.argv[2]
-words = ("the quick brown fox jumps over a lazy dog while seven bright stars watch the quiet river run " * 60).split()
+name, port, pp_long = sys.argv[1], sys.argv[2], int(sys.argv[3])
+words = ("the quick brown fox jumps over a lazy dog while seven bright stars watch the quiet river run " * 600).split()
 prompt = " ".join(words[:505])  # ~512 tokens
-def ask(n_predict):
+def ask(n_predict, prompt=prompt):
     body = json.dumps({"prompt": prompt, "n_predict": n_predict, "temperature": 0, "ignore_eos": True,
                        "max_tokens": n_predict, "cache_prompt": False}).encode()
     t = time.time()
@@ -44,11 +44,18 @@ for j, wall in res:
     tm = j.get("timings", {})
     print(f"{name}: prompt {tm.get('prompt_n')} tok {tm.get('prompt_per_second', 0):.0f} t/s, "
           f"gen {tm.get('predicted_n')} tok {tm.get('predicted_per_second', 0):.1f} t/s, wall {wall*1000:.0f} ms")
+if pp_long:  # one long prompt (PP_LONG words, about as many tokens), one token out: prefill speed at that length
+    j, wall = ask(1, " ".join(words[:pp_long - 8]))
+    tm = j.get("timings", {})
+    print(f"{name}: long prompt {tm.get('prompt_n')} tok {tm.get('prompt_per_second', 0):.0f} t/s, "
+          f"wall {wall*1000:.0f} ms")
 PY
   kill $pid; wait $pid 2>/dev/null
 }
 
-raw_speed llama-server 18082 "$llama" -m "$model" -ngl 99 --parallel 1 -c 4096 --host 127.0.0.1 --port 18082
+# PP_LONG=N: also one prompt of about N tokens (the context grows to hold it).
+ctx=$(( ${PP_LONG:-0} + 512 > 4096 ? ${PP_LONG:-0} + 512 : 4096 ))
+raw_speed llama-server 18082 "$llama" -m "$model" -ngl 99 --parallel 1 -c $ctx --host 127.0.0.1 --port 18082
 # hotrod's own pp512 / tg128 come from `hotrod perf` (the perf stage), which measures as llama-bench does.
 # PEER_RAW_ONLY=1: the raw speed only (a short run beside the perf stage), not the workload.
 [[ ${PEER_RAW_ONLY:-0} == 1 ]] && exit 0
