@@ -39,6 +39,39 @@ std::shared_ptr<const Grammar> compile_json_schema(const nlohmann::json& schema)
 // properties in name order). Parse the request with ordered_json to keep the schema's order.
 std::shared_ptr<const Grammar> compile_json_schema(const nlohmann::ordered_json& schema);
 
+// How a chat template writes tool calls: the texts around each call's JSON name and arguments. The server maps
+// text::ToolSyntax onto this (sample knows no templates). Hermes: head "<tool_call>\n{\"name\": ",
+// mid ", \"arguments\": ", close "}\n</tool_call>".
+struct CallSyntax {
+    std::string prefix;     // once before the first call ("[TOOL_CALLS][")
+    std::string head;       // before the name, which is written as a JSON string
+    std::string mid;        // between the name and the arguments
+    std::string close;      // after the arguments; not empty
+    std::string separator;  // between calls (", "); empty: calls are apart by up to gap_ws whitespace bytes
+    std::string suffix;     // once after the last call ("]")
+    uint32_t gap_ws = 0;    // whitespace allowed before a call without separator (also the first) and the suffix
+    std::string trigger;    // lazy mode: the text that starts a call; must begin prefix + head ("<tool_call>")
+    bool anchored = false;  // lazy mode: the trigger counts only at the start of the reply (whole-reply JSON)
+};
+
+struct ToolSpec {
+    std::string name;
+    nlohmann::ordered_json parameters;  // its arguments' JSON schema; null: any JSON object
+    bool strict = false;    // an unenforceable schema is a SchemaError; otherwise the arguments are any object
+    std::string where;      // names the schema in errors ("tools[1].function.parameters")
+};
+
+struct ToolCallOptions {
+    bool lazy = false;       // free text until the trigger, then the calls (tool_choice auto)
+    uint32_t max_calls = 1;  // parallel_tool_calls: more than one
+};
+
+// The output is one or more calls (up to max_calls) of the given tools in the given syntax, each tool's arguments
+// valid for its schema; lazy: free text, or text up to the trigger and then calls. Whitespace and the end follow
+// CallLayer's rules (grammar_nodes.h). Throws SchemaError naming the tool's schema path for a strict tool.
+std::shared_ptr<const Grammar> compile_tool_calls(const CallSyntax& syntax, const std::vector<ToolSpec>& tools,
+                                                  const ToolCallOptions& options);
+
 // Compiled grammars by schema text, thread-safe; a schema is compiled once however many requests use it.
 class GrammarCache {
 public:
@@ -46,6 +79,8 @@ public:
     std::shared_ptr<const Grammar> json_object();
     std::shared_ptr<const Grammar> json_schema(const nlohmann::json& schema);  // throws SchemaError
     std::shared_ptr<const Grammar> json_schema(const nlohmann::ordered_json& schema);  // document order
+    std::shared_ptr<const Grammar> tool_calls(const CallSyntax& syntax, const std::vector<ToolSpec>& tools,
+                                              const ToolCallOptions& options);  // throws SchemaError
     size_t size() const;
 
 private:
