@@ -49,7 +49,7 @@ struct CallSyntax {
     std::string close;      // after the arguments; not empty
     std::string separator;  // between calls (", "); empty: calls are apart by up to gap_ws whitespace bytes
     std::string suffix;     // once after the last call ("]")
-    uint32_t gap_ws = 0;    // whitespace allowed before a call without separator (also the first) and the suffix
+    uint32_t gap_ws = 0;    // whitespace allowed between calls without separator, and before the suffix
     std::string trigger;    // lazy mode: the text that starts a call; must begin prefix + head ("<tool_call>")
     bool anchored = false;  // lazy mode: the trigger counts only at the start of the reply (whole-reply JSON)
 };

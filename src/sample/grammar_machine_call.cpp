@@ -88,7 +88,8 @@ bool step_call(const Grammar& g, State& s, uint8_t b) {
             const bool more = f.node < c.max_calls;
             const bool may_end = f.node > 0 && !c.suffix.empty();
             if (is_ws(b)) {
-                if (!(more || may_end) || f.ws >= c.gap_ws) return false;
+                // None before the first call, so a forced reply's opening text is forced bytes from the start.
+                if (f.node == 0 || !(more || may_end) || f.ws >= c.gap_ws) return false;
                 ++f.ws;
                 return true;
             }

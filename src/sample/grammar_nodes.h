@@ -91,7 +91,7 @@ struct CallLayer {
     std::string trigger;
     std::vector<uint32_t> trigger_fail;
     std::string prefix, close, separator, suffix;
-    uint32_t gap_ws = 0;     // whitespace bytes allowed before a call that has no separator, and before the end
+    uint32_t gap_ws = 0;     // whitespace bytes allowed between calls that have no separator, and before the end
     uint32_t max_calls = 1;
     ByteTrie opens;          // each tool's opening text (head + JSON name + mid); terminal = tool index
     std::vector<int32_t> args_node;  // [tool]: node of its arguments

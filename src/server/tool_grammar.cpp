@@ -37,7 +37,7 @@ std::optional<ForcedCallSyntax> forced_call_syntax(text::ToolSyntax syntax) {
     switch (syntax) {
         case text::ToolSyntax::hermes:
             // Qwen2.5 / Qwen3 / Hermes: `<tool_call>\n{"name": "N", "arguments": {...}}\n</tool_call>`, calls
-            // apart by "\n" (Hermes puts one before the first call too).
+            // apart by "\n".
             t.head = "<tool_call>\n{\"name\": ";
             t.mid = ", \"arguments\": ";
             t.close = "}\n</tool_call>";
