@@ -240,7 +240,8 @@ void run_generation(SharedState& st, const std::shared_ptr<LoadedModel>& m, cons
     er.stop = r.stop;
     // Tools constrain the reply where tool_choice or a strict tool asks for it (tool_grammar.h); otherwise
     // response_format does.
-    er.grammar = build_tool_grammar(m->grammars, m->tool_syntax, r, route.format_param, route.tool_schema_field);
+    const text::ToolSyntax forced_syntax = m->tool_calls_forced ? m->tool_syntax : text::ToolSyntax::none;
+    er.grammar = build_tool_grammar(m->grammars, forced_syntax, r, route.format_param, route.tool_schema_field);
     if (!er.grammar) er.grammar = build_grammar(*m, r.response_format, route.format_param);
     er.start_in_reasoning = prompt.start_in_reasoning;
 

@@ -82,6 +82,82 @@ std::optional<ForcedCallSyntax> forced_call_syntax(text::ToolSyntax syntax) {
     return std::nullopt;
 }
 
+bool template_writes_forced_calls(const text::ChatTemplate& t, text::ToolSyntax syntax, std::string* why) {
+    std::string ignored;
+    std::string& reason = why ? *why : ignored;
+    const std::optional<ForcedCallSyntax> how = forced_call_syntax(syntax);
+    if (!how) {
+        reason = std::string("the grammar does not write ") + text::tool_syntax_name(syntax) + " calls";
+        return false;
+    }
+    constexpr std::string_view kProbeId = "abcdefghi";  // nine characters, as Mistral's templates insist
+    const nlohmann::ordered_json params = {
+        {"type", "object"}, {"properties", {{"city", {{"type", "string"}, {"description", "A city."}}}}}};
+    text::ChatInputs in;
+    in.bos_token = "<s>";
+    in.eos_token = "</s>";
+    in.tools = nlohmann::ordered_json::array(
+        {{{"type", "function"},
+          {"function", {{"name", "get_weather"}, {"description", "The weather."}, {"parameters", params}}}}});
+    in.messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", "Weather in Paris?"}}});
+    std::string turn;
+    try {
+        in.add_generation_prompt = true;
+        const std::string prompt = t.render(in);
+        // Arguments as an object: templates write them with tojson (a string some would write raw).
+        in.messages.push_back(
+            {{"role", "assistant"}, {"content", ""},
+             {"tool_calls", nlohmann::ordered_json::array({{{"id", kProbeId}, {"type", "function"},
+                                                           {"function", {{"name", "get_weather"},
+                                                                         {"arguments", {{"city", "Paris"}}}}}}})}});
+        in.add_generation_prompt = false;
+        const std::string full = t.render(in);
+        // A generation prompt that ends with an open or empty think block (QwQ) has it where the finished turn
+        // does not; the engine starts the grammar after the block anyway.
+        std::string_view head = prompt;
+        auto blank = [](std::string_view x) { return x.find_first_not_of(" \n") == std::string_view::npos; };
+        if (const size_t think = head.rfind("<think>"); think != std::string_view::npos) {
+            std::string_view after = head.substr(think + 7);
+            if (!blank(after)) after.remove_prefix(after.find_first_not_of(" \n"));
+            if (blank(after) || (after.starts_with("</think>") && blank(after.substr(8)))) head = head.substr(0, think);
+        }
+        if (full.compare(0, head.size(), head) != 0) {
+            reason = "the assistant's turn does not continue the generation prompt";
+            return false;
+        }
+        turn = full.substr(head.size());
+    } catch (const std::exception& e) {
+        reason = std::string("rendering a tool call failed: ") + e.what();
+        return false;
+    }
+    // Mistral Nemo writes each call's id after its arguments; the grammar writes none (the parser needs none).
+    const std::string id_field = std::string(", \"id\": \"") + std::string(kProbeId) + "\"";
+    if (const size_t at = turn.find(id_field); at != std::string::npos) turn.erase(at, id_field.size());
+    const std::string start = how->texts.prefix + how->texts.head;
+    size_t at = turn.find(start);
+    std::string_view preamble = std::string_view(turn).substr(0, at == std::string::npos ? 0 : at);
+    if (const size_t think_end = preamble.rfind("</think>"); think_end != std::string_view::npos)
+        preamble.remove_prefix(think_end + 8);  // the engine starts the grammar after the reasoning block
+    if (at == std::string::npos || preamble.find_first_not_of(" \n") != std::string_view::npos) {
+        reason = "the template's call does not begin with " + nlohmann::json(start).dump();
+        return false;
+    }
+    const auto g = sample::compile_tool_calls(how->texts, {sample::ToolSpec{"get_weather", params, true, "probe"}},
+                                              sample::ToolCallOptions{});
+    std::vector<std::string> pieces;
+    for (int b = 0; b < 256; ++b) pieces.emplace_back(1, static_cast<char>(b));
+    sample::Matcher m(g, std::make_shared<sample::TokenIndex>(std::move(pieces), std::vector<int32_t>{}));
+    while (at < turn.size() && !m.is_complete() && m.accept_bytes(std::string_view(turn).substr(at, 1))) ++at;
+    std::string_view rest = std::string_view(turn).substr(at);
+    while (!rest.empty() && (rest.front() == '\n' || rest.front() == ' ')) rest.remove_prefix(1);
+    // What follows the call is the turn's end: an end-of-turn token or eos (all written as tags), or nothing.
+    if (!m.is_complete() || !(rest.empty() || rest.front() == '<')) {
+        reason = "the template writes " + nlohmann::json(turn).dump() + " for a call";
+        return false;
+    }
+    return true;
+}
+
 std::shared_ptr<const sample::Grammar> build_tool_grammar(sample::GrammarCache& cache, text::ToolSyntax syntax,
                                                           const GenerationRequest& r, const char* format_param,
                                                           const char* schema_field) {

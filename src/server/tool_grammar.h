@@ -8,6 +8,7 @@
 
 #include "sample/grammar.h"
 #include "server/generation_request.h"
+#include "text/chat_template.h"
 #include "text/tool_calls.h"
 
 namespace hotrod::server {
@@ -20,6 +21,13 @@ struct ForcedCallSyntax {
     bool one_call = false;    // the template renders a single call (whole-reply JSON syntaxes)
 };
 std::optional<ForcedCallSyntax> forced_call_syntax(text::ToolSyntax syntax);
+
+// Whether the template writes a call the way forced_call_syntax(syntax) forces it. One call is rendered through
+// the template (an assistant turn after a user turn); the turn must hold, after at most whitespace and a think
+// block, a text the grammar accepts to the call's end, then only the turn's end. Templates that share a marker
+// with a syntax but not its form (GLM's `<tool_call>name<arg_key>...`, MiniMax's `<invoke>`) fail it: their
+// calls are left unconstrained rather than forced into a form the model never saw. why: what did not match.
+bool template_writes_forced_calls(const text::ChatTemplate& t, text::ToolSyntax syntax, std::string* why = nullptr);
 
 // Most calls one reply may hold with parallel_tool_calls (each costs a frame of the grammar's state only).
 inline constexpr uint32_t kMaxParallelCalls = 8;
