@@ -1,4 +1,5 @@
-// Constrained output: a Grammar (compiled once from `response_format`: any JSON object, or a JSON schema) and a
+// Constrained output: a Grammar (compiled once from `response_format`: any JSON object, or a JSON schema; or from
+// the request's tools: calls in the chat template's syntax, each tool's arguments held to its schema) and a
 // per-request Matcher that says which tokens may come next, over a TokenIndex of the vocabulary's byte strings.
 // The engine calls fill_mask() before each sample, accept() after it, and forced_bytes() to append the run of
 // bytes the grammar admits as the only continuation in one batched step (jump-forward).
@@ -8,7 +9,10 @@
 // - A schema feature that cannot be enforced is a SchemaError naming it ("unsupported schema keyword 'pattern'
 //   at #/properties/x"), never a silently looser grammar.
 // - Whitespace between JSON tokens is bounded (so a model cannot loop on spaces), numbers have bounded digits.
-// - End-of-generation tokens are allowed only once the value is complete; control tokens never while incomplete.
+// - End-of-generation tokens are allowed only once the value is complete; control tokens (empty pieces) never.
+// - Tool calls: the grammar writes only the call texts it is given (CallSyntax), so a marker that is a control
+//   token in the vocabulary can only be spelled out; a user-defined token whose piece is its text (Qwen's
+//   <tool_call>) is allowed and encoded as one token. Lazy mode is free text (any byte) until the trigger.
 #pragma once
 
 #include <cstdint>
