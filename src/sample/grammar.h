@@ -1,4 +1,5 @@
-// Constrained output: a Grammar (compiled once from `response_format`: any JSON object, or a JSON schema) and a
+// Constrained output: a Grammar (compiled once from `response_format`: any JSON object, or a JSON schema; or from
+// the request's tools: calls in the chat template's syntax, each tool's arguments held to its schema) and a
 // per-request Matcher that says which tokens may come next, over a TokenIndex of the vocabulary's byte strings.
 // The engine calls fill_mask() before each sample, accept() after it, and forced_bytes() to append the run of
 // bytes the grammar admits as the only continuation in one batched step (jump-forward).
@@ -8,7 +9,10 @@
 // - A schema feature that cannot be enforced is a SchemaError naming it ("unsupported schema keyword 'pattern'
 //   at #/properties/x"), never a silently looser grammar.
 // - Whitespace between JSON tokens is bounded (so a model cannot loop on spaces), numbers have bounded digits.
-// - End-of-generation tokens are allowed only once the value is complete; control tokens never while incomplete.
+// - End-of-generation tokens are allowed only once the value is complete; control tokens (empty pieces) never.
+// - Tool calls: the grammar writes only the call texts it is given (CallSyntax), so a marker that is a control
+//   token in the vocabulary can only be spelled out; a user-defined token whose piece is its text (Qwen's
+//   <tool_call>) is allowed and encoded as one token. Lazy mode is free text (any byte) until the trigger.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +43,39 @@ std::shared_ptr<const Grammar> compile_json_schema(const nlohmann::json& schema)
 // properties in name order). Parse the request with ordered_json to keep the schema's order.
 std::shared_ptr<const Grammar> compile_json_schema(const nlohmann::ordered_json& schema);
 
+// How a chat template writes tool calls: the texts around each call's JSON name and arguments. The server maps
+// text::ToolSyntax onto this (sample knows no templates). Hermes: head "<tool_call>\n{\"name\": ",
+// mid ", \"arguments\": ", close "}\n</tool_call>".
+struct CallSyntax {
+    std::string prefix;     // once before the first call ("[TOOL_CALLS][")
+    std::string head;       // before the name, which is written as a JSON string
+    std::string mid;        // between the name and the arguments
+    std::string close;      // after the arguments; not empty
+    std::string separator;  // between calls (", "); empty: calls are apart by up to gap_ws whitespace bytes
+    std::string suffix;     // once after the last call ("]")
+    uint32_t gap_ws = 0;    // whitespace allowed between calls without separator, and before the suffix
+    std::string trigger;    // lazy mode: the text that starts a call; must begin prefix + head ("<tool_call>")
+    bool anchored = false;  // lazy mode: the trigger counts only at the start of the reply (whole-reply JSON)
+};
+
+struct ToolSpec {
+    std::string name;
+    nlohmann::ordered_json parameters;  // its arguments' JSON schema; null: any JSON object
+    bool strict = false;    // an unenforceable schema is a SchemaError; otherwise the arguments are any object
+    std::string where;      // names the schema in errors ("tools[1].function.parameters")
+};
+
+struct ToolCallOptions {
+    bool lazy = false;       // free text until the trigger, then the calls (tool_choice auto)
+    uint32_t max_calls = 1;  // parallel_tool_calls: more than one
+};
+
+// The output is one or more calls (up to max_calls) of the given tools in the given syntax, each tool's arguments
+// valid for its schema; lazy: free text, or text up to the trigger and then calls. Whitespace and the end follow
+// CallLayer's rules (grammar_nodes.h). Throws SchemaError naming the tool's schema path for a strict tool.
+std::shared_ptr<const Grammar> compile_tool_calls(const CallSyntax& syntax, const std::vector<ToolSpec>& tools,
+                                                  const ToolCallOptions& options);
+
 // Compiled grammars by schema text, thread-safe; a schema is compiled once however many requests use it.
 class GrammarCache {
 public:
@@ -46,6 +83,8 @@ public:
     std::shared_ptr<const Grammar> json_object();
     std::shared_ptr<const Grammar> json_schema(const nlohmann::json& schema);  // throws SchemaError
     std::shared_ptr<const Grammar> json_schema(const nlohmann::ordered_json& schema);  // document order
+    std::shared_ptr<const Grammar> tool_calls(const CallSyntax& syntax, const std::vector<ToolSpec>& tools,
+                                              const ToolCallOptions& options);  // throws SchemaError
     size_t size() const;
 
 private:

@@ -16,31 +16,18 @@ enum ArrayPhase : uint8_t { kArrOpen, kArrItem, kArrAfter, kArrCommaSpace };
 enum StringPhase : uint8_t { kStrNormal, kStrEscape, kStrHex, kStrHexD, kStrCont, kStrE0, kStrED, kStrF0, kStrF4 };
 enum NumberPhase : uint8_t { kNumMinus, kNumZero, kNumInt, kNumDot, kNumFrac };
 
-bool is_ws(uint8_t b) { return b == ' ' || b == '\n'; }
 bool is_digit(uint8_t b) { return b >= '0' && b <= '9'; }
 bool is_hex(uint8_t b) { return is_digit(b) || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F'); }
-
-Frame make_frame(FrameKind kind, uint32_t node, uint8_t phase = 0, uint32_t n = 0) {
-    Frame f;
-    f.node = node;
-    f.kind = kind;
-    f.phase = phase;
-    f.ws = 0;
-    f.n = n;
-    return f;
-}
-
-bool push(State& s, const Frame& f) {
-    if (s.depth >= static_cast<uint32_t>(kMaxDepth)) return false;
-    s.frames[s.depth++] = f;
-    return true;
-}
 
 // The top frame's value is complete: pop it and move its parent past it.
 void pop_done(State& s) {
     --s.depth;
     if (s.depth == 0) return;
     Frame& parent = s.frames[s.depth - 1];
+    if (parent.kind == FrameKind::Call) {
+        call_args_done(parent);
+        return;
+    }
     parent.ws = 0;
     if (parent.kind == FrameKind::Object) {
         parent.phase = parent.phase == kObjKey ? kObjColon : kObjAfter;
@@ -80,14 +67,14 @@ bool start_key(const Grammar& g, State& s) {
     if (nd.shape < 0) {
         if (nd.closed) return false;
         f.phase = kObjKey;
-        return push(s, make_frame(FrameKind::String, Grammar::kAnyNode));
+        return push_frame(s, make_frame(FrameKind::String, Grammar::kAnyNode));
     }
     const ObjectShape& shape = g.shapes[static_cast<size_t>(nd.shape)];
     if (f.n >= shape.props.size()) return false;
     int32_t c = shape.keys.child(0, '"');
     if (c < 0 || !key_in_range(shape.keys.nodes[static_cast<size_t>(c)], f.n, key_hi(shape, f.n))) return false;
     f.phase = kObjKey;
-    return push(s, make_frame(FrameKind::Key, f.node, 0, static_cast<uint32_t>(c)));
+    return push_frame(s, make_frame(FrameKind::Key, f.node, 0, static_cast<uint32_t>(c)));
 }
 
 bool step_value(const Grammar& g, State& s, uint8_t b, bool& refeed) {
@@ -318,7 +305,7 @@ bool push_value(const Grammar& g, State& s, Frame& f) {
     const Node& nd = g.nodes[f.node];
     int32_t value_node = nd.shape >= 0 ? g.shapes[static_cast<size_t>(nd.shape)].props[f.n - 1].node : nd.additional;
     f.phase = kObjValue;
-    return push(s, make_frame(FrameKind::Value, static_cast<uint32_t>(value_node)));
+    return push_frame(s, make_frame(FrameKind::Value, static_cast<uint32_t>(value_node)));
 }
 
 bool step_object(const Grammar& g, State& s, uint8_t b) {
@@ -384,7 +371,7 @@ int step_array(const Grammar& g, State& s, uint8_t b) {
             }
             if (nd.max_items == 0) return 0;
             f.phase = kArrItem, f.n = 1;
-            return push(s, make_frame(FrameKind::Value, static_cast<uint32_t>(nd.items))) ? -1 : 0;
+            return push_frame(s, make_frame(FrameKind::Value, static_cast<uint32_t>(nd.items))) ? -1 : 0;
         case kArrAfter:
             if (is_ws(b)) {
                 if (f.ws >= g.max_ws) return 0;
@@ -398,7 +385,7 @@ int step_array(const Grammar& g, State& s, uint8_t b) {
                     return 1;
                 }
                 f.phase = kArrItem, f.ws = 0, ++f.n;
-                return push(s, make_frame(FrameKind::Value, static_cast<uint32_t>(nd.items))) ? 1 : 0;
+                return push_frame(s, make_frame(FrameKind::Value, static_cast<uint32_t>(nd.items))) ? 1 : 0;
             }
             if (b == ']') {
                 if (f.n < nd.min_items) return 0;
@@ -409,7 +396,7 @@ int step_array(const Grammar& g, State& s, uint8_t b) {
         case kArrCommaSpace:
             if (b != ' ') return 0;
             f.phase = kArrItem, f.ws = 0, ++f.n;
-            return push(s, make_frame(FrameKind::Value, static_cast<uint32_t>(nd.items))) ? 1 : 0;
+            return push_frame(s, make_frame(FrameKind::Value, static_cast<uint32_t>(nd.items))) ? 1 : 0;
         default:
             return 0;
     }
@@ -420,6 +407,10 @@ int step_array(const Grammar& g, State& s, uint8_t b) {
 State initial_state(const Grammar& g) {
     State s;
     s.depth = 1;
+    if (g.calls.enabled) {
+        s.frames[0] = call_initial_frame(g);
+        return s;
+    }
     s.frames[0] = make_frame(FrameKind::Value, static_cast<uint32_t>(g.root));
     return s;
 }
@@ -450,6 +441,8 @@ bool step(const Grammar& g, State& s, uint8_t b) {
             case FrameKind::Array:
                 r = step_array(g, s, b);
                 break;
+            case FrameKind::Call:
+                return step_call(g, s, b);
         }
         if (r >= 0) return r == 1;
     }
@@ -457,6 +450,7 @@ bool step(const Grammar& g, State& s, uint8_t b) {
 
 bool is_complete(const Grammar& g, const State& s) {
     if (s.depth == 0) return true;
+    if (g.calls.enabled) return calls_complete(g, s);
     if (s.depth > 1) return false;
     const Frame& f = s.frames[0];
     if (f.kind == FrameKind::Number) return f.phase == kNumZero || f.phase == kNumInt || f.phase == kNumFrac;

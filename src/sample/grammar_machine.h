@@ -15,15 +15,18 @@ namespace hotrod::sample {
 // Deeper nesting is rejected: it bounds the state (and a model's recursion).
 inline constexpr int kMaxDepth = 24;
 
-enum class FrameKind : uint8_t { Value, Object, Array, String, Number, Literal, Key };
+// Call is only ever the bottom frame, in a grammar with a CallLayer: the tool-call texts around the arguments.
+enum class FrameKind : uint8_t { Value, Object, Array, String, Number, Literal, Key, Call };
 
 struct Frame {
-    uint32_t node = 0;    // Value/Object/Array/String/Number: grammar node; Literal: literal trie id
+    uint32_t node = 0;    // Value/Object/Array/String/Number: grammar node; Literal: literal trie id;
+                          // Call: calls completed so far
     FrameKind kind = FrameKind::Value;
     uint8_t phase = 0;    // kind-specific position
-    uint16_t ws = 0;      // whitespace run length so far (Value/Object/Array); hex/UTF-8 detail (String)
+    uint16_t ws = 0;      // whitespace run length so far (Value/Object/Array/Call); hex/UTF-8 detail (String)
     uint32_t n = 0;       // Object: next property index; Array: items so far; String: code points so far;
-                          // Number: digits in the current part; Literal/Key: trie node
+                          // Number: digits in the current part; Literal/Key: trie node;
+                          // Call: trigger match length, byte of the current text, or opens-trie node
 };
 static_assert(sizeof(Frame) == 12);
 
@@ -39,6 +42,31 @@ struct State {
         std::memcpy(static_cast<void*>(this), &other, sizeof(uint32_t) + other.depth * sizeof(Frame));
     }
 };
+
+inline bool is_ws(uint8_t b) { return b == ' ' || b == '\n'; }
+
+inline Frame make_frame(FrameKind kind, uint32_t node, uint8_t phase = 0, uint32_t n = 0) {
+    Frame f;
+    f.node = node;
+    f.kind = kind;
+    f.phase = phase;
+    f.ws = 0;
+    f.n = n;
+    return f;
+}
+
+// False when the stack is full (deeper nesting is rejected).
+inline bool push_frame(State& s, const Frame& f) {
+    if (s.depth >= static_cast<uint32_t>(kMaxDepth)) return false;
+    s.frames[s.depth++] = f;
+    return true;
+}
+
+// The tool-call layer (grammar_machine_call.cpp), used by the JSON automaton when g.calls.enabled.
+Frame call_initial_frame(const Grammar& g);
+bool step_call(const Grammar& g, State& s, uint8_t byte);  // the Call frame is on top
+bool calls_complete(const Grammar& g, const State& s);
+void call_args_done(Frame& call);  // the arguments above it were popped
 
 // The state before the first byte: expecting the root value.
 State initial_state(const Grammar& g);

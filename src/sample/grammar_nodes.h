@@ -77,6 +77,30 @@ struct Node {
     bool closed = false;  // shape < 0 and no key allowed at all (additionalProperties false, no properties)
 };
 
+// Tool calls around the JSON values (compile_tool_calls): the output is a run of calls in the model's own syntax,
+// each `open(tool) arguments close`, with `prefix` before the first, `separator` (or up to gap_ws whitespace bytes)
+// between them and `suffix` after the last. The automaton's bottom frame (FrameKind::Call) walks these texts;
+// each call's arguments are an ordinary Value frame on that tool's parameters node.
+struct CallLayer {
+    bool enabled = false;
+    // Lazy (tool_choice auto): free text until `trigger`, then the calls. The trigger is matched KMP-style
+    // (trigger_fail[i]: the longest proper border of trigger[0..i]), so the state is just the match length.
+    // Anchored: the trigger counts only at the start of the output (after whitespace); a reply that begins
+    // otherwise stays free text (whole-reply JSON syntaxes, where `{"name": ` starts a call).
+    bool lazy = false, anchored = false;
+    std::string trigger;
+    std::vector<uint32_t> trigger_fail;
+    std::string prefix, close, separator, suffix;
+    uint32_t gap_ws = 0;     // whitespace bytes allowed between calls that have no separator, and before the end
+    uint32_t max_calls = 1;
+    ByteTrie opens;          // each tool's opening text (head + JSON name + mid); terminal = tool index
+    std::vector<int32_t> args_node;  // [tool]: node of its arguments
+};
+
+// Compiles a JSON schema into g's tables (for tool arguments: one grammar holds every tool's schema) and returns
+// the node that admits it; $refs resolve against this schema. Throws SchemaError. (json_schema.cpp)
+int32_t add_json_schema(Grammar& g, const nlohmann::ordered_json& schema);
+
 }  // namespace hotrod::sample
 
 namespace hotrod::sample {
@@ -92,6 +116,7 @@ public:
     // Exactly one space after every ':' and ',' (schema output: `{"phase": "testing", "scope": "..."}`, the way
     // prompts and json.dumps write JSON, so small models stay in familiar text), nothing else; still forced.
     bool spaced = false;
+    CallLayer calls;  // enabled: the output is tool calls around the values (root unused)
 
     static constexpr int32_t kAnyNode = 0;
     static constexpr int32_t kBoolLiteral = 0;

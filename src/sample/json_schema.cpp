@@ -125,20 +125,16 @@ bool value_has_type(const ojson& v, uint8_t types) {
 
 class SchemaCompiler {
 public:
-    explicit SchemaCompiler(const ojson& root) : root_(root), g_(std::make_shared<Grammar>()) {}
+    SchemaCompiler(const ojson& root, Grammar& g) : root_(root), g_(&g) {}
 
-    std::shared_ptr<Grammar> run() {
-        g_->max_ws = 0;
-        g_->spaced = true;
-        g_->root = compile(root_, "#");
-        return g_;
-    }
+    // The node that admits the whole schema.
+    int32_t run() { return compile(root_, "#"); }
 
 private:
     static constexpr int kMaxNesting = 64;
 
     const ojson& root_;
-    std::shared_ptr<Grammar> g_;
+    Grammar* g_;
     std::map<std::string, int32_t> ref_nodes_;  // resolved pointer -> node
     std::set<int32_t> in_progress_;
     int nesting_ = 0;
@@ -420,12 +416,20 @@ std::shared_ptr<const Grammar> compile_json_object() {
     return g;
 }
 
-std::shared_ptr<const Grammar> compile_json_schema(const nlohmann::ordered_json& schema) {
+int32_t add_json_schema(Grammar& g, const nlohmann::ordered_json& schema) {
     try {
-        return SchemaCompiler(schema).run();
+        return SchemaCompiler(schema, g).run();
     } catch (const nlohmann::json::exception& e) {
         throw SchemaError(std::string("invalid schema: ") + e.what());
     }
+}
+
+std::shared_ptr<const Grammar> compile_json_schema(const nlohmann::ordered_json& schema) {
+    auto g = std::make_shared<Grammar>();
+    g->max_ws = 0;
+    g->spaced = true;
+    g->root = add_json_schema(*g, schema);
+    return g;
 }
 
 std::shared_ptr<const Grammar> compile_json_schema(const nlohmann::json& schema) {

@@ -20,6 +20,7 @@
 #include "server/api_error.h"
 #include "server/json_fields.h"
 #include "server/reply_format.h"
+#include "server/tool_grammar.h"
 
 namespace hotrod::server {
 namespace {
@@ -237,7 +238,11 @@ void run_generation(SharedState& st, const std::shared_ptr<LoadedModel>& m, cons
     er.max_tokens = r.max_tokens.value_or(-1);
     er.ignore_eos = r.ignore_eos;
     er.stop = r.stop;
-    er.grammar = build_grammar(*m, r.response_format, route.format_param);
+    // Tools constrain the reply where tool_choice or a strict tool asks for it (tool_grammar.h); otherwise
+    // response_format does.
+    const text::ToolSyntax forced_syntax = m->tool_calls_forced ? m->tool_syntax : text::ToolSyntax::none;
+    er.grammar = build_tool_grammar(m->grammars, forced_syntax, r, route.format_param, route.tool_schema_field);
+    if (!er.grammar) er.grammar = build_grammar(*m, r.response_format, route.format_param);
     er.start_in_reasoning = prompt.start_in_reasoning;
 
     ReplySetup setup;

@@ -29,6 +29,7 @@ struct GenerationRoute {
     const char* prompt_param;      // the field a prompt error names: "messages", "prompt", "input"
     const char* format_param;      // the field a schema error names: "response_format", "text.format"
     const char* max_tokens_param;  // the field a length error names: "max_tokens", "max_output_tokens"
+    const char* tool_schema_field = ".function.parameters";  // after "tools[i]" where a tool's schema is named
 };
 using FormatFactory = std::function<std::unique_ptr<ReplyFormat>(const ReplySetup&)>;
 

@@ -25,8 +25,8 @@ struct ResponseFormat {
 };
 
 // tool_choice: auto (the default with tools: the model may call), none (tools hidden from the template: it
-// answers in text), required (it should call one), function (it should call `name`). Not yet enforced by the
-// grammar: required / function are passed to the template and the reply is parsed as for auto (issue 15).
+// answers in text), required (it must call one), function (it must call `name`). required / function are
+// enforced by the grammar where the template's call syntax can be forced (see tool_grammar.h).
 struct ToolChoice {
     enum class Kind { auto_, none, required, function };
     Kind kind = Kind::auto_;

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "device/device.h"
+#include "server/tool_grammar.h"
 #include "text/reasoning.h"
 #include "text/vocab.h"
 
@@ -98,6 +99,13 @@ std::unique_ptr<LoadedModel> load_model(const ServeOptions& opt, const LoadProgr
     m->tool_syntax = text::detect_tool_syntax(choice.source);
     m->template_origin = choice.origin;
     m->chat_template = std::make_unique<text::ChatTemplate>(choice.source);
+    if (m->tool_syntax != text::ToolSyntax::none) {
+        std::string why;
+        m->tool_calls_forced = template_writes_forced_calls(*m->chat_template, m->tool_syntax, &why);
+        if (!m->tool_calls_forced)
+            std::fprintf(stderr, "hotrod serve: tool calls (%s) are parsed but not constrained: %s\n",
+                         text::tool_syntax_name(m->tool_syntax), why.c_str());
+    }
 
     progress("engine", 0.7);
     // The KV cache: -c positions on the CPU; on a GPU, unless -c says otherwise, what memory is left after the

@@ -32,6 +32,7 @@ struct LoadedModel {
     std::string template_origin;        // "gguf:tokenizer.chat_template", "builtin:chatml", ...
     bool template_knows_thinking = false;  // the template reads enable_thinking
     text::ToolSyntax tool_syntax = text::ToolSyntax::none;  // how the template writes tool calls (tool_calls.h)
+    bool tool_calls_forced = false;     // the grammar can force them as the template writes them (tool_grammar.h)
     sample::GrammarCache grammars;
     std::string model_id;               // the file's name without .gguf
     int32_t n_vocab = 0;

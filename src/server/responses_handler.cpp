@@ -13,7 +13,8 @@ void handle_responses(SharedState& st, const httplib::Request& req, httplib::Res
     std::shared_ptr<LoadedModel> m = require_model(st);
     const ResponsesRequest r = parse_responses_request(parse_body(req.body), m->n_vocab, m->max_context);
     check_model_name(st, *m, r.gen.model);
-    const GenerationRoute route{"responses", "resp_", "input", "text.format", "max_output_tokens"};
+    const GenerationRoute route{"responses", "resp_", "input", "text.format", "max_output_tokens",
+                                ".parameters"};
     run_generation(st, m, r.gen, route, arrived,
                    [&r](const ReplySetup& s) { return make_responses_format(s, r.echo, r.gen.sampling); }, res);
 }

@@ -2,10 +2,12 @@
 tool calls parsed out of the model's text into message.tool_calls / delta.tool_calls with finish_reason
 "tool_calls", a tool-result round trip, and the 400s for a bad tool_choice. SmolLM2 has no tool syntax of its own,
 so the server runs a ChatML template that shows tools without one (generic JSON calls) and response_format forces
-a call-shaped reply: deterministic, and exactly the server's parse-and-report path. (Forcing a call through
-tool_choice itself, with the grammar, is the issue's next part.)"""
+a call-shaped reply: deterministic, and exactly the server's parse-and-report path. tool_choice required / named
+with strict tools are forced by the tool-call grammar: 100 seeded sampled requests must all give arguments that
+validate against the schema (Python jsonschema is the reference)."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jsonschema
@@ -120,3 +122,66 @@ def test_bad_tool_choice_or_tools_is_a_400(tc, extra, param):
     with pytest.raises(openai.BadRequestError) as e:
         tc.chat.completions.create(model="smollm2", messages=ASK, max_tokens=4, **extra)
     assert e.value.body["param"] == param
+
+
+# A small strict schema: an enum, a bounded string and an integer, so sampled arguments stay short.
+TRIP_PARAMS = {"type": "object", "properties": {
+    "city": {"type": "string", "enum": ["Paris", "Rome", "Oslo"]},
+    "note": {"type": "string", "maxLength": 12},
+    "days": {"type": "integer"}},
+    "required": ["city", "days"], "additionalProperties": False}
+TRIP = {"type": "function", "function": {"name": "plan_trip", "strict": True, "parameters": TRIP_PARAMS}}
+STRICT_WEATHER = {"type": "function", "function": {**WEATHER["function"], "strict": True}}
+
+
+def _forced_call(tc, seed, choice):
+    r = tc.chat.completions.create(model="smollm2", messages=ASK, tools=[STRICT_WEATHER, TRIP], tool_choice=choice,
+                                   temperature=1.0, seed=seed, max_tokens=60)
+    return r.choices[0]
+
+
+@pytest.mark.parametrize("choice", ["required", {"type": "function", "function": {"name": "plan_trip"}}],
+                         ids=["required", "named"])
+def test_forced_calls_always_validate(tc, choice):
+    schemas = {"get_weather": WEATHER_PARAMS, "plan_trip": TRIP_PARAMS}
+    with ThreadPoolExecutor(4) as pool:
+        choices = list(pool.map(lambda seed: _forced_call(tc, seed, choice), range(50)))
+    for c in choices:
+        assert c.finish_reason == "tool_calls", c
+        assert len(c.message.tool_calls) == 1  # generic JSON: one call per reply
+        call = c.message.tool_calls[0].function
+        if isinstance(choice, dict):
+            assert call.name == "plan_trip"
+        jsonschema.validate(json.loads(call.arguments), schemas[call.name])
+
+
+def test_strict_tool_with_an_unenforceable_schema_is_a_400(tc):
+    bad = {"type": "function", "function": {"name": "find", "strict": True, "parameters": {
+        "type": "object", "properties": {"code": {"type": "string", "pattern": "^[A-Z]{3}$"}}}}}
+    with pytest.raises(openai.BadRequestError) as e:
+        tc.chat.completions.create(model="smollm2", messages=ASK, tools=[WEATHER, bad], tool_choice="required",
+                                   max_tokens=4)
+    assert e.value.body["param"] == "tools[1].function.parameters"
+    assert "pattern" in e.value.body["message"] and "#/properties/code" in e.value.body["message"]
+    # Without strict the same tool is accepted: its arguments fall back to any JSON object.
+    loose = {"type": "function", "function": {**bad["function"], "strict": False}}
+    r = tc.chat.completions.create(model="smollm2", messages=ASK, tools=[loose], tool_choice="required",
+                                   temperature=0, max_tokens=40)
+    assert r.choices[0].finish_reason in ("tool_calls", "length")
+
+
+def test_response_format_with_required_is_a_400(tc):
+    with pytest.raises(openai.BadRequestError) as e:
+        tc.chat.completions.create(model="smollm2", messages=ASK, tools=[WEATHER], tool_choice="required",
+                                   max_tokens=4, response_format=forced(CALL))
+    assert e.value.body["param"] == "response_format"
+    assert "tool_choice" in e.value.body["message"]
+
+
+def test_responses_api_forces_the_named_function(tc):
+    r = tc.responses.create(model="smollm2", input="What is the weather in Rome?", max_output_tokens=60,
+                            tools=[{"type": "function", "name": "plan_trip", "strict": True, "parameters": TRIP_PARAMS}],
+                            tool_choice={"type": "function", "name": "plan_trip"}, temperature=1.0)
+    calls = [o for o in r.output if o.type == "function_call"]
+    assert len(calls) == 1 and calls[0].name == "plan_trip"
+    jsonschema.validate(json.loads(calls[0].arguments), TRIP_PARAMS)
