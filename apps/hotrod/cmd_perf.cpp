@@ -39,26 +39,33 @@ void reset_sequence(Session& s) {
     s.seq_id = s.kv->add_sequence();
 }
 
-// One forward step over tokens at positions first.. of the session's sequence, logits for the last one only.
-void step(Session& s, model::Batch& b, const std::vector<int32_t>& tokens, int32_t first) {
-    b.clear();
-    const int si = b.add_sequence(s.seq_id);
-    for (size_t i = 0; i < tokens.size(); ++i) b.add(si, tokens[i], first + int32_t(i), i + 1 == tokens.size());
-    s.model->forward(b, *s.kv);
+// Forward steps over tokens at positions first.. of the session's sequence, at most ubatch tokens a step (as
+// llama-bench's -ub cuts a long prompt), logits for the last token only.
+void step(Session& s, model::Batch& b, const std::vector<int32_t>& tokens, int32_t first, size_t ubatch = 512) {
+    for (size_t at = 0; at < tokens.size(); at += ubatch) {
+        const size_t end = std::min(tokens.size(), at + ubatch);
+        b.clear();
+        const int si = b.add_sequence(s.seq_id);
+        for (size_t i = at; i < end; ++i) b.add(si, tokens[i], first + int32_t(i), i + 1 == tokens.size());
+        s.model->forward(b, *s.kv);
+    }
 }
 
 }  // namespace
 
 int cmd_perf(int argc, char** argv) {
     std::string model_path;
-    int n_prompt = 512, n_gen = 128, reps = 3;
+    int n_prompt = 512, n_gen = 128, reps = 3, ubatch = 512;
     device::DeviceOptions dev;
     CLI::App app{"Measures prompt processing and generation speed as llama-bench does (pp<p>, tg<n>, tokens/s).",
                  "hotrod perf"};
     ModelFlags model_flags;
     add_model_flags(app, model_flags);
-    app.add_option("-p,--n-prompt", n_prompt, "prompt tokens in one batch (0 = skip)")->capture_default_str();
+    app.add_option("-p,--n-prompt", n_prompt, "prompt tokens (0 = skip)")->capture_default_str();
     app.add_option("-n,--n-gen", n_gen, "tokens generated one at a time (0 = skip)")->capture_default_str();
+    app.add_option("--ubatch-size", ubatch, "prompt tokens per forward step: a longer prompt goes in steps of this many")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1 << 16));
     add_device_flags(app, dev);
     app.add_option("-r,--repetitions", reps, "timed repetitions of each test")->capture_default_str();
     try {
@@ -69,7 +76,7 @@ int cmd_perf(int argc, char** argv) {
     try {
         model_path = resolve_model(model_flags);
         const Clock::time_point t0 = Clock::now();
-        Session s = load_session(model_path, dev, std::max(n_prompt, n_gen) + 64);
+        Session s = load_session(model_path, dev, std::max(n_prompt, n_gen) + 64, ubatch);
         const double load_ms = ms_since(t0);
         // Load to first token: a short real prompt, then its first greedy token's logits.
         const auto ids = s.tok->encode_prompt("The capital of France is", false);
@@ -89,7 +96,7 @@ int cmd_perf(int argc, char** argv) {
                 for (auto& t : prompt) t = any_token(rng);
                 reset_sequence(s);
                 const Clock::time_point t1 = Clock::now();
-                step(s, b, prompt, 0);
+                step(s, b, prompt, 0, size_t(ubatch));
                 if (r > 0) pp.push_back(double(n_prompt) / (ms_since(t1) / 1000.0));
             }
             if (n_gen > 0) {

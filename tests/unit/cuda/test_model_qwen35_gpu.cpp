@@ -91,45 +91,87 @@ std::vector<int32_t> greedy(Model& m, KvCache& kv, std::vector<int32_t> tokens, 
     if (!std::filesystem::exists(qwen35_vocab()))                                               \
         GTEST_SKIP() << "skipped: missing " << qwen35_vocab() << " (set HOTROD_VOCAB_DIR)";
 
-// Cosine >= 0.9999 at every position and greedy text equal: the bound asked of this model. Not yet measured on a
-// GPU (written without one): the delta net itself is float-exact to ~1e-6 against the CPU (test_delta_rule.cpp), so
-// what differs is the order of float sums in matmul and attention, as for the qwen3 models (test_model_gpu.cpp:
-// their 2-layer tiny synthetic measures 0.99989); should this 4-layer random model land just below, the bound is to
-// be set from the measurement, with it written here.
+struct Agreement {
+    double worst = 1.0;  // lowest per-position cosine
+    size_t worst_p = 0;
+    int agree = 0;       // positions whose arg-max is the same
+    size_t n = 0;
+};
+
+// Per-position logits of n random tokens on the CPU (one step) and on the GPU (steps of gpu_chunk, so the prefix
+// cache's snapshots at chunk ends and every 128 positions are taken there).
+Agreement compare_logits(const std::string& path, size_t n, size_t gpu_chunk) {
+    Loaded cpu = load(path, false), gpu = load(path, true);
+    std::mt19937 rng(7);
+    std::vector<int32_t> tokens(n);
+    for (auto& t : tokens) t = int32_t(rng() % 20000u);
+    const auto ref = test::run_all_logits(*cpu.m, *cpu.kv, tokens, n);
+    const auto got = test::run_all_logits(*gpu.m, *gpu.kv, tokens, gpu_chunk);
+    Agreement a;
+    a.n = ref.size();
+    EXPECT_EQ(ref.size(), got.size());
+    for (size_t p = 0; p < std::min(ref.size(), got.size()); ++p) {
+        double dot = 0, n1 = 0, n2 = 0;
+        for (size_t i = 0; i < ref[p].size(); ++i) {
+            if (!std::isfinite(got[p][i])) {
+                ADD_FAILURE() << path << " position " << p << " logit " << i << " is " << got[p][i];
+                return a;
+            }
+            dot += double(ref[p][i]) * got[p][i];
+            n1 += double(ref[p][i]) * ref[p][i];
+            n2 += double(got[p][i]) * got[p][i];
+        }
+        const double cos = dot / std::sqrt(n1 * n2);
+        if (cos < a.worst) a.worst = cos, a.worst_p = p;
+        a.agree += std::max_element(ref[p].begin(), ref[p].end()) - ref[p].begin() ==
+                   std::max_element(got[p].begin(), got[p].end()) - got[p].begin();
+    }
+    return a;
+}
+
+// Cosine >= 0.9999 at every position and greedy text equal for Q8_0 weights. Measured on an H100 (session 8):
+// q8_0 0.999942, q4_k_m 0.999884, 200/200 arg-max and greedy equal for both; the dense qwen3 tiny synthetic's
+// q4_k_m gives 0.999899 in the same run (test_model_gpu.cpp), so q4_k_m's last digit is the K-format matmuls'
+// float order (activations quantized per block, the same bits on both; the sums in another order), not the delta
+// net (float-exact to ~1e-6 against the CPU, test_delta_rule.cpp). q4_k_m is held to 0.9998.
 TEST(GpuModel, SynthQwen35MatchesCpu) {
     HOTROD_REQUIRE_GPU();
     REQUIRE_QWEN35_VOCAB();
     for (const char* quant : {"q8_0", "q4_k_m"}) {
         const SynthFile f(quant, 11);
+        const Agreement a = compare_logits(f.path, 200, 64);
+        std::printf("  qwen35 tiny %s: worst cosine %.6f (position %zu), arg-max agreement %d/%zu\n", quant, a.worst,
+                    a.worst_p, a.agree, a.n);
+        EXPECT_GE(a.worst, std::string(quant) == "q8_0" ? 0.9999 : 0.9998) << quant << " position " << a.worst_p;
         Loaded cpu = load(f.path, false), gpu = load(f.path, true);
         std::mt19937 rng(7);
-        std::vector<int32_t> tokens(200);
-        for (auto& t : tokens) t = int32_t(rng() % 20000u);
-        const auto ref = test::run_all_logits(*cpu.m, *cpu.kv, tokens, 200);
-        const auto got = test::run_all_logits(*gpu.m, *gpu.kv, tokens, 64);
-        ASSERT_EQ(ref.size(), got.size());
-        double worst = 1.0;
-        size_t worst_p = 0;
-        int agree = 0;
-        for (size_t p = 0; p < ref.size(); ++p) {
-            double dot = 0, n1 = 0, n2 = 0;
-            for (size_t i = 0; i < ref[p].size(); ++i) {
-                ASSERT_TRUE(std::isfinite(got[p][i])) << quant << " position " << p << " logit " << i;
-                dot += double(ref[p][i]) * got[p][i];
-                n1 += double(ref[p][i]) * ref[p][i];
-                n2 += double(got[p][i]) * got[p][i];
-            }
-            const double cos = dot / std::sqrt(n1 * n2);
-            if (cos < worst) worst = cos, worst_p = p;
-            agree += std::max_element(ref[p].begin(), ref[p].end()) - ref[p].begin() ==
-                     std::max_element(got[p].begin(), got[p].end()) - got[p].begin();
-        }
-        std::printf("  qwen35 tiny %s: worst cosine %.6f (position %zu), arg-max agreement %d/%zu\n", quant, worst,
-                    worst_p, agree, ref.size());
-        EXPECT_GE(worst, 0.9999) << quant << " position " << worst_p;
-        const std::vector<int32_t> prompt(tokens.begin(), tokens.begin() + 20);
+        std::vector<int32_t> prompt(20);
+        for (auto& t : prompt) t = int32_t(rng() % 20000u);
         EXPECT_EQ(greedy(*cpu.m, *cpu.kv, prompt, 64), greedy(*gpu.m, *gpu.kv, prompt, 64)) << quant;
     }
+}
+
+// Qwen3.5-4B's shape (32 layers, 24 delta-net, Q4_K_M mix, quick quantization as the GPU runs' benchmark file).
+// Random weights over 32 layers amplify float-order noise as the dense synthetic 4B does (test_model_gpu.cpp:
+// 0.9946-0.9957 worst cosine, 75-81% arg-max on an H100), so the same bounds hold it; the tiny model above is
+// the tight check. 100 positions: the CPU reference at this size is the slow part.
+TEST(GpuModel, SynthQwen35_4BMatchesCpu) {
+    HOTROD_REQUIRE_GPU();
+    REQUIRE_QWEN35_VOCAB();
+    SynthOptions o;
+    o.arch = "qwen35";
+    o.shape = "4b";
+    o.vocab_path = qwen35_vocab();
+    o.quant = "q4_k_m";
+    o.quick_quant = true;
+    o.seed = 5;
+    const auto path = (std::filesystem::temp_directory_path() / "hotrod_gpu_synth_qwen35_4b_q4_k_m.gguf").string();
+    if (!std::filesystem::exists(path)) write_synthetic_model(o, path);
+    const Agreement a = compare_logits(path, 100, 64);
+    std::printf("  qwen35 4b q4_k_m: worst cosine %.6f (position %zu), arg-max agreement %d/%zu\n", a.worst,
+                a.worst_p, a.agree, a.n);
+    EXPECT_GE(a.worst, 0.99) << "position " << a.worst_p;
+    EXPECT_GE(double(a.agree), 0.7 * double(a.n));
 }
 
 // Each sequence's conv and delta-rule state in its own slot across mixed prefill / decode steps. Tolerance 1e-2 of
