@@ -13,7 +13,8 @@
 //
 // Exactness is the reference's (dot_ref_kquants.cpp): an MMA over one group gives that group's integer dot exactly;
 // the groups sharing a scale (Q4_K: the two of a 32-element sub-block; Q6_K: one) are chained in one accumulator
-// and multiplied by the scale in integers, the min term is sum(min * bsums) in integers, and the super-block's float
+// and multiplied by the scale in integers, the min term is sum(min * bsums) in integers (two more MMAs a tile, see
+// the unit sums' split in step 2), and the super-block's float
 // term is the formats' own combine (formats_k.cuh). So every super-block term is the CPU's bit for bit and only the
 // order of the float additions over super-blocks differs, as on the other paths.
 //
@@ -134,7 +135,7 @@ constexpr int stage_bytes() {
 }
 template <DType T>
 constexpr int smem_bytes() {
-    return 2 * stage_bytes<T>() + kRows * kAStride + kRows * 16 + kRows * 4;
+    return 2 * stage_bytes<T>() + kRows * kAStride + kRows * 16 + kRows * 4 + kToks * 16;
 }
 
 // Two blocks an SM (<= 128 registers a thread, ~88 KiB of shared memory each): one block's MMAs overlap the
@@ -156,6 +157,7 @@ __global__ void __launch_bounds__(kThreads, 2)
     uint8_t* const s_a = stages + 2 * stage_bytes<T>();
     uint8_t* const s_sc = s_a + kRows * kAStride;
     uint32_t* const s_dbits = reinterpret_cast<uint32_t*>(s_sc + kRows * 16);
+    int8_t* const s_bs = reinterpret_cast<int8_t*>(s_dbits + kRows);  // per token: 8 unit sums' low, then high parts
 
     const int tid = int(threadIdx.x), lane = tid % 32, warp = tid / 32;
     const int g = lane / 4, t = lane % 4;
@@ -255,9 +257,46 @@ __global__ void __launch_bounds__(kThreads, 2)
             reinterpret_cast<uint32_t*>(s_sc + 16 * i)[p] = U::scales(row, p);
             if (p == 0) s_dbits[i] = U::d_bits(row);
         }
+        if constexpr (U::kAffine) {
+            // Each token's 8 unit sums (two bsums each, |sum| <= 32 * 128) as sum = 64 * high + low, both int8
+            // (high in [-64, 63], low in [0, 63]), so the min term below is two int8 MMAs, exact in integers.
+            for (int idx = tid; idx < kToks * 8; idx += kThreads) {
+                const int j = idx / 8, u = idx % 8;
+                const int16_t* bsums = reinterpret_cast<const int16_t*>(s_x + j * kXStride + kXBsums);
+                const int sum = bsums[2 * u] + bsums[2 * u + 1];
+                s_bs[16 * j + u] = int8_t(sum & 63);
+                s_bs[16 * j + 8 + u] = int8_t(sum >> 6);
+            }
+        }
         __syncthreads();
 
         int iq[2][2][4] = {}, imin[2][2][4] = {};
+        if constexpr (U::kAffine) {
+            // The min term sum_u min[row][u] * usum[tok][u] as a (rows x 8) by (8 x tokens) product on the tensor
+            // cores: k 0..7 hold the units, 8..15 are zero (lanes t >= 2 hold those). Replaces 16 multiply-adds
+            // and 12 shared loads per unit and thread.
+            int amin[2][2], blo[2], bhi[2];
+#pragma unroll
+            for (int i = 0; i < 2; ++i)
+#pragma unroll
+                for (int h = 0; h < 2; ++h) amin[i][h] = t < 2 ? int(lds32(s_sc + 16 * arow[i][h] + 8 + 4 * t)) : 0;
+#pragma unroll
+            for (int j = 0; j < 2; ++j) {
+                const int8_t* col = s_bs + 16 * (wt + 8 * j + g);
+                blo[j] = t < 2 ? int(lds32(reinterpret_cast<const uint8_t*>(col) + 4 * t)) : 0;
+                bhi[j] = t < 2 ? int(lds32(reinterpret_cast<const uint8_t*>(col) + 8 + 4 * t)) : 0;
+            }
+#pragma unroll
+            for (int i = 0; i < 2; ++i)
+#pragma unroll
+                for (int j = 0; j < 2; ++j) {
+                    int lo[4] = {}, hi[4] = {};
+                    mma_16x8x16(lo, amin[i][0], amin[i][1], blo[j]);
+                    mma_16x8x16(hi, amin[i][0], amin[i][1], bhi[j]);
+#pragma unroll
+                    for (int e = 0; e < 4; ++e) imin[i][j][e] = lo[e] + 64 * hi[e];
+                }
+        }
 #pragma unroll 2
         for (int u = 0; u < kUnits; ++u) {
             int d[2][2][4] = {};
@@ -276,35 +315,17 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll
                     for (int j = 0; j < 2; ++j) mma_16x8x16(d[i][j], a[i][0], a[i][1], b[j]);
             }
-            int sc[2][2], mn[2][2];
+            int sc[2][2];
 #pragma unroll
             for (int i = 0; i < 2; ++i)
 #pragma unroll
-                for (int h = 0; h < 2; ++h) {
-                    sc[i][h] = int(int8_t(s_sc[16 * arow[i][h] + u]));
-                    mn[i][h] = U::kAffine ? int(s_sc[16 * arow[i][h] + 8 + u]) : 0;
-                }
-            int bs[2][2] = {};
-            if constexpr (U::kAffine) {
-                // The unit's activation sums: its groups' bsums, added (exact) per token.
-#pragma unroll
-                for (int j = 0; j < 2; ++j)
-#pragma unroll
-                    for (int c = 0; c < 2; ++c) {
-                        const int16_t* bsums = reinterpret_cast<const int16_t*>(s_x + xout[j][c] + kXBsums);
-#pragma unroll
-                        for (int gg = 0; gg < U::kGroupsPerScale; ++gg) bs[j][c] += bsums[u * U::kGroupsPerScale + gg];
-                    }
-            }
+                for (int h = 0; h < 2; ++h) sc[i][h] = int(int8_t(s_sc[16 * arow[i][h] + u]));
 #pragma unroll
             for (int i = 0; i < 2; ++i)
 #pragma unroll
                 for (int j = 0; j < 2; ++j)
 #pragma unroll
-                    for (int e = 0; e < 4; ++e) {
-                        iq[i][j][e] += sc[i][e / 2] * d[i][j][e];
-                        if constexpr (U::kAffine) imin[i][j][e] += mn[i][e / 2] * bs[j][e % 2];
-                    }
+                    for (int e = 0; e < 4; ++e) iq[i][j][e] += sc[i][e / 2] * d[i][j][e];
         }
 #pragma unroll
         for (int i = 0; i < 2; ++i)
