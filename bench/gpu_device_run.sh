@@ -119,11 +119,14 @@ for stage in "$@"; do
         --vocab "$HOTROD_VOCAB_DIR/ggml-vocab-qwen35.gguf" --chat-template "$root/.device/Qwen3.5-4B.jinja" -o "$q35"
       log "hotrod perf qwen35 4b"
       timeout 300 hotrod perf -m "$q35" -p 512 -n 128 -r 3 --device cuda 2>&1 | tee "$OUT/qwen35_perf.txt"
-      timeout 300 hotrod perf -m "$q35" -p 8192 -n 16 -r 1 --device cuda 2>&1 | tee -a "$OUT/qwen35_perf.txt"
+      timeout 300 hotrod perf -m "$q35" -p 8192 -n 0 -r 2 --ubatch-size 512 --device cuda 2>&1 | grep -E "^pp" \
+        | tee -a "$OUT/qwen35_perf.txt"
       log "hybrid prefix TTFT"
       timeout 300 python3 "$root/bench/hybrid_prefix_ttft.py" "$q35" --hotrod "$(command -v hotrod)" \
         --extra "--device cuda" 2>&1 | tee "$OUT/qwen35_ttft.txt"
-      PEER_RAW_ONLY=${PEER_RAW_ONLY:-0} bash "$root/bench/gpu_vs_llama_server.sh" "$q35" "$OUT" 2>&1 | tee "$OUT/qwen35_peer.txt"
+      # PP_LONG: the peer's prefill at 8,192 tokens beside hotrod's pp8192 above.
+      PP_LONG=8192 PEER_RAW_ONLY=${PEER_RAW_ONLY:-0} bash "$root/bench/gpu_vs_llama_server.sh" "$q35" "$OUT" 2>&1 \
+        | tee "$OUT/qwen35_peer.txt"
       ;;
     peer)
       make_synth
