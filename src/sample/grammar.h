@@ -56,6 +56,10 @@ struct CallSyntax {
     uint32_t gap_ws = 0;    // whitespace allowed between calls without separator, and before the suffix
     std::string trigger;    // lazy mode: the text that starts a call; must begin prefix + head ("<tool_call>")
     bool anchored = false;  // lazy mode: the trigger counts only at the start of the reply (whole-reply JSON)
+    // xml_function (Qwen3-Coder, Qwen3.5): the name is written raw, and the arguments are not a JSON object but
+    // `<parameter=KEY>\nVALUE\n</parameter>\n` blocks in schema order, then `</function>\n` before close; a
+    // "type": "string" property's VALUE is raw text, any other is JSON (as text::ToolCallParser reads them).
+    bool xml_params = false;
 };
 
 struct ToolSpec {

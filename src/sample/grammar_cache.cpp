@@ -48,8 +48,8 @@ std::shared_ptr<const Grammar> GrammarCache::tool_calls(const CallSyntax& syntax
     for (const std::string* t : {&syntax.prefix, &syntax.head, &syntax.mid, &syntax.close, &syntax.separator,
                                  &syntax.suffix, &syntax.trigger})
         add(*t);
-    add(std::to_string(syntax.gap_ws) + (syntax.anchored ? "a" : "-") + (options.lazy ? "l" : "-") +
-        std::to_string(options.max_calls));
+    add(std::to_string(syntax.gap_ws) + (syntax.anchored ? "a" : "-") + (syntax.xml_params ? "x" : "-") +
+        (options.lazy ? "l" : "-") + std::to_string(options.max_calls));
     for (const ToolSpec& t : tools) {
         add(t.name);
         add(t.parameters.dump());

@@ -19,7 +19,8 @@ enum NumberPhase : uint8_t { kNumMinus, kNumZero, kNumInt, kNumDot, kNumFrac };
 bool is_digit(uint8_t b) { return b >= '0' && b <= '9'; }
 bool is_hex(uint8_t b) { return is_digit(b) || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F'); }
 
-// The top frame's value is complete: pop it and move its parent past it.
+}  // namespace
+
 void pop_done(State& s) {
     --s.depth;
     if (s.depth == 0) return;
@@ -28,6 +29,7 @@ void pop_done(State& s) {
         call_args_done(parent);
         return;
     }
+    if (parent.kind == FrameKind::XmlArgs) return;  // it set its next phase when it pushed the value
     parent.ws = 0;
     if (parent.kind == FrameKind::Object) {
         parent.phase = parent.phase == kObjKey ? kObjColon : kObjAfter;
@@ -35,6 +37,8 @@ void pop_done(State& s) {
         parent.phase = kArrAfter;
     }
 }
+
+namespace {
 
 // Properties a listed object may name next: [lo, hi], from the next index up to the first required one.
 bool key_in_range(const ByteTrie::Node& node, uint32_t lo, uint32_t hi) {
@@ -443,6 +447,10 @@ bool step(const Grammar& g, State& s, uint8_t b) {
                 break;
             case FrameKind::Call:
                 return step_call(g, s, b);
+            case FrameKind::XmlArgs:
+                return step_xml_args(g, s, b);
+            case FrameKind::RawText:
+                return step_raw_text(g, s, b);
         }
         if (r >= 0) return r == 1;
     }

@@ -16,7 +16,8 @@ namespace hotrod::sample {
 inline constexpr int kMaxDepth = 24;
 
 // Call is only ever the bottom frame, in a grammar with a CallLayer: the tool-call texts around the arguments.
-enum class FrameKind : uint8_t { Value, Object, Array, String, Number, Literal, Key, Call };
+// XmlArgs (one xml_function call's parameter blocks) sits on it; RawText (a raw string value) on XmlArgs.
+enum class FrameKind : uint8_t { Value, Object, Array, String, Number, Literal, Key, Call, XmlArgs, RawText };
 
 struct Frame {
     uint32_t node = 0;    // Value/Object/Array/String/Number: grammar node; Literal: literal trie id;
@@ -67,6 +68,12 @@ Frame call_initial_frame(const Grammar& g);
 bool step_call(const Grammar& g, State& s, uint8_t byte);  // the Call frame is on top
 bool calls_complete(const Grammar& g, const State& s);
 void call_args_done(Frame& call);  // the arguments above it were popped
+// The xml_function layer (grammar_machine_xml.cpp).
+bool push_xml_args(State& s, uint32_t tool);  // a call's name matched: its parameter blocks begin
+bool step_xml_args(const Grammar& g, State& s, uint8_t byte);
+bool step_raw_text(const Grammar& g, State& s, uint8_t byte);
+// Pops the top frame, whose value is complete, and moves its parent past it (grammar_machine.cpp).
+void pop_done(State& s);
 
 // The state before the first byte: expecting the root value.
 State initial_state(const Grammar& g);

@@ -26,8 +26,8 @@ bool step_text(Frame& f, const std::string& text, uint8_t b, uint8_t then) {
     return true;
 }
 
-// Inside the opens trie: the texts are prefix-free (each name is a JSON string, ended by its quote), so a terminal
-// node is a leaf, and reaching one picks the tool and opens its arguments.
+// Inside the opens trie: the texts are prefix-free (each name is a JSON string, ended by its quote, or xml's raw
+// name ended by '>'), so a terminal node is a leaf, and reaching one picks the tool and opens its arguments.
 bool step_open(const Grammar& g, State& s, uint8_t b) {
     Frame& f = s.frames[s.depth - 1];
     const ByteTrie& opens = g.calls.opens;
@@ -39,6 +39,7 @@ bool step_open(const Grammar& g, State& s, uint8_t b) {
         return true;
     }
     f.phase = kCallArgs, f.n = 0;
+    if (g.calls.xml) return push_xml_args(s, static_cast<uint32_t>(tool));
     return push_frame(s, make_frame(FrameKind::Value, static_cast<uint32_t>(g.calls.args_node[static_cast<size_t>(tool)])));
 }
 

@@ -77,6 +77,22 @@ struct Node {
     bool closed = false;  // shape < 0 and no key allowed at all (additionalProperties false, no properties)
 };
 
+// One tool's arguments as xml_function blocks (FrameKind::XmlArgs, grammar_machine_xml.cpp). `opens` holds each
+// listed property's `<parameter=KEY>\n` (terminal: its index) and `</function>\n` (terminal: props.size()), so
+// the "next index" rule of ObjectShape applies: indices [n, next_required[n]] may come next. Free keys (a schema
+// without properties, or a non-strict one not enforced): opens holds `<parameter=` (0) and `</function>\n` (1).
+struct XmlParams {
+    enum class Form : uint8_t { Json, Raw, RawLiteral };
+    struct Value {
+        Form form = Form::Json;  // Json: a Value frame, then `\n</parameter>\n`; Raw: a RawText frame on a string
+        int32_t id = 0;          // node; RawLiteral: a literal trie of enum texts + `\n</parameter>`; then `\n`
+    };
+    ByteTrie opens;
+    std::vector<Value> values;            // [property]
+    std::vector<uint32_t> next_required;  // [i]: smallest required index >= i, or values.size()
+    bool free_keys = false, closed = false;  // free keys; closed: none at all (additionalProperties false)
+};
+
 // Tool calls around the JSON values (compile_tool_calls): the output is a run of calls in the model's own syntax,
 // each `open(tool) arguments close`, with `prefix` before the first, `separator` (or up to gap_ws whitespace bytes)
 // between them and `suffix` after the last. The automaton's bottom frame (FrameKind::Call) walks these texts;
@@ -95,6 +111,8 @@ struct CallLayer {
     uint32_t max_calls = 1;
     ByteTrie opens;          // each tool's opening text (head + JSON name + mid); terminal = tool index
     std::vector<int32_t> args_node;  // [tool]: node of its arguments
+    bool xml = false;                // arguments as xml_function parameter blocks: xml_args[tool]
+    std::vector<XmlParams> xml_args;
 };
 
 // Compiles a JSON schema into g's tables (for tool arguments: one grammar holds every tool's schema) and returns

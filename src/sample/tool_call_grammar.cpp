@@ -31,6 +31,73 @@ int32_t any_object_node(Grammar& g) {
     return static_cast<int32_t>(g.nodes.size()) - 1;
 }
 
+
+bool holds(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
+
+// A raw (xml_function) string value may not hold what would end it or its call in the parser's reading.
+bool raw_ok(const std::string& text) { return !holds(text, "</parameter>") && !holds(text, "</function>"); }
+
+// One tool's arguments as xml_function blocks. A property is written raw where the parser reads it as a string
+// (its schema says "type": "string"; text/tool_calls.cpp), as JSON otherwise. Throws SchemaError (the caller
+// names the tool) where the schema's constraints cannot be kept in that form.
+XmlParams xml_params(Grammar& g, const nlohmann::ordered_json& schema, int32_t args_node) {
+    XmlParams p;
+    const Node& args = g.nodes[static_cast<size_t>(args_node)];
+    const std::string end = "</function>\n";
+    if (args.alt_table >= 0 || args.literal >= 0 || !(args.types & kTypeObject))
+        throw SchemaError("xml_function arguments need an object schema at #");
+    if (args.shape < 0) {
+        if (args.additional != Grammar::kAnyNode && !args.closed)
+            throw SchemaError("xml_function arguments cannot hold 'additionalProperties' schemas at #");
+        p.free_keys = true, p.closed = args.closed;
+        p.opens.insert("<parameter=", 0);
+        p.opens.insert(end, 1);
+        return p;
+    }
+    const ObjectShape shape = g.shapes[static_cast<size_t>(args.shape)];  // a copy: g.literals grows below
+    const nlohmann::ordered_json* props = nullptr;
+    if (auto it = schema.find("properties"); it != schema.end() && it->is_object()) props = &*it;
+    for (size_t i = 0; i < shape.props.size(); ++i) {
+        const Property& prop = shape.props[i];
+        const std::string where = "#/properties/" + prop.key;
+        if (holds(prop.key, ">") || holds(prop.key, "\n"))
+            throw SchemaError("xml_function cannot write the key '" + prop.key + "' at " + where);
+        p.opens.insert("<parameter=" + prop.key + ">\n", static_cast<int32_t>(i));
+        XmlParams::Value v{XmlParams::Form::Json, prop.node};
+        const nlohmann::ordered_json* sub = nullptr;
+        if (props) {
+            if (auto it = props->find(prop.key); it != props->end() && it->is_object()) sub = &*it;
+        }
+        const bool raw = sub && sub->contains("type") && (*sub)["type"] == "string";
+        const Node& nd = g.nodes[static_cast<size_t>(prop.node)];
+        if (raw && nd.literal >= 0) {
+            // enum / const: the raw texts, each with the terminator, as one literal trie
+            std::vector<nlohmann::ordered_json> values;
+            if (sub->contains("enum")) values.assign((*sub)["enum"].begin(), (*sub)["enum"].end());
+            if (sub->contains("const")) values.push_back((*sub)["const"]);
+            ByteTrie trie;
+            int32_t n = 0;
+            for (const auto& value : values) {
+                if (!value.is_string()) continue;  // not a string: the type rules it out
+                const std::string text = value.get<std::string>();
+                if (!raw_ok(text)) throw SchemaError("xml_function cannot write the enum value at " + where);
+                trie.insert(text + "\n</parameter>", n++);
+            }
+            if (n == 0) throw SchemaError("no string value is allowed at " + where);
+            g.literals.push_back(std::move(trie));
+            v = {XmlParams::Form::RawLiteral, static_cast<int32_t>(g.literals.size()) - 1};
+        } else if (raw) {
+            if (nd.alt_table >= 0 || nd.types != kTypeString)
+                throw SchemaError("xml_function writes strings raw; cannot enforce this string schema at " + where);
+            v.form = XmlParams::Form::Raw;
+        }
+        p.values.push_back(v);
+    }
+    p.opens.insert(end, static_cast<int32_t>(shape.props.size()));
+    p.next_required = shape.next_required;
+    return p;
+}
+
 }  // namespace
 
 std::shared_ptr<const Grammar> compile_tool_calls(const CallSyntax& syntax, const std::vector<ToolSpec>& tools,
@@ -50,6 +117,7 @@ std::shared_ptr<const Grammar> compile_tool_calls(const CallSyntax& syntax, cons
     c.suffix = syntax.suffix;
     c.gap_ws = syntax.gap_ws;
     c.max_calls = std::max<uint32_t>(options.max_calls, 1);
+    c.xml = syntax.xml_params;
     if (c.lazy) {
         // The trigger is replayed from the calls' start once matched (grammar_machine.cpp), so it must be how
         // every call sequence begins.
@@ -75,9 +143,20 @@ std::shared_ptr<const Grammar> compile_tool_calls(const CallSyntax& syntax, cons
             if (any_object < 0) any_object = any_object_node(*g);
             node = any_object;
         }
+        if (syntax.xml_params) {
+            if (holds(t.name, ">") || holds(t.name, "\n"))
+                throw SchemaError(t.where + ": xml_function cannot write the tool name '" + t.name + "'");
+            try {
+                c.xml_args.push_back(xml_params(*g, t.parameters, node));
+            } catch (const SchemaError& e) {
+                if (t.strict) throw SchemaError(t.where + ": " + e.what());
+                c.xml_args.push_back(xml_params(*g, nlohmann::ordered_json(), any_object_node(*g)));
+            }
+        }
         const int32_t index = static_cast<int32_t>(c.args_node.size());
         c.args_node.push_back(node);
-        c.opens.insert(syntax.head + nlohmann::json(t.name).dump() + syntax.mid, index);
+        const std::string name = syntax.xml_params ? t.name : nlohmann::json(t.name).dump();
+        c.opens.insert(syntax.head + name + syntax.mid, index);
     }
     return g;
 }
