@@ -70,7 +70,16 @@ XmlParams xml_params(Grammar& g, const nlohmann::ordered_json& schema, int32_t a
         }
         const bool raw = sub && sub->contains("type") && (*sub)["type"] == "string";
         const Node& nd = g.nodes[static_cast<size_t>(prop.node)];
-        if (raw && nd.literal >= 0) {
+        if (sub && sub->contains("type") && (*sub)["type"] == "boolean" && nd.types == kTypeBool && nd.literal < 0 &&
+            nd.alt_table < 0) {
+            // The templates write a boolean with Jinja's `string` filter (True / False); the parser reads both.
+            ByteTrie trie;
+            int32_t n = 0;
+            for (const char* text : {"True", "False", "true", "false"})
+                trie.insert(std::string(text) + "\n</parameter>", n++);
+            g.literals.push_back(std::move(trie));
+            v = {XmlParams::Form::RawLiteral, static_cast<int32_t>(g.literals.size()) - 1};
+        } else if (raw && nd.literal >= 0) {
             // enum / const: the raw texts, each with the terminator, as one literal trie
             std::vector<nlohmann::ordered_json> values;
             if (sub->contains("enum")) values.assign((*sub)["enum"].begin(), (*sub)["enum"].end());

@@ -75,8 +75,18 @@ std::optional<ForcedCallSyntax> forced_call_syntax(text::ToolSyntax syntax) {
             t.separator = ", ";
             t.suffix.push_back(']');
             return f;
-        case text::ToolSyntax::none:
         case text::ToolSyntax::xml_function:
+            // Qwen3-Coder / Qwen3.5: `<tool_call>\n<function=N>\n<parameter=K>\nV\n</parameter>\n...</function>\n
+            // </tool_call>`, string values raw; calls apart by "\n". `</function>\n` ends the parameter blocks.
+            t.head = "<tool_call>\n<function=";
+            t.mid = ">\n";
+            t.close = "</tool_call>";
+            t.gap_ws = 2;
+            t.trigger = "<tool_call>";
+            t.xml_params = true;
+            f.lazy_ok = true;
+            return f;
+        case text::ToolSyntax::none:
             break;
     }
     return std::nullopt;

@@ -13,8 +13,7 @@
 
 namespace hotrod::server {
 
-// How a syntax is forced. Null for syntaxes the grammar does not write (none; xml_function, whose string values
-// are raw text up to a closing tag: its calls are parsed after the fact, unconstrained).
+// How a syntax is forced. Null for syntaxes the grammar does not write (none).
 struct ForcedCallSyntax {
     sample::CallSyntax texts;
     bool lazy_ok = false;     // auto can be constrained from a trigger (the syntax has a marker the model emits)

@@ -93,7 +93,8 @@ std::optional<std::vector<ToolCall>> parse_hermes(std::string_view body) {
 }
 
 // <function=N> <parameter=K>\nV\n</parameter> ... </function>: a value parses as JSON unless its schema type is
-// "string" (or it does not parse): Qwen3.5's template writes strings raw and everything else as JSON.
+// "string" (or it does not parse): Qwen3.5's template writes strings raw, booleans as True / False and objects and
+// arrays as JSON.
 std::optional<std::vector<ToolCall>> parse_xml_function(std::string_view body, const json& param_types) {
     std::string_view s = trim(body);
     constexpr std::string_view kFn = "<function=", kFnEnd = "</function>", kP = "<parameter=", kPEnd = "</parameter>";
@@ -121,6 +122,10 @@ std::optional<std::vector<ToolCall>> parse_xml_function(std::string_view body, c
         if (!value.empty() && value.back() == '\n') value.remove_suffix(1);
         const bool as_string = types && types->contains(key) && (*types)[key] == "string";
         std::optional<json> parsed = as_string ? std::nullopt : parse_json(value);
+        // The templates write booleans with Jinja's `string` filter, as Python does: True / False.
+        const bool python_bool = value == "True" || value == "False";
+        if (!parsed && python_bool && types && types->contains(key) && (*types)[key] == "boolean")
+            parsed = json(value == "True");
         args[key] = parsed ? *parsed : json(std::string(value));
         s.remove_prefix(value_end + kPEnd.size());
     }

@@ -33,7 +33,8 @@ std::vector<ToolSpec> tools(bool strict = true) {
         "maxLength": 20}, "days": {"type": "integer"}, "units": {"type": "string", "enum": ["C", "F"]}},
         "required": ["city"], "additionalProperties": false})"), strict, "tools[0].function.parameters"};
     ToolSpec e{"edit", ojson::parse(R"({"type": "object", "properties": {"path": {"type": "string"},
-        "text": {"type": "string", "minLength": 1}, "lines": {"type": "array", "items": {"type": "integer"}}},
+        "text": {"type": "string", "minLength": 1}, "lines": {"type": "array", "items": {"type": "integer"}},
+        "dry": {"type": "boolean"}},
         "required": ["path", "text"]})"), strict, "tools[1].function.parameters"};
     return {w, e};
 }
@@ -72,6 +73,10 @@ TEST(ToolCallXml, AcceptsTheTemplatesCall) {
     EXPECT_TRUE(matches(g, call("get_weather", param("city", "Paris"))));  // optional ones skipped
     EXPECT_TRUE(matches(g, call("get_weather", param("city", "Paris") + param("units", "F"))));
     EXPECT_TRUE(matches(g, call("edit", param("path", "a.html") + param("text", "x") + param("lines", "[1, 2]"))));
+    // Booleans as the templates write them (Jinja's string filter: True / False), or as JSON.
+    EXPECT_TRUE(matches(g, call("edit", param("path", "a") + param("text", "x") + param("dry", "True"))));
+    EXPECT_TRUE(matches(g, call("edit", param("path", "a") + param("text", "x") + param("dry", "false"))));
+    EXPECT_FALSE(matches(g, call("edit", param("path", "a") + param("text", "x") + param("dry", "yes"))));
     Matcher m(g, byte_index());
     ASSERT_TRUE(m.accept_bytes(kParis));
     EXPECT_TRUE(m.is_finished());

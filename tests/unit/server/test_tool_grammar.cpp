@@ -38,9 +38,9 @@ TEST(ToolGrammar, ForcedOnlyWhereTheTemplateWritesThatForm) {
         "Qwen-Qwen2.5-7B-Instruct.jinja", "Qwen-Qwen3-0.6B.jinja", "Qwen-QwQ-32B.jinja",
         "NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use.jinja", "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja",
         "meta-llama-Llama-3.1-8B-Instruct.jinja", "meta-llama-Llama-3.2-3B-Instruct.jinja",
-        "meta-llama-Llama-3.3-70B-Instruct.jinja", "mistralai-Mistral-Nemo-Instruct-2407.jinja"};
-    const std::set<std::string> refused = {"GLM-4.6.jinja", "poolside-Laguna-XS.2.jinja", "MiniMax-M3.jinja",
-                                           "Qwen3-Coder.jinja", "Qwen3.5-4B.jinja"};
+        "meta-llama-Llama-3.3-70B-Instruct.jinja", "mistralai-Mistral-Nemo-Instruct-2407.jinja",
+        "Qwen3-Coder.jinja", "Qwen3.5-4B.jinja", "StepFun3.5-Flash.jinja", "NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.jinja"};
+    const std::set<std::string> refused = {"GLM-4.6.jinja", "poolside-Laguna-XS.2.jinja", "MiniMax-M3.jinja"};
     std::map<std::string, bool> verdicts;
     for (const auto& e : fs::directory_iterator(dir)) {
         const std::string source = read(e.path());
@@ -55,6 +55,51 @@ TEST(ToolGrammar, ForcedOnlyWhereTheTemplateWritesThatForm) {
     for (const auto& name : refused) EXPECT_TRUE(verdicts.count(name) && !verdicts[name]) << name;
     const fs::path generic = fs::path(HOTROD_SOURCE_DIR) / "tests" / "fixtures" / "templates" / "chatml_tools_generic.jinja";
     EXPECT_TRUE(template_writes_forced_calls(text::ChatTemplate(read(generic)), text::ToolSyntax::generic_json));
+}
+
+// Two calls with every kind of xml_function value (a raw string holding markup and newlines, an integer, an array,
+// a boolean) rendered through the templates that write xml_function calls: the grammar accepts the calls byte for byte,
+// and the parser reads back the arguments given.
+TEST(ToolGrammar, XmlFunctionTemplatesCallsAreAcceptedByteForByte) {
+    const fs::path dir = fs::path(HOTROD_SOURCE_DIR) / ".." / "shared" / "templates";
+    if (!fs::exists(dir)) GTEST_SKIP() << "no " << dir;
+    const ojson tools = ojson::parse(R"([{"type": "function", "function": {"name": "edit", "parameters": {
+        "type": "object", "properties": {"path": {"type": "string"}, "text": {"type": "string"},
+        "line": {"type": "integer"}, "tags": {"type": "array", "items": {"type": "string"}},
+        "dry": {"type": "boolean"}}, "required": ["path", "text"]}}}])");
+    const ojson a1 = {{"path", "a.html"}, {"text", "<div>\n  a < b\n</div>\n"}, {"line", 3}, {"tags", {"x", "y"}}};
+    const ojson a2 = {{"path", "b.txt"}, {"text", ""}, {"dry", true}};
+    auto tool_call = [](const ojson& args) {
+        return ojson{{"type", "function"}, {"function", {{"name", "edit"}, {"arguments", args}}}};
+    };
+    for (const char* name : {"Qwen3.5-4B.jinja", "Qwen3-Coder.jinja", "StepFun3.5-Flash.jinja",
+                             "NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.jinja"}) {
+        const text::ChatTemplate t(read(dir / name));
+        text::ChatInputs in;
+        in.tools = tools;
+        in.messages = ojson::array({{{"role", "user"}, {"content", "Edit."}},
+                                    {{"role", "assistant"}, {"content", ""},
+                                     {"tool_calls", ojson::array({tool_call(a1), tool_call(a2)})}}});
+        const std::string full = t.render(in);
+        const size_t at = full.find("<tool_call>\n<function=edit>");
+        const size_t end = full.rfind("</tool_call>");
+        ASSERT_NE(at, std::string::npos) << name;
+        const std::string calls = full.substr(at, end + 12 - at);
+        GenerationRequest r;
+        r.tools = tools;
+        r.tool_choice.kind = ToolChoice::Kind::required;
+        sample::GrammarCache cache;
+        auto g = build_tool_grammar(cache, text::ToolSyntax::xml_function, r, "response_format");
+        ASSERT_NE(g, nullptr);
+        std::vector<std::string> pieces;
+        for (int b = 0; b < 256; ++b) pieces.emplace_back(1, static_cast<char>(b));
+        sample::Matcher m(g, std::make_shared<sample::TokenIndex>(std::move(pieces), std::vector<int32_t>{}));
+        EXPECT_TRUE(m.accept_bytes(calls) && m.is_complete()) << name << ": " << calls;
+        const text::ToolCallDelta d = text::parse_tool_calls(text::ToolSyntax::xml_function, calls, &tools);
+        ASSERT_EQ(d.calls.size(), 2u) << name;
+        EXPECT_EQ(ojson::parse(d.calls[0].arguments), a1) << name;
+        EXPECT_EQ(ojson::parse(d.calls[1].arguments), a2) << name;
+    }
 }
 
 GenerationRequest request(const char* choice, ojson tools = ojson::array({kWeather})) {
@@ -87,9 +132,9 @@ TEST(ToolGrammar, WhichRequestsAreConstrained) {
     EXPECT_NE(build_tool_grammar(cache, hermes, request("auto"), "response_format"), nullptr);  // lazy
     EXPECT_EQ(build_tool_grammar(cache, hermes, request("none"), "response_format"), nullptr);
     EXPECT_EQ(build_tool_grammar(cache, hermes, request("auto", nullptr), "response_format"), nullptr);
-    // Honest fallbacks: xml_function is parsed after the fact, mistral's auto stays free ([TOOL_CALLS] is a
-    // control token a mask never allows).
-    EXPECT_EQ(build_tool_grammar(cache, text::ToolSyntax::xml_function, request("required"), "response_format"), nullptr);
+    EXPECT_NE(build_tool_grammar(cache, text::ToolSyntax::xml_function, request("required"), "response_format"), nullptr);
+    EXPECT_NE(build_tool_grammar(cache, text::ToolSyntax::xml_function, request("auto"), "response_format"), nullptr);
+    // Honest fallback: mistral's auto stays free ([TOOL_CALLS] is a control token a mask never allows).
     EXPECT_NE(build_tool_grammar(cache, text::ToolSyntax::mistral, request("required"), "response_format"), nullptr);
     EXPECT_EQ(build_tool_grammar(cache, text::ToolSyntax::mistral, request("auto"), "response_format"), nullptr);
     // With auto, response_format wins.

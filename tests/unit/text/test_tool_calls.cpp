@@ -102,6 +102,15 @@ TEST(ToolCalls, XmlFunctionTypesValuesBySchema) {
           &kWeatherTools);
 }
 
+TEST(ToolCalls, XmlFunctionReadsPythonBooleansForBooleanParameters) {
+    const json tools = json::parse(R"([{"type": "function", "function": {"name": "f", "parameters": {"type": "object",
+        "properties": {"dry": {"type": "boolean"}, "word": {}}}}}])");
+    check(ToolSyntax::xml_function,
+          "<tool_call>\n<function=f>\n<parameter=dry>\nFalse\n</parameter>\n<parameter=word>\nTrue\n</parameter>\n"
+          "</function>\n</tool_call>",
+          {"", {{"f", {{"dry", false}, {"word", "True"}}}}}, &tools);
+}
+
 TEST(ToolCalls, XmlFunctionMalformedIsContent) {
     const std::string t = "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</function>\n</tool_call>";
     check(ToolSyntax::xml_function, t, {t, {}});
