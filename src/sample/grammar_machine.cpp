@@ -13,7 +13,10 @@ namespace {
 
 enum ObjectPhase : uint8_t { kObjOpen, kObjKey, kObjColon, kObjValue, kObjAfter, kObjComma, kObjColonSpace };
 enum ArrayPhase : uint8_t { kArrOpen, kArrItem, kArrAfter, kArrCommaSpace };
-enum StringPhase : uint8_t { kStrNormal, kStrEscape, kStrHex, kStrHexD, kStrCont, kStrE0, kStrED, kStrF0, kStrF4 };
+// kStrAfterLt: after a '<' in an xml_function grammar, where "</" is refused (see step_string).
+enum StringPhase : uint8_t {
+    kStrNormal, kStrEscape, kStrHex, kStrHexD, kStrCont, kStrE0, kStrED, kStrF0, kStrF4, kStrAfterLt
+};
 enum NumberPhase : uint8_t { kNumMinus, kNumZero, kNumInt, kNumDot, kNumFrac };
 
 bool is_digit(uint8_t b) { return b >= '0' && b <= '9'; }
@@ -147,6 +150,10 @@ bool step_value(const Grammar& g, State& s, uint8_t b, bool& refeed) {
 bool step_string(const Grammar& g, State& s, uint8_t b) {
     Frame& f = s.frames[s.depth - 1];
     const Node& nd = g.nodes[f.node];
+    if (f.phase == kStrAfterLt) {
+        if (b == '/') return false;
+        f.phase = kStrNormal;
+    }
     switch (f.phase) {
         case kStrNormal: {
             if (b == '"') {
@@ -164,6 +171,10 @@ bool step_string(const Grammar& g, State& s, uint8_t b) {
             }
             if (b == '\\') {
                 f.phase = kStrEscape;
+            } else if (b == '<' && g.calls.xml) {
+                // xml_function: the parser ends a value at `</parameter>` and a call at `</function>` wherever
+                // they are, so a JSON string there writes `<\/` (JSON's own escape) instead of `</`.
+                f.phase = kStrAfterLt;
             } else if (b < 0x80) {
             } else if (b >= 0xC2 && b <= 0xDF) {
                 f.phase = kStrCont, f.ws = 1;

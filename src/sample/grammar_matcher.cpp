@@ -58,6 +58,14 @@ struct Matcher::Impl {
                 if (nd.max_length != kUnbounded && f.n >= nd.min_length && nd.max_length - f.n >= longest) {
                     f.n = kUnbounded;
                 }
+            } else if (f.kind == FrameKind::RawText) {
+                // The same for a raw xml_function string, whose count includes the terminator's 13 bytes.
+                const Node& nd = grammar->nodes[f.node];
+                const uint32_t longest = index->impl().max_depth;
+                if (nd.max_length != kUnbounded && f.n >= nd.min_length + 13 && f.n <= nd.max_length &&
+                    nd.max_length - f.n >= longest) {
+                    f.n = kUnbounded;
+                }
             }
         }
         return keyed.key();
@@ -89,7 +97,8 @@ struct Matcher::Impl {
         uint32_t room = 0;  // plain bytes the string can still take
         if (state.depth > 0) {
             const Frame& top = state.frames[state.depth - 1];
-            if (top.kind == FrameKind::String && top.phase == 0) {
+            // Not in xml_function grammars, where '<' is not plain in a string (step_string).
+            if (top.kind == FrameKind::String && top.phase == 0 && !g.calls.xml) {
                 str = &top;
                 const Node& nd = g.nodes[top.node];
                 room = nd.max_length == kUnbounded ? kUnbounded : nd.max_length - top.n;

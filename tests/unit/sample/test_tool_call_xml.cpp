@@ -118,6 +118,15 @@ TEST(ToolCallXml, RawStringsHoldMarkupAndNewlinesButNotTheirTerminator) {
     EXPECT_FALSE(matches(g, call("get_weather", param("city", "ABCDEFGHIJKLMNOPQRST\n"))));
 }
 
+TEST(ToolCallXml, JsonStringsWriteTheirClosingTagsEscaped) {
+    // The parser would end the value at a `</parameter>` inside a JSON string too: there `</` is written `<\/`.
+    auto g = compile_tool_calls(xml(), {ToolSpec{"tag", ojson::parse(R"({"type": "object", "properties": {"names":
+        {"type": "array", "items": {"type": "string", "maxLength": 20}}}})"), true, "t"}}, {});
+    EXPECT_TRUE(matches(g, call("tag", param("names", R"(["<b>", "<\/b>", "a<"])"))));
+    EXPECT_FALSE(matches(g, call("tag", param("names", R"(["</b>"])"))));
+    EXPECT_FALSE(matches(g, call("tag", param("names", R"(["x</parameter>"])"))));
+}
+
 TEST(ToolCallXml, TerminatorCutAcrossTokens) {
     auto g = calls();
     EXPECT_TRUE(matches_pieces(g, {"<tool_call>\n<function=edit>\n<parameter=path>\na.txt\n</", "param",

@@ -202,5 +202,38 @@ TEST(ToolCallXmlWalks, EveryFinishedReplyParsesIntoValidCalls) {
     EXPECT_NE(out.find("checked " + std::to_string(n_calls)), std::string::npos) << out;
 }
 
+std::vector<uint64_t> brute_force_mask(const Vocab& v, const std::shared_ptr<const Grammar>& g, const std::string& prefix) {
+    std::vector<uint64_t> mask((v.pieces.size() + 63) / 64, 0);
+    for (int32_t id = 0; id < static_cast<int32_t>(v.pieces.size()); ++id) {
+        Matcher m(g, v.index);
+        if (!m.accept_bytes(prefix)) ADD_FAILURE() << "prefix no longer accepted";
+        if (m.accept(id)) mask[static_cast<size_t>(id) / 64] |= uint64_t{1} << (id % 64);
+    }
+    return mask;
+}
+
+// The mask (walked, then from the cache, which shares one entry among raw counts far from the limits) equals
+// token-by-token acceptance, near the terminator and the length limits, and in a JSON string after '<'.
+TEST(ToolCallXmlWalks, MaskMatchesBruteForce) {
+    const Vocab* v = qwen35();
+    if (!v) GTEST_SKIP() << "no ../shared/vocab/ggml-vocab-qwen35.gguf";
+    auto g = compile_tool_calls(xml(), {ToolSpec{"f", ojson::parse(R"({"type": "object", "properties": {
+        "text": {"type": "string", "minLength": 2, "maxLength": 300}, "tags": {"type": "array", "items":
+        {"type": "string"}}}, "required": ["text"]})"), true, "t"}}, {});
+    const std::string head = "<tool_call>\n<function=f>\n<parameter=text>\n";
+    const std::string tags = head + "ab\n</parameter>\n<parameter=tags>\n[\"a<";
+    for (const std::string& prefix : {head, head + "a", head + "ab\n", head + "ab\n</param", head + std::string(150, 'x'),
+                                      head + std::string(151, 'x'), head + std::string(150, 'x') + "\n</",
+                                      head + std::string(295, 'y'), head + std::string(300, 'y') + "\n", tags}) {
+        Matcher m(g, v->index);
+        ASSERT_TRUE(m.accept_bytes(prefix)) << prefix;
+        std::vector<uint64_t> mask((v->pieces.size() + 63) / 64);
+        for (int repeat = 0; repeat < 2; ++repeat) {
+            m.fill_mask(mask);
+            ASSERT_EQ(mask, brute_force_mask(*v, g, prefix)) << "after " << prefix.size() << " bytes: " << prefix;
+        }
+    }
+}
+
 }  // namespace
 }  // namespace hotrod::sample
