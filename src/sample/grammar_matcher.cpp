@@ -71,8 +71,9 @@ struct Matcher::Impl {
         return keyed.key();
     }
 
-    // walk[d] for a path of d plain string bytes: the root state with d more code points counted.
-    void materialize_plain(uint32_t d) {
+    // walk[d] for a path of d plain string bytes: the root state with d more code points counted (an unbounded
+    // string counts up to `floor` only: its minLength, plus a raw value's 13 terminator bytes).
+    void materialize_plain(uint32_t d, uint32_t floor) {
         State& s = walk[d];
         s.copy_from(walk[0]);
         Frame& f = s.frames[s.depth - 1];
@@ -80,7 +81,7 @@ struct Matcher::Impl {
         if (nd.max_length != kUnbounded) {
             f.n += d;
         } else {
-            f.n = std::min(f.n + d, nd.min_length);
+            f.n = std::min(f.n + d, floor);
         }
     }
 
@@ -94,13 +95,21 @@ struct Matcher::Impl {
         // Inside a string, a run of plain bytes only adds code points: such nodes are decided by the count
         // left, and the automaton state is built only where a path leaves the plain run.
         const Frame* str = nullptr;
-        uint32_t room = 0;  // plain bytes the string can still take
+        uint32_t room = 0;   // plain bytes the string can still take
+        uint32_t floor = 0;  // an unbounded string's count stops here
+        bool raw = false;    // a raw xml_function value: its own plain bytes (TrieEntry::raw_plain_prefix)
         if (state.depth > 0) {
             const Frame& top = state.frames[state.depth - 1];
-            // Not in xml_function grammars, where '<' is not plain in a string (step_string).
+            // Not JSON strings in xml_function grammars, where '<' is not plain (step_string). A raw value only
+            // where no part of its end is matched (ws == 0: no '<' or '\n' pending, phase 0: between characters).
             if (top.kind == FrameKind::String && top.phase == 0 && !g.calls.xml) {
                 str = &top;
+            } else if (top.kind == FrameKind::RawText && top.phase == 0 && top.ws == 0) {
+                str = &top, raw = true;
+            }
+            if (str) {
                 const Node& nd = g.nodes[top.node];
+                floor = nd.min_length + (raw ? 13 : 0);
                 room = nd.max_length == kUnbounded ? kUnbounded : nd.max_length - top.n;
             }
         }
@@ -108,7 +117,8 @@ struct Matcher::Impl {
             const TrieEntry& e = x.trie[i];
             ++visited;
             if (str) {
-                if (e.plain_prefix == e.depth) {
+                const uint16_t plain = raw ? e.raw_plain_prefix : e.plain_prefix;
+                if (plain == e.depth) {
                     if (e.depth > room) {
                         i = e.end;
                         continue;
@@ -117,7 +127,7 @@ struct Matcher::Impl {
                     ++i;
                     continue;
                 }
-                if (e.plain_prefix == e.depth - 1u && e.depth > 1) materialize_plain(e.depth - 1u);
+                if (plain == e.depth - 1u && e.depth > 1) materialize_plain(e.depth - 1u, floor);
             }
             State& s = walk[e.depth];
             s.copy_from(walk[e.depth - 1u]);

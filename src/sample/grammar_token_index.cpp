@@ -45,6 +45,8 @@ TokenIndex::TokenIndex(std::vector<std::string> pieces, std::vector<int32_t> eog
             e.tokens_begin = e.tokens_end = static_cast<uint32_t>(x.token_ids.size());
             const uint16_t parent_plain = d == 0 ? 0 : x.trie[path[d - 1]].plain_prefix;
             e.plain_prefix = parent_plain == d && is_plain_string_byte(e.byte) ? static_cast<uint16_t>(d + 1) : parent_plain;
+            const uint16_t parent_raw = d == 0 ? 0 : x.trie[path[d - 1]].raw_plain_prefix;
+            e.raw_plain_prefix = parent_raw == d && is_plain_raw_byte(e.byte) ? static_cast<uint16_t>(d + 1) : parent_raw;
             path.push_back(static_cast<uint32_t>(x.trie.size()));
             x.trie.push_back(e);
         }

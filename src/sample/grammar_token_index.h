@@ -17,9 +17,12 @@ struct TrieEntry {
     // Length of the longest prefix of this node's path made of plain string bytes (printable ASCII other than
     // '"' and '\\'): inside a string those bytes only add code points, so the mask walk skips the automaton.
     uint16_t plain_prefix = 0;
+    // The same for raw xml_function text (FrameKind::RawText): printable ASCII but '<', which may start its end.
+    uint16_t raw_plain_prefix = 0;
 };
 
 inline bool is_plain_string_byte(uint8_t b) { return b >= 0x20 && b < 0x7f && b != '"' && b != '\\'; }
+inline bool is_plain_raw_byte(uint8_t b) { return b >= 0x20 && b < 0x7f && b != '<'; }
 
 struct TokenIndex::Impl {
     int32_t n_vocab = 0;

@@ -218,13 +218,16 @@ TEST(ToolCallXmlWalks, MaskMatchesBruteForce) {
     const Vocab* v = qwen35();
     if (!v) GTEST_SKIP() << "no ../shared/vocab/ggml-vocab-qwen35.gguf";
     auto g = compile_tool_calls(xml(), {ToolSpec{"f", ojson::parse(R"({"type": "object", "properties": {
-        "text": {"type": "string", "minLength": 2, "maxLength": 300}, "tags": {"type": "array", "items":
+        "text": {"type": "string", "minLength": 2, "maxLength": 300}, "note": {"type": "string", "minLength": 20},
+        "tags": {"type": "array", "items":
         {"type": "string"}}}, "required": ["text"]})"), true, "t"}}, {});
     const std::string head = "<tool_call>\n<function=f>\n<parameter=text>\n";
     const std::string tags = head + "ab\n</parameter>\n<parameter=tags>\n[\"a<";
+    const std::string note = head + "ab\n</parameter>\n<parameter=note>\n";
     for (const std::string& prefix : {head, head + "a", head + "ab\n", head + "ab\n</param", head + std::string(150, 'x'),
                                       head + std::string(151, 'x'), head + std::string(150, 'x') + "\n</",
-                                      head + std::string(295, 'y'), head + std::string(300, 'y') + "\n", tags}) {
+                                      head + std::string(295, 'y'), head + std::string(300, 'y') + "\n", tags,
+                                      note, note + "abc", note + std::string(30, 'z'), note + std::string(30, 'z') + "\n<"}) {
         Matcher m(g, v->index);
         ASSERT_TRUE(m.accept_bytes(prefix)) << prefix;
         std::vector<uint64_t> mask((v->pieces.size() + 63) / 64);
