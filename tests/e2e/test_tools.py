@@ -185,3 +185,47 @@ def test_responses_api_forces_the_named_function(tc):
     calls = [o for o in r.output if o.type == "function_call"]
     assert len(calls) == 1 and calls[0].name == "plan_trip"
     jsonschema.validate(json.loads(calls[0].arguments), TRIP_PARAMS)
+
+
+# xml_function (Qwen3.5's template) on the same small model: no e2e model is trained on it, but the forced calls must
+# still come back as calls whose arguments validate, raw string values included.
+QWEN35_TEMPLATE = Path(__file__).resolve().parents[2] / ".." / "shared" / "templates" / "Qwen3.5-4B.jinja"
+EDIT_PARAMS = {"type": "object", "properties": {
+    "path": {"type": "string", "maxLength": 24},
+    "text": {"type": "string", "minLength": 1, "maxLength": 40},
+    "line": {"type": "integer"},
+    "dry": {"type": "boolean"}},
+    "required": ["path", "text"], "additionalProperties": False}
+EDIT = {"type": "function", "function": {"name": "edit", "strict": True, "parameters": EDIT_PARAMS}}
+
+
+@pytest.fixture(scope="module")
+def xc():
+    if not QWEN35_TEMPLATE.exists():
+        pytest.skip(f"no {QWEN35_TEMPLATE}")
+    s = Server(SMOLLM2, "--chat-template-file", str(QWEN35_TEMPLATE), "--parallel", "2", "-c", "4096",
+               "--alias", "smollm2").wait_ready()
+    yield client_of(s)
+    assert s.stop() == 0, s.log_path.read_text()[-3000:]
+
+
+@pytest.mark.parametrize("choice", ["required", {"type": "function", "function": {"name": "edit"}}],
+                         ids=["required", "named"])
+def test_xml_function_forced_calls_validate(xc, choice):
+    schemas = {"get_weather": WEATHER_PARAMS, "plan_trip": TRIP_PARAMS, "edit": EDIT_PARAMS}
+
+    def call(seed):
+        r = xc.chat.completions.create(model="smollm2", messages=ASK, tools=[STRICT_WEATHER, TRIP, EDIT],
+                                       tool_choice=choice, temperature=1.0, seed=seed, max_tokens=200,
+                                       parallel_tool_calls=False,
+                                       extra_body={"chat_template_kwargs": {"enable_thinking": False}})
+        return r.choices[0]
+    with ThreadPoolExecutor(4) as pool:
+        choices = list(pool.map(call, range(24)))
+    for c in choices:  # every value is bounded, so each call ends well within max_tokens
+        assert c.finish_reason == "tool_calls", c
+        assert len(c.message.tool_calls) == 1
+        call_ = c.message.tool_calls[0].function
+        if isinstance(choice, dict):
+            assert call_.name == "edit"
+        jsonschema.validate(json.loads(call_.arguments), schemas[call_.name])
