@@ -231,9 +231,10 @@ TEST(ToolCallXmlWalks, MaskMatchesBruteForce) {
         Matcher m(g, v->index);
         ASSERT_TRUE(m.accept_bytes(prefix)) << prefix;
         std::vector<uint64_t> mask((v->pieces.size() + 63) / 64);
+        const std::vector<uint64_t> expected = brute_force_mask(*v, g, prefix);
         for (int repeat = 0; repeat < 2; ++repeat) {
             m.fill_mask(mask);
-            ASSERT_EQ(mask, brute_force_mask(*v, g, prefix)) << "after " << prefix.size() << " bytes: " << prefix;
+            ASSERT_EQ(mask, expected) << "after " << prefix.size() << " bytes: " << prefix;
         }
     }
 }
