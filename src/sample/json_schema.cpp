@@ -7,6 +7,8 @@
 // - Objects with `properties` admit only those properties, in the schema's order (document order for an
 //   ordered_json schema, name order for nlohmann::json), required ones always, optional ones may be skipped,
 //   whatever additionalProperties says. Without `properties`, keys are free (values: additionalProperties).
+// - An integer with both bounds (minimum/maximum, exclusive forms too) and at most 4096 values is the set of those
+//   values; other numeric bounds are refused.
 // - enum/const admit the canonical (compact) text of each value; anyOf/oneOf need alternatives that begin
 //   with different characters (so the first byte picks one, and oneOf's "exactly one" holds).
 // - Output is spaced as json.dumps writes it (one space after every `:` and `,`, no other whitespace), so fixed
@@ -14,6 +16,7 @@
 #include <bitset>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "sample/grammar_nodes.h"
@@ -55,7 +58,8 @@ const std::set<std::string>& handled_keywords() {
     static const std::set<std::string> k = {"type",      "enum",      "const",     "properties", "required",
                                             "additionalProperties",   "items",     "minItems",   "maxItems",
                                             "minLength", "maxLength", "anyOf",     "oneOf",      "$ref",
-                                            "$defs",     "definitions"};
+                                            "$defs",     "definitions", "minimum",   "maximum",
+                                            "exclusiveMinimum",       "exclusiveMaximum"};
     return k;
 }
 
@@ -64,6 +68,8 @@ uint8_t family_of(const std::string& key) {
     if (key == "properties" || key == "required" || key == "additionalProperties") return kTypeObject;
     if (key == "items" || key == "minItems" || key == "maxItems") return kTypeArray;
     if (key == "minLength" || key == "maxLength") return kTypeString;
+    if (key == "minimum" || key == "maximum" || key == "exclusiveMinimum" || key == "exclusiveMaximum")
+        return kTypeInteger;  // the only numbers a range is enforced for (see integer_range)
     return 0;
 }
 
@@ -240,6 +246,12 @@ private:
             node.literal = build_literal(s, types, ptr);
             return node;
         }
+        if (s.contains("minimum") || s.contains("maximum") || s.contains("exclusiveMinimum") ||
+            s.contains("exclusiveMaximum")) {
+            only({"type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}, "minimum");
+            node.literal = integer_range(s, types, ptr);
+            return node;
+        }
         if (s.contains("anyOf") || s.contains("oneOf")) {
             const char* key = s.contains("anyOf") ? "anyOf" : "oneOf";
             only({key}, key);
@@ -265,6 +277,38 @@ private:
             if (node.min_length > node.max_length) fail("'minLength' above 'maxLength'", ptr);
         }
         return node;
+    }
+
+    // An integer between two bounds, as the set of its values (a literal trie): tool parameters such as "nights: 1 to
+    // 14" or "page: 0 to 99" are small ranges, and a set needs no arithmetic in the byte automaton. Wider ranges,
+    // one-sided bounds and non-integer numbers are refused (the digit machine cannot compare): fail closed.
+    int32_t integer_range(const ojson& s, uint8_t types, const std::string& ptr) {
+        constexpr int64_t kMaxRange = 4096;
+        if (types != kTypeInteger)
+            fail("'minimum'/'maximum' are enforced only for type integer with both bounds", ptr);
+        auto bound = [&](const char* key, bool lower) -> std::optional<int64_t> {
+            if (!s.contains(key)) return std::nullopt;
+            const ojson& v = s[key];
+            if (!v.is_number()) fail(std::string("'") + key + "' must be a number", ptr + "/" + key);
+            const double d = v.get<double>();
+            if (!std::isfinite(d) || std::fabs(d) > 1e15) fail(std::string("'") + key + "' out of range", ptr);
+            const bool exclusive = std::string(key).rfind("exclusive", 0) == 0;
+            // The smallest (largest) integer the bound admits.
+            double r = lower ? std::ceil(d) : std::floor(d);
+            if (exclusive && r == d) r += lower ? 1 : -1;
+            return static_cast<int64_t>(r);
+        };
+        std::optional<int64_t> lo = bound("minimum", true), hi = bound("maximum", false);
+        if (auto e = bound("exclusiveMinimum", true)) lo = lo ? std::max(*lo, *e) : *e;
+        if (auto e = bound("exclusiveMaximum", false)) hi = hi ? std::min(*hi, *e) : *e;
+        if (!lo || !hi) fail("an integer range needs both a lower and an upper bound to be enforced", ptr);
+        if (*lo > *hi) fail("no integer satisfies the bounds", ptr);
+        if (*hi - *lo >= kMaxRange)
+            fail("an integer range wider than " + std::to_string(kMaxRange) + " values is unsupported", ptr);
+        ByteTrie trie;
+        for (int64_t v = *lo; v <= *hi; ++v) trie.insert(std::to_string(v), static_cast<int32_t>(v - *lo));
+        g_->literals.push_back(std::move(trie));
+        return static_cast<int32_t>(g_->literals.size()) - 1;
     }
 
     int32_t build_literal(const ojson& s, uint8_t types, const std::string& ptr) {

@@ -207,6 +207,22 @@ TEST(GrammarSchemaErrors, UnsupportedKeywordsNamed) {
     expect_schema_error(R"({"allOf":[{}]})", "'allOf'");
 }
 
+// An integer between two bounds is its set of values: every one accepted (a prefix of a longer one, such as 1 of
+// 14, completes too), every neighbour outside refused; exclusive bounds move inward; no type means integer.
+TEST(GrammarAccept, IntegerRanges) {
+    auto g = schema(R"({"type":"object","properties":{"n":{"type":"integer","minimum":1,"maximum":14}},"required":["n"]})");
+    for (int v = 1; v <= 14; ++v) EXPECT_TRUE(matches(g, "{\"n\":" + std::to_string(v) + "}")) << v;
+    for (const char* bad : {"{\"n\":0}", "{\"n\":15}", "{\"n\":-1}", "{\"n\":1.5}", "{\"n\":01}", "{\"n\":140}"})
+        EXPECT_FALSE(matches(g, bad)) << bad;
+    auto e = schema(R"({"exclusiveMinimum":-3,"exclusiveMaximum":2.5})");
+    for (const char* ok : {"-2", "-1", "0", "1", "2"}) EXPECT_TRUE(matches(e, ok)) << ok;
+    for (const char* bad : {"-3", "3", "\"1\""}) EXPECT_FALSE(matches(e, bad)) << bad;
+    expect_schema_error(R"({"type":"integer","minimum":0})", "both a lower and an upper bound");
+    expect_schema_error(R"({"type":"integer","minimum":0,"maximum":100000})", "wider than 4096");
+    expect_schema_error(R"({"type":"integer","minimum":5,"maximum":4})", "no integer");
+    expect_schema_error(R"({"type":"integer","minimum":0,"maximum":9,"enum":[1]})", "beside");
+}
+
 TEST(GrammarSchemaErrors, InvalidSchemas) {
     expect_schema_error(R"({"type":3})", "'type'");
     expect_schema_error(R"({"type":"strin"})", "unknown type");
