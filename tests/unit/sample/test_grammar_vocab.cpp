@@ -12,6 +12,7 @@
 
 #include "sample/grammar.h"
 #include "text/tokenizer.h"
+#include "vocab_walk.h"
 
 namespace hotrod::sample {
 namespace {
@@ -25,28 +26,11 @@ std::string model_path() {
            "/SmolLM2-135M-Instruct.Q4_1.gguf";
 }
 
-struct Vocab {
-    std::vector<std::string> pieces;
-    std::vector<int32_t> eog;
-    std::shared_ptr<const TokenIndex> index;
-};
+using Vocab = test::WalkVocab;
+using test::allowed;
 
 // Loaded once for the whole binary (the tokenizer takes ~1 s to build).
-const Vocab* smollm2() {
-    static std::unique_ptr<Vocab> v = []() -> std::unique_ptr<Vocab> {
-        if (!std::filesystem::exists(model_path())) return nullptr;
-        auto tok = text::Tokenizer::from_gguf(model_path());
-        auto out = std::make_unique<Vocab>();
-        for (size_t id = 0; id < tok.n_tokens(); ++id) {
-            const auto tid = static_cast<text::TokenId>(id);
-            out->pieces.push_back(tok.is_control(tid) ? std::string() : std::string(tok.piece(tid)));
-            if (tok.is_eog(tid)) out->eog.push_back(tid);
-        }
-        out->index = std::make_shared<TokenIndex>(out->pieces, out->eog);
-        return out;
-    }();
-    return v.get();
-}
+const Vocab* smollm2() { return test::walk_vocab(model_path()); }
 
 #define VOCAB_OR_SKIP(v)                                                                          \
     const Vocab* v = smollm2();                                                                   \
@@ -56,7 +40,6 @@ const Vocab* smollm2() {
         GTEST_SKIP() << "missing model " << model_path();                                         \
     }
 
-bool allowed(const std::vector<uint64_t>& mask, int32_t id) { return (mask[static_cast<size_t>(id) / 64] >> (id % 64)) & 1; }
 
 // Schemas the walks run over: the benchmark's, 12 optional properties, nesting, anyOf/$ref/const, a bare
 // number, free keys. Kept in document order (ordered_json) as the server would.
@@ -110,16 +93,6 @@ std::vector<uint64_t> brute_force_mask(const Vocab& v, const std::shared_ptr<con
         if (m.accept(id)) mask[static_cast<size_t>(id) / 64] |= uint64_t{1} << (id % 64);
     }
     return mask;
-}
-
-std::string run_python(const std::string& cmd, int& status) {
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return out;
-    char buf[4096];
-    while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    status = pclose(p);
-    return out;
 }
 
 TEST(GrammarVocab, RandomWalksValidateWithJsonschema) {
@@ -184,7 +157,7 @@ TEST(GrammarVocab, RandomWalksValidateWithJsonschema) {
     std::ofstream(path) << cases.dump();
     const std::string script = std::string(HOTROD_SOURCE_DIR) + "/tests/unit/sample/check_with_jsonschema.py";
     int status = 0;
-    const std::string out = run_python(std::string(python) + " '" + script + "' '" + path.string() + "'", status);
+    const std::string out = test::run_command(std::string(python) + " '" + script + "' '" + path.string() + "'", status);
     std::filesystem::remove(path);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 2) GTEST_SKIP() << "jsonschema not installed";
     EXPECT_EQ(status, 0) << out;

@@ -13,38 +13,17 @@
 #include "sample/grammar.h"
 #include "text/tokenizer.h"
 #include "text/tool_calls.h"
+#include "vocab_walk.h"
 
 namespace hotrod::sample {
 namespace {
 
 using ojson = nlohmann::ordered_json;
 
-struct Vocab {
-    std::unique_ptr<text::Tokenizer> tok;
-    std::vector<std::string> pieces;
-    std::shared_ptr<const TokenIndex> index;
-};
+using Vocab = test::WalkVocab;
+using test::allowed;
 
-const Vocab* qwen35() {
-    static std::unique_ptr<Vocab> v = []() -> std::unique_ptr<Vocab> {
-        const auto path = std::filesystem::path(HOTROD_SOURCE_DIR) / ".." / "shared" / "vocab" / "ggml-vocab-qwen35.gguf";
-        if (!std::filesystem::exists(path)) return nullptr;
-        auto out = std::make_unique<Vocab>();
-        out->tok = std::make_unique<text::Tokenizer>(text::Tokenizer::from_gguf(path.string()));
-        std::vector<int32_t> eog;
-        for (size_t id = 0; id < out->tok->n_tokens(); ++id) {
-            const auto tid = static_cast<text::TokenId>(id);
-            // As the engine builds it: control tokens have no piece, so no mask ever allows them.
-            out->pieces.push_back(out->tok->is_control(tid) ? std::string() : std::string(out->tok->piece(tid)));
-            if (out->tok->is_eog(tid)) eog.push_back(tid);
-        }
-        out->index = std::make_shared<TokenIndex>(out->pieces, eog);
-        return out;
-    }();
-    return v.get();
-}
-
-bool allowed(const std::vector<uint64_t>& mask, int32_t id) { return (mask[static_cast<size_t>(id) / 64] >> (id % 64)) & 1; }
+const Vocab* qwen35() { return test::shared_vocab("ggml-vocab-qwen35.gguf"); }
 
 const ojson kTools = ojson::parse(R"([
   {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {
@@ -58,14 +37,7 @@ const ojson kTools = ojson::parse(R"([
   {"type": "function", "function": {"name": "ping"}}
 ])");
 
-std::vector<ToolSpec> specs() {
-    std::vector<ToolSpec> out;
-    for (size_t i = 0; i < kTools.size(); ++i) {
-        const ojson& f = kTools[i]["function"];
-        out.push_back({f["name"], f.value("parameters", ojson()), true, "tools[" + std::to_string(i) + "]"});
-    }
-    return out;
-}
+std::vector<ToolSpec> specs() { return test::strict_specs(kTools); }
 
 CallSyntax xml() {
     CallSyntax s;
@@ -99,16 +71,6 @@ int32_t pick(const Vocab& v, const std::vector<uint64_t>& mask, const std::strin
     const bool close = step_no > 12 && !closers.empty() && std::uniform_int_distribution<int>(0, 9)(rng) < 9;
     const auto& from = close ? closers : all;
     return from[std::uniform_int_distribution<size_t>(0, from.size() - 1)(rng)];
-}
-
-std::string run_python(const std::string& cmd, int& status) {
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return out;
-    char buf[4096];
-    while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    status = pclose(p);
-    return out;
 }
 
 TEST(ToolCallXmlWalks, EveryFinishedReplyParsesIntoValidCalls) {
@@ -181,25 +143,7 @@ TEST(ToolCallXmlWalks, EveryFinishedReplyParsesIntoValidCalls) {
     EXPECT_GE(n_finished, n_walks * 3 / 4);
     EXPECT_GE(n_calls, 25);
 
-    const char* python = std::getenv("HOTROD_PYTHON");
-    if (!python || !*python) GTEST_SKIP() << "HOTROD_PYTHON not set: arguments not validated";
-    nlohmann::json cases = nlohmann::json::array();
-    for (const auto& t : kTools) {
-        const ojson& f = t["function"];
-        const std::string name = f["name"];
-        if (!outputs.count(name)) continue;
-        cases.push_back({{"schema", nlohmann::json(f.value("parameters", ojson{{"type", "object"}}))},
-                         {"outputs", nlohmann::json(outputs[name])}});
-    }
-    const auto path = std::filesystem::temp_directory_path() / ("hotrod_xml_walks_" + std::to_string(::getpid()) + ".json");
-    std::ofstream(path) << cases.dump();
-    const std::string script = std::string(HOTROD_SOURCE_DIR) + "/tests/unit/sample/check_with_jsonschema.py";
-    int status = 0;
-    const std::string out = run_python(std::string(python) + " '" + script + "' '" + path.string() + "'", status);
-    std::filesystem::remove(path);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 2) GTEST_SKIP() << "jsonschema not installed";
-    EXPECT_EQ(status, 0) << out;
-    EXPECT_NE(out.find("checked " + std::to_string(n_calls)), std::string::npos) << out;
+    test::check_tool_outputs(kTools, outputs, n_calls);
 }
 
 std::vector<uint64_t> brute_force_mask(const Vocab& v, const std::shared_ptr<const Grammar>& g, const std::string& prefix) {
