@@ -7,18 +7,13 @@
 #include <set>
 #include <thread>
 
+#include "call_fixtures.h"
 #include "sample/grammar.h"
 
 namespace hotrod::sample {
 namespace {
 
-// A one-token-per-byte vocabulary is enough here: these tests drive accept_bytes.
-std::shared_ptr<const TokenIndex> byte_index() {
-    std::vector<std::string> pieces;
-    for (int b = 0; b < 256; ++b) pieces.emplace_back(1, static_cast<char>(b));
-    pieces.emplace_back();  // 256: end of generation
-    return std::make_shared<TokenIndex>(std::move(pieces), std::vector<int32_t>{256});
-}
+using test::byte_index;
 
 // Schema grammars write one space after every ':' and ',' outside strings; the cases below are written compact
 // and spaced here, so each reads as the JSON value it tests.

@@ -4,29 +4,18 @@
 // from the templates; tests/unit/server/test_tool_grammar.cpp checks them against the templates' own renders.
 #include <gtest/gtest.h>
 
+#include "call_fixtures.h"
 #include "sample/grammar.h"
 
 namespace hotrod::sample {
 namespace {
 
+using test::byte_index;
+using test::hermes;
+
 using ojson = nlohmann::ordered_json;
 
-std::shared_ptr<const TokenIndex> byte_index() {
-    std::vector<std::string> pieces;
-    for (int b = 0; b < 256; ++b) pieces.emplace_back(1, static_cast<char>(b));
-    pieces.emplace_back();  // 256: end of generation
-    return std::make_shared<TokenIndex>(std::move(pieces), std::vector<int32_t>{256});
-}
 
-CallSyntax hermes() {
-    CallSyntax s;
-    s.head = "<tool_call>\n{\"name\": ";
-    s.mid = ", \"arguments\": ";
-    s.close = "}\n</tool_call>";
-    s.gap_ws = 2;
-    s.trigger = "<tool_call>";
-    return s;
-}
 
 CallSyntax whole_json(const char* args_key) {
     CallSyntax s;

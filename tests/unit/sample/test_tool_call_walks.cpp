@@ -9,6 +9,7 @@
 #include <fstream>
 #include <random>
 
+#include "call_fixtures.h"
 #include "sample/grammar.h"
 #include "text/tokenizer.h"
 #include "text/tool_calls.h"
@@ -16,6 +17,8 @@
 
 namespace hotrod::sample {
 namespace {
+
+using test::hermes;
 
 using ojson = nlohmann::ordered_json;
 
@@ -36,15 +39,6 @@ const ojson kTools = ojson::parse(R"([
 
 std::vector<ToolSpec> specs() { return test::strict_specs(kTools); }
 
-CallSyntax hermes() {
-    CallSyntax s;
-    s.head = "<tool_call>\n{\"name\": ";
-    s.mid = ", \"arguments\": ";
-    s.close = "}\n</tool_call>";
-    s.gap_ws = 2;
-    s.trigger = "<tool_call>";
-    return s;
-}
 
 // An allowed token, leaning towards ones that close a string or a value once the walk is long, so walks end.
 int32_t pick(const Vocab& v, const std::vector<uint64_t>& mask, std::mt19937& rng, int step_no) {

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <random>
 
+#include "call_fixtures.h"
 #include "sample/grammar.h"
 #include "text/tokenizer.h"
 #include "text/tool_calls.h"
@@ -17,6 +18,8 @@
 
 namespace hotrod::sample {
 namespace {
+
+using test::xml;
 
 using ojson = nlohmann::ordered_json;
 
@@ -39,16 +42,6 @@ const ojson kTools = ojson::parse(R"([
 
 std::vector<ToolSpec> specs() { return test::strict_specs(kTools); }
 
-CallSyntax xml() {
-    CallSyntax s;
-    s.head = "<tool_call>\n<function=";
-    s.mid = ">\n";
-    s.close = "</tool_call>";
-    s.gap_ws = 2;
-    s.trigger = "<tool_call>";
-    s.xml_params = true;
-    return s;
-}
 
 // An allowed token; once the walk is long, mostly one that closes a JSON value or continues the raw terminator
 // `\n</parameter>` from as much of it as the text ends with, so walks end.
