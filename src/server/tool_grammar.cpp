@@ -46,18 +46,11 @@ std::optional<ForcedCallSyntax> forced_call_syntax(text::ToolSyntax syntax) {
             f.lazy_ok = true;
             return f;
         case text::ToolSyntax::llama3_json:
-            // Llama 3.1 / 3.2 / 3.3: the whole reply `{"name": "N", "parameters": {...}}`, one call per turn.
-            t.head = "{\"name\": ";
-            t.mid = ", \"parameters\": ";
-            t.close.push_back('}');  // one-char literals trip GCC 12's -Wrestrict false positive
-            t.trigger = t.head;
-            t.anchored = true;
-            f.lazy_ok = true;
-            f.one_call = true;
-            return f;
         case text::ToolSyntax::generic_json:
+            // The whole reply is one call: Llama 3.1 / 3.2 / 3.3 `{"name": "N", "parameters": {...}}`, the generic
+            // form `{"name": "N", "arguments": {...}}`.
             t.head = "{\"name\": ";
-            t.mid = ", \"arguments\": ";
+            t.mid = syntax == text::ToolSyntax::llama3_json ? ", \"parameters\": " : ", \"arguments\": ";
             t.close.push_back('}');  // one-char literals trip GCC 12's -Wrestrict false positive
             t.trigger = t.head;
             t.anchored = true;

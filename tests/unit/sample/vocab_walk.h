@@ -85,17 +85,18 @@ inline std::string run_command(const std::string& cmd, int& status) {
 // Validates every call's arguments seen in a walk (outputs: tool name -> array of arguments) against its tool's
 // schema with Python's jsonschema (check_with_jsonschema.py, run by $HOTROD_PYTHON; the test is skipped, saying
 // so, without it). n_calls: how many the script must report checked.
-inline void check_tool_outputs(const nlohmann::ordered_json& tools, std::map<std::string, nlohmann::ordered_json>& outputs,
-                               int n_calls) {
+inline void check_tool_outputs(const nlohmann::ordered_json& tools,
+                               const std::map<std::string, nlohmann::ordered_json>& outputs, int n_calls) {
     const char* python = std::getenv("HOTROD_PYTHON");
     if (!python || !*python) GTEST_SKIP() << "HOTROD_PYTHON not set: arguments not validated";
     nlohmann::json cases = nlohmann::json::array();
     for (const auto& t : tools) {
         const nlohmann::ordered_json& f = t["function"];
         const std::string name = f["name"];
-        if (!outputs.count(name)) continue;
+        const auto seen = outputs.find(name);
+        if (seen == outputs.end()) continue;
         cases.push_back({{"schema", nlohmann::json(f.value("parameters", nlohmann::ordered_json{{"type", "object"}}))},
-                         {"outputs", nlohmann::json(outputs[name])}});
+                         {"outputs", nlohmann::json(seen->second)}});
     }
     const auto path =
         std::filesystem::temp_directory_path() / ("hotrod_tool_walks_" + std::to_string(::getpid()) + ".json");
