@@ -1,6 +1,6 @@
 // Matmul::run: checks the shapes, quantizes x into the activation format the weight type pairs with (or reuses
 // the scratch when the caller says x is unchanged and it already holds that format), then takes the decode path
-// (up to kMaxDecodeRows rows) or the prefill path; the prefill path of Q4_K / Q6_K converts x to fp16 instead
+// (up to kMaxDecodeRows rows) or the prefill path; the prefill path of most block formats converts x to fp16 instead
 // (matmul_mma_f16.cu). Float weights skip quantization and read x as is.
 #include "cuda/matmul.h"
 
@@ -160,7 +160,7 @@ void Matmul::run(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y
         return;
     }
 
-    if (x.n_rows > kMaxDecodeRows && detail::matmul_prefill_f16_takes(w.type)) {
+    if (x.n_rows > kMaxDecodeRows && detail::matmul_prefill_f16_takes(w)) {
         const size_t f16_row_bytes = quantize(DType::F16, x, x_unchanged, stream);
         if (detail::matmul_prefill_f16(w, scratch_, f16_row_bytes, x.n_rows, y, stream)) return;
         x_unchanged = false;  // the scratch now holds x as fp16, not as `act`

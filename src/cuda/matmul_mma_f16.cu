@@ -1,5 +1,6 @@
-// The prefill matmul on fp16 tensor cores (mma.sync m16n8k16 f16 x f16 -> f32, sm_80+) for the K formats the
-// Q4_K_M models are made of (Q4_K, Q6_K), reading activations as fp16 rows (convert_rows_f16, quantize_act.cu).
+// The prefill matmul on fp16 tensor cores (mma.sync m16n8k16 f16 x f16 -> f32, sm_80+) for the formats the
+// models we serve are made of (Q4_K, Q6_K; Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 at widths of whole 64-element steps),
+// reading activations as fp16 rows (convert_rows_f16, quantize_act.cu).
 // A thread block computes 64 weight rows x 128 tokens, 64 elements of the inner dimension a step:
 //   1. each thread loads the raw bits of 16 weights of one row for step s + 1 (a quarter of a super-block's chunk)
 //      into registers and issues cp.async copies of the step's fp16 activation tile, while
@@ -65,9 +66,10 @@ __device__ __forceinline__ __half2 bytes_to_half2_biased(uint32_t w, int i) {
     return *reinterpret_cast<const __half2*>(&h);
 }
 
-// Per format: Raw (the bits one thread needs for its 16 weights of a step), load(block, c, p) for chunk c (0..3)
-// of a super-block and part p (0..3), and dequant(raw, lo, hi): the weights at chunk columns 8p .. 8p + 7 (lo) and
-// 32 + 8p .. 32 + 8p + 7 (hi) as fp16 pairs.
+// Per format: Raw (the bits one thread needs for its 16 weights of a step), load(row, step, p) for part p (0..3)
+// of the step's 64 elements of a weight row, and dequant(raw, step, lo, hi): the weights at the step's columns
+// 8p .. 8p + 7 (lo) and 32 + 8p .. 32 + 8p + 7 (hi) as fp16 pairs. A K-format step is chunk step % 4 of super-block
+// step / 4; a 32-element format's step is blocks 2 step (lo) and 2 step + 1 (hi).
 template <DType T>
 struct Dequant;
 
@@ -81,12 +83,15 @@ struct Dequant<DType::Q4_K> {
         uint2 qs;
     };
     // Words, not wider loads: blocks are only 4-byte aligned where rows are padded (Format::kAlign).
-    __device__ static Raw load(const uint8_t* blk, int c, int p) {
+    __device__ static Raw load(const uint8_t* row, int step, int p) {
+        const uint8_t* blk = row + int64_t(step / 4) * F::kBytes;
+        const int c = step % 4;
         const auto* hw = reinterpret_cast<const uint32_t*>(blk);
         const auto* qw = reinterpret_cast<const uint32_t*>(blk + F::kQs + 32 * c + 8 * p);
         return {make_uint4(__ldg(hw), __ldg(hw + 1), __ldg(hw + 2), __ldg(hw + 3)), make_uint2(__ldg(qw), __ldg(qw + 1))};
     }
-    __device__ static void dequant(const Raw& r, int c, __half2 (&lo)[4], __half2 (&hi)[4]) {
+    __device__ static void dequant(const Raw& r, int step, int, __half2 (&lo)[4], __half2 (&hi)[4]) {
+        const int c = step % 4;
         int sc0, m0, sc1, m1;
         k_detail::scale_min_k4_words(r.head.y, r.head.z, r.head.w, 2 * c, sc0, m0);
         k_detail::scale_min_k4_words(r.head.y, r.head.z, r.head.w, 2 * c + 1, sc1, m1);
@@ -119,8 +124,9 @@ struct Dequant<DType::Q6_K> {
         uint2 ql_lo, ql_hi, qh;
         uint32_t sc;  // the two scale bytes (lo, hi) in the low half, d's bits in the high half
     };
-    __device__ static Raw load(const uint8_t* blk, int c, int p) {
-        const int h = c / 2, s = 2 * (c % 2);
+    __device__ static Raw load(const uint8_t* row, int step, int p) {
+        const uint8_t* blk = row + int64_t(step / 4) * F::kBytes;
+        const int c = step % 4, h = c / 2, s = 2 * (c % 2);
         Raw r;
         r.ql_lo = ldg64_a2(blk + F::kQl + 64 * h + 8 * p);
         r.ql_hi = ldg64_a2(blk + F::kQl + 64 * h + 32 + 8 * p);
@@ -129,8 +135,8 @@ struct Dequant<DType::Q6_K> {
         r.sc = uint32_t(blk[k]) | uint32_t(blk[k + 2]) << 8 | uint32_t(load_u16(blk + F::kD)) << 16;
         return r;
     }
-    __device__ static void dequant(const Raw& r, int c, __half2 (&lo)[4], __half2 (&hi)[4]) {
-        const int s = 2 * (c % 2), nib = 4 * (c % 2);
+    __device__ static void dequant(const Raw& r, int step, int, __half2 (&lo)[4], __half2 (&hi)[4]) {
+        const int c = step % 4, s = 2 * (c % 2), nib = 4 * (c % 2);
         const __half d = __ushort_as_half(uint16_t(r.sc >> 16));
         const __half2 ds0 = __half2half2(__hmul(d, __int2half_rn(int(int8_t(r.sc & 0xFF)))));
         const __half2 ds1 = __half2half2(__hmul(d, __int2half_rn(int(int8_t((r.sc >> 8) & 0xFF)))));
@@ -148,6 +154,79 @@ struct Dequant<DType::Q6_K> {
         }
     }
 };
+
+// The 32-element formats: element e of a block is the low nibble of qs[e] (e < 16) or the high nibble of
+// qs[e - 16] (Q4 / Q5; Q5 adds bit e of qh as bit 4), or the signed byte qs[e] (Q8_0); the weight is d * (q - bias)
+// (Q4_0 bias 8, Q5_0 16, Q8_0 none) or d * q + m (Q4_1, Q5_1). Part p's elements 8p .. 8p + 7 of each of the two
+// blocks are bytes 8 (p % 2) .. + 7 of qs, low nibbles for p < 2 and high ones above (bytes 8p .. of Q8_0's).
+template <class Block, bool kAffine, bool kHigh, bool kBytes8, int kBias>
+struct Dequant32 {
+    struct Raw {
+        uint2 qs[2];
+        uint32_t qh[2];  // the 8 high bits of each block's part (Q5 formats)
+        uint32_t d[2];   // d (low half) and m (high half) of each block
+    };
+    __device__ static Raw load(const uint8_t* row, int step, int p) {
+        Raw r;
+#pragma unroll
+        for (int b = 0; b < 2; ++b) {
+            const uint8_t* blk = row + int64_t(2 * step + b) * int64_t(sizeof(Block));
+            r.qs[b] = ldg64_a2(blk + offsetof(Block, qs) + (kBytes8 ? 8 * p : 8 * (p % 2)));
+            if constexpr (kHigh) {
+                const uint8_t* qh = blk + offsetof(Block, qh);
+                r.qh[b] = (uint32_t(load_u16(qh + 2 * (p / 2))) >> (8 * (p % 2))) & 0xFFu;
+            } else {
+                r.qh[b] = 0;
+            }
+            const uint32_t d = load_u16(blk + offsetof(Block, d));
+            if constexpr (kAffine) r.d[b] = d | uint32_t(load_u16(blk + offsetof(Block, m))) << 16;
+            else r.d[b] = d;
+        }
+        return r;
+    }
+    // Codes of four elements as bytes (unsigned: Q8_0's offset by 128), from word w of the part's 8 bytes.
+    __device__ static uint32_t codes(const Raw& r, int b, int w, int p) {
+        const uint32_t q = w == 0 ? r.qs[b].x : r.qs[b].y;
+        if constexpr (kBytes8) {
+            return q ^ 0x80808080u;
+        } else {
+            uint32_t c = (p < 2 ? q : q >> 4) & 0x0F0F0F0Fu;
+            // Bits 4w .. 4w + 3 of the part's high bits, one to bit 4 of each byte (no carries: the shifted copies
+            // of a 4-bit value are 7 bits apart).
+            if constexpr (kHigh) c |= ((((r.qh[b] >> (4 * w)) & 0xFu) * 0x00204081u) & 0x01010101u) << 4;
+            return c;
+        }
+    }
+    __device__ static void dequant(const Raw& r, int, int p, __half2 (&lo)[4], __half2 (&hi)[4]) {
+        const __half2 bias = __float2half2_rn(float(1024 + (kBytes8 ? 128 : 0) + kBias));
+#pragma unroll
+        for (int b = 0; b < 2; ++b) {
+            const __half2 d = __half2half2(__ushort_as_half(uint16_t(r.d[b])));
+            const __half2 m = __half2half2(__ushort_as_half(uint16_t(r.d[b] >> 16)));
+            __half2(&out)[4] = b == 0 ? lo : hi;
+#pragma unroll
+            for (int w = 0; w < 2; ++w) {
+                const uint32_t c = codes(r, b, w, p);
+#pragma unroll
+                for (int i = 0; i < 2; ++i) {
+                    const __half2 q = __hsub2(bytes_to_half2_biased(c, i), bias);
+                    out[2 * w + i] = kAffine ? __hfma2(q, d, m) : __hmul2(q, d);
+                }
+            }
+        }
+    }
+};
+
+template <>
+struct Dequant<DType::Q4_0> : Dequant32<quant::BlockQ4_0, false, false, false, 8> {};
+template <>
+struct Dequant<DType::Q4_1> : Dequant32<quant::BlockQ4_1, true, false, false, 0> {};
+template <>
+struct Dequant<DType::Q5_0> : Dequant32<quant::BlockQ5_0, false, true, false, 16> {};
+template <>
+struct Dequant<DType::Q5_1> : Dequant32<quant::BlockQ5_1, true, true, false, 0> {};
+template <>
+struct Dequant<DType::Q8_0> : Dequant32<quant::BlockQ8_0, false, false, true, 0> {};
 
 __device__ __forceinline__ void copy16_async(void* smem, const void* gmem) {
     const unsigned s = unsigned(__cvta_generic_to_shared(smem));
@@ -190,11 +269,11 @@ __global__ void __launch_bounds__(kThreads, 2)
     const int dq_row = tid / 4, dq_part = tid % 4;
     const uint8_t* const w_row = w + min(row0 + dq_row, n_out - 1) * int64_t(w_row_bytes);
     auto load_raw = [&](int step) {
-        return D::load(w_row + int64_t(step / 4) * Format<T>::kBytes, step % 4, dq_part);
+        return D::load(w_row, step, dq_part);
     };
     auto store_a = [&](const typename D::Raw& raw, int step, int buf) {
         __half2 lo[4], hi[4];
-        D::dequant(raw, step % 4, lo, hi);
+        D::dequant(raw, step, dq_part, lo, hi);
         __half* dst = s_a + buf * kATile + dq_row * kLd + 8 * dq_part;
         *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(lo);
         *reinterpret_cast<uint4*>(dst + 32) = *reinterpret_cast<const uint4*>(hi);
@@ -274,7 +353,7 @@ template <DType T>
 bool launch(const DeviceWeight& w, const __half* x, int64_t x_stride, int64_t n_rows, const DeviceRows& y,
             cudaStream_t stream) {
     // Weights at Format::kAlign (Matmul::run checked it), x rows at 16 bytes (the scratch's).
-    if (w.n_in % quant::QK_K != 0 || x_stride % 8 != 0 || reinterpret_cast<uintptr_t>(x) % 16 != 0) return false;
+    if (w.n_in % kStep != 0 || x_stride % 8 != 0 || reinterpret_cast<uintptr_t>(x) % 16 != 0) return false;
     const int64_t gy = (n_rows + kToks - 1) / kToks;
     if (gy > 65535) return false;
     const dim3 grid(unsigned((w.n_out + kRows - 1) / kRows), unsigned(gy));
@@ -292,9 +371,14 @@ bool launch(const DeviceWeight& w, const __half* x, int64_t x_stride, int64_t n_
 
 }  // namespace
 
-bool matmul_prefill_f16_takes(quant::DType type) {
+bool matmul_prefill_f16_takes(const DeviceWeight& w) {
     static const bool on = !switch_off("HOTROD_CUDA_MMA") && !switch_is("HOTROD_CUDA_MMA", "int8");
-    return on && (type == DType::Q4_K || type == DType::Q6_K);
+    if (!on || w.n_in % kStep != 0) return false;
+    switch (w.type) {
+        case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1: case DType::Q8_0:
+        case DType::Q4_K: case DType::Q6_K: return true;
+        default: return false;
+    }
 }
 
 bool matmul_prefill_f16(const DeviceWeight& w, const void* x_f16, size_t x_row_bytes, int64_t n_rows,
@@ -302,6 +386,11 @@ bool matmul_prefill_f16(const DeviceWeight& w, const void* x_f16, size_t x_row_b
     const auto* x = static_cast<const __half*>(x_f16);
     const int64_t x_stride = int64_t(x_row_bytes / sizeof(__half));
     switch (w.type) {
+        case DType::Q4_0: return launch<DType::Q4_0>(w, x, x_stride, n_rows, y, stream);
+        case DType::Q4_1: return launch<DType::Q4_1>(w, x, x_stride, n_rows, y, stream);
+        case DType::Q5_0: return launch<DType::Q5_0>(w, x, x_stride, n_rows, y, stream);
+        case DType::Q5_1: return launch<DType::Q5_1>(w, x, x_stride, n_rows, y, stream);
+        case DType::Q8_0: return launch<DType::Q8_0>(w, x, x_stride, n_rows, y, stream);
         case DType::Q4_K: return launch<DType::Q4_K>(w, x, x_stride, n_rows, y, stream);
         case DType::Q6_K: return launch<DType::Q6_K>(w, x, x_stride, n_rows, y, stream);
         default: return false;

@@ -5,9 +5,9 @@
 // Tolerance: |gpu - ref| <= 1e-5 * sum of |terms| (per block for block formats, per element for float formats):
 // reordering a float sum of n terms moves it by at most ~n * 2^-24 * sum |terms| (n <= 128 blocks here: 7.6e-6,
 // and the typical random-walk error is far smaller); a wrong block, part or scale is off by whole terms.
-// The prefill path of Q4_K / Q6_K (matmul_mma_f16.cu) reads x and the weights as fp16 instead: its reference is the
-// dequantized row (dequantize_row, the CPU scalar dequantizer) times the float x in double, within kF16Tol of
-// sum |w x| (each weight and activation rounded to fp16: <= ~2^-10 a term at worst).
+// The prefill path of most block formats (matmul_mma_f16.cu, f16_prefill below) reads x and the weights as fp16
+// instead: its reference is the dequantized row (dequantize_row, the CPU scalar dequantizer) times the float x in
+// double, within kF16Tol of sum |w x| (each weight and activation rounded to fp16: <= ~2^-10 a term at worst).
 // cuda_runtime.h (not only the _api header) for the typed cudaMalloc overload DeviceArray calls.
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
@@ -45,7 +45,7 @@ struct TypeCase {
     void (*quantize_x)(const float*, void*, int64_t);  // the activation format's reference quantizer
     size_t act_block_bytes;                             // sizeof its block (4: one float)
     int act_block_elems;                                // elements per activation block (1 for float weights)
-    std::vector<int64_t> n_ins;                         // one block, a ragged count of blocks, a model width
+    std::vector<int64_t> n_ins;                         // one block, a ragged count of blocks, model widths
 };
 
 const std::vector<TypeCase>& type_cases() {
@@ -54,11 +54,11 @@ const std::vector<TypeCase>& type_cases() {
         {DType::F32, copy_f32, dot_ref_f32, copy_f32, 4, 1, {5, 300, 4096}},
         {DType::F16, quantize_row_f16_ref, dot_ref_f16, copy_f32, 4, 1, {1, 37, 4096}},
         {DType::BF16, quantize_row_bf16_ref, dot_ref_bf16, copy_f32, 4, 1, {33, 288, 4096}},
-        {DType::Q4_0, quantize_row_q4_0_ref, dot_ref_q4_0, quantize_row_q8_0_act_ref, sizeof(BlockQ8_0), QK, {32, 288, 4096}},
-        {DType::Q4_1, quantize_row_q4_1_ref, dot_ref_q4_1, quantize_row_q8_1_ref, sizeof(BlockQ8_1), QK, {32, 288, 4096}},
-        {DType::Q5_0, quantize_row_q5_0_ref, dot_ref_q5_0, quantize_row_q8_0_act_ref, sizeof(BlockQ8_0), QK, {32, 288, 4096}},
-        {DType::Q5_1, quantize_row_q5_1_ref, dot_ref_q5_1, quantize_row_q8_1_ref, sizeof(BlockQ8_1), QK, {32, 288, 4096}},
-        {DType::Q8_0, quantize_row_q8_0_ref, dot_ref_q8_0, quantize_row_q8_0_act_ref, sizeof(BlockQ8_0), QK, {32, 288, 4096}},
+        {DType::Q4_0, quantize_row_q4_0_ref, dot_ref_q4_0, quantize_row_q8_0_act_ref, sizeof(BlockQ8_0), QK, {32, 288, 576, 4096}},
+        {DType::Q4_1, quantize_row_q4_1_ref, dot_ref_q4_1, quantize_row_q8_1_ref, sizeof(BlockQ8_1), QK, {32, 288, 576, 4096}},
+        {DType::Q5_0, quantize_row_q5_0_ref, dot_ref_q5_0, quantize_row_q8_0_act_ref, sizeof(BlockQ8_0), QK, {32, 288, 576, 4096}},
+        {DType::Q5_1, quantize_row_q5_1_ref, dot_ref_q5_1, quantize_row_q8_1_ref, sizeof(BlockQ8_1), QK, {32, 288, 576, 4096}},
+        {DType::Q8_0, quantize_row_q8_0_ref, dot_ref_q8_0, quantize_row_q8_0_act_ref, sizeof(BlockQ8_0), QK, {32, 288, 576, 4096}},
         {DType::Q2_K, quantize_row_q2_k_ref, dot_ref_q2_k, quantize_row_q8_k_ref, sizeof(BlockQ8_K), QK_K, {256, 2816, 4096}},
         {DType::Q3_K, quantize_row_q3_k_ref, dot_ref_q3_k, quantize_row_q8_k_ref, sizeof(BlockQ8_K), QK_K, {256, 2816, 4096}},
         {DType::Q4_K, quantize_row_q4_k_ref, dot_ref_q4_k, quantize_row_q8_k_ref, sizeof(BlockQ8_K), QK_K, {256, 2816, 4096}},
@@ -80,8 +80,15 @@ const int64_t kRows[] = {1, 2, 5, 16, 17, 40, 129};
 constexpr float kRelTol = 1e-5f;  // of sum |terms|: see the file comment
 constexpr float kF16Tol = 2e-3f;  // of sum |w x| on the fp16 prefill path: see the file comment
 
-// The weight types whose prefill rows (more than kMaxDecodeRows) take the fp16 tensor-core path.
-bool f16_prefill(DType type) { return type == DType::Q4_K || type == DType::Q6_K; }
+// The weights whose prefill rows (more than kMaxDecodeRows) take the fp16 tensor-core path: the K formats it has,
+// and the 32-element formats at widths of whole 64-element steps (others take the dp4a tiles).
+bool f16_prefill(DType type, int64_t n_in) {
+    switch (type) {
+        case DType::Q4_K: case DType::Q6_K: return true;
+        case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1: case DType::Q8_0: return n_in % 64 == 0;
+        default: return false;
+    }
+}
 
 // One weight matrix and one batch of activations on host and device, with the reference products of all of them.
 struct Problem {
@@ -126,7 +133,7 @@ struct Problem {
                 mag[size_t(t * out + r)] = float(m);
             }
         }
-        if (!f16_prefill(c.type)) return;
+        if (!f16_prefill(c.type, in)) return;
         ref_f.assign(size_t(rows * out), 0.0f);
         mag_f.assign(size_t(rows * out), 0.0f);
         std::vector<float> wd(static_cast<size_t>(in));
@@ -168,7 +175,7 @@ std::vector<float> run_gpu(Matmul& mm, const Problem& p, const DeviceArray<uint8
 // Rows of a call with more than kMaxDecodeRows of an f16_prefill type are checked against ref_f within kF16Tol.
 double check(const Problem& p, const std::vector<float>& got, int64_t n_out, int64_t n_rows, int64_t first,
              const std::string& what, float rel_tol = kRelTol) {
-    const bool f16 = f16_prefill(p.tc.type) && n_rows > kMaxDecodeRows;
+    const bool f16 = f16_prefill(p.tc.type, p.n_in) && n_rows > kMaxDecodeRows;
     const std::vector<float>& want = f16 ? p.ref_f : p.ref;
     const std::vector<float>& mag = f16 ? p.mag_f : p.mag;
     if (f16) rel_tol = kF16Tol;
@@ -235,7 +242,7 @@ TEST_P(CudaMatmulType, DecodeEqualsPrefill) {
     const DeviceArray<float> x(p.x);
     Matmul mm;
     const std::vector<float> pre = run_gpu(mm, p, w, x, p.n_out, 40);
-    const bool f16 = f16_prefill(c.type);
+    const bool f16 = f16_prefill(c.type, n_in);
     if (f16) check(p, pre, p.n_out, 40, 0, label(c, n_in, p.n_out, 40));
     for (const int64_t first : {int64_t(0), int64_t(16)}) {
         const std::vector<float> dec = run_gpu(mm, p, w, x, p.n_out, kMaxDecodeRows, first);
