@@ -54,6 +54,11 @@ for stage in "$@"; do
       # The whole log goes to a file first: a `| head` on the live output would end the tests with SIGPIPE.
       timeout 420 test_cuda ${GTEST_FILTER:+--gtest_filter=$GTEST_FILTER} >"$OUT/test_cuda.log" 2>&1; echo "test_cuda exit $?"
       grep -E "^\[ +(FAILED|PASSED|SKIPPED) +\]|^  |Failure" "$OUT/test_cuda.log" | head -80
+      # The whole-model tests again with the prefill's activations quantized as the CPU's (their tight bounds).
+      log "test_cuda GpuModel.* with HOTROD_CUDA_MMA=int8"
+      HOTROD_CUDA_MMA=int8 timeout 300 test_cuda --gtest_filter='GpuModel.*' >"$OUT/test_cuda_int8.log" 2>&1
+      echo "test_cuda (int8 prefill) exit $?"
+      grep -E "^\[ +(FAILED|PASSED) +\]|^  |Failure" "$OUT/test_cuda_int8.log" | head -30
       ;;
     perf)
       nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem --format=csv | tee "$OUT/gpu.txt"
@@ -68,6 +73,7 @@ for stage in "$@"; do
       # PERF_SWITCHES="A=0 B=0": those, each alone.
       [[ ${PERF_SWITCHES:-} == 0 ]] && continue
       switches=(HOTROD_CUDA_PDL=0 HOTROD_CUDA_GRAPHS=0 HOTROD_CUDA_ROPE_TABLE=0
+        HOTROD_CUDA_MMA=int8
         "HOTROD_CUDA_PDL=0 HOTROD_CUDA_GRAPHS=0 HOTROD_CUDA_FUSE=0 HOTROD_CUDA_DECODE=plain HOTROD_CUDA_MMA=0 HOTROD_CUDA_ROPE_TABLE=0")
       [[ -n ${PERF_SWITCHES:-} ]] && read -r -a switches <<<"$PERF_SWITCHES"
       for sw in "${switches[@]}"; do

@@ -1,6 +1,7 @@
 // Matmul::run: checks the shapes, quantizes x into the activation format the weight type pairs with (or reuses
 // the scratch when the caller says x is unchanged and it already holds that format), then takes the decode path
-// (up to kMaxDecodeRows rows) or the prefill path. Float weights skip quantization and read x as is.
+// (up to kMaxDecodeRows rows) or the prefill path; the prefill path of most block formats converts x to fp16 instead
+// (matmul_mma_f16.cu). Float weights skip quantization and read x as is.
 #include "cuda/matmul.h"
 
 #include <cuda_runtime_api.h>
@@ -80,6 +81,7 @@ DType Matmul::act_type(DType type) {
 // Scratch bytes of one quantized row of n_cols (rounded up to whole blocks): a multiple of 16 bytes, so rows stay
 // aligned, and with room for the prefill tiles' whole-word reads past a row's last block (matmul_kernels.h).
 size_t Matmul::act_row_bytes(DType act, int64_t n_cols) {
+    if (act == DType::F16) return (size_t(std::max<int64_t>(n_cols, 0)) * 2 + 15) / 16 * 16;
     const int64_t blocks = (n_cols + act_block_elems(act) - 1) / act_block_elems(act);
     return (size_t(blocks) * act_block_bytes(act) + 15) / 16 * 16;
 }
@@ -94,7 +96,7 @@ Matmul::~Matmul() {
 
 void Matmul::reserve(int64_t max_rows, int64_t max_cols) {
     size_t row = 0;
-    for (DType act : {DType::Q8_0, DType::Q8_1, DType::Q8_K}) row = std::max(row, act_row_bytes(act, max_cols));
+    for (DType act : {DType::Q8_0, DType::Q8_1, DType::Q8_K, DType::F16}) row = std::max(row, act_row_bytes(act, max_cols));
     const size_t need = size_t(std::max<int64_t>(max_rows, 0)) * row;
     if (need <= scratch_bytes_) return;
     if (scratch_ != nullptr) {
@@ -117,6 +119,7 @@ size_t Matmul::quantize(DType act, const DeviceRows& x, bool x_unchanged, cudaSt
         case DType::Q8_0: quantize_rows_q8_0(x.data, x.stride, x.n_rows, x.n_cols, scratch_, row_bytes, stream); break;
         case DType::Q8_1: quantize_rows_q8_1(x.data, x.stride, x.n_rows, x.n_cols, scratch_, row_bytes, stream); break;
         case DType::Q8_K: quantize_rows_q8_k(x.data, x.stride, x.n_rows, x.n_cols, scratch_, row_bytes, stream); break;
+        case DType::F16: convert_rows_f16(x.data, x.stride, x.n_rows, x.n_cols, scratch_, row_bytes, stream); break;
         default: throw std::invalid_argument("cuda matmul: no activation quantizer for " + std::string(quant::type_name(act)));
     }
     scratch_type_ = act;
@@ -157,6 +160,11 @@ void Matmul::run(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y
         return;
     }
 
+    if (x.n_rows > kMaxDecodeRows && detail::matmul_prefill_f16_takes(w)) {
+        const size_t f16_row_bytes = quantize(DType::F16, x, x_unchanged, stream);
+        if (detail::matmul_prefill_f16(w, scratch_, f16_row_bytes, x.n_rows, y, stream)) return;
+        x_unchanged = false;  // the scratch now holds x as fp16, not as `act`
+    }
     const size_t row_bytes = quantize(act, x, x_unchanged, stream);
     if (x.n_rows <= kMaxDecodeRows) detail::matmul_decode_quant({&w, 1}, {&y, 1}, scratch_, row_bytes, x.n_rows, stream);
     else if (!detail::matmul_prefill_mma(w, scratch_, row_bytes, x.n_rows, y, stream))

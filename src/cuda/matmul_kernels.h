@@ -26,6 +26,12 @@ void matmul_prefill_quant(const DeviceWeight& w, const void* x_q, size_t x_row_b
 // nothing, for the others (or with HOTROD_CUDA_MMA=0), which take matmul_prefill_quant.
 bool matmul_prefill_mma(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows,
                         const DeviceRows& y, cudaStream_t stream);
+// The prefill path on fp16 tensor cores (matmul_mma_f16.cu), ahead of both above for the weights it takes (Q4_K,
+// Q6_K and the 32-element formats, n_in a multiple of 64; none with HOTROD_CUDA_MMA=0 or =int8): x as fp16 rows
+// (convert_rows_f16), x_row_bytes a multiple of 16. False, having launched nothing, for more than 65535 x 128 rows.
+bool matmul_prefill_f16_takes(const DeviceWeight& w);
+bool matmul_prefill_f16(const DeviceWeight& w, const void* x_f16, size_t x_row_bytes, int64_t n_rows,
+                        const DeviceRows& y, cudaStream_t stream);
 
 // y[t][r] = sum over i of w[r][i] * x[t][i] in float, for F32 / F16 / BF16 weights and any n_in.
 void matmul_decode_float(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y, cudaStream_t stream);

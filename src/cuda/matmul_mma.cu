@@ -1,5 +1,7 @@
 // The prefill matmul on int8 tensor cores (mma.sync m16n8k16 s8 x s8 -> s32, sm_80+) for the K formats the
-// Q4_K_M models are made of (Q4_K, Q6_K). A thread block computes 64 weight rows x 64 tokens, one super-block of
+// Q4_K_M models are made of (Q4_K, Q6_K), on Q8_K activations: bit-exact per super-block with the CPU. The fp16
+// kernel (matmul_mma_f16.cu) is the default since session 9 (1.7-2.2x faster: no per-sub-block integer scaling);
+// this one runs with HOTROD_CUDA_MMA=int8, for the whole-model tests' tight bounds and for comparisons. A thread block computes 64 weight rows x 64 tokens, one super-block of
 // the inner dimension a step:
 //   1. cp.async copies super-block kb + 1 of each weight row and the matching Q8_K activation block of each token
 //      into one of two raw stages while step kb works on the other;
@@ -359,7 +361,7 @@ __global__ void __launch_bounds__(kThreads, 2)
             }
 }
 
-// HOTROD_CUDA_MMA=0 keeps the dp4a tiles (for comparisons).
+// HOTROD_CUDA_MMA=0 keeps the dp4a tiles (for comparisons); matmul_prefill_f16 comes first unless it is =int8.
 bool mma_enabled() {
     static const bool on = !switch_off("HOTROD_CUDA_MMA");
     return on;

@@ -5,6 +5,7 @@
 // mode), and d and s are rounded to fp16 with round-to-nearest-even as the reference's fp32_to_fp16.
 #include <cuda_fp16.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -74,7 +75,34 @@ void launch(const float* x, int64_t x_stride, int64_t n_rows, int64_t n_cols, vo
                   n_rows, n_blocks, static_cast<uint8_t*>(out), out_row_bytes);
 }
 
+// Two elements a thread; values past fp16's range saturate to +-65504 rather than become infinities.
+__global__ void convert_f16_kernel(const float* __restrict__ x, int64_t x_stride, int64_t half_cols,
+                                   __half2* __restrict__ out, int64_t out_stride2) {
+    grid_dependency_sync();
+    const int64_t t = blockIdx.y;
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < half_cols; i += int64_t(gridDim.x) * blockDim.x) {
+        const float a = fminf(fmaxf(x[t * x_stride + 2 * i], -65504.0f), 65504.0f);
+        const float b = fminf(fmaxf(x[t * x_stride + 2 * i + 1], -65504.0f), 65504.0f);
+        out[t * out_stride2 + i] = __floats2half2_rn(a, b);
+    }
+}
+
 }  // namespace
+
+void convert_rows_f16(const float* x, int64_t x_stride, int64_t n_rows, int64_t n_cols, void* out,
+                      size_t out_row_bytes, cudaStream_t stream) {
+    if (n_cols % 2 != 0 || x_stride < n_cols || out_row_bytes < size_t(n_cols) * 2 || out_row_bytes % 4 != 0 ||
+        reinterpret_cast<uintptr_t>(out) % 4 != 0 || n_rows > 65535)
+        throw std::invalid_argument("convert_rows_f16: " + std::to_string(n_rows) + " rows of " +
+                                    std::to_string(n_cols) + " columns (stride " + std::to_string(x_stride) +
+                                    ") into rows of " + std::to_string(out_row_bytes) +
+                                    " bytes: needs an even column count and 4-byte aligned rows that hold them");
+    if (n_rows == 0 || n_cols == 0) return;
+    const int64_t half_cols = n_cols / 2;
+    const unsigned gx = unsigned(std::min<int64_t>((half_cols + 255) / 256, 64));
+    launch_kernel(convert_f16_kernel, dim3(gx, unsigned(n_rows)), 256, 0, stream, x, x_stride, half_cols,
+                  static_cast<__half2*>(out), int64_t(out_row_bytes / 4));
+}
 
 void quantize_rows_q8_0(const float* x, int64_t x_stride, int64_t n_rows, int64_t n_cols, void* out,
                         size_t out_row_bytes, cudaStream_t stream) {

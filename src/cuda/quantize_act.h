@@ -23,4 +23,10 @@ void quantize_rows_q8_1(const float* x, int64_t x_stride, int64_t n_rows, int64_
 void quantize_rows_q8_k(const float* x, int64_t x_stride, int64_t n_rows, int64_t n_cols, void* out,
                         size_t out_row_bytes, cudaStream_t stream);
 
+// Row t of x as n_cols fp16 values at (uint8_t*)out + t * out_row_bytes (round to nearest even, saturating at
+// +-65504), the activations of the fp16 tensor-core prefill (matmul_mma_f16.cu). n_cols even, rows 4-byte aligned,
+// at most 65535 rows a call.
+void convert_rows_f16(const float* x, int64_t x_stride, int64_t n_rows, int64_t n_cols, void* out,
+                      size_t out_row_bytes, cudaStream_t stream);
+
 }  // namespace hotrod::cuda

@@ -172,7 +172,9 @@ TEST(CudaFormatsK, QuantizeQ8KRejectsRaggedRows) {
 // each weight row's dot_ref. Every super-block's term is the reference's bit for bit (exact integer sums, the
 // same float combine without FMA); only the order of the float sum over super-blocks differs, and any order's
 // error is at most (n - 1) 2^-24 sum_b |term_b|, so two orders differ by at most twice that. One super-block per
-// row must match exactly.
+// row must match exactly. Q4_K / Q6_K prefill rows take the fp16 tensor-core path (matmul_mma_f16.cu), which reads
+// x and the weights as fp16: against the dequantized row (dequantize_row) times x in double, within 2e-3 of
+// sum |w x| (test_matmul.cpp says why).
 TEST(CudaFormatsK, MatmulRandomBlocksMatchesDotRef) {
     HOTROD_REQUIRE_GPU();
     struct Shape {
@@ -200,6 +202,25 @@ TEST(CudaFormatsK, MatmulRandomBlocksMatchesDotRef) {
 
             const std::string at = std::string(f.name) + where(" blocks x out x tokens", s.n_blocks, s.n_out, s.n_tokens);
             std::vector<BlockQ8_K> xq(size_t(s.n_blocks));
+            if (s.n_tokens > kMaxDecodeRows && (f.type == DType::Q4_K || f.type == DType::Q6_K)) {
+                std::vector<float> wd(static_cast<size_t>(n_in));
+                for (int64_t r = 0; r < s.n_out; ++r) {
+                    quant::dequantize_row(f.type, w.data() + size_t(r) * row_bytes, wd.data(), n_in);
+                    for (int64_t t = 0; t < s.n_tokens; ++t) {
+                        double ref = 0, sum_abs = 0;
+                        for (int64_t i = 0; i < n_in; ++i) {
+                            const double term = double(wd[size_t(i)]) * double(x[size_t(t * x_stride + i)]);
+                            ref += term;
+                            sum_abs += std::fabs(term);
+                        }
+                        const float g = got[size_t(t * y_stride + r)];
+                        const double err = std::fabs(double(g) - ref);
+                        ASSERT_LE(err, 2e-3 * sum_abs) << at << " (fp16 path): token " << t << " row " << r << " got "
+                                                       << g << " want " << ref;
+                    }
+                }
+                continue;
+            }
             for (int64_t t = 0; t < s.n_tokens; ++t) {
                 quant::quantize_row_q8_k_ref(x.data() + t * x_stride, xq.data(), n_in);
                 for (int64_t r = 0; r < s.n_out; ++r) {

@@ -5,6 +5,9 @@
 // Tolerance: |gpu - ref| <= 1e-5 * sum of |terms| (per block for block formats, per element for float formats):
 // reordering a float sum of n terms moves it by at most ~n * 2^-24 * sum |terms| (n <= 128 blocks here: 7.6e-6,
 // and the typical random-walk error is far smaller); a wrong block, part or scale is off by whole terms.
+// The prefill path of most block formats (matmul_mma_f16.cu, f16_prefill below) reads x and the weights as fp16
+// instead: its reference is the dequantized row (dequantize_row, the CPU scalar dequantizer) times the float x in
+// double, within kF16Tol of sum |w x| (each weight and activation rounded to fp16: <= ~2^-10 a term at worst).
 // cuda_runtime.h (not only the _api header) for the typed cudaMalloc overload DeviceArray calls.
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
@@ -22,6 +25,7 @@
 #include "cuda/matmul.h"
 #include "gpu_test_util.h"
 #include "quant/blocks.h"
+#include "quant/dequantize.h"
 #include "quant/dot_ref.h"
 #include "quant/quantize.h"
 #include "quant/types.h"
@@ -41,7 +45,7 @@ struct TypeCase {
     void (*quantize_x)(const float*, void*, int64_t);  // the activation format's reference quantizer
     size_t act_block_bytes;                             // sizeof its block (4: one float)
     int act_block_elems;                                // elements per activation block (1 for float weights)
-    std::vector<int64_t> n_ins;                         // one block, a ragged count of blocks, a model width
+    std::vector<int64_t> n_ins;                         // one block, a ragged count of blocks, model widths
 };
 
 const std::vector<TypeCase>& type_cases() {
@@ -50,11 +54,11 @@ const std::vector<TypeCase>& type_cases() {
         {DType::F32, copy_f32, dot_ref_f32, copy_f32, 4, 1, {5, 300, 4096}},
         {DType::F16, quantize_row_f16_ref, dot_ref_f16, copy_f32, 4, 1, {1, 37, 4096}},
         {DType::BF16, quantize_row_bf16_ref, dot_ref_bf16, copy_f32, 4, 1, {33, 288, 4096}},
-        {DType::Q4_0, quantize_row_q4_0_ref, dot_ref_q4_0, quantize_row_q8_0_act_ref, sizeof(BlockQ8_0), QK, {32, 288, 4096}},
-        {DType::Q4_1, quantize_row_q4_1_ref, dot_ref_q4_1, quantize_row_q8_1_ref, sizeof(BlockQ8_1), QK, {32, 288, 4096}},
-        {DType::Q5_0, quantize_row_q5_0_ref, dot_ref_q5_0, quantize_row_q8_0_act_ref, sizeof(BlockQ8_0), QK, {32, 288, 4096}},
-        {DType::Q5_1, quantize_row_q5_1_ref, dot_ref_q5_1, quantize_row_q8_1_ref, sizeof(BlockQ8_1), QK, {32, 288, 4096}},
-        {DType::Q8_0, quantize_row_q8_0_ref, dot_ref_q8_0, quantize_row_q8_0_act_ref, sizeof(BlockQ8_0), QK, {32, 288, 4096}},
+        {DType::Q4_0, quantize_row_q4_0_ref, dot_ref_q4_0, quantize_row_q8_0_act_ref, sizeof(BlockQ8_0), QK, {32, 288, 576, 4096}},
+        {DType::Q4_1, quantize_row_q4_1_ref, dot_ref_q4_1, quantize_row_q8_1_ref, sizeof(BlockQ8_1), QK, {32, 288, 576, 4096}},
+        {DType::Q5_0, quantize_row_q5_0_ref, dot_ref_q5_0, quantize_row_q8_0_act_ref, sizeof(BlockQ8_0), QK, {32, 288, 576, 4096}},
+        {DType::Q5_1, quantize_row_q5_1_ref, dot_ref_q5_1, quantize_row_q8_1_ref, sizeof(BlockQ8_1), QK, {32, 288, 576, 4096}},
+        {DType::Q8_0, quantize_row_q8_0_ref, dot_ref_q8_0, quantize_row_q8_0_act_ref, sizeof(BlockQ8_0), QK, {32, 288, 576, 4096}},
         {DType::Q2_K, quantize_row_q2_k_ref, dot_ref_q2_k, quantize_row_q8_k_ref, sizeof(BlockQ8_K), QK_K, {256, 2816, 4096}},
         {DType::Q3_K, quantize_row_q3_k_ref, dot_ref_q3_k, quantize_row_q8_k_ref, sizeof(BlockQ8_K), QK_K, {256, 2816, 4096}},
         {DType::Q4_K, quantize_row_q4_k_ref, dot_ref_q4_k, quantize_row_q8_k_ref, sizeof(BlockQ8_K), QK_K, {256, 2816, 4096}},
@@ -74,6 +78,17 @@ constexpr int64_t kMaxOut = 300;
 const int64_t kOuts[] = {1, 7, 33, 300};
 const int64_t kRows[] = {1, 2, 5, 16, 17, 40, 129};
 constexpr float kRelTol = 1e-5f;  // of sum |terms|: see the file comment
+constexpr float kF16Tol = 2e-3f;  // of sum |w x| on the fp16 prefill path: see the file comment
+
+// The weights whose prefill rows (more than kMaxDecodeRows) take the fp16 tensor-core path: the K formats it has,
+// and the 32-element formats at widths of whole 64-element steps (others take the dp4a tiles).
+bool f16_prefill(DType type, int64_t n_in) {
+    switch (type) {
+        case DType::Q4_K: case DType::Q6_K: return true;
+        case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1: case DType::Q8_0: return n_in % 64 == 0;
+        default: return false;
+    }
+}
 
 // One weight matrix and one batch of activations on host and device, with the reference products of all of them.
 struct Problem {
@@ -85,6 +100,8 @@ struct Problem {
     std::vector<float> x;       // n_rows rows
     std::vector<float> ref;     // [t * n_out + r]
     std::vector<float> mag;     // sum of |block terms| of ref
+    std::vector<float> ref_f;   // f16_prefill types: dequantized w times float x, [t * n_out + r]
+    std::vector<float> mag_f;   // and sum |w x|
 
     Problem(const TypeCase& c, int64_t in, int64_t out, int64_t rows, uint32_t seed)
         : tc(c), n_in(in), n_out(out), n_rows(rows) {
@@ -116,6 +133,23 @@ struct Problem {
                 mag[size_t(t * out + r)] = float(m);
             }
         }
+        if (!f16_prefill(c.type, in)) return;
+        ref_f.assign(size_t(rows * out), 0.0f);
+        mag_f.assign(size_t(rows * out), 0.0f);
+        std::vector<float> wd(static_cast<size_t>(in));
+        for (int64_t r = 0; r < out; ++r) {
+            quant::dequantize_row(c.type, w.data() + size_t(r) * w_row_bytes, wd.data(), in);
+            for (int64_t t = 0; t < rows; ++t) {
+                double sum = 0, m = 0;
+                for (int64_t i = 0; i < in; ++i) {
+                    const double term = double(wd[size_t(i)]) * double(x[size_t(t * x_stride + i)]);
+                    sum += term;
+                    m += std::fabs(term);
+                }
+                ref_f[size_t(t * out + r)] = float(sum);
+                mag_f[size_t(t * out + r)] = float(m);
+            }
+        }
     }
 };
 
@@ -138,20 +172,25 @@ std::vector<float> run_gpu(Matmul& mm, const Problem& p, const DeviceArray<uint8
 }
 
 // Checks got[t * n_out + r] against the reference of activation row first + t; returns the worst |err| / sum|terms|.
+// Rows of a call with more than kMaxDecodeRows of an f16_prefill type are checked against ref_f within kF16Tol.
 double check(const Problem& p, const std::vector<float>& got, int64_t n_out, int64_t n_rows, int64_t first,
              const std::string& what, float rel_tol = kRelTol) {
+    const bool f16 = f16_prefill(p.tc.type, p.n_in) && n_rows > kMaxDecodeRows;
+    const std::vector<float>& want = f16 ? p.ref_f : p.ref;
+    const std::vector<float>& mag = f16 ? p.mag_f : p.mag;
+    if (f16) rel_tol = kF16Tol;
     double worst = 0;
     int bad = 0;
     for (int64_t t = 0; t < n_rows; ++t) {
         for (int64_t r = 0; r < n_out; ++r) {
             const size_t ri = size_t((first + t) * p.n_out + r);
             const float g = got[size_t(t * n_out + r)];
-            const double err = std::fabs(double(g) - double(p.ref[ri]));
-            const double rel = err / std::max(double(p.mag[ri]), 1e-30);
+            const double err = std::fabs(double(g) - double(want[ri]));
+            const double rel = err / std::max(double(mag[ri]), 1e-30);
             worst = std::max(worst, std::isfinite(g) ? rel : INFINITY);
-            if (!(err <= rel_tol * p.mag[ri]) && ++bad <= 3)
+            if (!(err <= rel_tol * mag[ri]) && ++bad <= 3)
                 ADD_FAILURE() << what << ": y[" << first + t << "][" << r << "] = " << g << ", reference "
-                              << p.ref[ri] << " (sum |terms| " << p.mag[ri] << ")";
+                              << want[ri] << " (sum |terms| " << mag[ri] << (f16 ? ", fp16 path)" : ")");
         }
     }
     EXPECT_EQ(bad, 0) << what << ": " << bad << " outputs off, worst |err| / sum|terms| = " << worst;
@@ -191,7 +230,9 @@ TEST_P(CudaMatmulType, MatchesDotRef) {
 }
 
 // The two paths agree: rows 0..15 and 16..31 as two decode calls against the same rows inside one 40-row prefill
-// call (each path within kRelTol of the reference, so within twice that of each other).
+// call (each path within kRelTol of the reference, so within twice that of each other; for the fp16 prefill types
+// each within its own reference, and the two within 1% of sum |w x|: Q8_K's rounding of x, <= 1/254 of a block's
+// largest activation a term).
 TEST_P(CudaMatmulType, DecodeEqualsPrefill) {
     HOTROD_REQUIRE_GPU();
     const TypeCase& c = type_case(GetParam());
@@ -201,14 +242,18 @@ TEST_P(CudaMatmulType, DecodeEqualsPrefill) {
     const DeviceArray<float> x(p.x);
     Matmul mm;
     const std::vector<float> pre = run_gpu(mm, p, w, x, p.n_out, 40);
+    const bool f16 = f16_prefill(c.type, n_in);
+    if (f16) check(p, pre, p.n_out, 40, 0, label(c, n_in, p.n_out, 40));
     for (const int64_t first : {int64_t(0), int64_t(16)}) {
         const std::vector<float> dec = run_gpu(mm, p, w, x, p.n_out, kMaxDecodeRows, first);
+        if (f16) check(p, dec, p.n_out, kMaxDecodeRows, first, label(c, n_in, p.n_out, kMaxDecodeRows));
         int bad = 0;
         for (int64_t t = 0; t < kMaxDecodeRows; ++t) {
             for (int64_t r = 0; r < p.n_out; ++r) {
                 const size_t i = size_t((first + t) * p.n_out + r);
                 const float a = dec[size_t(t * p.n_out + r)], b = pre[i];
-                if (!(std::fabs(a - b) <= 2 * kRelTol * p.mag[i]) && ++bad <= 3)
+                const double tol = f16 ? 1e-2 * p.mag_f[i] : 2 * kRelTol * p.mag[i];
+                if (!(std::fabs(a - b) <= tol) && ++bad <= 3)
                     ADD_FAILURE() << quant::type_name(c.type) << ": row " << first + t << " output " << r
                                   << ": decode " << a << ", prefill " << b;
             }

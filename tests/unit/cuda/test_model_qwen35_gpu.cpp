@@ -13,6 +13,7 @@
 
 #include "cpu/cpu_backend.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/switches.h"
 #include "gpu_test_util.h"
 #include "model/batched_check.h"
 #include "model/model.h"
@@ -129,11 +130,21 @@ Agreement compare_logits(const std::string& path, size_t n, size_t gpu_chunk) {
     return a;
 }
 
+// Whether the GPU's prefill matmuls quantize activations per block as the CPU does (HOTROD_CUDA_MMA=int8 or 0: the
+// same bits, only the float order differs) rather than read them as fp16 (the default, matmul_mma_f16.cu: closer to
+// the exact product, so it differs from the CPU by the CPU's own Q8_K rounding, which the decay gates of a delta net
+// carry along the positions). The bounds below are per mode; bench/gpu_device_run.sh runs these tests in both.
+bool same_activation_bits() {
+    return cuda::switch_is("HOTROD_CUDA_MMA", "int8") || cuda::switch_off("HOTROD_CUDA_MMA");
+}
+
 // Cosine >= 0.9999 at every position and greedy text equal for Q8_0 weights. Measured on an H100 (session 8):
 // q8_0 0.999942, q4_k_m 0.999884, 200/200 arg-max and greedy equal for both; the dense qwen3 tiny synthetic's
 // q4_k_m gives 0.999899 in the same run (test_model_gpu.cpp), so q4_k_m's last digit is the K-format matmuls'
 // float order (activations quantized per block, the same bits on both; the sums in another order), not the delta
-// net (float-exact to ~1e-6 against the CPU, test_delta_rule.cpp). q4_k_m is held to 0.9998.
+// net (float-exact to ~1e-6 against the CPU, test_delta_rule.cpp). q4_k_m is held to 0.9998. With fp16 prefill
+// activations (session 9, H100): q8_0 0.999899, q4_k_m 0.999718, 200/200 arg-max, greedy equal: held to 0.9998 /
+// 0.9995.
 TEST(GpuModel, SynthQwen35MatchesCpu) {
     HOTROD_REQUIRE_GPU();
     REQUIRE_QWEN35_VOCAB();
@@ -142,7 +153,9 @@ TEST(GpuModel, SynthQwen35MatchesCpu) {
         const Agreement a = compare_logits(f.path, 200, 64);
         std::printf("  qwen35 tiny %s: worst cosine %.6f (position %zu), arg-max agreement %d/%zu\n", quant, a.worst,
                     a.worst_p, a.agree, a.n);
-        EXPECT_GE(a.worst, std::string(quant) == "q8_0" ? 0.9999 : 0.9998) << quant << " position " << a.worst_p;
+        const bool q8 = std::string(quant) == "q8_0";
+        const double bound = same_activation_bits() ? (q8 ? 0.9999 : 0.9998) : (q8 ? 0.9998 : 0.9995);
+        EXPECT_GE(a.worst, bound) << quant << " position " << a.worst_p;
         Loaded cpu = load(f.path, false), gpu = load(f.path, true);
         std::mt19937 rng(7);
         std::vector<int32_t> prompt(20);
@@ -157,7 +170,9 @@ TEST(GpuModel, SynthQwen35MatchesCpu) {
 // Measured on an H100 (session 8): worst cosine 0.985799 (position 41), arg-max 71/100 -- the class of the CPU's
 // own agreement with llama.cpp on the 0.8B (>= 0.9975, 70-80%, and llama.cpp against itself with and without flash
 // attention 77-82%). The tiny model above is the tight check; this one catches a wrong layer or state slot (a
-// cosine far below 0.9). 100 positions: the CPU reference at this size is the slow part.
+// cosine far below 0.9). 100 positions: the CPU reference at this size is the slow part. With fp16 prefill
+// activations (session 9, H100): 0.936312 (position 38), 43/100 -- the CPU's Q8_K rounding of every matmul input
+// against none, amplified as above; the dense 4B moved only 0.9956 -> 0.9952 in the same run. Held to 0.9 / 35%.
 TEST(GpuModel, SynthQwen35_4BMatchesCpu) {
     HOTROD_REQUIRE_GPU();
     REQUIRE_QWEN35_VOCAB();
@@ -173,8 +188,9 @@ TEST(GpuModel, SynthQwen35_4BMatchesCpu) {
     const Agreement a = compare_logits(path, 100, 64);
     std::printf("  qwen35 4b q4_k_m: worst cosine %.6f (position %zu), arg-max agreement %d/%zu\n", a.worst,
                 a.worst_p, a.agree, a.n);
-    EXPECT_GE(a.worst, 0.98) << "position " << a.worst_p;
-    EXPECT_GE(double(a.agree), 0.6 * double(a.n));
+    const bool same = same_activation_bits();
+    EXPECT_GE(a.worst, same ? 0.98 : 0.9) << "position " << a.worst_p;
+    EXPECT_GE(double(a.agree), (same ? 0.6 : 0.35) * double(a.n));
 }
 
 // Each sequence's conv and delta-rule state in its own slot across mixed prefill / decode steps. Tolerance 1e-2 of
