@@ -30,8 +30,9 @@ bool matmul_prefill_mma(const DeviceWeight& w, const void* x_q, size_t x_row_byt
 // Q6_K and the 32-element formats, n_in a multiple of 64; none with HOTROD_CUDA_MMA=0 or =int8): x as fp16 rows
 // (convert_rows_f16), x_row_bytes a multiple of 16. False, having launched nothing, for more than 65535 x 128 rows.
 bool matmul_prefill_f16_takes(const DeviceWeight& w);
+// tokens_per_block: 64 or 128 forces a tile height (the tests run both); 0 chooses by the grid and the SM count.
 bool matmul_prefill_f16(const DeviceWeight& w, const void* x_f16, size_t x_row_bytes, int64_t n_rows,
-                        const DeviceRows& y, cudaStream_t stream);
+                        const DeviceRows& y, cudaStream_t stream, int tokens_per_block = 0);
 
 // y[t][r] = sum over i of w[r][i] * x[t][i] in float, for F32 / F16 / BF16 weights and any n_in.
 void matmul_decode_float(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y, cudaStream_t stream);

@@ -1,11 +1,12 @@
 // The prefill matmul on fp16 tensor cores (mma.sync m16n8k16 f16 x f16 -> f32, sm_80+) for the formats the
 // models we serve are made of (Q4_K, Q6_K; Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 at widths of whole 64-element steps),
 // reading activations as fp16 rows (convert_rows_f16, quantize_act.cu).
-// A thread block computes 64 weight rows x 128 tokens, 64 elements of the inner dimension a step:
+// A thread block computes 64 weight rows x 128 tokens (64 where that leaves SMs idle), 64 elements of the inner
+// dimension a step:
 //   1. each thread loads the raw bits of 16 weights of one row for step s + 1 (a quarter of a super-block's chunk)
 //      into registers and issues cp.async copies of the step's fp16 activation tile, while
-//   2. the 8 warps (2 along the rows x 4 along the tokens, 32 x 32 each) run the MMAs of step s from shared
-//      memory through ldmatrix;
+//   2. the 8 warps (2 along the rows x 4 along the tokens, 32 x 32 or 32 x 16 each) run the MMAs of step s from
+//      shared memory through ldmatrix;
 //   3. then each thread dequantizes its 16 weights to fp16 (scales folded in) into the other shared stage.
 // Why fp16 and not int8 (matmul_mma.cu): the K formats scale every 16 or 32 elements, so an int8 product has to
 // stop at each sub-block and scale its integer sums (16 multiply-adds a unit and thread, plus the loads), which
@@ -43,10 +44,9 @@ using quant::DType;
 
 constexpr int kThreads = 256;
 constexpr int kRows = 64;    // weight rows a block
-constexpr int kToks = 128;   // tokens a block
 constexpr int kStep = 64;    // inner elements a step (a quarter of a super-block)
 constexpr int kLd = kStep + 8;  // halves a shared row: 144 bytes, so the 8 rows one ldmatrix reads hit 8 bank groups
-constexpr int kATile = kRows * kLd, kBTile = kToks * kLd;  // halves a stage
+constexpr int kATile = kRows * kLd;  // halves of a weight stage; an activation stage is kToks * kLd
 
 
 // 8 bytes at a 2-byte aligned address, as two words (three aligned loads and two funnel shifts when it sits
@@ -88,7 +88,8 @@ struct Dequant<DType::Q4_K> {
         const int c = step % 4;
         const auto* hw = reinterpret_cast<const uint32_t*>(blk);
         const auto* qw = reinterpret_cast<const uint32_t*>(blk + F::kQs + 32 * c + 8 * p);
-        return {make_uint4(__ldg(hw), __ldg(hw + 1), __ldg(hw + 2), __ldg(hw + 3)), make_uint2(__ldg(qw), __ldg(qw + 1))};
+        return {make_uint4(__ldg(hw), __ldg(hw + 1), __ldg(hw + 2), __ldg(hw + 3)),
+                make_uint2(__ldg(qw), __ldg(qw + 1))};
     }
     __device__ static void dequant(const Raw& r, int step, int, __half2 (&lo)[4], __half2 (&hi)[4]) {
         const int c = step % 4;
@@ -250,13 +251,16 @@ __device__ __forceinline__ void mma_f16(float (&d)[4], const uint32_t (&a)[4], u
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-template <DType T>
-__global__ void __launch_bounds__(kThreads, 2)
+// kToks tokens a block: 128 (warp tiles of 32 rows x 32 tokens, two blocks an SM), or 64 for grids too narrow
+// to fill the card that way (32 x 16, three blocks an SM: twice the blocks, each half the work).
+template <DType T, int kToks>
+__global__ void __launch_bounds__(kThreads, kToks == 64 ? 3 : 2)
     prefill_f16_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_in,
                        const __half* __restrict__ x, int64_t x_stride, int64_t n_tok, float* __restrict__ y,
                        int64_t y_stride) {
     grid_dependency_sync();
     using D = Dequant<T>;
+    constexpr int kBTile = kToks * kLd, kNT = kToks / 32;  // kNT: n tiles of 8 tokens a warp
     extern __shared__ uint4 smem16[];
     __half* const s_a = reinterpret_cast<__half*>(smem16);  // 2 stages of kRows x kLd
     __half* const s_b = s_a + 2 * kATile;                    // 2 stages of kToks x kLd
@@ -278,28 +282,29 @@ __global__ void __launch_bounds__(kThreads, 2)
         *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(lo);
         *reinterpret_cast<uint4*>(dst + 32) = *reinterpret_cast<const uint4*>(hi);
     };
-    // The step's activation tile: kToks rows of 64 halves, 8 16-byte copies a row, 4 a thread. Tokens past the
+    // The step's activation tile: kToks rows of 64 halves, 8 16-byte copies a row, 4 or 2 a thread. Tokens past the
     // batch repeat the last one (their outputs are not stored).
     auto stage_b = [&](int step, int buf) {
 #pragma unroll
         for (int i = 0; i < kToks * 8 / kThreads; ++i) {
             const int idx = tid + i * kThreads, j = idx / 8, part = idx % 8;
             const int64_t tok = min(tok0 + j, n_tok - 1);
-            copy16_async(s_b + buf * kBTile + j * kLd + 8 * part, x + tok * x_stride + int64_t(step) * kStep + 8 * part);
+            copy16_async(s_b + buf * kBTile + j * kLd + 8 * part,
+                         x + tok * x_stride + int64_t(step) * kStep + 8 * part);
         }
     };
 
-    float acc[2][4][4];
+    float acc[2][kNT][4];
 #pragma unroll
     for (int i = 0; i < 2; ++i)
 #pragma unroll
-        for (int j = 0; j < 4; ++j)
+        for (int j = 0; j < kNT; ++j)
 #pragma unroll
             for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
 
     // ldmatrix row addresses: A's matrices are (rows 0-7 | 8-15) x (k 0-7 | 8-15) in that order, B's (tokens 0-7,
     // k 0-7), (tokens 0-7, k 8-15), (tokens 8-15, k 0-7), (tokens 8-15, k 8-15).
-    const int wr = 32 * (warp % 2), wt = 32 * (warp / 2);
+    const int wr = 32 * (warp % 2), wt = 8 * kNT * (warp / 2);
     const int a_off = (wr + lane % 16) * kLd + 8 * (lane / 16);
     const int b_off = (wt + lane % 8 + 8 * (lane / 16)) * kLd + 8 * ((lane / 8) % 2);
 
@@ -321,15 +326,16 @@ __global__ void __launch_bounds__(kThreads, 2)
         const __half* b_tile = s_b + buf * kBTile + b_off;
 #pragma unroll
         for (int kk = 0; kk < kStep / 16; ++kk) {
-            uint32_t a[2][4], b[2][4];
+            uint32_t a[2][4], b[kNT / 2][4];
 #pragma unroll
             for (int i = 0; i < 2; ++i) ldmatrix_x4(a[i], a_tile + 16 * i * kLd + 16 * kk);
 #pragma unroll
-            for (int j = 0; j < 2; ++j) ldmatrix_x4(b[j], b_tile + 16 * j * kLd + 16 * kk);
+            for (int j = 0; j < kNT / 2; ++j) ldmatrix_x4(b[j], b_tile + 16 * j * kLd + 16 * kk);
 #pragma unroll
             for (int i = 0; i < 2; ++i)
 #pragma unroll
-                for (int j = 0; j < 4; ++j) mma_f16(acc[i][j], a[i], b[j / 2][2 * (j % 2)], b[j / 2][2 * (j % 2) + 1]);
+                for (int j = 0; j < kNT; ++j)
+                    mma_f16(acc[i][j], a[i], b[j / 2][2 * (j % 2)], b[j / 2][2 * (j % 2) + 1]);
         }
         if (more) store_a(raw, step + 1, buf ^ 1);
         async_wait_all();
@@ -340,7 +346,7 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll
     for (int i = 0; i < 2; ++i)
 #pragma unroll
-        for (int j = 0; j < 4; ++j)
+        for (int j = 0; j < kNT; ++j)
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
                 const int64_t row = row0 + wr + 16 * i + g + 8 * (e / 2);
@@ -349,23 +355,50 @@ __global__ void __launch_bounds__(kThreads, 2)
             }
 }
 
-template <DType T>
-bool launch(const DeviceWeight& w, const __half* x, int64_t x_stride, int64_t n_rows, const DeviceRows& y,
-            cudaStream_t stream) {
-    // Weights at Format::kAlign (Matmul::run checked it), x rows at 16 bytes (the scratch's).
-    if (w.n_in % kStep != 0 || x_stride % 8 != 0 || reinterpret_cast<uintptr_t>(x) % 16 != 0) return false;
-    const int64_t gy = (n_rows + kToks - 1) / kToks;
-    if (gy > 65535) return false;
-    const dim3 grid(unsigned((w.n_out + kRows - 1) / kRows), unsigned(gy));
-    constexpr size_t kSmem = size_t(2 * (kATile + kBTile)) * sizeof(__half);
+template <DType T, int kToks>
+void launch_tiles(const DeviceWeight& w, const __half* x, int64_t x_stride, int64_t n_rows, const DeviceRows& y,
+                  cudaStream_t stream) {
+    const dim3 grid(unsigned((w.n_out + kRows - 1) / kRows), unsigned((n_rows + kToks - 1) / kToks));
+    constexpr size_t kSmem = size_t(2 * (kATile + kToks * kLd)) * sizeof(__half);
     static const bool configured = [] {  // over the 48 KiB default: ask once
-        HOTROD_CUDA_CHECK(cudaFuncSetAttribute(prefill_f16_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                               int(kSmem)));
+        HOTROD_CUDA_CHECK(cudaFuncSetAttribute(prefill_f16_kernel<T, kToks>,
+                                               cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSmem)));
         return true;
     }();
     (void)configured;
-    launch_kernel(prefill_f16_kernel<T>, grid, kThreads, kSmem, stream, static_cast<const uint8_t*>(w.data),
+    launch_kernel(prefill_f16_kernel<T, kToks>, grid, kThreads, kSmem, stream, static_cast<const uint8_t*>(w.data),
                   w.row_bytes, w.n_out, w.n_in, x, x_stride, n_rows, y.data, y.stride);
+}
+
+// The SMs of the current device (cached per device).
+int sm_count() {
+    static int counts[64] = {};
+    int dev = 0;
+    HOTROD_CUDA_CHECK(cudaGetDevice(&dev));
+    if (dev < 0 || dev >= 64) return 132;
+    if (counts[dev] == 0) HOTROD_CUDA_CHECK(cudaDeviceGetAttribute(&counts[dev], cudaDevAttrMultiProcessorCount, dev));
+    return counts[dev];
+}
+
+// 64-token blocks when 128-token ones would not give every SM its two (HOTROD_CUDA_F16_TOKS=64 / 128 forces one).
+int tokens_per_block(int64_t n_out, int64_t n_rows, int toks) {
+    if (toks == 64 || toks == 128) return toks;
+    static const int forced = switch_is("HOTROD_CUDA_F16_TOKS", "64")    ? 64
+                              : switch_is("HOTROD_CUDA_F16_TOKS", "128") ? 128
+                                                                          : 0;
+    if (forced != 0) return forced;
+    const int64_t blocks = (n_out + kRows - 1) / kRows * ((n_rows + 127) / 128);
+    return blocks < 2 * int64_t(sm_count()) ? 64 : 128;
+}
+
+template <DType T>
+bool launch(const DeviceWeight& w, const __half* x, int64_t x_stride, int64_t n_rows, const DeviceRows& y,
+            int toks, cudaStream_t stream) {
+    // Weights at Format::kAlign (Matmul::run checked it), x rows at 16 bytes (the scratch's).
+    if (w.n_in % kStep != 0 || x_stride % 8 != 0 || reinterpret_cast<uintptr_t>(x) % 16 != 0) return false;
+    if ((n_rows + 63) / 64 > 65535) return false;
+    if (tokens_per_block(w.n_out, n_rows, toks) == 64) launch_tiles<T, 64>(w, x, x_stride, n_rows, y, stream);
+    else launch_tiles<T, 128>(w, x, x_stride, n_rows, y, stream);
     return true;
 }
 
@@ -382,17 +415,18 @@ bool matmul_prefill_f16_takes(const DeviceWeight& w) {
 }
 
 bool matmul_prefill_f16(const DeviceWeight& w, const void* x_f16, size_t x_row_bytes, int64_t n_rows,
-                        const DeviceRows& y, cudaStream_t stream) {
+                        const DeviceRows& y, cudaStream_t stream, int tokens_per_block) {
     const auto* x = static_cast<const __half*>(x_f16);
     const int64_t x_stride = int64_t(x_row_bytes / sizeof(__half));
+    const int tb = tokens_per_block;
     switch (w.type) {
-        case DType::Q4_0: return launch<DType::Q4_0>(w, x, x_stride, n_rows, y, stream);
-        case DType::Q4_1: return launch<DType::Q4_1>(w, x, x_stride, n_rows, y, stream);
-        case DType::Q5_0: return launch<DType::Q5_0>(w, x, x_stride, n_rows, y, stream);
-        case DType::Q5_1: return launch<DType::Q5_1>(w, x, x_stride, n_rows, y, stream);
-        case DType::Q8_0: return launch<DType::Q8_0>(w, x, x_stride, n_rows, y, stream);
-        case DType::Q4_K: return launch<DType::Q4_K>(w, x, x_stride, n_rows, y, stream);
-        case DType::Q6_K: return launch<DType::Q6_K>(w, x, x_stride, n_rows, y, stream);
+        case DType::Q4_0: return launch<DType::Q4_0>(w, x, x_stride, n_rows, y, tb, stream);
+        case DType::Q4_1: return launch<DType::Q4_1>(w, x, x_stride, n_rows, y, tb, stream);
+        case DType::Q5_0: return launch<DType::Q5_0>(w, x, x_stride, n_rows, y, tb, stream);
+        case DType::Q5_1: return launch<DType::Q5_1>(w, x, x_stride, n_rows, y, tb, stream);
+        case DType::Q8_0: return launch<DType::Q8_0>(w, x, x_stride, n_rows, y, tb, stream);
+        case DType::Q4_K: return launch<DType::Q4_K>(w, x, x_stride, n_rows, y, tb, stream);
+        case DType::Q6_K: return launch<DType::Q6_K>(w, x, x_stride, n_rows, y, tb, stream);
         default: return false;
     }
 }

@@ -20,9 +20,12 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cuda/matmul.h"
+#include "cuda/matmul_kernels.h"
+#include "cuda/quantize_act.h"
 #include "gpu_test_util.h"
 #include "quant/blocks.h"
 #include "quant/dequantize.h"
@@ -331,6 +334,34 @@ TEST(CudaMatmul, SharedEqualsSeparate) {
                 EXPECT_EQ(std::memcmp(shared.data(), single.data(), shared.size() * sizeof(float)), 0)
                     << what << ": shared and alone differ";
             }
+        }
+    }
+}
+
+// The fp16 prefill's two tile heights (64 and 128 tokens a block; Matmul::run picks one by the grid and the SM
+// count, so the grids above may take only one): each against the dequantized reference, ragged rows and tokens.
+TEST(CudaMatmul, F16PrefillBothTileHeights) {
+    HOTROD_REQUIRE_GPU();
+    const std::pair<DType, int64_t> cases[] = {{DType::Q4_K, 2816}, {DType::Q6_K, 2816}, {DType::Q5_0, 576},
+                                               {DType::Q8_0, 576}};
+    for (const auto& [type, n_in] : cases) {
+        const int64_t n_out = 300, n_rows = 129;
+        const Problem p(type_case(type), n_in, n_out, n_rows, 77u);
+        const DeviceArray<uint8_t> w(p.w);
+        const DeviceArray<float> x(p.x);
+        const size_t x_row_bytes = Matmul::act_row_bytes(DType::F16, n_in);
+        DeviceArray<uint8_t> xh(size_t(n_rows) * x_row_bytes);
+        convert_rows_f16(x.get(), p.x_stride, n_rows, n_in, xh.get(), x_row_bytes, nullptr);
+        for (const int toks : {64, 128}) {
+            DeviceArray<float> y(size_t(n_rows * n_out));
+            y.poison(0xff);
+            const DeviceWeight dw{type, w.get(), n_out, n_in, p.w_row_bytes};
+            const DeviceRows dy{y.get(), n_rows, n_out, n_out};
+            ASSERT_TRUE(detail::matmul_prefill_f16(dw, xh.get(), x_row_bytes, n_rows, dy, nullptr, toks));
+            const double worst = check(p, y.download(), n_out, n_rows, 0,
+                                       label(p.tc, n_in, n_out, n_rows) + " tokens a block " + std::to_string(toks));
+            std::printf("  %s %d tokens a block: worst |err| / sum|w x| %.3g\n",
+                        std::string(quant::type_name(type)).c_str(), toks, worst);
         }
     }
 }
