@@ -27,6 +27,9 @@ int cmd_version(int /*argc*/, char** /*argv*/) {
     add(f.avx512vl, "avx512vl");
     add(f.avx512vnni, "avx512vnni");
     add(f.avx512bf16, "avx512bf16");
+    add(f.amx_int8, "amx-int8");
+    add(f.amx_bf16, "amx-bf16");
+    add(f.amx_listed && !f.amx_int8 && !f.amx_bf16, "amx-listed-but-not-enabled-by-the-os");
     // Every ISA's kernels are compiled into every build (per-file target flags, hotrod_simd_flags); the best one
     // the CPU and OS allow runs, capped by HOTROD_ISA.
     std::printf("cpu: kernels compiled for scalar, avx2, avx512; this cpu has %s; running the %s kernels\n",

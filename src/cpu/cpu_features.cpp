@@ -1,8 +1,11 @@
 // CPUID / XGETBV feature detection. A feature counts only when the OS also saves its register state
-// (XCR0), otherwise the first AVX instruction would fault on a kernel that did not enable it.
+// (XCR0), otherwise the first AVX instruction would fault on a kernel that did not enable it; AMX also needs the
+// kernel's per-process permission. The rules are features_from(), on registers read once by read_cpuid().
 #include "cpu/cpu_features.h"
 
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -16,40 +19,67 @@ uint64_t read_xcr0() {
     return (uint64_t(hi) << 32) | lo;
 }
 
-CpuFeatures detect() {
-    CpuFeatures f;
+constexpr uint64_t kXcr0Ymm = 0x6;          // SSE + AVX state
+constexpr uint64_t kXcr0Zmm = 0xe0;         // opmask + ZMM_Hi256 + Hi16_ZMM
+constexpr uint64_t kXcr0Tile = 3ull << 17;  // XTILECFG + XTILEDATA
+constexpr bool bit(uint32_t r, int i) { return (r >> i) & 1u; }
+
+// Linux (5.16+) hands a process the AMX tile state only when asked: ARCH_REQ_XCOMP_PERM (0x1023) for
+// XFEATURE_XTILEDATA (18). A kernel without it answers EINVAL and the tiles stay off.
+bool request_amx_permission() {
+#if defined(__linux__) && defined(SYS_arch_prctl)
+    return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+#else
+    return false;
+#endif
+}
+
+CpuidView read_cpuid() {
+    CpuidView v;
     unsigned a = 0, b = 0, c = 0, d = 0;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
-    const bool osxsave = c & (1u << 27);
-    const bool has_avx = c & (1u << 28);
-    const bool has_fma = c & (1u << 12);
-    const bool has_f16c = c & (1u << 29);
-    if (!osxsave || !has_avx) return f;
-    const uint64_t xcr0 = read_xcr0();
-    const bool ymm_saved = (xcr0 & 0x6) == 0x6;            // SSE + AVX state
-    const bool zmm_saved = ymm_saved && (xcr0 & 0xe0) == 0xe0;  // opmask + ZMM_Hi256 + Hi16_ZMM
-    if (!ymm_saved) return f;
-    if (__get_cpuid_max(0, nullptr) < 7) return f;
-    __cpuid_count(7, 0, a, b, c, d);
-    f.avx2 = b & (1u << 5);
-    f.fma = has_fma;
-    f.f16c = has_f16c;
-    if (zmm_saved) {
-        f.avx512f = b & (1u << 16);
-        f.avx512bw = b & (1u << 30);
-        f.avx512vl = b & (1u << 31);
-        f.avx512vnni = c & (1u << 11);
-        unsigned a1 = 0, b1 = 0, c1 = 0, d1 = 0;
-        __cpuid_count(7, 1, a1, b1, c1, d1);
-        f.avx512bf16 = a1 & (1u << 5);
+    v.max_leaf = __get_cpuid_max(0, nullptr);
+    if (v.max_leaf < 1 || !__get_cpuid(1, &a, &b, &c, &d)) return v;
+    v.l1_ecx = c;
+    if (bit(c, 27)) v.xcr0 = read_xcr0();  // OSXSAVE: xgetbv exists
+    if (v.max_leaf >= 7) {
+        __cpuid_count(7, 0, a, b, c, d);
+        v.l7_ebx = b, v.l7_ecx = c, v.l7_edx = d;
+        __cpuid_count(7, 1, a, b, c, d);
+        v.l7s1_eax = a;
     }
-    return f;
+    // Ask for the tiles only when the CPU lists them and the OS enables their state at all.
+    if (bit(v.l7_edx, 24) && (v.xcr0 & kXcr0Tile) == kXcr0Tile) v.amx_permitted = request_amx_permission();
+    return v;
 }
 
 }  // namespace
 
+CpuFeatures features_from(const CpuidView& v) {
+    CpuFeatures f;
+    f.amx_listed = v.max_leaf >= 7 && bit(v.l7_edx, 24);
+    const bool osxsave = bit(v.l1_ecx, 27), has_avx = bit(v.l1_ecx, 28);
+    if (!osxsave || !has_avx || v.max_leaf < 7) return f;
+    const bool ymm_saved = (v.xcr0 & kXcr0Ymm) == kXcr0Ymm;
+    if (!ymm_saved) return f;
+    const bool zmm_saved = (v.xcr0 & kXcr0Zmm) == kXcr0Zmm;
+    f.avx2 = bit(v.l7_ebx, 5);
+    f.fma = bit(v.l1_ecx, 12);
+    f.f16c = bit(v.l1_ecx, 29);
+    if (zmm_saved) {
+        f.avx512f = bit(v.l7_ebx, 16);
+        f.avx512bw = bit(v.l7_ebx, 30);
+        f.avx512vl = bit(v.l7_ebx, 31);
+        f.avx512vnni = bit(v.l7_ecx, 11);
+        f.avx512bf16 = bit(v.l7s1_eax, 5);
+    }
+    const bool tiles = f.amx_listed && (v.xcr0 & kXcr0Tile) == kXcr0Tile && v.amx_permitted;
+    f.amx_int8 = tiles && bit(v.l7_edx, 25);
+    f.amx_bf16 = tiles && bit(v.l7_edx, 22);
+    return f;
+}
+
 const CpuFeatures& cpu_features() {
-    static const CpuFeatures features = detect();
+    static const CpuFeatures features = features_from(read_cpuid());
     return features;
 }
 

@@ -1,4 +1,5 @@
-// CPU feature detection: the ISA ladder is consistent with the features, and HOTROD_ISA caps the choice.
+// CPU feature detection: the ISA ladder is consistent with the features, features the OS does not enable are
+// refused (made-up CPUID / XCR0 registers), and HOTROD_ISA caps the choice.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -19,6 +20,59 @@ TEST(CpuFeatures, BestIsaFollowsFeatures) {
     EXPECT_EQ(best_isa(f), Isa::Avx512);
     f.fma = false;
     EXPECT_EQ(best_isa(f), Isa::Scalar);
+}
+
+// Made-up registers of a modern x86 with AVX-512, VNNI, BF16 and AMX, its OS saving every state.
+CpuidView full_view() {
+    CpuidView v;
+    v.max_leaf = 0x20;
+    v.l1_ecx = (1u << 12) | (1u << 27) | (1u << 28) | (1u << 29);  // FMA, OSXSAVE, AVX, F16C
+    v.l7_ebx = (1u << 5) | (1u << 16) | (1u << 30) | (1u << 31);  // AVX2, AVX512F, BW, VL
+    v.l7_ecx = 1u << 11;                                          // AVX512_VNNI
+    v.l7_edx = (1u << 22) | (1u << 24) | (1u << 25);              // AMX-BF16, AMX-TILE, AMX-INT8
+    v.l7s1_eax = 1u << 5;                                         // AVX512_BF16
+    v.xcr0 = 0x7 | 0xe0 | (3ull << 17);                           // x87/SSE/AVX, opmask/ZMM, tiles
+    v.amx_permitted = true;
+    return v;
+}
+
+TEST(CpuFeatures, EverythingWhenTheOsSavesEveryState) {
+    const CpuFeatures f = features_from(full_view());
+    EXPECT_TRUE(f.avx2 && f.fma && f.f16c && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni && f.avx512bf16);
+    EXPECT_TRUE(f.amx_int8 && f.amx_bf16 && f.amx_listed);
+    EXPECT_EQ(best_isa(f), Isa::Avx512);
+}
+
+// A feature the CPU lists but the OS does not enable is refused: the dispatcher must never pick it.
+TEST(CpuFeatures, RefusesWhatTheOsDoesNotEnable) {
+    CpuidView v = full_view();
+    v.xcr0 &= ~0xe0ull;  // no opmask / ZMM state: AVX-512 listed, not usable
+    CpuFeatures f = features_from(v);
+    EXPECT_TRUE(f.avx2 && f.fma);
+    EXPECT_FALSE(f.avx512f || f.avx512bw || f.avx512vl || f.avx512vnni || f.avx512bf16);
+    EXPECT_EQ(best_isa(f), Isa::Avx2);
+
+    v = full_view();
+    v.xcr0 = 0x3;  // no YMM state: nothing past SSE
+    f = features_from(v);
+    EXPECT_FALSE(f.avx2 || f.fma || f.avx512f);
+    EXPECT_EQ(best_isa(f), Isa::Scalar);
+
+    v = full_view();
+    v.l1_ecx &= ~(1u << 27);  // no OSXSAVE: XCR0 cannot even be read
+    EXPECT_EQ(best_isa(features_from(v)), Isa::Scalar);
+
+    // AMX listed by CPUID (as in a VM) but the tile state off in XCR0, or the kernel's permission refused.
+    v = full_view();
+    v.xcr0 &= ~(3ull << 17);
+    f = features_from(v);
+    EXPECT_TRUE(f.amx_listed);
+    EXPECT_FALSE(f.amx_int8 || f.amx_bf16);
+    EXPECT_EQ(best_isa(f), Isa::Avx512);
+    v = full_view();
+    v.amx_permitted = false;
+    f = features_from(v);
+    EXPECT_FALSE(f.amx_int8 || f.amx_bf16);
 }
 
 TEST(CpuFeatures, NamesRoundTrip) {
