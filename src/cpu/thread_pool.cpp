@@ -8,6 +8,7 @@
 
 #include <immintrin.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
@@ -34,15 +35,28 @@ void pin_to(std::thread& t, int cpu) {
     (void)pthread_setaffinity_np(t.native_handle(), sizeof(set), &set);  // best effort: containers may refuse
 }
 
+// The 1-minute load average, or -1.
+double load_average() {
+    double load = -1;
+    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+        if (std::fscanf(f, "%lf", &load) != 1) load = -1;
+        std::fclose(f);
+    }
+    return load;
+}
+
 }  // namespace
+
+bool should_pin(const char* env, double load, int n_cpus, int n_threads) {
+    if (env && std::string_view(env) == "0") return false;
+    if (!env || std::string_view(env) != "auto" || load < 0) return true;
+    return load + double(n_threads) <= double(n_cpus) + 0.5;
+}
 
 ThreadPool::ThreadPool(int n_threads, int spin_iterations) : spin_iterations_(spin_iterations) {
     const std::vector<int> cpus = allowed_cpus();
-    // Env HOTROD_PIN=0 leaves workers unpinned (a host shared with other busy processes: a pinned worker cannot
-    // move to a core that frees up).
-    const char* pin_env = std::getenv("HOTROD_PIN");
-    const bool pin = !(pin_env && std::string_view(pin_env) == "0");
     if (n_threads <= 0) n_threads = cpus.empty() ? int(std::max(1u, std::thread::hardware_concurrency())) : int(cpus.size());
+    const bool pin = should_pin(std::getenv("HOTROD_PIN"), load_average(), int(cpus.size()), n_threads);
     n_threads_ = n_threads;
     workers_.reserve(size_t(n_threads - 1));
     for (int i = 1; i < n_threads; ++i) {

@@ -1,4 +1,4 @@
-// The one CPU thread pool: n_threads - 1 pinned workers plus the calling thread, which takes part in every
+// The one CPU thread pool: n_threads - 1 workers (pinned unless HOTROD_PIN says otherwise: should_pin) plus the calling thread, which takes part in every
 // job. Dispatch is an atomic generation counter the workers spin on for a short while before sleeping on a
 // futex (std::atomic::wait), because a forward pass dispatches a few hundred jobs per token and a sleep and
 // wake-up per op is where small models lose their time. Objects of this type are handed down, never global.
@@ -12,6 +12,13 @@
 #include <vector>
 
 namespace hotrod::cpu {
+
+// Whether to pin the workers: HOTROD_PIN=0 never; =auto only when the 1-minute load average (load, -1 when
+// unknown) leaves our threads their cores (load + n_threads <= n_cpus + 0.5); unset or anything else, always.
+// A pinned worker cannot move to a core that frees up, which lost on a loaded Intel VM (issue 18: decode 22-30
+// pinned against 39 t/s unpinned); on this project's 2-core AMD VM with one competing busy loop pinned won
+// (bench/busy_host.sh: 59-68 against 55-59 t/s), so pinning stays the default and auto is a choice.
+bool should_pin(const char* env, double load, int n_cpus, int n_threads);
 
 class ThreadPool {
 public:

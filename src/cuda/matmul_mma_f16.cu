@@ -1,7 +1,7 @@
 // The prefill matmul on fp16 tensor cores (mma.sync m16n8k16 f16 x f16 -> f32, sm_80+) for the formats the
 // models we serve are made of (Q4_K, Q6_K; Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 at widths of whole 64-element steps),
 // reading activations as fp16 rows (convert_rows_f16, quantize_act.cu).
-// A thread block computes 64 weight rows x 128 tokens (64 where that leaves SMs idle), 64 elements of the inner
+// A thread block computes 64 weight rows x 128 tokens (64 for small grids), 64 elements of the inner
 // dimension a step:
 //   1. each thread loads the raw bits of 16 weights of one row for step s + 1 (a quarter of a super-block's chunk)
 //      into registers and issues cp.async copies of the step's fp16 activation tile, while
@@ -251,8 +251,8 @@ __device__ __forceinline__ void mma_f16(float (&d)[4], const uint32_t (&a)[4], u
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-// kToks tokens a block: 128 (warp tiles of 32 rows x 32 tokens, two blocks an SM), or 64 for grids too narrow
-// to fill the card that way (32 x 16, three blocks an SM: twice the blocks, each half the work).
+// kToks tokens a block: 128 (warp tiles of 32 rows x 32 tokens, two blocks an SM), or 64 for grids too small to
+// give every SM a block that way (32 x 16, three blocks an SM: twice the blocks, each half the work).
 template <DType T, int kToks>
 __global__ void __launch_bounds__(kThreads, kToks == 64 ? 3 : 2)
     prefill_f16_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_in,
@@ -380,7 +380,10 @@ int sm_count() {
     return counts[dev];
 }
 
-// 64-token blocks when 128-token ones would not give every SM its two (HOTROD_CUDA_F16_TOKS=64 / 128 forces one).
+// 64-token blocks when 128-token ones would leave SMs with none (HOTROD_CUDA_F16_TOKS=64 / 128 forces one).
+// Measured (H100, 512 rows): 64 wins only there (Q6_K 1024x2560: 33.5 against 41.2 us); at 2560 rows, where
+// 128-token blocks give most SMs one block, 64 still loses (Q4_K 2560x9728: 212.7 against 199.5 us): the
+// kernel is bound by latency per warp, not by idle SMs, so halving a block's work does not pay for its overhead.
 int tokens_per_block(int64_t n_out, int64_t n_rows, int toks) {
     if (toks == 64 || toks == 128) return toks;
     static const int forced = switch_is("HOTROD_CUDA_F16_TOKS", "64")    ? 64
@@ -388,7 +391,7 @@ int tokens_per_block(int64_t n_out, int64_t n_rows, int toks) {
                                                                           : 0;
     if (forced != 0) return forced;
     const int64_t blocks = (n_out + kRows - 1) / kRows * ((n_rows + 127) / 128);
-    return blocks < 2 * int64_t(sm_count()) ? 64 : 128;
+    return blocks < int64_t(sm_count()) ? 64 : 128;
 }
 
 template <DType T>

@@ -26,6 +26,18 @@ TEST(ThreadPool, EveryThreadRunsOnce) {
     }
 }
 
+// Pinned by default; HOTROD_PIN=0 never; =auto only when the load leaves our threads their cores.
+TEST(ThreadPool, PinsAsHotrodPinSays) {
+    EXPECT_TRUE(should_pin(nullptr, 5.0, 2, 2));
+    EXPECT_TRUE(should_pin("1", 9.0, 2, 2));
+    EXPECT_FALSE(should_pin("0", 0.0, 8, 2));
+    EXPECT_TRUE(should_pin("auto", 0.1, 8, 8));
+    EXPECT_TRUE(should_pin("auto", 2.0, 8, 6));
+    EXPECT_FALSE(should_pin("auto", 3.0, 8, 6));  // a busy host: workers free to move
+    EXPECT_FALSE(should_pin("auto", 1.0, 2, 2));
+    EXPECT_TRUE(should_pin("auto", -1, 2, 2));    // load unknown: pinned
+}
+
 TEST(ThreadPool, DefaultSizeIsTheCpuCount) {
     ThreadPool pool;
     EXPECT_GE(pool.n_threads(), 1);
