@@ -24,6 +24,7 @@
 #include "cuda/attention_common.cuh"
 #include "cuda/check.h"
 #include "cuda/launch.cuh"
+#include "cuda/mma.cuh"
 
 namespace hotrod::cuda::attn {
 
@@ -41,15 +42,6 @@ __device__ __forceinline__ uint32_t lds32(const __half* p) { return *reinterpret
 __device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
     const __half2 h = __floats2half2_rn(lo, hi);
     return *reinterpret_cast<const uint32_t*>(&h);
-}
-
-// d += a * b over one 16 x 8 x 16 tile, fp16 in, fp32 accumulate.
-__device__ __forceinline__ void mma_f16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-        "{%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
 // Max and sum over the 4 lanes of a quad (the lanes holding one fragment row).

@@ -35,6 +35,7 @@
 #include "cuda/formats_k.cuh"
 #include "cuda/launch.cuh"
 #include "cuda/matmul_kernels.h"
+#include "cuda/mma.cuh"
 #include "cuda/switches.h"
 
 namespace hotrod::cuda::detail {
@@ -241,14 +242,6 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const __half* p) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                  : "r"(s));
-}
-
-__device__ __forceinline__ void mma_f16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-        "{%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
 // kToks tokens a block: 128 (warp tiles of 32 rows x 32 tokens, two blocks an SM), or 64 for grids too small to
