@@ -85,8 +85,9 @@ bool delta_rule_supports(int head_dim);
 void gated_delta_rule(const DeltaRuleArgs& a, const DeviceRecurrentLayout& layout, cudaStream_t stream);
 
 // The chunked form (delta_rule_chunked.cu) for head_dim 64 and 128: the runs of at least a.chunked_min_tokens (>= 1)
-// tokens. DeltaRuleForm::Auto's threshold: below a chunk half full, the recurrent kernel's token loop is about as
-// fast (an estimate, not yet measured: ~1.8 us a token there against ~12 us a chunk here).
+// tokens. DeltaRuleForm::Auto's threshold, where the two meet: measured on an H100 (Qwen3.5-4B's 16 / 32 heads of 128,
+// one sequence), the token loop takes 0.8-0.9 us a token, a chunk here ~29 us however full (16 tokens: 15 us
+// against 29; 32: 28 against 29; 64: 54 against 30; 512: 412 against 212).
 constexpr int kDeltaChunkedMinTokens = 32;
 bool delta_rule_chunked_supports(int head_dim);
 void gated_delta_rule_chunked(const DeltaRuleArgs& a, const DeviceRecurrentLayout& layout, cudaStream_t stream);
