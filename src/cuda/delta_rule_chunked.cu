@@ -37,8 +37,8 @@ constexpr int kThreads = kWarps * 32;
 constexpr unsigned kFull = 0xffffffffu;
 
 // Rows of q, k and S padded by 4 floats: rows stay 16-byte aligned for float4 loads, and the tiles' row reads land
-// in distinct bank groups. 146,432 bytes at head_dim 128, 105,472 at 64 (one block an SM either way: 168 registers
-// a thread at 256 threads, ptxas, no spills).
+// in distinct bank groups. 146,432 bytes at head_dim 128, 105,472 at 64 (one block an SM either way: ptxas gives
+// 239 / 187 registers a thread at 256 threads, no spills).
 template <int D>
 struct Smem {
     alignas(16) float q[kChunk][D + 4];      // chunk rows: scale * q (normalised); zero past the chunk's tokens
