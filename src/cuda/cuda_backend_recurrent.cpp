@@ -1,8 +1,11 @@
 // CudaBackend's recurrent ops (gated delta net layers, gated attention's output gate and query copy): argument checks
 // as CpuBackend's (cpu_backend_recurrent.cpp), the batch's sequences packed into RecurrentRun records the kernels
 // read from the device (the step's copy from begin_step, or an upload when the layout is not the step's), and the
-// launches handed to the step's graph recorder. Every DeltaRuleForm runs the recurrent kernel (delta_rule.cu): the
-// forms compute the same rule, and the GPU's parallelism is over state rows, which the token loop keeps.
+// launches handed to the step's graph recorder. The delta rule's form is chosen per run from its own length
+// (chunked_min_tokens): DeltaRuleForm::Recurrent runs delta_rule.cu's token loop for every run, Chunked
+// delta_rule_chunked.cu's chunks for every run, Auto the chunks for runs of kDeltaChunkedMinTokens or more (prefill)
+// and the token loop for the rest (decode); a head_dim the chunked kernel lacks, or HOTROD_CUDA_DELTA=recurrent
+// (for comparisons), keeps every run on the token loop.
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -12,6 +15,7 @@
 #include "cuda/cuda_backend.h"
 #include "cuda/ops.h"
 #include "cuda/recurrent.h"
+#include "cuda/switches.h"
 
 namespace hotrod::cuda {
 
@@ -41,6 +45,14 @@ void pack_recurrent(const char* op, const backend::RecurrentLayout& L, int64_t n
 namespace {
 
 bool same_span(auto a, auto b) { return a.data() == b.data() && a.size() == b.size(); }
+
+// DeltaRuleArgs::chunked_min_tokens for a call's form (0: every run recurrent).
+int chunked_min_tokens(const backend::DeltaRuleParams& p) {
+    if (!delta_rule_chunked_supports(p.head_dim) || p.form == backend::DeltaRuleForm::Recurrent) return 0;
+    if (p.form == backend::DeltaRuleForm::Chunked) return 1;
+    static const bool recurrent_only = switch_is("HOTROD_CUDA_DELTA", "recurrent");
+    return recurrent_only ? 0 : kDeltaChunkedMinTokens;
+}
 
 }  // namespace
 
@@ -128,6 +140,12 @@ void CudaBackend::gated_delta_rule(const TensorView& q, const TensorView& k, con
     a.out = out.f32(), a.out_stride = stride_of(out);
     a.n_k_heads = p.n_k_heads, a.n_v_heads = p.n_v_heads, a.head_dim = p.head_dim;
     a.scale = p.scale, a.l2_norm = p.l2_norm, a.l2_eps = p.l2_eps;
+    a.chunked_min_tokens = chunked_min_tokens(p);
+    a.launch_recurrent = a.chunked_min_tokens == 0;
+    a.launch_chunked = false;
+    if (a.chunked_min_tokens > 0)
+        for (const backend::SequenceRun& r : rec_runs_)
+            (r.n_tokens >= a.chunked_min_tokens ? a.launch_chunked : a.launch_recurrent) = true;
     graphs_.issue(
         stream_, [](cudaStream_t st, DeltaRuleArgs args, DeviceRecurrentLayout l) { cuda::gated_delta_rule(args, l, st); },
         a, dl);

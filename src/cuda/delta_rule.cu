@@ -1,4 +1,5 @@
-// The gated delta rule on the GPU, recurrent form (token by token), for decode and prefill alike. Row j of a value
+// The gated delta rule on the GPU, recurrent form (token by token): decode, and the runs too short for the chunked
+// form (delta_rule_chunked.cu; DeltaRuleArgs::chunked_min_tokens says which those are). Row j of a value
 // head's state (S[.][j], head_dim floats, the key index contiguous) is its own recurrence:
 //   S_j <- e^g S_j;  u_j = beta (v_j - S_j . k);  S_j += u_j k;  o_j = S_j . (scale q)
 // so the work splits over (sequence, value head, row) with no communication between rows. A warp owns
@@ -82,6 +83,7 @@ __global__ void __launch_bounds__(kWarps * 32) delta_rule_kernel(DeltaRuleArgs a
     const int head = int(blockIdx.y), key_head = head % a.n_k_heads;
     const int j0 = (int(blockIdx.x) * kWarps + warp) * kRowsPerWarp;
     const RecurrentRun run = layout.runs[blockIdx.z];
+    if (a.chunked_min_tokens > 0 && run.n_tokens >= a.chunked_min_tokens) return;  // the chunked kernel's run
     const int64_t head_offset = int64_t(head) * D * D;
     float* slot = a.state + int64_t(run.slot) * a.state_stride + head_offset;
 
@@ -177,6 +179,8 @@ void gated_delta_rule(const DeltaRuleArgs& a, const DeviceRecurrentLayout& layou
         throw std::invalid_argument("cuda::gated_delta_rule: " + std::to_string(a.n_v_heads) + " value heads, " +
                                     std::to_string(layout.n_seqs) + " sequences");
     if (layout.n_seqs <= 0) return;
+    if (a.launch_chunked) gated_delta_rule_chunked(a, layout, stream);
+    if (!a.launch_recurrent) return;
     switch (a.head_dim / 32) {
         case 1: return launch_delta_rule<1>(a, layout, stream);
         case 2: return launch_delta_rule<2>(a, layout, stream);

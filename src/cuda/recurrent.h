@@ -1,6 +1,6 @@
 // The recurrent ops of gated delta net layers on the GPU (backend.h has their spec; the CPU's ops_conv / ops_gate /
 // ops_delta_rule are the references): the causal conv1d with state (conv.cu), the gated delta rule, recurrent form
-// (delta_rule.cu), and the per-row gates around them (gate.cu). Launchers take device pointers, strides in floats and
+// (delta_rule.cu) and chunked form (delta_rule_chunked.cu), and the per-row gates around them (gate.cu). Launchers take device pointers, strides in floats and
 // a stream. Which tokens form which sequence, its state slot and its snapshots come as a device array of RecurrentRun
 // (packed on the host by CudaBackend, cuda_backend_recurrent.cpp), so nothing that changes per step is a launch
 // argument but the sequence count.
@@ -70,11 +70,27 @@ struct DeltaRuleArgs {
     float scale = 1.0f;
     bool l2_norm = false;
     float l2_eps = 0.0f;
+    // Which kernel takes which run, decided per run from its own length: runs of at least chunked_min_tokens tokens
+    // the chunked form (delta_rule_chunked.cu), shorter ones the recurrent form; 0: every run recurrent. The
+    // launch_* flags (host side, from the packed runs) say whether any run of the call is each kernel's; they are
+    // launch choices, so a step graph's record holds them.
+    int chunked_min_tokens = 0;
+    bool launch_recurrent = true;
+    bool launch_chunked = false;
 };
 // head_dim: a multiple of 32 up to kDeltaMaxHeadDim.
 constexpr int kDeltaMaxHeadDim = 256;
 bool delta_rule_supports(int head_dim);
+// Launches the recurrent kernel (delta_rule.cu) and the chunked one as a.launch_* ask.
 void gated_delta_rule(const DeltaRuleArgs& a, const DeviceRecurrentLayout& layout, cudaStream_t stream);
+
+// The chunked form (delta_rule_chunked.cu) for head_dim 64 and 128: the runs of at least a.chunked_min_tokens (>= 1)
+// tokens. DeltaRuleForm::Auto's threshold, where the two meet: measured on an H100 (Qwen3.5-4B's 16 / 32 heads of 128,
+// one sequence), the token loop takes 0.8-0.9 us a token, a chunk here ~29 us however full (16 tokens: 15 us
+// against 29; 32: 28 against 29; 64: 54 against 30; 512: 412 against 212).
+constexpr int kDeltaChunkedMinTokens = 32;
+bool delta_rule_chunked_supports(int head_dim);
+void gated_delta_rule_chunked(const DeltaRuleArgs& a, const DeviceRecurrentLayout& layout, cudaStream_t stream);
 
 // g = a_neg * softplus(alpha + dt_bias), beta = sigmoid(b_logit) over [n_rows x n_heads]; outputs may alias inputs.
 void delta_gates(const float* alpha, int64_t alpha_stride, const float* b_logit, int64_t b_stride, const float* a_neg,

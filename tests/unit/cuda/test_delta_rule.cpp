@@ -1,8 +1,9 @@
 // CudaBackend::gated_delta_rule against the double reference gated_delta_rule_ref: the model's head layouts and
 // ragged ones, runs of 1 / 63 / 64 / 65 / 200 tokens, three sequences a batch (fresh, continuing a random state,
 // a decode token) in distinct slots, q / k / v as column views of one [q | k | v] row as the model passes them;
-// snapshot rows inside and at the end of runs against CpuBackend's. Then the step's copy of the layout (begin_step)
-// and CUDA graph replay against ad-hoc uploads, bit for bit.
+// snapshot rows inside and at the end of runs against CpuBackend's. The chunked kernel (head_dim 64 and 128) by
+// itself and beside the recurrent one, against the reference and the recurrent kernel. Then the step's copy of the
+// layout (begin_step) and CUDA graph replay against ad-hoc uploads, bit for bit.
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
@@ -19,6 +20,7 @@
 namespace hotrod::cuda::test {
 namespace {
 
+using backend::DeltaRuleForm;
 using backend::StateSnapshot;
 using backend::TensorView;
 using cpu::testing::max_rel_error;
@@ -60,10 +62,10 @@ struct Inputs {
         j.scale = 1.0f / std::sqrt(float(d)), j.l2_norm = l2, j.l2_eps = 1e-6f;
         return j;
     }
-    backend::DeltaRuleParams params(bool l2) const {
+    backend::DeltaRuleParams params(bool l2, DeltaRuleForm form) const {
         backend::DeltaRuleParams p;
         p.n_k_heads = nk, p.n_v_heads = nv, p.head_dim = d, p.scale = 1.0f / std::sqrt(float(d));
-        p.l2_norm = l2, p.l2_eps = 1e-6f, p.form = backend::DeltaRuleForm::Auto;
+        p.l2_norm = l2, p.l2_eps = 1e-6f, p.form = form;
         return p;
     }
     int64_t state_width() const { return int64_t(nv) * d * d; }
@@ -75,18 +77,18 @@ struct Result {
 
 // Runs the op on any backend given base pointers of the tensors in its memory (host for the CPU, device for CUDA).
 void run_op(backend::Backend& be, const Inputs& in, float* qkv, float* g, float* beta, float* state, int n_rows,
-            float* out, const backend::RecurrentLayout& l, bool l2) {
+            float* out, const backend::RecurrentLayout& l, bool l2, DeltaRuleForm form = DeltaRuleForm::Auto) {
     const int64_t n = in.n_tokens, W = in.width(), kw = int64_t(in.nk) * in.d, vw = int64_t(in.nv) * in.d;
     be.gated_delta_rule(view(qkv, n, kw, W, 0), view(qkv, n, kw, W, kw), view(qkv, n, vw, W, 2 * kw),
                         view(g, n, in.nv, in.nv), view(beta, n, in.nv, in.nv),
-                        view(state, n_rows, in.state_width(), in.state_width()), l, in.params(l2), view(out, n, vw, vw));
+                        view(state, n_rows, in.state_width(), in.state_width()), l, in.params(l2, form), view(out, n, vw, vw));
 }
 
 Result run_gpu(CudaBackend& be, const Inputs& in, const std::vector<float>& state0, int n_rows,
-               const backend::RecurrentLayout& l, bool l2 = true) {
+               const backend::RecurrentLayout& l, bool l2 = true, DeltaRuleForm form = DeltaRuleForm::Auto) {
     DeviceArray<float> qkv(in.qkv), g(in.g), beta(in.beta), state(state0), out(size_t(in.n_tokens * in.nv * in.d));
     out.poison();
-    run_op(be, in, qkv.get(), g.get(), beta.get(), state.get(), n_rows, out.get(), l, l2);
+    run_op(be, in, qkv.get(), g.get(), beta.get(), state.get(), n_rows, out.get(), l, l2, form);
     be.sync();
     return {out.download(), state.download()};
 }
@@ -163,18 +165,91 @@ TEST(CudaDeltaRule, MatchesRefAcrossHeadsLengthsAndSequences) {
     }
 }
 
+// Both kernels (Auto takes the chunked one at 70 tokens, Chunked at 5 too), head_dim 64 and 128.
 TEST(CudaDeltaRule, WithoutL2NormMatchesRef) {
     HOTROD_REQUIRE_GPU();
     CudaBackend be{CudaOptions{}};
-    for (int n : {5, 70}) {
-        Inputs in(n, 2, 4, 64, uint32_t(n));
-        for (float& x : in.qkv) x *= 0.125f;  // |k| about 0.5: the rule stays contractive without the norm
-        const TestBatch b({{n, 3, 0}});
-        const auto state0 = cpu::testing::random_floats(size_t(in.state_width()), -0.5f, 0.5f, 9);
-        const Result ref = run_ref(in, b, state0, false);
-        const Result got = run_gpu(be, in, state0, 1, b.layout(), false);
-        EXPECT_LT(max_rel_error(got.out, ref.out), kTolerance) << n;
-        EXPECT_LT(max_rel_error(got.state, ref.state), kTolerance) << n;
+    for (int d : {64, 128}) {
+        for (int n : {5, 70}) {
+            Inputs in(n, 2, 4, d, uint32_t(n + d));
+            for (float& x : in.qkv) x *= 0.125f;  // |k| about 0.5: the rule stays contractive without the norm
+            const TestBatch b({{n, 3, 0}});
+            const auto state0 = cpu::testing::random_floats(size_t(in.state_width()), -0.5f, 0.5f, 9);
+            const Result ref = run_ref(in, b, state0, false);
+            for (DeltaRuleForm form : {DeltaRuleForm::Auto, DeltaRuleForm::Recurrent, DeltaRuleForm::Chunked}) {
+                const Result got = run_gpu(be, in, state0, 1, b.layout(), false, form);
+                EXPECT_LT(max_rel_error(got.out, ref.out), kTolerance) << "d " << d << " n " << n << " form " << int(form);
+                EXPECT_LT(max_rel_error(got.state, ref.state), kTolerance)
+                    << "d " << d << " n " << n << " form " << int(form);
+            }
+        }
+    }
+}
+
+// The chunked kernel against the double reference and against the recurrent kernel on the same inputs: head_dim 64
+// and 128 with two value heads a key head, runs of 1 / 63 / 64 / 65 / 200 / 300 tokens (partial chunks, a chunk
+// exactly, several) beside a 40-token run continuing a state and a decode token. DeltaRuleForm::Chunked puts every
+// run on the chunked kernel (the decode token a chunk of one); Auto the runs of kDeltaChunkedMinTokens or more, the
+// rest on the recurrent kernel in the same call. Snapshots inside chunks, on a chunk boundary and at run ends against
+// CpuBackend's (the recurrent float kernel); the outputs and states the same bits with them as without (a snapshot
+// does not cut a chunk).
+TEST(CudaDeltaRule, ChunkedMatchesRefAndRecurrent) {
+    HOTROD_REQUIRE_GPU();
+    CudaBackend be{CudaOptions{}};
+    struct Heads {
+        int nk, nv, d;
+    };
+    for (Heads h : {Heads{2, 4, 64}, Heads{2, 4, 128}}) {
+        for (int n : {1, 63, 64, 65, 200, 300}) {
+            // Rows 0..4: 0 decode (continuing at 77), 1 fresh, 2 untouched, 3 continuing at 10, 4 continuing at 500;
+            // 5.. snapshots.
+            const std::vector<SeqSpec> seqs = {{n, 0, 1}, {n, 10, 3}, {1, 77, 0}, {40, 500, 4}};
+            const TestBatch b(seqs);
+            std::vector<StateSnapshot> snaps;
+            int next_row = 5;
+            auto snap = [&](int seq, int position) { snaps.push_back({seq, position, next_row++}); };
+            if (n > 1 && n / 2 < 64) snap(0, n / 2);
+            if (n > 64) snap(0, 64);  // a chunk boundary inside the run
+            if (n / 2 > 64) snap(0, n / 2);
+            snap(0, n);
+            snap(1, 11);  // after the run's first token
+            if (n > 63) snap(1, 10 + 63);
+            if (n > 1) snap(1, 10 + n);
+            snap(2, 78);
+            snap(3, 517);
+            const int n_rows = next_row;
+            Inputs in(b.n_tokens, h.nk, h.nv, h.d, uint32_t(n * 13 + h.d));
+            const auto state0 =
+                cpu::testing::random_floats(size_t(n_rows * in.state_width()), -0.5f, 0.5f, uint32_t(n + 3 * h.d));
+            const Result ref = run_ref(in, b, state0);
+            const Result rec = run_gpu(be, in, state0, n_rows, b.layout(), true, DeltaRuleForm::Recurrent);
+            backend::RecurrentLayout with_snaps = b.layout();
+            with_snaps.snapshots = snaps;
+            const Result cpu = run_cpu(in, state0, n_rows, with_snaps);
+            for (DeltaRuleForm form : {DeltaRuleForm::Chunked, DeltaRuleForm::Auto}) {
+                const std::string where = "d " + std::to_string(h.d) + " n=" + std::to_string(n) +
+                                          (form == DeltaRuleForm::Chunked ? " chunked" : " auto");
+                const Result got = run_gpu(be, in, state0, n_rows, b.layout(), true, form);
+                EXPECT_LT(max_rel_error(got.out, ref.out), kTolerance) << where;
+                EXPECT_LT(max_rel_error(got.out, rec.out), kTolerance) << where << " against the recurrent kernel";
+                for (int slot : {0, 1, 3, 4}) {
+                    const auto g = row(got.state, in.state_width(), slot);
+                    EXPECT_LT(max_rel_error(g, row(ref.state, in.state_width(), slot)), kTolerance) << where << " slot " << slot;
+                    EXPECT_LT(max_rel_error(g, row(rec.state, in.state_width(), slot)), kTolerance)
+                        << where << " slot " << slot << " against the recurrent kernel";
+                }
+                EXPECT_EQ(row(got.state, in.state_width(), 2), row(state0, in.state_width(), 2)) << where;
+
+                const Result with = run_gpu(be, in, state0, n_rows, with_snaps, true, form);
+                EXPECT_EQ(with.out, got.out) << where;
+                for (int slot : {0, 1, 2, 3, 4})
+                    EXPECT_EQ(row(with.state, in.state_width(), slot), row(got.state, in.state_width(), slot)) << where;
+                for (const StateSnapshot& sn : snaps)
+                    EXPECT_LT(max_rel_error(row(with.state, in.state_width(), sn.row), row(cpu.state, in.state_width(), sn.row)),
+                              kTolerance)
+                        << where << " snapshot of sequence " << sn.seq << " at " << sn.position;
+            }
+        }
     }
 }
 
