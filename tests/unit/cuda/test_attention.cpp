@@ -162,6 +162,38 @@ std::string describe(const Case& c) {
     return s;
 }
 
+// One attention call on the GPU over `cache` (block tables `tables`, cache.stride apart, one row a sequence):
+// query rows q (q_stride floats apart) at `positions` of sequences `token_seq`; returns the output rows,
+// out_stride floats apart (poisoned with NaN first, so a row never written fails every comparison).
+std::vector<float> run_attention(Attention& attn, const HostCache& cache, const std::vector<int32_t>& tables,
+                                 const std::vector<int32_t>& positions, const std::vector<int32_t>& token_seq,
+                                 const std::vector<float>& q, int64_t q_stride, const AttentionShape& shape,
+                                 int64_t out_stride) {
+    const int n_tokens = int(positions.size());
+    int max_kv_len = 0;
+    for (int32_t p : positions) max_kv_len = std::max(max_kv_len, p + 1);
+    DeviceArray<uint8_t> k_d(cache.k), v_d(cache.v);
+    DeviceArray<int32_t> pos_d(positions), seq_d(token_seq), bt_d(tables);
+    DeviceArray<float> q_d(q), out_d(size_t(n_tokens) * size_t(out_stride));
+    out_d.poison(0xff);  // NaN
+    DeviceKvCache dc;
+    dc.type = cache.type;
+    dc.k = k_d.get();
+    dc.v = v_d.get();
+    dc.n_kv_heads = cache.n_kv_heads;
+    dc.head_dim = cache.head_dim;
+    DeviceKvLayout dl;
+    dl.positions = pos_d.get();
+    dl.token_seq = seq_d.get();
+    dl.block_tables = bt_d.get();
+    dl.block_table_stride = cache.stride;
+    dl.block_size = kBlockSize;
+    dl.n_tokens = n_tokens;
+    dl.max_kv_len = max_kv_len;
+    attn.run(q_d.get(), q_stride, dc, dl, shape, out_d.get(), out_stride, nullptr);
+    return out_d.download();
+}
+
 // Runs one case on the GPU with `attn` and compares with double-precision attention on the host.
 //
 // The reference rounds Q to fp16 as the kernels do (and the CPU backend, as llama.cpp's CPU attention); its
@@ -184,31 +216,10 @@ void check_attention(Attention& attn, const Case& c) {
             token_seq.push_back(int32_t(s));
         }
     const int n_tokens = int(positions.size());
-    int max_kv_len = 0;
-    for (int32_t p : positions) max_kv_len = std::max(max_kv_len, p + 1);
     const int64_t q_stride = width + 7, out_stride = width + 3;  // ragged strides
     std::vector<float> q = random_floats(size_t(n_tokens) * size_t(q_stride), c.seed + 1000, c.score_sigma);
     const float scale = 1.0f / std::sqrt(float(D));
 
-    DeviceArray<uint8_t> k_d(cache.k), v_d(cache.v);
-    DeviceArray<int32_t> pos_d(positions), seq_d(token_seq), bt_d(cache.block_tables);
-    DeviceArray<float> q_d(q), out_d(size_t(n_tokens) * size_t(out_stride));
-    out_d.poison(0xff);  // NaN
-
-    DeviceKvCache dc;
-    dc.type = c.type;
-    dc.k = k_d.get();
-    dc.v = v_d.get();
-    dc.n_kv_heads = c.n_kv_heads;
-    dc.head_dim = D;
-    DeviceKvLayout dl;
-    dl.positions = pos_d.get();
-    dl.token_seq = seq_d.get();
-    dl.block_tables = bt_d.get();
-    dl.block_table_stride = cache.stride;
-    dl.block_size = kBlockSize;
-    dl.n_tokens = n_tokens;
-    dl.max_kv_len = max_kv_len;
     AttentionShape shape;
     shape.n_heads = n_heads;
     shape.n_kv_heads = c.n_kv_heads;
@@ -216,8 +227,8 @@ void check_attention(Attention& attn, const Case& c) {
     shape.scale = scale;
     shape.window = c.window;
     shape.softcap = c.softcap;
-    attn.run(q_d.get(), q_stride, dc, dl, shape, out_d.get(), out_stride, nullptr);
-    const std::vector<float> out_all = out_d.download();
+    const std::vector<float> out_all =
+        run_attention(attn, cache, cache.block_tables, positions, token_seq, q, q_stride, shape, out_stride);
 
     std::vector<float> got(size_t(n_tokens) * size_t(width)), ref(got.size());
     std::vector<double> scores;
@@ -336,31 +347,12 @@ TEST(CudaAttention, TileRowEqualsDecodeRow) {
         std::vector<float> q = random_floats(size_t(n_tokens) * size_t(width), 92u, 8.0f);
         std::copy_n(q.begin() + ptrdiff_t(probe) * width, width, q.begin() + ptrdiff_t(n_prefill) * width);
 
-        DeviceArray<uint8_t> k_d(cache.k), v_d(cache.v);
-        DeviceArray<int32_t> pos_d(positions), seq_d(token_seq), bt_d(tables);
-        DeviceArray<float> q_d(q), out_d(size_t(n_tokens) * size_t(width));
-        out_d.poison(0xff);
-        DeviceKvCache dc;
-        dc.type = DType::F16;
-        dc.k = k_d.get();
-        dc.v = v_d.get();
-        dc.n_kv_heads = n_kv;
-        dc.head_dim = D;
-        DeviceKvLayout dl;
-        dl.positions = pos_d.get();
-        dl.token_seq = seq_d.get();
-        dl.block_tables = bt_d.get();
-        dl.block_table_stride = cache.stride;
-        dl.block_size = kBlockSize;
-        dl.n_tokens = n_tokens;
-        dl.max_kv_len = n_prefill;
         AttentionShape shape;
         shape.n_heads = n_heads;
         shape.n_kv_heads = n_kv;
         shape.head_dim = D;
         shape.scale = 1.0f / std::sqrt(float(D));
-        attn.run(q_d.get(), width, dc, dl, shape, out_d.get(), width, nullptr);
-        const std::vector<float> out = out_d.download();
+        const std::vector<float> out = run_attention(attn, cache, tables, positions, token_seq, q, width, shape, width);
         double worst = 0;
         for (int i = 0; i < width; ++i) {
             const float tile = out[size_t(probe * width + i)], decode = out[size_t(n_prefill * width + i)];

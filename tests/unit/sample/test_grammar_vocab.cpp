@@ -27,6 +27,7 @@ std::string model_path() {
 }
 
 using Vocab = test::WalkVocab;
+using test::brute_force_mask;
 using test::allowed;
 
 // Loaded once for the whole binary (the tokenizer takes ~1 s to build).
@@ -83,16 +84,6 @@ int32_t pick(const Vocab& v, const std::vector<uint64_t>& mask, std::mt19937& rn
     std::uniform_real_distribution<double> u(0, 1);
     const auto& from = (!closers.empty() && u(rng) < p_close) ? closers : all;
     return from[std::uniform_int_distribution<size_t>(0, from.size() - 1)(rng)];
-}
-
-std::vector<uint64_t> brute_force_mask(const Vocab& v, const std::shared_ptr<const Grammar>& g, const std::string& prefix) {
-    std::vector<uint64_t> mask((v.pieces.size() + 63) / 64, 0);
-    for (int32_t id = 0; id < static_cast<int32_t>(v.pieces.size()); ++id) {
-        Matcher m(g, v.index);
-        if (!m.accept_bytes(prefix)) ADD_FAILURE() << "prefix no longer accepted";
-        if (m.accept(id)) mask[static_cast<size_t>(id) / 64] |= uint64_t{1} << (id % 64);
-    }
-    return mask;
 }
 
 TEST(GrammarVocab, RandomWalksValidateWithJsonschema) {

@@ -24,6 +24,7 @@ using test::xml;
 using ojson = nlohmann::ordered_json;
 
 using Vocab = test::WalkVocab;
+using test::brute_force_mask;
 using test::allowed;
 
 const Vocab* qwen35() { return test::shared_vocab("ggml-vocab-qwen35.gguf"); }
@@ -137,16 +138,6 @@ TEST(ToolCallXmlWalks, EveryFinishedReplyParsesIntoValidCalls) {
     EXPECT_GE(n_calls, 25);
 
     test::check_tool_outputs(kTools, outputs, n_calls);
-}
-
-std::vector<uint64_t> brute_force_mask(const Vocab& v, const std::shared_ptr<const Grammar>& g, const std::string& prefix) {
-    std::vector<uint64_t> mask((v.pieces.size() + 63) / 64, 0);
-    for (int32_t id = 0; id < static_cast<int32_t>(v.pieces.size()); ++id) {
-        Matcher m(g, v.index);
-        if (!m.accept_bytes(prefix)) ADD_FAILURE() << "prefix no longer accepted";
-        if (m.accept(id)) mask[static_cast<size_t>(id) / 64] |= uint64_t{1} << (id % 64);
-    }
-    return mask;
 }
 
 // The mask (walked, then from the cache, which shares one entry among raw counts far from the limits) equals

@@ -57,6 +57,19 @@ inline bool allowed(const std::vector<uint64_t>& mask, int32_t id) {
     return (mask[static_cast<size_t>(id) / 64] >> (id % 64)) & 1;
 }
 
+// The mask token by token: a fresh matcher fed `prefix`, then each id alone (the slow reference the walked and
+// cached masks are compared with).
+inline std::vector<uint64_t> brute_force_mask(const WalkVocab& v, const std::shared_ptr<const Grammar>& g,
+                                              const std::string& prefix) {
+    std::vector<uint64_t> mask((v.pieces.size() + 63) / 64, 0);
+    for (int32_t id = 0; id < static_cast<int32_t>(v.pieces.size()); ++id) {
+        Matcher m(g, v.index);
+        if (!m.accept_bytes(prefix)) ADD_FAILURE() << "prefix no longer accepted";
+        if (m.accept(id)) mask[static_cast<size_t>(id) / 64] |= uint64_t{1} << (id % 64);
+    }
+    return mask;
+}
+
 // An OpenAI tools list as the grammar's ToolSpecs, every one strict.
 inline std::vector<ToolSpec> strict_specs(const nlohmann::ordered_json& tools) {
     std::vector<ToolSpec> out;
