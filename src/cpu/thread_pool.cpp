@@ -56,7 +56,10 @@ bool should_pin(const char* env, double load, int n_cpus, int n_threads) {
 ThreadPool::ThreadPool(int n_threads, int spin_iterations) : spin_iterations_(spin_iterations) {
     const std::vector<int> cpus = allowed_cpus();
     if (n_threads <= 0) n_threads = cpus.empty() ? int(std::max(1u, std::thread::hardware_concurrency())) : int(cpus.size());
-    const bool pin = should_pin(std::getenv("HOTROD_PIN"), load_average(), int(cpus.size()), n_threads);
+    // The load average is read only for HOTROD_PIN=auto, the one mode that looks at it.
+    const char* pin_env = std::getenv("HOTROD_PIN");
+    const bool wants_load = pin_env && std::string_view(pin_env) == "auto";
+    const bool pin = should_pin(pin_env, wants_load ? load_average() : -1, int(cpus.size()), n_threads);
     n_threads_ = n_threads;
     workers_.reserve(size_t(n_threads - 1));
     for (int i = 1; i < n_threads; ++i) {

@@ -10,6 +10,7 @@
 #include "cuda/attention.h"
 #include "cuda/attention_common.cuh"
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
 
 namespace hotrod::cuda {
 
@@ -56,12 +57,7 @@ Attention::Plan Attention::plan(const DeviceKvCache& cache, const DeviceKvLayout
 int Attention::decode_splits(const DeviceKvLayout& layout, const AttentionShape& shape) {
     const int group = shape.n_kv_heads > 0 ? shape.n_heads / shape.n_kv_heads : 0;
     if (layout.n_tokens <= 0 || group > attn::kDecodeMaxGroup) return 0;
-    if (n_sms_ == 0) {
-        int device = 0;
-        HOTROD_CUDA_CHECK(cudaGetDevice(&device));
-        HOTROD_CUDA_CHECK(cudaDeviceGetAttribute(&n_sms_, cudaDevAttrMultiProcessorCount, device));
-    }
-    return attn::decode_splits(layout.n_tokens, shape.n_kv_heads, layout.max_kv_len, n_sms_);
+    return attn::decode_splits(layout.n_tokens, shape.n_kv_heads, layout.max_kv_len, sm_count());
 }
 
 bool Attention::scratch_fits(const DeviceKvLayout& layout, const AttentionShape& shape) {

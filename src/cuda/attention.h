@@ -82,7 +82,6 @@ public:
 private:
     int decode_splits(const DeviceKvLayout& layout, const AttentionShape& shape);  // 0: no decode kernel
 
-    int n_sms_ = 0;
     void* scratch_ = nullptr;
     size_t scratch_bytes_ = 0;
 };

@@ -18,4 +18,14 @@ bool dependent_launch_enabled() {
     return on;
 }
 
+int sm_count() {
+    static const int n = [] {
+        int device = 0, count = 0;
+        HOTROD_CUDA_CHECK(cudaGetDevice(&device));
+        HOTROD_CUDA_CHECK(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device));
+        return count;
+    }();
+    return n;
+}
+
 }  // namespace hotrod::cuda

@@ -29,6 +29,10 @@ __device__ __forceinline__ void grid_dependency_sync() {
 // Whether launches carry the attribute: the current device is compute 9.0+ and HOTROD_CUDA_PDL is not 0.
 bool dependent_launch_enabled();
 
+// The current device's SM count, read once (hotrod drives one GPU a process), for kernels that size their grids
+// to the card.
+int sm_count();
+
 // kernel<<<grid, block, smem, stream>>>(args...), checked, as a programmatic dependent launch where enabled.
 template <class... Params, class... Args>
 void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,

@@ -163,7 +163,6 @@ void Matmul::run(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y
     if (x.n_rows > kMaxDecodeRows && detail::matmul_prefill_f16_takes(w)) {
         const size_t f16_row_bytes = quantize(DType::F16, x, x_unchanged, stream);
         if (detail::matmul_prefill_f16(w, scratch_, f16_row_bytes, x.n_rows, y, stream)) return;
-        x_unchanged = false;  // the scratch now holds x as fp16, not as `act`
     }
     const size_t row_bytes = quantize(act, x, x_unchanged, stream);
     if (x.n_rows <= kMaxDecodeRows) detail::matmul_decode_quant({&w, 1}, {&y, 1}, scratch_, row_bytes, x.n_rows, stream);

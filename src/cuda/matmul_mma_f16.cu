@@ -363,16 +363,6 @@ void launch_tiles(const DeviceWeight& w, const __half* x, int64_t x_stride, int6
                   w.row_bytes, w.n_out, w.n_in, x, x_stride, n_rows, y.data, y.stride);
 }
 
-// The SMs of the current device (cached per device).
-int sm_count() {
-    static int counts[64] = {};
-    int dev = 0;
-    HOTROD_CUDA_CHECK(cudaGetDevice(&dev));
-    if (dev < 0 || dev >= 64) return 132;
-    if (counts[dev] == 0) HOTROD_CUDA_CHECK(cudaDeviceGetAttribute(&counts[dev], cudaDevAttrMultiProcessorCount, dev));
-    return counts[dev];
-}
-
 // 64-token blocks when 128-token ones would leave SMs with none (HOTROD_CUDA_F16_TOKS=64 / 128 forces one).
 // Measured (H100, 512 rows): 64 wins only there (Q6_K 1024x2560: 33.5 against 41.2 us); at 2560 rows, where
 // 128-token blocks give most SMs one block, 64 still loses (Q4_K 2560x9728: 212.7 against 199.5 us): the
