@@ -6,8 +6,10 @@
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "gpu_test_util.h"
 #include "quant/blocks.h"
 #include "quant/dequantize.h"
+#include "quant/half.h"
 #include "quant/quantize.h"
 #include "quant/types.h"
 
@@ -79,6 +82,45 @@ TEST(CudaQuantizeAct, RejectsRaggedRows) {
     DeviceArray<uint8_t> out(256);
     EXPECT_THROW(quantize_rows_q8_0(x.get(), 48, 1, 48, out.get(), 256, nullptr), std::invalid_argument);
     EXPECT_THROW(quantize_rows_q8_1(x.get(), 64, 1, 64, out.get(), 40, nullptr), std::invalid_argument);
+}
+
+// The fp16 prefill matmul's activations (convert_rows_f16) against quant::fp32_to_fp16 of the value clamped to
+// +-65504, bit for bit: random rows at ragged widths and row counts, padded strides on both sides, and the values
+// the clamp exists for (past fp16's range, including those that would round to infinity) and fp16 subnormals.
+TEST(CudaQuantizeAct, ConvertRowsF16IsTheSaturatedReference) {
+    HOTROD_REQUIRE_GPU();
+    const float edge[] = {65504.0f, 65519.0f, 65520.0f, 7e4f, 3e38f, -65520.0f, -1e6f, 6e-8f, -3e-6f, 1e-9f};
+    for (const int64_t n_cols : {int64_t(2), int64_t(26), int64_t(1030)}) {
+        for (const int64_t n_rows : {int64_t(1), int64_t(7)}) {
+            const int64_t stride = n_cols + 3;
+            std::vector<float> x = random_floats(size_t(n_rows * stride), uint32_t(n_cols * 16 + n_rows), 3.0f);
+            for (size_t i = 0; i < std::size(edge) && i < size_t(n_cols); ++i) x[i] = edge[i];
+            const size_t out_row = size_t(n_cols) * 2 + 12;  // padded rows: the kernel must step by out_row_bytes
+            const DeviceArray<float> dx(x);
+            DeviceArray<uint8_t> dout(size_t(n_rows) * out_row);
+            dout.poison(0xcd);
+            convert_rows_f16(dx.get(), stride, n_rows, n_cols, dout.get(), out_row, nullptr);
+            const std::vector<uint8_t> got = dout.download();
+            int bad = 0;
+            for (int64_t t = 0; t < n_rows; ++t) {
+                for (int64_t i = 0; i < n_cols; ++i) {
+                    const float v = std::min(std::max(x[size_t(t * stride + i)], -65504.0f), 65504.0f);
+                    const uint16_t want = quant::fp32_to_fp16(v);
+                    uint16_t h;
+                    std::memcpy(&h, got.data() + size_t(t) * out_row + size_t(i) * 2, 2);
+                    if (h != want && ++bad <= 3)
+                        ADD_FAILURE() << "row " << t << " column " << i << " of " << n_cols << ": " << x[size_t(t * stride + i)]
+                                      << " gave fp16 bits " << h << ", reference " << want;
+                }
+                for (size_t b = size_t(n_cols) * 2; b < out_row; ++b)  // the padding is not the kernel's to write
+                    if (got[size_t(t) * out_row + b] != 0xcd && ++bad <= 3) ADD_FAILURE() << "row " << t << " padding written";
+            }
+        }
+    }
+    DeviceArray<float> x(64);
+    DeviceArray<uint8_t> out(256);
+    EXPECT_THROW(convert_rows_f16(x.get(), 64, 1, 63, out.get(), 256, nullptr), std::invalid_argument);  // odd width
+    EXPECT_THROW(convert_rows_f16(x.get(), 64, 1, 64, out.get(), 64, nullptr), std::invalid_argument);   // row too short
 }
 
 struct EmbedCase {
