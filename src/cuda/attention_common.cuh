@@ -144,7 +144,7 @@ size_t decode_scratch_floats(int n_tokens, const AttentionShape& shape, int n_sp
 // Decode tokens: partial results in scratch and a combine kernel when n_splits > 1, out directly otherwise.
 void launch_attention_decode(const AttentionArgs& a, int n_splits, float* scratch, cudaStream_t stream);
 // Every other token: tiles of consecutive query tokens of one sequence (on tensor cores where
-// prefill_mma_takes: an F16 cache at head_dim 64 / 128; HOTROD_CUDA_MMA=0 keeps the CUDA-core kernel).
+// prefill_mma_takes: an F16 cache at head_dim 64 / 128 / 256; HOTROD_CUDA_MMA=0 keeps the CUDA-core kernel).
 void launch_attention_prefill(const AttentionArgs& a, cudaStream_t stream);
 bool prefill_mma_takes(const AttentionArgs& a);
 void launch_attention_prefill_mma(const AttentionArgs& a, cudaStream_t stream);

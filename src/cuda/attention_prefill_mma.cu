@@ -1,8 +1,10 @@
 // Tiled prefill attention on fp16 tensor cores (mma.sync m16n8k16, fp32 accumulation) for an F16 cache at head_dim
-// 64 and 128: the shapes of the models served most. The tiles and their order are attention_prefill.cu's (a tile
+// 64, 128 and 256: the shapes of the models served most (Qwen3.5's and Gemma 3's attention layers are 256 wide). The tiles and their order are attention_prefill.cu's (a tile
 // of query rows of one KV head, cut at sequence boundaries, K/V in chunks of positions through shared memory, an
 // online softmax per row); the products run on tensor cores instead of FMAs: four warps, 16 query rows each, compute
-// S = Q K^T for a chunk of 64 positions, mask and soften it in registers, and add P V.
+// S = Q K^T for a chunk of 64 positions (32 at head_dim 256), mask and soften it in registers, and add P V. At
+// head_dim 256 a warp's 16 x 256 fp32 output alone takes 128 registers, so Q's fragments are read from shared memory
+// at each k-step instead of being held in registers, and the chunk is halved (its scores: 16 registers, not 32).
 //
 // The numbers are the CUDA-core kernel's: Q is rounded to fp16 (as the CPU does), K and V are the cache's fp16
 // values, products of two halves are exact in fp32, so the scores differ only by summation order; each probability
@@ -33,7 +35,9 @@ namespace {
 constexpr int kWarps = 4;
 constexpr int kThreads = 32 * kWarps;
 constexpr int kRows = 16 * kWarps;  // query rows a tile: the CUDA-core kernel's tile_rows at head_dim <= 128
-constexpr int kChunk = 64;          // positions per K/V chunk
+// Positions per K/V chunk, and whether Q's fragments stay in registers (see the top).
+__host__ __device__ constexpr int chunk_for(int dim) { return dim > 128 ? 32 : 64; }
+__host__ __device__ constexpr bool q_in_registers(int dim) { return dim <= 128; }
 constexpr int kPad = 8;             // halves of padding per shared row: row strides of 4 mod 32 words, so the 8
                                     // rows x 4 words of a fragment load fall in 32 different banks
 
@@ -56,6 +60,7 @@ __device__ __forceinline__ float quad_sum(float x) {
 
 template <int kDim>
 struct Smem {
+    static constexpr int kChunk = chunk_for(kDim);
     static constexpr int kQK = kDim + kPad;    // q_h and k_h row stride (halves)
     static constexpr int kVT = kChunk + kPad;  // vt_h row stride (halves)
     static constexpr size_t kBytes = size_t(kRows) * kQK * 2 + size_t(kChunk) * kQK * 2 + size_t(kDim) * kVT * 2 +
@@ -66,6 +71,8 @@ template <int kDim>
 __device__ void attend_sub_tile_mma(const AttentionArgs& a, int ta, int tb, __half* q_h, __half* k_h, __half* vt_h,
                                     int32_t* range_s) {
     using S = Smem<kDim>;
+    constexpr int kChunk = S::kChunk;
+    constexpr bool kQRegs = q_in_registers(kDim);
     constexpr int kK = kDim / 16;  // k-steps of S = Q K^T
     constexpr int kN = kDim / 8;   // n-tiles of P V
     const DeviceKvLayout& L = a.layout;
@@ -99,12 +106,16 @@ __device__ void attend_sub_tile_mma(const AttentionArgs& a, int ta, int tb, __ha
 
     const int r0 = 16 * warp;  // this warp's first row
     const bool active = r0 < n_rows;
-    uint32_t qa[kK][4];
-#pragma unroll
-    for (int kk = 0; kk < kK; ++kk) {
+    // Q's A fragment for k-step kk: rows g and g + 8 of the warp, columns 16 kk + 2t (+1, +8, +9).
+    const auto q_fragment = [&](int kk, uint32_t (&f)[4]) {
         const __half* q0 = q_h + (r0 + g) * S::kQK + 16 * kk + 2 * t;
         const __half* q1 = q0 + 8 * S::kQK;
-        qa[kk][0] = lds32(q0), qa[kk][1] = lds32(q1), qa[kk][2] = lds32(q0 + 8), qa[kk][3] = lds32(q1 + 8);
+        f[0] = lds32(q0), f[1] = lds32(q1), f[2] = lds32(q0 + 8), f[3] = lds32(q1 + 8);
+    };
+    uint32_t qa[kQRegs ? kK : 1][4];
+    if constexpr (kQRegs) {
+#pragma unroll
+        for (int kk = 0; kk < kK; ++kk) q_fragment(kk, qa[kk]);
     }
     // Rows g and g + 8 of the warp: their visible ranges, running max and sum.
     const int32_t first[2] = {range_s[2 * (r0 + g)], range_s[2 * (r0 + g + 8)]};
@@ -140,11 +151,17 @@ __device__ void attend_sub_tile_mma(const AttentionArgs& a, int ta, int tb, __ha
 
         float s[kChunk / 8][4];
 #pragma unroll
-        for (int n = 0; n < kChunk / 8; ++n) {
-            s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
-            const __half* kr = k_h + (8 * n + g) * S::kQK + 2 * t;
+        for (int n = 0; n < kChunk / 8; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
 #pragma unroll
-            for (int kk = 0; kk < kK; ++kk) mma_f16(s[n], qa[kk], lds32(kr + 16 * kk), lds32(kr + 16 * kk + 8));
+        for (int kk = 0; kk < kK; ++kk) {
+            uint32_t qf[4];
+            if constexpr (kQRegs) qf[0] = qa[kk][0], qf[1] = qa[kk][1], qf[2] = qa[kk][2], qf[3] = qa[kk][3];
+            else q_fragment(kk, qf);
+#pragma unroll
+            for (int n = 0; n < kChunk / 8; ++n) {
+                const __half* kr = k_h + (8 * n + g) * S::kQK + 2 * t + 16 * kk;
+                mma_f16(s[n], qf, lds32(kr), lds32(kr + 8));
+            }
         }
         float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
@@ -213,7 +230,7 @@ __global__ void __launch_bounds__(kThreads) prefill_mma_kernel(AttentionArgs a, 
     extern __shared__ uint4 smem16[];
     __half* q_h = reinterpret_cast<__half*>(smem16);
     __half* k_h = q_h + kRows * S::kQK;
-    __half* vt_h = k_h + kChunk * S::kQK;
+    __half* vt_h = k_h + S::kChunk * S::kQK;
     auto* range_s = reinterpret_cast<int32_t*>(vt_h + kDim * S::kVT);
     for_each_prefill_sub_tile(a, tile_tokens, [&](int ta, int tb) {
         attend_sub_tile_mma<kDim>(a, ta, tb, q_h, k_h, vt_h, range_s);
@@ -236,13 +253,15 @@ void launch(const AttentionArgs& a, cudaStream_t stream) {
 bool prefill_mma_takes(const AttentionArgs& a) {
     const int G = a.shape.n_kv_heads > 0 ? a.shape.n_heads / a.shape.n_kv_heads : 0;
     const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
-    return a.type == quant::DType::F16 && (a.shape.head_dim == 64 || a.shape.head_dim == 128) && G >= 1 &&
+    const int D = a.shape.head_dim;
+    return a.type == quant::DType::F16 && (D == 64 || D == 128 || D == 256) && G >= 1 &&
            G <= kRows && aligned(a.k) && aligned(a.v);  // 16-byte staging loads
 }
 
 void launch_attention_prefill_mma(const AttentionArgs& a, cudaStream_t stream) {
     if (a.shape.head_dim == 64) launch<64>(a, stream);
-    else launch<128>(a, stream);
+    else if (a.shape.head_dim == 128) launch<128>(a, stream);
+    else launch<256>(a, stream);
 }
 
 }  // namespace hotrod::cuda::attn

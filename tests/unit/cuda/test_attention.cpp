@@ -334,7 +334,7 @@ TEST(CudaAttention, DecodeManySequences) {
 TEST(CudaAttention, TileRowEqualsDecodeRow) {
     HOTROD_REQUIRE_GPU();
     Attention attn;
-    for (const int D : {64, 128}) {
+    for (const int D : {64, 128, 256}) {
         const int n_kv = 3, group = 3, n_heads = n_kv * group, width = n_heads * D, n_prefill = 11, probe = 5;
         const HostCache cache = make_cache(DType::F16, n_kv, D, {{0, n_prefill}}, 91u);
         std::vector<int32_t> positions, token_seq;
