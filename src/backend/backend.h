@@ -59,6 +59,17 @@ struct KvLayerView {
     int head_dim = 0;
 };
 
+// What an attention layer does to its q, k and v rows between the projections and attention (prepare_attention):
+// QK-norm of each head of q and k where the weights are given (nullptr: none), rope of both at the batch's
+// positions, then k and v into the cache.
+struct AttentionInputs {
+    const TensorView* q_norm = nullptr;  // head_dim F32 weights, or nullptr
+    const TensorView* k_norm = nullptr;
+    float eps = 0.0f;
+    int head_dim = 0;
+    RopeParams rope;
+};
+
 struct AttentionParams {
     int n_heads = 0;
     int n_kv_heads = 0;
@@ -182,6 +193,11 @@ public:
     // Writes this batch's k and v rows into the cache at their positions.
     virtual void kv_store(const KvLayerView& cache, const KvLayout& layout, const TensorView& k,
                           const TensorView& v) = 0;
+    // rms_norm_heads of q and k (where in.q_norm / in.k_norm are given), rope of both at layout.positions, then
+    // kv_store of k and v: in place on q and k. The default issues those ops one by one; a device backend may do the
+    // whole thing in one launch (five kernels a layer otherwise, each mostly launch latency in a decode step).
+    virtual void prepare_attention(TensorView q, TensorView k, const TensorView& v, const AttentionInputs& in,
+                                   const KvLayerView& cache, const KvLayout& layout);
     // out[t] = causal (optionally windowed) attention of q[t] over its sequence's cached positions <= its own.
     virtual void attention(const TensorView& q, const KvLayerView& cache, const KvLayout& layout,
                            const AttentionParams& p, TensorView out) = 0;
@@ -233,6 +249,15 @@ public:
     // Waits until every op issued so far has finished and its results are visible to the host.
     virtual void sync() = 0;
 };
+
+inline void Backend::prepare_attention(TensorView q, TensorView k, const TensorView& v, const AttentionInputs& in,
+                                       const KvLayerView& cache, const KvLayout& layout) {
+    if (in.q_norm) rms_norm_heads(q, *in.q_norm, in.head_dim, in.eps);
+    if (in.k_norm) rms_norm_heads(k, *in.k_norm, in.head_dim, in.eps);
+    rope(q, in.head_dim, layout.positions, in.rope);
+    rope(k, in.head_dim, layout.positions, in.rope);
+    kv_store(cache, layout, k, v);
+}
 
 // The recurrent ops are optional: a backend that lacks one says so when a model first calls it.
 inline void Backend::conv1d_causal(const TensorView&, const TensorView&, TensorView, const RecurrentLayout&, bool,

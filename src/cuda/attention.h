@@ -50,6 +50,31 @@ struct AttentionShape {
 void kv_store(const DeviceKvCache& cache, const DeviceKvLayout& layout, const float* k, int64_t k_stride,
               const float* v, int64_t v_stride, cudaStream_t stream);
 
+// Backend::prepare_attention in one launch (attention_inputs.cu): per token, each q head and k head RMS-normalised
+// with q_norm / k_norm (nullptr: not normalised) and rotated by the rope table's row of its position (rope_fill_table
+// layout, NeoX or normal pairs over the first n_dims), then k and v stored as kv_store stores them. Bit for bit
+// rms_norm_heads, rope_from_table and kv_store one after another, where attention_inputs_fit (else: refused).
+struct AttentionInputsArgs {
+    float* q = nullptr;
+    int64_t q_stride = 0;
+    float* k = nullptr;
+    int64_t k_stride = 0;
+    float* v = nullptr;  // read only
+    int64_t v_stride = 0;
+    const float* q_norm = nullptr;
+    const float* k_norm = nullptr;
+    float eps = 0.0f;
+    int n_heads = 0;  // query heads; the KV heads are the cache's
+    int head_dim = 0;
+    int n_dims = 0;
+    bool neox = false;
+    const float* rope_table = nullptr;
+    DeviceKvCache cache;
+    DeviceKvLayout layout;
+};
+bool attention_inputs_fit(const AttentionInputsArgs& a);
+void attention_inputs(const AttentionInputsArgs& a, cudaStream_t stream);
+
 // Scratch for the split (flash-decoding) partial results; grows on first use of a larger shape, never shrinks.
 class Attention {
 public:

@@ -97,6 +97,15 @@ __device__ __forceinline__ float warp_sum(float x) {
     return x;
 }
 
+// A warp stores one 32-element Q8_0 block of the cache, lane l giving element l (x): quantize_row_q8_0_act_ref's
+// scale fp16(amax / 127) and codes rint(x * (127 / amax)), ties to even, each float operation explicitly rounded.
+__device__ __forceinline__ void store_q8_0_element(float x, uint8_t* blk, int lane) {
+    const float amax = warp_max(fabsf(x));
+    const float id = amax != 0.0f ? __fdiv_rn(127.0f, amax) : 0.0f;
+    if (lane == 0) *reinterpret_cast<__half*>(blk) = __float2half_rn(__fdiv_rn(amax, 127.0f));
+    blk[2 + lane] = uint8_t(int8_t(__float2int_rn(__fmul_rn(x, id))));  // |x * id| <= 127
+}
+
 // x rounded to fp16 and back: the CPU backend (as llama.cpp's CPU attention) rounds Q to fp16 for the K product and
 // each probability to fp16 for the V product; doing the same keeps GPU and CPU logits within the noise of float
 // addition order. (The probabilities here are relative to the running max of the online softmax, the CPU's to the

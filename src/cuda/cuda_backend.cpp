@@ -132,6 +132,7 @@ CudaBackend::CudaBackend(const CudaOptions& opt) : opt_(opt), graphs_(graphs_wan
     reserve_bytes_ = size_t((1.0 - std::clamp(opt.mem_fraction, 0.0, 1.0)) * double(prop_.totalGlobalMem)) + kScratchSlack;
     fuse_ = opt.fuse && !switch_off("HOTROD_CUDA_FUSE");
     rope_table_ = !switch_off("HOTROD_CUDA_ROPE_TABLE");
+    fuse_attention_inputs_ = fuse_ && rope_table_ && !switch_off("HOTROD_CUDA_FUSE_ATTN");
 }
 
 CudaBackend::~CudaBackend() {

@@ -62,6 +62,9 @@ public:
               const backend::RopeParams& p) override;
     void kv_store(const backend::KvLayerView& cache, const backend::KvLayout& layout, const backend::TensorView& k,
                   const backend::TensorView& v) override;
+    void prepare_attention(backend::TensorView q, backend::TensorView k, const backend::TensorView& v,
+                           const backend::AttentionInputs& in, const backend::KvLayerView& cache,
+                           const backend::KvLayout& layout) override;
     void attention(const backend::TensorView& q, const backend::KvLayerView& cache, const backend::KvLayout& layout,
                    const backend::AttentionParams& p, backend::TensorView out) override;
     void swiglu(const backend::TensorView& gate, const backend::TensorView& up, backend::TensorView out) override;
@@ -166,6 +169,8 @@ private:
     bool fuse_ = true;
     RopeTables rope_tables_;
     bool rope_table_ = true;  // rope angles from rope_tables_ (HOTROD_CUDA_ROPE_TABLE=0: computed per step)
+    // prepare_attention in one launch (needs the table; HOTROD_CUDA_FUSE=0 or HOTROD_CUDA_FUSE_ATTN=0: five)
+    bool fuse_attention_inputs_ = true;
 };
 
 }  // namespace hotrod::cuda

@@ -205,6 +205,35 @@ void CudaBackend::kv_store(const backend::KvLayerView& cache, const backend::KvL
         stride_of(v));
 }
 
+// One launch (attention_inputs.cu) where it fits and fuse_attention_inputs_ is on; else the default's five ops,
+// which give the same bits.
+void CudaBackend::prepare_attention(TensorView q, TensorView k, const TensorView& v, const backend::AttentionInputs& in,
+                                    const backend::KvLayerView& cache, const backend::KvLayout& layout) {
+    const int64_t n = int64_t(layout.positions.size());
+    const int D = in.head_dim;
+    AttentionInputsArgs a;
+    if (fuse_attention_inputs_ && n > 0 && D > 0 && q.n_cols % D == 0 && q.n_rows == n && k.n_rows == n && v.n_rows == n &&
+        k.n_cols == int64_t(cache.n_kv_heads) * cache.head_dim && v.n_cols == k.n_cols &&
+        layout.token_seq.size() == size_t(n) && layout.block_size > 0 && q.type == DType::F32 && k.type == DType::F32 &&
+        v.type == DType::F32) {
+        a = AttentionInputsArgs{q.f32(), stride_of(q), k.f32(), stride_of(k), v.f32(),
+                                stride_of(v), in.q_norm ? static_cast<const float*>(in.q_norm->f32()) : nullptr,
+                                in.k_norm ? static_cast<const float*>(in.k_norm->f32()) : nullptr, in.eps,
+                                int(q.n_cols / D), D, in.rope.n_dims, in.rope.kind == backend::RopeKind::NeoX, nullptr,
+                                cache_of(cache), DeviceKvLayout{}};
+    }
+    if (a.q == nullptr || !attention_inputs_fit(a) || (in.q_norm && in.q_norm->n_cols != D) ||
+        (in.k_norm && in.k_norm->n_cols != D)) {
+        Backend::prepare_attention(q, k, v, in, cache, layout);
+        return;
+    }
+    ++generation_;
+    const int32_t max_pos = *std::max_element(layout.positions.begin(), layout.positions.end());
+    a.rope_table = rope_tables_.get(in.rope.n_dims, in.rope.freq_base, in.rope.freq_scale, max_pos, stream_);
+    a.layout = device_layout(layout);
+    graphs_.issue(stream_, [](cudaStream_t st, AttentionInputsArgs args) { cuda::attention_inputs(args, st); }, a);
+}
+
 void CudaBackend::attention(const TensorView& q, const backend::KvLayerView& cache, const backend::KvLayout& layout,
                             const backend::AttentionParams& p, TensorView out) {
     ++generation_;

@@ -36,14 +36,8 @@ __global__ void __launch_bounds__(kThreads) kv_store_kernel(uint8_t* k_cache, ui
         for (int i = int(threadIdx.x); i < width; i += kThreads) out[i] = __float2half_rn(src[i]);
     } else {
         const int lane = int(threadIdx.x) % 32, warp = int(threadIdx.x) / 32;
-        for (int b = warp; b < width / 32; b += kThreads / 32) {
-            const float x = src[32 * b + lane];
-            const float amax = attn::warp_max(fabsf(x));
-            const float id = amax != 0.0f ? __fdiv_rn(127.0f, amax) : 0.0f;
-            uint8_t* blk = dst + size_t(b) * attn::kQ8Bytes;
-            if (lane == 0) *reinterpret_cast<__half*>(blk) = __float2half_rn(__fdiv_rn(amax, 127.0f));
-            blk[2 + lane] = uint8_t(int8_t(__float2int_rn(__fmul_rn(x, id))));  // |x * id| <= 127
-        }
+        for (int b = warp; b < width / 32; b += kThreads / 32)
+            attn::store_q8_0_element(src[32 * b + lane], dst + size_t(b) * attn::kQ8Bytes, lane);
     }
 }
 

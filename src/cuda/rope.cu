@@ -10,6 +10,7 @@
 #include "cuda/check.h"
 #include "cuda/launch.cuh"
 #include "cuda/ops.h"
+#include "cuda/rope.cuh"
 
 namespace hotrod::cuda {
 
@@ -26,16 +27,6 @@ __device__ __forceinline__ void rope_angle(int32_t position, int i, int n_dims, 
     sincos(theta, &sd, &cd);
     c = float(cd);
     s = float(sd);
-}
-
-// Pair (a, b) of a head rotated by (c, s), each product and the sum rounded on their own.
-template <bool kNeox>
-__device__ __forceinline__ void rotate_pair(float* head, int i, int half, float c, float s) {
-    const int a = kNeox ? i : 2 * i;
-    const int b = kNeox ? i + half : 2 * i + 1;
-    const float va = head[a], vb = head[b];
-    head[a] = __fsub_rn(__fmul_rn(va, c), __fmul_rn(vb, s));
-    head[b] = __fadd_rn(__fmul_rn(va, s), __fmul_rn(vb, c));
 }
 
 // One block per row: its threads first fill the row's cos / sin table (n_dims / 2 of each, in shared memory, as the

@@ -96,6 +96,11 @@ private:
         put(a.n_k_heads), put(a.n_v_heads), put(a.head_dim), put(a.scale), put(a.l2_norm), put(a.l2_eps);
         put(a.chunked_min_tokens), put(a.launch_recurrent), put(a.launch_chunked);
     }
+    void put(const AttentionInputsArgs& a) {
+        put(a.q), put(a.q_stride), put(a.k), put(a.k_stride), put(a.v), put(a.v_stride), put(a.q_norm), put(a.k_norm);
+        put(a.eps), put(a.n_heads), put(a.head_dim), put(a.n_dims), put(a.neox), put(a.rope_table), put(a.cache);
+        put(a.layout);
+    }
     void put(const AttentionShape& s) {
         put(s.n_heads), put(s.n_kv_heads), put(s.head_dim), put(s.scale), put(s.window), put(s.softcap);
     }

@@ -59,14 +59,11 @@ void forward_gemma3(Step& s) {
         be.rms_norm(a.x, L.attn_norm, c.rms_eps, a.xn);
         s.dump("attn_norm", il, a.xn);
         qkv_projections(s, L, a.xn);
-        be.rms_norm_heads(a.q, L.attn_q_norm, c.head_dim, c.rms_eps);
-        be.rms_norm_heads(a.k, L.attn_k_norm, c.head_dim, c.rms_eps);
-        be.rope(a.q, c.head_dim, s.layout.positions, c.rope(il));
-        be.rope(a.k, c.head_dim, s.layout.positions, c.rope(il));
+        be.prepare_attention(a.q, a.k, a.v, {&L.attn_q_norm, &L.attn_k_norm, c.rms_eps, c.head_dim, c.rope(il)}, cache,
+                             s.layout);
         s.dump("Qcur", il, a.q);
         s.dump("Kcur", il, a.k);
         s.dump("Vcur", il, a.v);
-        be.kv_store(cache, s.layout, a.k, a.v);
         be.attention(a.q, cache, s.layout, c.attention(il), a.attn);
         s.dump("kqv_out", il, a.attn);
         be.matmul(L.attn_output, a.attn, a.proj);

@@ -52,12 +52,10 @@ void forward_llama(Step& s) {
             add_bias(be, a.k, L.attn_k_bias);
             add_bias(be, a.v, L.attn_v_bias);
         }
-        be.rope(a.q, c.head_dim, s.layout.positions, c.rope(il));
-        be.rope(a.k, c.head_dim, s.layout.positions, c.rope(il));
+        be.prepare_attention(a.q, a.k, a.v, {nullptr, nullptr, 0.0f, c.head_dim, c.rope(il)}, cache, s.layout);
         s.dump("Qcur", il, a.q);
         s.dump("Kcur", il, a.k);
         s.dump("Vcur", il, a.v);
-        be.kv_store(cache, s.layout, a.k, a.v);
         be.attention(a.q, cache, s.layout, c.attention(il), a.attn);
         s.dump("kqv_out", il, a.attn);
         be.matmul(L.attn_output, a.attn, a.proj);

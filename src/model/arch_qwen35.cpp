@@ -103,12 +103,9 @@ void gated_attention(Step& s, const LayerWeights& L, int il) {
     const backend::MatmulOut qkv[] = {{L.attn_q, a.qg}, {L.attn_k, a.k}, {L.attn_v, a.v}};
     be.matmul_shared(a.xn, qkv);
     be.copy_heads(a.qg, c.head_dim, 2 * c.head_dim, a.q);
-    be.rms_norm_heads(a.q, L.attn_q_norm, c.head_dim, c.rms_eps);
-    be.rms_norm_heads(a.k, L.attn_k_norm, c.head_dim, c.rms_eps);
-    be.rope(a.q, c.head_dim, s.layout.positions, c.rope(il));
-    be.rope(a.k, c.head_dim, s.layout.positions, c.rope(il));
     const backend::KvLayerView cache = s.kv.layer(il);
-    be.kv_store(cache, s.layout, a.k, a.v);
+    be.prepare_attention(a.q, a.k, a.v, {&L.attn_q_norm, &L.attn_k_norm, c.rms_eps, c.head_dim, c.rope(il)}, cache,
+                         s.layout);
     be.attention(a.q, cache, s.layout, c.attention(il), a.attn);
     s.dump("attn_pregate", il, a.attn);
     be.sigmoid_gate(a.attn, cols(a.qg, c.head_dim, a.qg.n_cols - c.head_dim), c.head_dim, 2 * c.head_dim);
