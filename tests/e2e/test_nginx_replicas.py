@@ -70,13 +70,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+def nginx_exe():
+    exe = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if not exe:
+        _missing("nginx (Debian's package, installed by scripts/test.sh)")
+    return exe
+
+
 class Nginx:
     """nginx from a temporary prefix, in the foreground, running the shipped hotrod.conf."""
 
     def __init__(self, replica_ports, round_robin=False):
-        exe = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-        if not exe:
-            _missing("nginx (Debian's package, installed by scripts/test.sh)")
+        exe = nginx_exe()
         self.dir = Path(tempfile.mkdtemp(prefix="e2e-nginx-", dir=BUILD_DIR))
         (self.dir / "hotrod-replicas.conf").write_text("".join(
             f"server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;\n" for p in replica_ports))
@@ -217,6 +222,7 @@ def delta(after, before):
 
 @pytest.fixture
 def replicas():
+    nginx_exe()  # skip (or fail) before starting anything
     started = []
     try:
         for _ in range(3):
