@@ -10,8 +10,8 @@
 // thread waits for it, looking at the socket (GatedHttpServer::client_gone) to cancel for a client that left.
 // Until then nothing has reached the client, so a proxy in front may still hand the request to another replica
 // when this one dies or drains (nginx's proxy_next_upstream: deploy/nginx/hotrod.conf). A request the drain
-// deadline cancels is answered 503 for that reason; an engine failure stays a 200 with an error object in the
-// body, as in a stream.
+// deadline cancels is answered 503 for that reason, and an engine failure 500 with the error object (which a
+// stream sends as an SSE event under its 200).
 //
 // /metrics counts each request once, when its reply's content has been written (200, or 500 for an engine
 // failure) or could not be (499, the client left), and only then drops it from the in-flight gauge. The count
@@ -205,7 +205,7 @@ struct Exchange {
                 const bool delivered = !GatedHttpServer::client_gone();
                 on_final(e, delivered);
                 if (!delivered) return;
-                res.status = 200;
+                res.status = e.finish == engine::FinishReason::error ? 500 : 200;  // the body says the same
                 res.set_content(out.body + out.end, "application/json; charset=utf-8");
                 return;
             }
