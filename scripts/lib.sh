@@ -16,8 +16,10 @@ HOTROD_APT_PACKAGES=(
   libcurl4-openssl-dev libssl-dev
   clang libclang-rt-14-dev  # the fuzz build (scripts/fuzz.sh): libFuzzer and the sanitizer runtimes are only recommended
 )
-# What only the tests need: a real browser for the chat page's tests (tests/e2e/test_webui.py).
-HOTROD_APT_TEST_PACKAGES=(chromium chromium-driver)
+# What only the tests need: a real browser for the chat page's tests (tests/e2e/test_webui.py), and nginx in front
+# of three replicas for tests/e2e/test_nginx_replicas.py (run as the current user with its own prefix: the system
+# service the package sets up is not used).
+HOTROD_APT_TEST_PACKAGES=(chromium chromium-driver nginx)
 
 # install_apt_packages [test]: the build's packages, and with "test" the tests' as well.
 install_apt_packages() {

@@ -2,11 +2,13 @@
 // [--parallel N] [-c CTX] [--threads T] [--reasoning on|off|auto]
 // [--api-key KEY[,KEY...]] [--api-key-file F] [--metrics-public] [--cors-origin O] [--max-queue Q] [--timeout S]
 // [--threads-http N] [--max-connections N] [--max-header-bytes B] [--max-body-bytes B] [--header-timeout S]
-// [--body-timeout S] [--alias NAME] [--chat-template-file F] [--embeddings] [--pooling mean|cls|last]`: the OpenAI-compatible server and its chat page at /
+// [--body-timeout S] [--drain-timeout S] [--alias NAME] [--chat-template-file F] [--embeddings]
+// [--pooling mean|cls|last]`: the OpenAI-compatible server and its chat page at /
 // (no model flag: the default model, fetched into the models cache when missing). It listens first
 // (GET /health answers 503 while loading), loads the model on a second thread with a progress bar on a terminal,
-// then serves until SIGINT/SIGTERM, when it refuses new work, lets running requests finish for a few seconds and
-// exits 0.
+// then serves until SIGINT/SIGTERM, when it drains: it keeps listening but answers new requests and /health with
+// 503 (a load balancer moves on: deploy/nginx/hotrod.conf), lets running requests finish for up to
+// --drain-timeout seconds, cancels what is left, and exits 0.
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -150,6 +152,11 @@ int cmd_serve(int argc, char** argv) {
         ->capture_default_str()->check(CLI::Range(1, 86400));
     app.add_option("--body-timeout", o.body_timeout_s, "seconds a request's body may take after its headers")
         ->capture_default_str()->check(CLI::Range(1, 86400));
+    double drain_timeout_s = o.shutdown_grace_ms / 1000.0;
+    app.add_option("--drain-timeout", drain_timeout_s,
+                   "SIGTERM/SIGINT: seconds running requests may take to finish while new ones and /health get "
+                   "503; then they are cancelled and the server exits")
+        ->capture_default_str()->check(CLI::Range(0.0, 86400.0));
     app.add_option("--chat-template-file", o.chat_template_file, "Jinja chat template to use instead of the model's")
         ->check(CLI::ExistingFile);
     app.add_option("--ubatch-size", o.step_tokens, "tokens per engine step: decode tokens plus prefill chunks")
@@ -183,6 +190,7 @@ int cmd_serve(int argc, char** argv) {
         return 1;
     }
     ensure_descriptors(o);
+    o.shutdown_grace_ms = int(drain_timeout_s * 1000 + 0.5);
     o.jump_forward = !no_jump;
     o.embeddings = o.embeddings || !o.pooling.empty();
     o.webui = !no_webui;
@@ -244,7 +252,8 @@ int cmd_serve(int argc, char** argv) {
         wake.cv.wait(lock, [&] { return wake.stop; });
     }
     loader.join();
-    std::fprintf(stderr, "hotrod serve: shutting down (running requests get %d ms)\n", o.shutdown_grace_ms);
+    std::fprintf(stderr, "hotrod serve: draining (new requests and /health get 503; running requests get %d ms)\n",
+                 o.shutdown_grace_ms);
     srv.shutdown(std::chrono::milliseconds(o.shutdown_grace_ms));
     if (wake.exit_code != 0) {  // the load failed: no signal came, wake the signal thread ourselves
         pthread_kill(signal_thread.native_handle(), SIGTERM);

@@ -1,23 +1,30 @@
 // The generation endpoints. Validation and prompt building happen on the HTTP thread before anything is
 // queued; the engine thread never waits on a socket: it pushes events into the Stream and this side pops them.
 //
-// Client disconnects: httplib 0.11 gives a handler no socket, so both replies are chunked content providers.
-// Streaming: every chunk is a write, and a failed write cancels the request; while nothing is generated (queued,
-// long prefill) an SSE comment (": keep-alive") is written every second, which clients ignore. Non-streamed:
-// while waiting, one space is written every second (JSON allows leading whitespace) so a closed socket makes a
-// write fail; replies faster than a second carry no padding. A consequence: once queued, the status is 200,
-// and an engine failure arrives as an error object in the body (streaming: an SSE event with "error").
+// Streaming replies are chunked content providers: every chunk is a write, and a failed write cancels the
+// request; while nothing is generated (queued, long prefill) an SSE comment (": keep-alive") is written every
+// second, which clients ignore. Once the stream has begun its status is 200, and an engine failure arrives as an
+// SSE event with "error".
+//
+// Non-streamed replies are written whole, status and headers included, when the final event comes: the handler
+// thread waits for it, looking at the socket (GatedHttpServer::client_gone) to cancel for a client that left.
+// Until then nothing has reached the client, so a proxy in front may still hand the request to another replica
+// when this one dies or drains (nginx's proxy_next_upstream: deploy/nginx/hotrod.conf). A request the drain
+// deadline cancels is answered 503 for that reason, and an engine failure 500 with the error object (which a
+// stream sends as an SSE event under its 200).
 //
 // /metrics counts each request once, when its reply's content has been written (200, or 500 for an engine
 // failure) or could not be (499, the client left), and only then drops it from the in-flight gauge. The count
 // comes before the reply's end marker ("data: [DONE]", the last empty chunk): a client that has seen the end
-// of its reply (the openai client stops reading at [DONE]) also finds it counted.
+// of its reply (the openai client stops reading at [DONE]) also finds it counted. A non-streamed reply is
+// counted just before httplib writes it.
 #include "server/generation_handler.h"
 
 #include <chrono>
 #include <cstdio>
 
 #include "server/api_error.h"
+#include "server/http_gate.h"
 #include "server/json_fields.h"
 #include "server/reply_format.h"
 #include "server/tool_grammar.h"
@@ -91,7 +98,6 @@ struct Exchange {
     std::unique_ptr<ReplyFormat> format;
     std::string id;
     const char* route = "chat";  // in /metrics and the log
-    bool streaming = false;
     Clock::time_point arrived, last_write;
     double prepare_ms = 0;  // arrival to submit: parsing, template, tokenizer, grammar (the engine times the rest)
     int32_t n_prompt = 0;
@@ -160,16 +166,51 @@ struct Exchange {
             sink.done();
             return true;
         }
-        // Nothing written for a while (queued, prefilling, or a non-streamed reply still generating): probe the
-        // socket so a client that left is noticed.
+        // Nothing written for a while (queued, prefilling): probe the socket so a client that left is noticed.
         if (Clock::now() - last_write < kHeartbeatInterval) return true;
-        return write(sink, streaming ? std::string_view(": keep-alive\n\n") : std::string_view(" ")) ? true
-                                                                                                     : cancel();
+        return write(sink, ": keep-alive\n\n") ? true : cancel();
     }
 
     bool cancel() {
         stream->cancel();
         return false;
+    }
+
+    // Out of the in-flight gauge without a count: the caller throws an ApiError, which wrap() counts.
+    void uncount() {
+        if (counted) return;
+        counted = true;
+        st->metrics.add_in_flight(-1);
+    }
+
+    // A non-streamed reply: waits for the final event and puts the whole reply into res (see the top of the
+    // file). Returns with res untouched when the client left (the request cancelled, or finished, and counted
+    // 499).
+    void answer_whole(httplib::Response& res) {
+        std::vector<engine::Event> events;
+        for (;;) {
+            events.clear();
+            stream->wait(events, kPollInterval);
+            for (const engine::Event& e : events) {
+                ReplyBytes out = format->push(e);
+                if (e.finish == engine::FinishReason::none) continue;
+                if (e.finish == engine::FinishReason::error &&
+                    st->state.load() == ServerState::shutting_down) {
+                    log_line(&e);
+                    uncount();
+                    throw unavailable("the server shut down before the request finished; retry", "shutting_down");
+                }
+                // A client that left meanwhile gets nothing (499). One that leaves between here and httplib's
+                // write is counted 200: the write's failure is not seen here.
+                const bool delivered = !GatedHttpServer::client_gone();
+                on_final(e, delivered);
+                if (!delivered) return;
+                res.status = e.finish == engine::FinishReason::error ? 500 : 200;  // the body says the same
+                res.set_content(out.body + out.end, "application/json; charset=utf-8");
+                return;
+            }
+            if (GatedHttpServer::client_gone()) return release();
+        }
     }
 
     // The reply ended, normally or not (write failure, server stopping): a request still running is cancelled.
@@ -270,7 +311,6 @@ void run_generation(SharedState& st, const std::shared_ptr<LoadedModel>& m, cons
     ex->format = make_format(setup);
     ex->id = er.id;
     ex->route = route.name;
-    ex->streaming = r.stream;
     ex->arrived = arrived;
     ex->last_write = Clock::now();
     ex->n_prompt = int32_t(er.prompt.size());
@@ -285,15 +325,21 @@ void run_generation(SharedState& st, const std::shared_ptr<LoadedModel>& m, cons
     }
     ex->prepare_ms = ms_between(arrived, Clock::now());
     st.metrics.add_in_flight(1);
-    auto provider = [ex](size_t, httplib::DataSink& sink) { return ex->provide(sink); };
-    auto releaser = [ex](bool) { ex->release(); };
     if (r.stream) {
+        auto provider = [ex](size_t, httplib::DataSink& sink) { return ex->provide(sink); };
+        auto releaser = [ex](bool) { ex->release(); };
         res.set_header("Cache-Control", "no-cache");
+        res.set_header("X-Accel-Buffering", "no");  // nginx passes each event on, whatever its proxy_buffering
         res.set_chunked_content_provider("text/event-stream", provider, releaser);
     } else {
-        // With "; charset=utf-8" httplib 0.11 does not gzip the reply: compression would hold the one-space
-        // heartbeats in zlib's buffer, and a closed socket would go unnoticed.
-        res.set_chunked_content_provider("application/json; charset=utf-8", provider, releaser);
+        try {
+            ex->answer_whole(res);
+        } catch (const ApiError&) {
+            throw;  // counted by wrap()
+        } catch (...) {
+            ex->release();  // cancel and count the request, then let wrap() answer 500
+            throw;
+        }
     }
 }
 

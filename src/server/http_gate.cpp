@@ -296,6 +296,7 @@ namespace {
 // The connection the current worker thread serves past the gate (for request_read()).
 thread_local BodyWatchdog* t_watchdog = nullptr;
 thread_local BodyWatchdog::Ticket t_ticket;
+thread_local socket_t t_socket = INVALID_SOCKET;  // for client_gone()
 }  // namespace
 
 GatedHttpServer::GatedHttpServer(GateLimits limits, std::function<void(int)> on_refusal)
@@ -328,6 +329,17 @@ void GatedHttpServer::request_read() {
 
 bool GatedHttpServer::request_cut() {
     return t_watchdog && t_watchdog->fired(t_ticket);
+}
+
+bool GatedHttpServer::client_gone() {
+    if (t_socket == INVALID_SOCKET) return false;
+    pollfd p{t_socket, POLLIN | POLLRDHUP, 0};
+    if (poll(&p, 1, 0) <= 0) return false;
+    if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) return true;
+    // Readable: end of stream (recv 0) or a reset (error), unless bytes wait (keep-alive is off: none should).
+    char c;
+    const ssize_t n = recv(t_socket, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 bool GatedHttpServer::process_and_close_socket(socket_t sock) {
@@ -378,7 +390,9 @@ bool GatedHttpServer::process_and_close_socket(socket_t sock) {
     BodyWatchdog::Ticket ticket = watchdog_->arm(sock, Clock::now() + limits_.body_timeout);
     t_watchdog = watchdog_.get();
     t_ticket = ticket;
+    t_socket = sock;
     const bool ok = httplib_process_and_close_socket(*this, sock);
+    t_socket = INVALID_SOCKET;
     t_watchdog = nullptr;
     watchdog_->remove(ticket);  // a cut connection was counted when the watchdog fired
     return ok;

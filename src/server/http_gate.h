@@ -52,6 +52,11 @@ class GatedHttpServer : public httplib::Server {
     // True on a worker thread whose request's body came too late: the gate answered 408 and cut the
     // connection (httplib's own answer to the failed read is not one to count).
     static bool request_cut();
+    // True on a worker thread whose client has closed its end of the connection (or reset it); false elsewhere.
+    // Looks at the socket without reading or writing, so a reply can be held back until it is whole (a
+    // non-streamed reply: generation_handler.cpp) and still notice a client that left. A client that half-closes
+    // (shutdown(SHUT_WR)) after its request counts as gone: no HTTP client or proxy we know does that.
+    static bool client_gone();
 
   private:
     bool process_and_close_socket(

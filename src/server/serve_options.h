@@ -26,7 +26,8 @@ struct ServeOptions {
     device::DeviceOptions device;    // --device, -ngl, --main-gpu, --gpu-mem-fraction
     ReasoningMode reasoning = ReasoningMode::auto_;
     int max_queue = 64;              // --max-queue: requests waiting for a slot; beyond: 503 with Retry-After
-    int shutdown_grace_ms = 5000;    // SIGINT/SIGTERM: running requests may finish this long, then are cancelled
+    int shutdown_grace_ms = 5000;    // --drain-timeout: after SIGINT/SIGTERM running requests may finish this
+                                     // long (new ones and /health get 503 meanwhile), then are cancelled
     int step_tokens = 256;           // --ubatch-size: tokens per engine step (decode tokens + prefill chunks)
     bool jump_forward = true;        // --no-jump-forward: sample grammar-forced tokens one by one (to measure)
     bool embeddings = false;         // --embeddings (or --pooling): POST /v1/embeddings is served

@@ -31,6 +31,8 @@ SMOLLM2 = MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf"
 def pytest_configure(config):
     config.addinivalue_line("markers", "soak: the load test of test_soak.py (HOTROD_SOAK_SECONDS, default 45, sets its "
                                        "length); part of the suite, `-m 'not soak'` leaves it out")
+    config.addinivalue_line("markers", "slow: minutes rather than seconds (nginx in front of three replicas, "
+                                       "test_nginx_replicas.py); part of the suite, `-m 'not slow'` leaves it out")
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

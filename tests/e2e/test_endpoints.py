@@ -71,8 +71,8 @@ def test_a_reply_is_counted_before_the_client_has_it(own_server):
 
 
 def test_clients_that_leave_before_the_reply_count_499_not_200(own_server):
-    # Each client sends a short request and closes at once; the server writes its headers (the peer answers with a
-    # reset), generates the 5 tokens and fails to write the body. None of them got a reply: all 499, none 200.
+    # Each client sends a short request and closes at once; the server, which writes a non-streamed reply only when
+    # it is whole, sees the closed socket before it would write. None of them got a reply: all 499, none 200.
     n = 6
     body = json.dumps({"model": "smollm2", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5,
                        "ignore_eos": True}).encode()

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -18,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/http_gate.h"
 #include "server/server.h"
 
 namespace hotrod::server {
@@ -271,6 +273,44 @@ TEST_F(Gate, CorsForListedOriginsOnly) {
                       {{"Origin", "http://evil.example"}, {"Access-Control-Request-Method", "GET"}});
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 401);  // not a preflight we answer: the key check applies
+}
+
+// client_gone() is how a non-streamed reply, which writes nothing until it is whole, notices a client that left: a
+// look at the socket from the handler's thread, true once the client has closed, false while it is connected and
+// on any thread that serves no connection.
+TEST(GateClientGone, SeesTheClientCloseWithoutReadingOrWriting) {
+    GatedHttpServer http(GateLimits{}, nullptr);
+    std::atomic<int> first_look{-1};  // the handler's first client_gone(), as 0 or 1
+    std::atomic<bool> gone{false}, done{false};
+    http.Get("/wait", [&](const httplib::Request&, httplib::Response& res) {
+        first_look = GatedHttpServer::client_gone() ? 1 : 0;
+        const auto deadline = std::chrono::steady_clock::now() + 30s;  // liveness only
+        while (!GatedHttpServer::client_gone() && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(5ms);
+        gone = GatedHttpServer::client_gone();
+        res.set_content("too late", "text/plain");
+        done = true;
+    });
+    const int port = http.bind_to_any_port("127.0.0.1");
+    ASSERT_GT(port, 0);
+    std::thread listener([&] { http.listen_after_bind(); });
+    const auto wait = [](const auto& condition) {
+        for (int i = 0; i < 3000 && !condition(); ++i) std::this_thread::sleep_for(10ms);
+        return condition();
+    };
+    {
+        RawClient c(port);
+        // EXPECT, not ASSERT: the listener thread must still be joined below.
+        EXPECT_TRUE(c.connected());
+        EXPECT_TRUE(c.send_text("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n"));
+        EXPECT_TRUE(wait([&] { return first_look.load() >= 0; }));
+    }  // the client closes here
+    EXPECT_TRUE(wait([&] { return done.load(); }));
+    EXPECT_EQ(first_look.load(), 0);
+    EXPECT_TRUE(gone.load());
+    EXPECT_FALSE(GatedHttpServer::client_gone());  // this thread serves no connection
+    http.stop_all();
+    listener.join();
 }
 
 TEST(ServeOptionsDefaults, LoopbackAndDerivedLimits) {
