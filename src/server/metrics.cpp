@@ -88,6 +88,11 @@ void Metrics::add_in_flight(int delta) {
     in_flight_ += delta;
 }
 
+int Metrics::in_flight() const {
+    std::lock_guard lock(mu_);
+    return in_flight_;
+}
+
 std::string Metrics::render(const engine::EngineStats* stats, HttpGauges http) const {
     std::string out;
     {

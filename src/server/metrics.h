@@ -43,6 +43,7 @@ public:
     void record_ttft(double ms);
     void record_latency(double ms);
     void add_in_flight(int delta);
+    int in_flight() const;
 
     // The whole /metrics page: server counters and gauges, then the engine's (stats null while the model loads).
     std::string render(const engine::EngineStats* stats, HttpGauges http = {}) const;

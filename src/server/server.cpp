@@ -6,9 +6,11 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 #include "server/api_error.h"
 #include "server/embeddings_handler.h"
@@ -349,6 +351,13 @@ void Server::shutdown(std::chrono::milliseconds grace) {
     stopped_ = true;
     st_->state.store(ServerState::shutting_down);
     if (std::shared_ptr<LoadedModel> m = st_->model()) m->engine->shutdown(grace);
+    // Every request has now ended in the engine (finished, or cancelled with an error event), but the HTTP threads
+    // may still be writing those last events: stop_all cuts every connection, so first let the replies go out
+    // (each leaves the in-flight gauge just before its end marker, hence the short linger after), a bounded wait.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (st_->metrics.in_flight() > 0 && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
     http_->stop_all();
     if (listen_thread_.joinable()) listen_thread_.join();
 }
