@@ -22,6 +22,14 @@ def in_flight(s):
     return 0
 
 
+def start_then_sigterm(s, threads):
+    """Starts the two request threads and sends SIGTERM once both requests are running on the server."""
+    for t in threads:
+        t.start()
+    wait_for("both requests running", lambda: in_flight(s) == 2)
+    s.proc.send_signal(signal.SIGTERM)
+
+
 def test_sigterm_drains_running_requests_and_refuses_new_ones():
     # 300 tokens each keep the two requests running while the probes are sent; the drain waits as long as they take.
     s = Server(SMOLLM2, "--parallel", "2", "-c", "2048", "--drain-timeout", "300").wait_ready()
@@ -43,10 +51,7 @@ def test_sigterm_drains_running_requests_and_refuses_new_ones():
 
     threads = [threading.Thread(target=plain), threading.Thread(target=streamed)]
     try:
-        for t in threads:
-            t.start()
-        wait_for("both requests running", lambda: in_flight(s) == 2)
-        s.proc.send_signal(signal.SIGTERM)
+        start_then_sigterm(s, threads)
         health = wait_for("/health 503", lambda: (h := http("GET", s.url + "/health"))[0] == 503 and h)
         status, err = error_of(health)
         assert err["code"] == "shutting_down"
@@ -84,10 +89,7 @@ def test_drain_timeout_answers_an_unfinished_plain_request_503_and_cuts_a_stream
 
     threads = [threading.Thread(target=plain), threading.Thread(target=streamed)]
     try:
-        for t in threads:
-            t.start()
-        wait_for("both requests running", lambda: in_flight(s) == 2)
-        s.proc.send_signal(signal.SIGTERM)
+        start_then_sigterm(s, threads)
         for t in threads:
             t.join(600)
         assert s.proc.wait(timeout=120) == 0

@@ -23,6 +23,7 @@
 #include "cpu/ops_kv.h"
 #include "cuda/attention.h"
 #include "gpu_test_util.h"
+#include "paged_batch.h"
 #include "quant/dequantize.h"
 #include "quant/half.h"
 #include "quant/types.h"
@@ -34,12 +35,7 @@ using quant::DType;
 
 constexpr int kBlockSize = 16;
 
-// One sequence of a batch: n_cached positions already in the cache, then this batch's n_query tokens (whose K/V
-// rows are in the cache too, as after kv_store).
-struct SeqSpec {
-    int n_cached;
-    int n_query;
-};
+// SeqSpec (paged_batch.h): here the K/V rows of a batch's n_query tokens are in the cache too, as after kv_store.
 
 // A random paged cache on the host, holding every position of every sequence of `seqs`.
 struct HostCache {
@@ -542,25 +538,11 @@ TEST(CudaKvStore, BitExactWithCpuRowStore) {
             const std::vector<SeqSpec> seqs = {{0, 20}, {5, 1}, {40, 17}, {15, 2}};
             // The batch's positions: n_cached .. n_cached + n_query - 1 of each sequence, in shuffled blocks.
             std::mt19937 rng(uint32_t(width) + uint32_t(type == DType::F16));
-            int stride = 0, total_blocks = 2;
-            for (const SeqSpec& s : seqs) {
-                const int nb = (s.n_cached + s.n_query + kBlockSize - 1) / kBlockSize;
-                stride = std::max(stride, nb);
-                total_blocks += nb;
-            }
-            std::vector<int32_t> perm(static_cast<size_t>(total_blocks));
-            std::iota(perm.begin(), perm.end(), 0);
-            std::shuffle(perm.begin(), perm.end(), rng);
-            std::vector<int32_t> tables(seqs.size() * size_t(stride), -1), positions, token_seq;
-            size_t next = 0;
-            for (size_t s = 0; s < seqs.size(); ++s) {
-                const int nb = (seqs[s].n_cached + seqs[s].n_query + kBlockSize - 1) / kBlockSize;
-                for (int b = 0; b < nb; ++b) tables[s * size_t(stride) + size_t(b)] = perm[next++];
-                for (int i = 0; i < seqs[s].n_query; ++i) {
-                    positions.push_back(seqs[s].n_cached + i);
-                    token_seq.push_back(int32_t(s));
-                }
-            }
+            const PagedBatch pb = paged_batch(seqs, kBlockSize, 2, rng);
+            const std::vector<int32_t>& tables = pb.tables;
+            const std::vector<int32_t>& positions = pb.positions;
+            const std::vector<int32_t>& token_seq = pb.token_seq;
+            const int stride = pb.stride, total_blocks = pb.total_blocks;
             const int n_tokens = int(positions.size());
             const int64_t k_stride = width + 5, v_stride = width + 9;
             std::vector<float> k = random_floats(size_t(n_tokens) * size_t(k_stride), 11, 3.0f);
@@ -588,21 +570,14 @@ TEST(CudaKvStore, BitExactWithCpuRowStore) {
             }
 
             DeviceArray<float> kf_d(k), vf_d(v);
-            DeviceArray<int32_t> pos_d(positions), seq_d(token_seq), bt_d(tables);
+            const DevicePagedBatch db(pb, kBlockSize);
             DeviceKvCache dc;
             dc.type = type;
             dc.k = k_d.get();
             dc.v = v_d.get();
             dc.n_kv_heads = ks.n_kv_heads;
             dc.head_dim = ks.head_dim;
-            DeviceKvLayout dl;
-            dl.positions = pos_d.get();
-            dl.token_seq = seq_d.get();
-            dl.block_tables = bt_d.get();
-            dl.block_table_stride = stride;
-            dl.block_size = kBlockSize;
-            dl.n_tokens = n_tokens;
-            kv_store(dc, dl, kf_d.get(), k_stride, vf_d.get(), v_stride, nullptr);
+            kv_store(dc, db.layout, kf_d.get(), k_stride, vf_d.get(), v_stride, nullptr);
             const std::vector<uint8_t> k_got = k_d.download(), v_got = v_d.download();
             size_t k_bad = 0, v_bad = 0, first_bad = k_got.size();
             for (size_t i = 0; i < k_got.size(); ++i) {

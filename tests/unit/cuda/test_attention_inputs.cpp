@@ -12,7 +12,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <numeric>
 #include <random>
 #include <string>
 #include <vector>
@@ -25,6 +24,7 @@
 #include "cuda/ops.h"
 #include "cuda/rope_tables.h"
 #include "gpu_test_util.h"
+#include "paged_batch.h"
 #include "quant/dequantize.h"
 #include "quant/types.h"
 
@@ -51,23 +51,12 @@ void check_case(const Case& c, uint32_t seed) {
     SCOPED_TRACE(describe(c));
     const int D = c.head_dim, q_width = c.n_heads * D, kv_width = c.n_kv_heads * D;
     // Sequences (cached positions, new tokens): a prefill chunk, decode tokens, one across a block boundary.
-    const std::vector<std::pair<int, int>> seqs = {{0, 21}, {70, 1}, {15, 2}, {4000, 3}};
     std::mt19937 rng(seed);
-    int stride = 0, total_blocks = 1;
-    for (auto [cached, n] : seqs) {
-        stride = std::max(stride, (cached + n + kBlockSize - 1) / kBlockSize);
-        total_blocks += (cached + n + kBlockSize - 1) / kBlockSize;
-    }
-    std::vector<int32_t> perm(static_cast<size_t>(total_blocks));
-    std::iota(perm.begin(), perm.end(), 0);
-    std::shuffle(perm.begin(), perm.end(), rng);
-    std::vector<int32_t> tables(seqs.size() * size_t(stride), -1), positions, token_seq;
-    size_t next = 0;
-    for (size_t s = 0; s < seqs.size(); ++s) {
-        const int nb = (seqs[s].first + seqs[s].second + kBlockSize - 1) / kBlockSize;
-        for (int b = 0; b < nb; ++b) tables[s * size_t(stride) + size_t(b)] = perm[next++];
-        for (int i = 0; i < seqs[s].second; ++i) positions.push_back(seqs[s].first + i), token_seq.push_back(int32_t(s));
-    }
+    const PagedBatch pb = paged_batch({{0, 21}, {70, 1}, {15, 2}, {4000, 3}}, kBlockSize, 1, rng);
+    const std::vector<int32_t>& tables = pb.tables;
+    const std::vector<int32_t>& positions = pb.positions;
+    const std::vector<int32_t>& token_seq = pb.token_seq;
+    const int stride = pb.stride, total_blocks = pb.total_blocks;
     const int n = int(positions.size());
     // Strides of whole float4s (the fused kernel's norm reads float4s, as rms_norm_heads does on such rows).
     const int64_t q_stride = q_width + 4, k_stride = kv_width + 8, v_stride = kv_width + 12;
@@ -80,17 +69,11 @@ void check_case(const Case& c, uint32_t seed) {
     for (auto& b : cache_init) b = uint8_t(rng());
     const float eps = 1e-6f, base = 1000000.0f, freq_scale = 1.0f;
 
-    DeviceArray<int32_t> pos_d(positions), seq_d(token_seq), bt_d(tables);
+    const DevicePagedBatch db(pb, kBlockSize);
+    const DeviceKvLayout& dl = db.layout;
     DeviceArray<float> qw_d(qw), kw_d(kw), v_d(v);
     RopeTables rope_tables;
     const float* table = rope_tables.get(c.n_dims, base, freq_scale, 4002, nullptr);
-    DeviceKvLayout dl;
-    dl.positions = pos_d.get();
-    dl.token_seq = seq_d.get();
-    dl.block_tables = bt_d.get();
-    dl.block_table_stride = stride;
-    dl.block_size = kBlockSize;
-    dl.n_tokens = n;
     struct Result {
         std::vector<float> q, k;
         std::vector<uint8_t> kc, vc;
@@ -115,8 +98,8 @@ void check_case(const Case& c, uint32_t seed) {
                 rms_norm_heads(q_d.get(), q_stride, qw_d.get(), D, eps, n, q_width, nullptr);
                 rms_norm_heads(k_d.get(), k_stride, kw_d.get(), D, eps, n, kv_width, nullptr);
             }
-            rope_from_table(q_d.get(), q_stride, n, c.n_heads, D, pos_d.get(), c.neox, c.n_dims, table, nullptr);
-            rope_from_table(k_d.get(), k_stride, n, c.n_kv_heads, D, pos_d.get(), c.neox, c.n_dims, table, nullptr);
+            rope_from_table(q_d.get(), q_stride, n, c.n_heads, D, db.positions.get(), c.neox, c.n_dims, table, nullptr);
+            rope_from_table(k_d.get(), k_stride, n, c.n_kv_heads, D, db.positions.get(), c.neox, c.n_dims, table, nullptr);
             kv_store(dc, dl, k_d.get(), k_stride, v_d.get(), v_stride, nullptr);
         }
         return Result{q_d.download(), k_d.download(), kc_d.download(), vc_d.download()};
