@@ -1,8 +1,9 @@
-// The tile walk shared by the K-format SIMD kernels (dot_q*_k_avx2.cpp / _avx512.cpp): rows one by one, columns
-// in groups of up to 8; each weight super-block is decoded once per group and used for every column of it.
-// A kernel supplies Block (a decoded super-block), decode(), dot() and reduce(). Everything here has internal
-// linkage: each kernel file compiles it with its own target flags, and an AVX-512 copy must never stand in for
-// the AVX2 one at link time.
+// The tile walks shared by the K-format SIMD kernels (dot_q*_k_avx2.cpp / _avx512.cpp): dot_tile takes rows one by
+// one, columns in groups of up to 8, each weight super-block decoded once per group and used for every column of
+// it (a kernel supplies Block, decode(), dot() and reduce()); dot_tile_rows8 (AVX-512 Q4_K / Q6_K) takes 8 rows at
+// a time so their exact per-super-block integer sums take the reference's float steps in 8 lanes. Everything here
+// has internal linkage: each kernel file compiles it with its own target flags, and an AVX-512 copy must never
+// stand in for the AVX2 one at link time.
 #pragma once
 
 #include <algorithm>
@@ -94,6 +95,80 @@ alignas(64) constexpr auto kBitPlanePick = [] {
 inline float hsum_avx512(__m512 v) {
     const __m512 folded = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0x4E));
     return hsum_avx2(_mm512_castps512_ps256(folded));
+}
+
+// The totals of 8 int32 vectors of 8 lanes, vector i's total in lane i (exact: integer adds in any order).
+inline __m256i transpose_sum8_epi32(const __m256i v[8]) {
+    const __m256i a0 = _mm256_hadd_epi32(v[0], v[1]), a1 = _mm256_hadd_epi32(v[2], v[3]);
+    const __m256i a2 = _mm256_hadd_epi32(v[4], v[5]), a3 = _mm256_hadd_epi32(v[6], v[7]);
+    const __m256i b0 = _mm256_hadd_epi32(a0, a1);  // v0-v3, lanes 0-3 | v0-v3, lanes 4-7
+    const __m256i b1 = _mm256_hadd_epi32(a2, a3);  // v4-v7 likewise
+    return _mm256_add_epi32(_mm256_permute2x128_si256(b0, b1, 0x20), _mm256_permute2x128_si256(b0, b1, 0x31));
+}
+
+// The same for 16-lane vectors: each folded to 8 lanes first.
+inline __m256i transpose_sum8_epi32(const __m512i v[8]) {
+    __m256i h[8];
+    for (int i = 0; i < 8; ++i) {
+        h[i] = _mm512_castsi512_si256(_mm512_add_epi32(v[i], _mm512_shuffle_i32x4(v[i], v[i], 0x4E)));
+    }
+    return transpose_sum8_epi32(h);
+}
+
+constexpr int kRowsPerGroup = 8;
+
+// The walk of the Q4_K / Q6_K AVX-512 kernels, whose float steps are the reference's, per super-block and in order
+// (so they equal quant::dot_ref_q*_k and the many-column kernels bit for bit): rows in groups of 8, columns in
+// groups of up to 8. Each row's super-block is decoded into registers and K::partial gives its integer partial sums
+// (16 + 8 lanes) for every column of the group; then the 8 rows' totals are reduced into the 8 lanes of one vector
+// together (row i in lane i), so the float steps (K::step) run once for 8 rows with no scalar work. A ragged last
+// group repeats its last row and stores only the live lanes. K provides kBlockBytes, Block, decode(), Scales (the
+// 8 rows' float scales, set() row by row), partial() and step().
+template <class K, int NC>
+void dot_rows8(const DotTile& t, int r0, int c0) {
+    const int n_live = std::min(kRowsPerGroup, t.n_rows - r0);
+    const uint8_t* rows[kRowsPerGroup];
+    for (int i = 0; i < kRowsPerGroup; ++i) rows[i] = t.w + size_t(r0 + std::min(i, n_live - 1)) * t.w_stride;
+    const uint8_t* xs[NC];
+    for (int c = 0; c < NC; ++c) xs[c] = t.x + size_t(c0 + c) * t.x_stride;
+    __m256 acc[NC];
+    for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
+    const int64_t n_blocks = t.n / quant::QK_K;
+    for (int64_t b = 0; b < n_blocks; ++b) {
+        const size_t xo = size_t(b) * sizeof(quant::BlockQ8_K);
+        typename K::Scales scales;
+        __m512i main[NC][kRowsPerGroup];
+        __m256i extra[NC][kRowsPerGroup];
+        for (int i = 0; i < kRowsPerGroup; ++i) {
+            typename K::Block blk;
+            K::decode(rows[i] + b * K::kBlockBytes, blk);
+            scales.set(i, blk);
+            for (int c = 0; c < NC; ++c) K::partial(blk, xs[c] + xo, main[c][i], extra[c][i]);
+        }
+        for (int c = 0; c < NC; ++c) {
+            acc[c] = K::step(scales, xs[c] + xo, transpose_sum8_epi32(main[c]), transpose_sum8_epi32(extra[c]), acc[c]);
+        }
+    }
+    const __mmask8 live = __mmask8((1u << n_live) - 1);
+    for (int c = 0; c < NC; ++c) _mm256_mask_storeu_ps(t.out + size_t(c0 + c) * t.out_stride + r0, live, acc[c]);
+}
+
+template <class K>
+void dot_tile_rows8(const DotTile& t) {
+    for (int r0 = 0; r0 < t.n_rows; r0 += kRowsPerGroup) {
+        for (int c0 = 0; c0 < t.n_cols; c0 += kMaxColsPerGroup) {
+            switch (std::min(kMaxColsPerGroup, t.n_cols - c0)) {
+                case 1: dot_rows8<K, 1>(t, r0, c0); break;
+                case 2: dot_rows8<K, 2>(t, r0, c0); break;
+                case 3: dot_rows8<K, 3>(t, r0, c0); break;
+                case 4: dot_rows8<K, 4>(t, r0, c0); break;
+                case 5: dot_rows8<K, 5>(t, r0, c0); break;
+                case 6: dot_rows8<K, 6>(t, r0, c0); break;
+                case 7: dot_rows8<K, 7>(t, r0, c0); break;
+                default: dot_rows8<K, 8>(t, r0, c0); break;
+            }
+        }
+    }
 }
 #endif
 
