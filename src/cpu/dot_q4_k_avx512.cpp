@@ -1,8 +1,8 @@
 // Q4_K x Q8_K dot kernel, AVX-512 BW + VNNI. One 512-bit vector holds two sub-blocks (a 32-byte chunk of nibbles
 // broadcast to both halves, the upper half shifted to its high nibbles), so it lines up with 64 contiguous
 // activations; maddubs makes int16 pairs (at most 2*15*127) and vpdpwssd weights them by the sub-block scales
-// into int32. Each super-block's scaled sum and min sum are reduced to exact integers (8 rows at once, see
-// dot_rows8) and take the reference's float steps (quant::dot_ref_q4_k) one super-block at a time, so this kernel
+// into int32. Each super-block's scaled sum and min sum are reduced to exact integers (8 super-blocks at once, see
+// dot_runs) and take the reference's float steps (quant::dot_ref_q4_k) one super-block at a time, so this kernel
 // equals the reference bit for bit, and so does the many-column kernel (gemm_kquants_avx512.cpp): a token's logits
 // do not depend on its batch. Built with -ffp-contract=off (src/cpu/CMakeLists.txt): no fused steps.
 // GCC 12 reports its own _mm512_undefined_*() pass-through operands as uninitialized once inlined (a compiler
@@ -33,8 +33,8 @@ struct Q4K {
         __m256i mins;      // int16 lanes 2j, 2j+1: min of sub-block j
         float d, dmin;
     };
-    struct Scales {  // lane i: row i of the group
-        alignas(32) float d[kRowsPerGroup], dmin[kRowsPerGroup];
+    struct Scales {  // lane j: block j of the run
+        alignas(32) float d[kRunBlocks], dmin[kRunBlocks];
         void set(int i, const Block& blk) {
             d[i] = blk.d;
             dmin[i] = blk.dmin;
@@ -71,16 +71,16 @@ struct Q4K {
         sum_min = _mm256_madd_epi16(bsums, blk.mins);
     }
 
-    // acc += dx * (d * float(sum_q) - dmin * float(sum_min)), the reference's steps, for 8 rows.
-    static __m256 step(const Scales& s, const uint8_t* x, __m256i sum_q, __m256i sum_min, __m256 acc) {
+    // dx * (d * float(sum_q) - dmin * float(sum_min)), the reference's term, for the 8 blocks of a run.
+    static __m256 term(const Scales& s, __m256 dx, __m256i sum_q, __m256i sum_min) {
         const __m256 f = _mm256_sub_ps(_mm256_mul_ps(_mm256_load_ps(s.d), _mm256_cvtepi32_ps(sum_q)),
                                        _mm256_mul_ps(_mm256_load_ps(s.dmin), _mm256_cvtepi32_ps(sum_min)));
-        return _mm256_add_ps(acc, _mm256_mul_ps(_mm256_set1_ps(load_f32(x)), f));
+        return _mm256_mul_ps(dx, f);
     }
 };
 
 }  // namespace
 
-void dot_q4_k_avx512(const DotTile& t) { dot_tile_rows8<Q4K>(t); }
+void dot_q4_k_avx512(const DotTile& t) { dot_tile_runs<Q4K>(t); }
 
 }  // namespace hotrod::cpu

@@ -24,8 +24,8 @@ struct Q6K {
         __m256i scales16;  // the 16 scales as int16, in order (pairs with the group sums)
         float d;
     };
-    struct Scales {  // lane i: row i of the group
-        alignas(32) float d[kRowsPerGroup];
+    struct Scales {  // lane j: block j of the run
+        alignas(32) float d[kRunBlocks];
         void set(int i, const Block& blk) {
             d[i] = blk.d;
         }
@@ -65,15 +65,15 @@ struct Q6K {
         sum_offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, blk.scales16), 5);
     }
 
-    // acc += dx * d * float(sum_q), the reference's steps ((dx * d) first), for 8 rows.
-    static __m256 step(const Scales& s, const uint8_t* x, __m256i sum_codes, __m256i sum_offset, __m256 acc) {
+    // dx * d * float(sum_q), the reference's term ((dx * d) first), for the 8 blocks of a run.
+    static __m256 term(const Scales& s, __m256 dx, __m256i sum_codes, __m256i sum_offset) {
         const __m256 sum_q = _mm256_cvtepi32_ps(_mm256_sub_epi32(sum_codes, sum_offset));
-        return _mm256_add_ps(acc, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(load_f32(x)), _mm256_load_ps(s.d)), sum_q));
+        return _mm256_mul_ps(_mm256_mul_ps(dx, _mm256_load_ps(s.d)), sum_q);
     }
 };
 
 }  // namespace
 
-void dot_q6_k_avx512(const DotTile& t) { dot_tile_rows8<Q6K>(t); }
+void dot_q6_k_avx512(const DotTile& t) { dot_tile_runs<Q6K>(t); }
 
 }  // namespace hotrod::cpu
