@@ -1,7 +1,10 @@
 // Q4_K x Q8_K dot kernel, AVX-512 BW + VNNI. One 512-bit vector holds two sub-blocks (a 32-byte chunk of nibbles
 // broadcast to both halves, the upper half shifted to its high nibbles), so it lines up with 64 contiguous
 // activations; maddubs makes int16 pairs (at most 2*15*127) and vpdpwssd weights them by the sub-block scales
-// into int32. Scaled to float once per super-block; mins through the group sums. Reference: quant::dot_ref_q4_k.
+// into int32. Each super-block's scaled sum and min sum are reduced to exact integers (8 super-blocks at once, see
+// dot_runs) and take the reference's float steps (quant::dot_ref_q4_k) one super-block at a time, so this kernel
+// equals the reference bit for bit, and so does the many-column kernel (gemm_kquants_avx512.cpp): a token's logits
+// do not depend on its batch. Built with -ffp-contract=off (src/cpu/CMakeLists.txt): no fused steps.
 // GCC 12 reports its own _mm512_undefined_*() pass-through operands as uninitialized once inlined (a compiler
 // false positive: every such lane is overwritten); silence it for this file only.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -24,15 +27,19 @@ alignas(64) constexpr auto kScalePick = [] {
 
 struct Q4K {
     static constexpr size_t kBlockBytes = sizeof(quant::BlockQ4_K);
-    using Acc = __m512;
     struct Block {
         __m512i q[4];      // bytes 0-31: sub-block 2k (0..15), bytes 32-63: sub-block 2k+1
         __m512i scale[4];  // int16 lanes 0-15: scale 2k, 16-31: scale 2k+1
         __m256i mins;      // int16 lanes 2j, 2j+1: min of sub-block j
         float d, dmin;
     };
-
-    static Acc zero() { return _mm512_setzero_ps(); }
+    struct Scales {  // lane j: block j of the run
+        alignas(32) float d[kRunBlocks], dmin[kRunBlocks];
+        void set(int i, const Block& blk) {
+            d[i] = blk.d;
+            dmin[i] = blk.dmin;
+        }
+    };
 
     static void decode(const uint8_t* p, Block& blk) {
         blk.d = half_to_f32(load_u16(p + offsetof(quant::BlockQ4_K, d)));
@@ -51,25 +58,29 @@ struct Q4K {
         }
     }
 
-    static Acc dot(const Block& blk, const uint8_t* x, Acc acc) {
+    // The scaled code sum (16 partial lanes) and the min sum (8 partial lanes) of one super-block.
+    static void partial(const Block& blk, const uint8_t* x, __m512i& sum_q, __m256i& sum_min) {
         const uint8_t* xq = x + offsetof(quant::BlockQ8_K, qs);
         __m512i sum = _mm512_setzero_si512();
         for (int k = 0; k < 4; ++k) {
             const __m512i xv = _mm512_loadu_si512(xq + 64 * k);
             sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(blk.q[k], xv), blk.scale[k]);
         }
+        sum_q = sum;
         const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + offsetof(quant::BlockQ8_K, bsums)));
-        const __m512i min_sum = _mm512_zextsi256_si512(_mm256_madd_epi16(bsums, blk.mins));
-        const float dx = load_f32(x);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(blk.d * dx), _mm512_cvtepi32_ps(sum), acc);
-        return _mm512_fmadd_ps(_mm512_set1_ps(-blk.dmin * dx), _mm512_cvtepi32_ps(min_sum), acc);
+        sum_min = _mm256_madd_epi16(bsums, blk.mins);
     }
 
-    static float reduce(Acc acc) { return hsum_avx512(acc); }
+    // dx * (d * float(sum_q) - dmin * float(sum_min)), the reference's term, for the 8 blocks of a run.
+    static __m256 term(const Scales& s, __m256 dx, __m256i sum_q, __m256i sum_min) {
+        const __m256 f = _mm256_sub_ps(_mm256_mul_ps(_mm256_load_ps(s.d), _mm256_cvtepi32_ps(sum_q)),
+                                       _mm256_mul_ps(_mm256_load_ps(s.dmin), _mm256_cvtepi32_ps(sum_min)));
+        return _mm256_mul_ps(dx, f);
+    }
 };
 
 }  // namespace
 
-void dot_q4_k_avx512(const DotTile& t) { dot_tile<Q4K>(t); }
+void dot_q4_k_avx512(const DotTile& t) { dot_tile_runs<Q4K>(t); }
 
 }  // namespace hotrod::cpu

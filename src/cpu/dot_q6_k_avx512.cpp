@@ -1,7 +1,9 @@
 // Q6_K x Q8_K dot kernel, AVX-512 BW + VNNI. One 512-bit vector holds 64 values (0..63, the +32 offset kept):
 // 64 bytes of ql, with the 32 bytes of qh broadcast to both halves and the upper half shifted down one bit pair.
 // maddubs makes int16 pairs (at most 2*63*127), vpdpwssd weights them by the int8 sub-block scales (one per
-// 128-bit lane) into int32; the offset comes off as 32 * sum(scale * group sum). Reference: quant::dot_ref_q6_k.
+// 128-bit lane) into int32; the offset comes off as 32 * sum(scale * group sum). The super-block's exact integer
+// total takes the reference's float steps (quant::dot_ref_q6_k), so this kernel and the many-column one
+// (gemm_kquants_avx512.cpp) equal the reference bit for bit. Built with -ffp-contract=off (src/cpu/CMakeLists.txt).
 // GCC 12 reports its own _mm512_undefined_*() pass-through operands as uninitialized once inlined (a compiler
 // false positive: every such lane is overwritten); silence it for this file only.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -16,15 +18,18 @@ namespace {
 
 struct Q6K {
     static constexpr size_t kBlockBytes = sizeof(quant::BlockQ6_K);
-    using Acc = __m512;
     struct Block {
         __m512i q[4];      // elements 64m..64m+63 as 0..63
         __m512i scale[4];  // int16, 128-bit lane i: scale of sub-block 4m+i
         __m256i scales16;  // the 16 scales as int16, in order (pairs with the group sums)
         float d;
     };
-
-    static Acc zero() { return _mm512_setzero_ps(); }
+    struct Scales {  // lane j: block j of the run
+        alignas(32) float d[kRunBlocks];
+        void set(int i, const Block& blk) {
+            d[i] = blk.d;
+        }
+    };
 
     static void decode(const uint8_t* p, Block& blk) {
         const uint8_t* ql = p + offsetof(quant::BlockQ6_K, ql);
@@ -46,24 +51,29 @@ struct Q6K {
         }
     }
 
-    static Acc dot(const Block& blk, const uint8_t* x, Acc acc) {
+    // The super-block's sum of scale * code * x (16 partial lanes, codes 0..63) and its offset part, 32 * sum of
+    // scale * group sum (8 partial lanes): the exact integer is their difference.
+    static void partial(const Block& blk, const uint8_t* x, __m512i& sum_codes, __m256i& sum_offset) {
         const uint8_t* xq = x + offsetof(quant::BlockQ8_K, qs);
         __m512i sum = _mm512_setzero_si512();
         for (int m = 0; m < 4; ++m) {
             const __m512i xv = _mm512_loadu_si512(xq + 64 * m);
             sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(blk.q[m], xv), blk.scale[m]);
         }
+        sum_codes = sum;
         const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + offsetof(quant::BlockQ8_K, bsums)));
-        const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, blk.scales16), 5);
-        sum = _mm512_sub_epi32(sum, _mm512_zextsi256_si512(offset));
-        return _mm512_fmadd_ps(_mm512_set1_ps(blk.d * load_f32(x)), _mm512_cvtepi32_ps(sum), acc);
+        sum_offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, blk.scales16), 5);
     }
 
-    static float reduce(Acc acc) { return hsum_avx512(acc); }
+    // dx * d * float(sum_q), the reference's term ((dx * d) first), for the 8 blocks of a run.
+    static __m256 term(const Scales& s, __m256 dx, __m256i sum_codes, __m256i sum_offset) {
+        const __m256 sum_q = _mm256_cvtepi32_ps(_mm256_sub_epi32(sum_codes, sum_offset));
+        return _mm256_mul_ps(_mm256_mul_ps(dx, _mm256_load_ps(s.d)), sum_q);
+    }
 };
 
 }  // namespace
 
-void dot_q6_k_avx512(const DotTile& t) { dot_tile<Q6K>(t); }
+void dot_q6_k_avx512(const DotTile& t) { dot_tile_runs<Q6K>(t); }
 
 }  // namespace hotrod::cpu

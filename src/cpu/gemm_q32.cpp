@@ -13,6 +13,8 @@ DotKernel find_gemm_kernel(quant::DType weight, Isa isa) {
         case quant::DType::Q5_0: return kernels::gemm_q5_0_avx512;
         case quant::DType::Q5_1: return kernels::gemm_q5_1_avx512;
         case quant::DType::Q8_0: return kernels::gemm_q8_0_avx512;
+        case quant::DType::Q4_K: return kernels::gemm_q4_k_avx512;
+        case quant::DType::Q6_K: return kernels::gemm_q6_k_avx512;
         default: return nullptr;
     }
 }

@@ -11,7 +11,8 @@
 namespace hotrod::cpu {
 
 // The many-column kernel of a weight format at an ISA, or nullptr (then callers use the dot kernel). AVX-512
-// with VNNI only, for Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0.
+// with VNNI only, for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (gemm_q32_avx512.cpp) and Q4_K, Q6_K (gemm_kquants_avx512.cpp:
+// 16-row groups, exact integer super-block sums, equal to the dot kernels and quant::dot_ref_q*_k bit for bit).
 DotKernel find_gemm_kernel(quant::DType weight, Isa isa);
 
 namespace kernels {
@@ -20,6 +21,8 @@ void gemm_q4_1_avx512(const DotTile& t);
 void gemm_q5_0_avx512(const DotTile& t);
 void gemm_q5_1_avx512(const DotTile& t);
 void gemm_q8_0_avx512(const DotTile& t);
+void gemm_q4_k_avx512(const DotTile& t);
+void gemm_q6_k_avx512(const DotTile& t);
 }  // namespace kernels
 
 }  // namespace hotrod::cpu

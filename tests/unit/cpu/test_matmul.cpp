@@ -97,7 +97,7 @@ TEST(Matmul, GemvMatchesNaiveLoop) {
 }
 
 TEST(Matmul, GemmMatchesNaiveLoop) {
-    for (DType t : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q8_0, DType::Q5_1, DType::F16, DType::Q4_K}) {
+    for (DType t : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q8_0, DType::Q5_1, DType::F16, DType::Q4_K, DType::Q6_K}) {
         check(t, 45, 256, 9);
         check(t, 70, 512, 77);    // ragged row block (70 = 2*32 + 6) and token block (77 = 64 + 13)
         check(t, 576, 1536, 11);  // SmolLM2 down_proj: row blocks of 32 over 2 threads, columns 8 + 3
