@@ -16,6 +16,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cpu/dot_kquants_tile.h"
 #include "cpu/gemm_q32.h"
 #include "quant/blocks.h"
 
@@ -27,16 +28,8 @@ constexpr int kMaxCols = 8;     // columns per pass over a group: 3 accumulators
 constexpr size_t kQ8KCodes = offsetof(quant::BlockQ8_K, qs);
 constexpr size_t kQ8KSums = offsetof(quant::BlockQ8_K, bsums);
 
-inline int32_t load_i32(const uint8_t* p) {
-    int32_t v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-inline float load_f32(const uint8_t* p) {
-    float v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
+// Unaligned little-endian loads: load_u32 / load_f32 of dot_kquants_tile.h.
+inline int32_t load_i32(const uint8_t* p) { return int32_t(load_u32(p)); }
 
 // 4 bytes at p + r * stride for the rows r of `live` (other lanes 0): one field of 16 rows' blocks at once.
 struct RowGather {
