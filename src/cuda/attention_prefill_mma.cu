@@ -157,10 +157,16 @@ __device__ void attend_sub_tile_mma(const AttentionArgs& a, int ta, int tb, __ha
             uint32_t qf[4];
             if constexpr (kQRegs) qf[0] = qa[kk][0], qf[1] = qa[kk][1], qf[2] = qa[kk][2], qf[3] = qa[kk][3];
             else q_fragment(kk, qf);
+            // Each k-step's 16 products summed by the tensor core from zero, the steps added here in fp32 with
+            // round-to-nearest: the tensor core's accumulation into a large running sum keeps fewer low bits
+            // (measured: with a key component shared by every position, as real models have, the tile row drifted
+            // from the decode kernel's by 2e-4 of max|v| at head_dim 64, and SmolLM2's logits with it).
 #pragma unroll
             for (int n = 0; n < kChunk / 8; ++n) {
                 const __half* kr = k_h + (8 * n + g) * S::kQK + 2 * t + 16 * kk;
-                mma_f16(s[n], qf, lds32(kr), lds32(kr + 8));
+                float part[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                mma_f16(part, qf, lds32(kr), lds32(kr + 8));
+                s[n][0] += part[0], s[n][1] += part[1], s[n][2] += part[2], s[n][3] += part[3];
             }
         }
         float mx[2] = {-INFINITY, -INFINITY};
