@@ -18,9 +18,11 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 # bench/device_pack.sh's archive, when it came instead of the unpacked tree.
-[[ -f .device/pack.tar.xz ]] && xz -dc .device/pack.tar.xz | tar -C .device -xf -
-source .device/env.sh
-export HOTROD_VOCAB_DIR=$root/.device/vocab HOTROD_MODELS=${HOTROD_MODELS:-/tmp/hotrod-models}
+# HOTROD_DEVPACK: an unpacked pack elsewhere (bench/gpu_calls/ unpack it into /tmp/devpack, which outlives calls).
+pack=${HOTROD_DEVPACK:-$root/.device}
+[[ -z ${HOTROD_DEVPACK:-} && -f .device/pack.tar.xz ]] && xz -dc .device/pack.tar.xz | tar -C .device -xf -
+source "$pack/env.sh"
+export HOTROD_VOCAB_DIR=$pack/vocab HOTROD_MODELS=${HOTROD_MODELS:-/tmp/hotrod-models}
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT" "$HOTROD_MODELS"
 synth=/tmp/hotrod_gpu_synth_qwen3_4b_q4_k_m.gguf  # the file GpuModel.SynthQwen3_4BMatchesCpu writes
@@ -123,7 +125,7 @@ for stage in "$@"; do
       # and the hybrid prefix cache's time to first token.
       q35=/tmp/hotrod_gpu_synth_qwen35_4b_q4_k_m.gguf
       [[ -f $q35 ]] || hotrod synth --arch qwen35 --shape 4b --quant q4_k_m --seed 5 --quick-quant \
-        --vocab "$HOTROD_VOCAB_DIR/ggml-vocab-qwen35.gguf" --chat-template "$root/.device/Qwen3.5-4B.jinja" -o "$q35"
+        --vocab "$HOTROD_VOCAB_DIR/ggml-vocab-qwen35.gguf" --chat-template "$pack/Qwen3.5-4B.jinja" -o "$q35"
       log "hotrod perf qwen35 4b"
       timeout 300 hotrod perf -m "$q35" -p 512 -n 128 -r 3 --device cuda 2>&1 | tee "$OUT/qwen35_perf.txt"
       timeout 300 hotrod perf -m "$q35" -p 8192 -n 0 -r 2 --ubatch-size 512 --device cuda 2>&1 | grep -E "^pp" \
@@ -155,7 +157,7 @@ for stage in "$@"; do
     e2e)
       python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
         && export PYTHONPATH=/tmp/site
-      HOTROD_BUILD_DIR=$root/.device HOTROD_GPU_E2E=1 HOTROD_TEST_CUDA=/bin/true HOTROD_PYTHON=python3 \
+      HOTROD_BUILD_DIR=$pack HOTROD_GPU_E2E=1 HOTROD_TEST_CUDA=/bin/true HOTROD_PYTHON=python3 \
         timeout 500 bash scripts/test-gpu.sh 2>&1 | tail -40 | tee "$OUT/e2e.txt"
       ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Call A of three on one warm GPU machine (each started within the machine's 30 s idle release of the last):
-# unpacks the pack (it stays on the warm machine for calls B and C), puts SmolLM2's first part into
+# unpacks the pack into /tmp/devpack (/tmp stays on the warm machine for calls B and C; .device/ does not: the
+# next call's carry replaces it), puts SmolLM2's first part into
 # /tmp/hotrod-models and runs the kernel tests that need no model. The 64 MiB a call carries counts the tracked
 # tree (~6.5 MB) too, so the model travels as .device/m1/part1 (46 MB) here and .device/m2/part2 in call B:
 #   head -c 46000000 MODEL > .device/m1/part1; tail -c +46000001 MODEL > .device/m2/part2
 #   A: carry [".device/m1", ".device/pack.tar.xz"]   B: carry [".device/m2"]   C: carry nothing
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-xz -dc .device/pack.tar.xz | tar -C .device -xf - && rm -f .device/pack.tar.xz
-source .device/env.sh
-export HOTROD_VOCAB_DIR=$PWD/.device/vocab
+mkdir -p /tmp/devpack && xz -dc .device/pack.tar.xz | tar -C /tmp/devpack -xf -
+source /tmp/devpack/env.sh
+export HOTROD_VOCAB_DIR=/tmp/devpack/vocab
 mkdir -p /tmp/hotrod-models && cp .device/m1/part1 /tmp/hotrod-models/part1
 nvidia-smi --query-gpu=name --format=csv,noheader
 timeout 200 test_cuda --gtest_filter='CudaAttention*:CudaOps.*:CudaKvStore.*:CudaQuantizeAct.*:CudaDeltaRule.*' > $OUT/kernels.txt 2>&1; echo "exit $?"

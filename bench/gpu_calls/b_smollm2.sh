@@ -3,12 +3,12 @@
 # whole-model tests but the 4B ones.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-[[ -x .device/bin/test_cuda ]] || { echo "no unpacked pack: call A did not run on this machine"; exit 3; }
-source .device/env.sh
-export HOTROD_VOCAB_DIR=$PWD/.device/vocab HOTROD_MODELS=/tmp/hotrod-models
+[[ -x /tmp/devpack/bin/test_cuda ]] || { echo "no /tmp/devpack: call A did not run on this machine"; exit 3; }
+source /tmp/devpack/env.sh
+export HOTROD_VOCAB_DIR=/tmp/devpack/vocab HOTROD_MODELS=/tmp/hotrod-models
 m=$HOTROD_MODELS/SmolLM2-135M-Instruct.Q4_1.gguf
 [[ -f $m ]] || { cat $HOTROD_MODELS/part1 .device/m2/part2 > $m && rm -f $HOTROD_MODELS/part1; }
 ls -la $m
 timeout 200 test_cuda --gtest_filter='GpuModel.*-*4B*' > $OUT/models.txt 2>&1; echo "exit $?"
 grep -E "cosine|sequences|^\[ +(FAILED|PASSED) +\]|Failure" $OUT/models.txt | head -30
-timeout 300 bash bench/gpu_device_run.sh bisect
+HOTROD_DEVPACK=/tmp/devpack timeout 300 bash bench/gpu_device_run.sh bisect

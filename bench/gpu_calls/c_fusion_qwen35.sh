@@ -4,13 +4,13 @@
 # tensor-core attention and the chunked delta rule.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-[[ -x .device/bin/hotrod ]] || { echo "no unpacked pack"; exit 3; }
-source .device/env.sh
-export HOTROD_VOCAB_DIR=$PWD/.device/vocab HOTROD_MODELS=/tmp/hotrod-models
+[[ -x /tmp/devpack/bin/hotrod ]] || { echo "no /tmp/devpack: call A did not run on this machine"; exit 3; }
+source /tmp/devpack/env.sh
+export HOTROD_VOCAB_DIR=/tmp/devpack/vocab HOTROD_MODELS=/tmp/hotrod-models
 log() { printf '== %s (%s)\n' "$*" "$(date +%T)"; }
 q35=/tmp/hotrod_gpu_synth_qwen35_4b_q4_k_m.gguf
 [[ -f $q35 ]] || hotrod synth --arch qwen35 --shape 4b --quant q4_k_m --seed 5 --quick-quant \
-  --vocab "$HOTROD_VOCAB_DIR/ggml-vocab-qwen35.gguf" --chat-template .device/Qwen3.5-4B.jinja -o "$q35" >/dev/null
+  --vocab "$HOTROD_VOCAB_DIR/ggml-vocab-qwen35.gguf" --chat-template /tmp/devpack/Qwen3.5-4B.jinja -o "$q35" >/dev/null
 for sw in X=1 HOTROD_CUDA_FUSE_ATTN=0; do
   log "qwen35 $sw"
   env $sw timeout 100 hotrod perf -m $q35 -p 512 -n 128 -r 3 --device cuda 2>&1 | grep -E "^(pp|tg)"
@@ -19,5 +19,5 @@ for sw in X=1 HOTROD_CUDA_MMA=0 HOTROD_CUDA_DELTA=recurrent; do
   log "qwen35 pp8192 $sw"
   env $sw timeout 100 hotrod perf -m $q35 -p 8192 -n 0 -r 1 --ubatch-size 512 --device cuda 2>&1 | grep -E "^pp"
 done
-PERF_SWITCHES="HOTROD_CUDA_FUSE_ATTN=0" timeout 240 bash bench/gpu_device_run.sh perf > $OUT/perf.txt 2>&1
+PERF_SWITCHES="HOTROD_CUDA_FUSE_ATTN=0" HOTROD_DEVPACK=/tmp/devpack timeout 240 bash bench/gpu_device_run.sh perf > $OUT/perf.txt 2>&1
 grep -E "^pp|^tg|==|bandwidth|FUSE" $OUT/perf.txt | head -30
