@@ -14,6 +14,7 @@
 #include "cuda/check.h"
 #include "cuda/launch.cuh"
 #include "cuda/norm.cuh"
+#include "cuda/ops.h"
 #include "cuda/rope.cuh"
 
 namespace hotrod::cuda {
@@ -58,21 +59,19 @@ __global__ void __launch_bounds__(kWarps * 32) attention_inputs_kernel(Attention
     }
 }
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
 }  // namespace
 
 bool attention_inputs_fit(const AttentionInputsArgs& a) {
     const int D = a.head_dim;
     const bool type_ok = a.cache.type == quant::DType::F16 || a.cache.type == quant::DType::Q8_0;
-    // rms_norm_heads takes its float4 path exactly when these hold (norm.cu vec_ok); the fused kernel has only that
-    // path, so where they fail the op keeps the separate kernels and their bits.
-    const auto vec = [&](const float* x, int64_t stride, const float* w) {
-        return w == nullptr || (aligned16(x) && aligned16(w) && stride % 4 == 0);
+    // The fused kernel has only rms_norm_heads' float4 path, so where that one would not take it the op keeps the
+    // separate kernels and their bits.
+    const auto vec = [&](const float* x, int64_t stride, const float* w, int n_heads) {
+        return w == nullptr || rms_norm_heads_vectorized(x, stride, w, D, n_heads);
     };
     return type_ok && D > 0 && D % 32 == 0 && D <= 256 && a.cache.head_dim == D && a.n_dims > 0 && a.n_dims <= D &&
-           a.n_dims % 2 == 0 && a.n_heads > 0 && a.cache.n_kv_heads > 0 && vec(a.q, a.q_stride, a.q_norm) &&
-           vec(a.k, a.k_stride, a.k_norm);
+           a.n_dims % 2 == 0 && a.n_heads > 0 && a.cache.n_kv_heads > 0 && vec(a.q, a.q_stride, a.q_norm, a.n_heads) &&
+           vec(a.k, a.k_stride, a.k_norm, a.cache.n_kv_heads);
 }
 
 void attention_inputs(const AttentionInputsArgs& a, cudaStream_t stream) {

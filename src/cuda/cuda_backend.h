@@ -115,6 +115,7 @@ private:
     // Whether an op writing `out` should also quantize it for the next matmul (a decode-sized step whose last
     // matmul took Q8_K), and the bookkeeping after it did: the next matmul of `out` finds it quantized.
     bool fuse_quant(const backend::TensorView& out) const;
+    const float* rope_table(std::span<const int32_t> positions, const backend::RopeParams& p);
     void note_quantized(const backend::TensorView& out);
     void gated(bool swi, const backend::TensorView& gate, const backend::TensorView& up, backend::TensorView out);
 

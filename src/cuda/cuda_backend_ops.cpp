@@ -154,6 +154,13 @@ void CudaBackend::matmul_shared(const TensorView& x, std::span<const backend::Ma
     last_x_generation_ = generation_;
 }
 
+// The angle table of these rope parameters covering every position of the step (grown now, before the step's
+// launches, when one is past it).
+const float* CudaBackend::rope_table(std::span<const int32_t> positions, const backend::RopeParams& p) {
+    const int32_t max_pos = *std::max_element(positions.begin(), positions.end());
+    return rope_tables_.get(p.n_dims, p.freq_base, p.freq_scale, max_pos, stream_);
+}
+
 void CudaBackend::rope(TensorView x, int head_dim, std::span<const int32_t> positions, const backend::RopeParams& p) {
     ++generation_;
     if (head_dim <= 0 || x.n_cols % head_dim != 0 || p.n_dims <= 0 || p.n_dims > head_dim || p.n_dims % 2 != 0)
@@ -165,8 +172,7 @@ void CudaBackend::rope(TensorView x, int head_dim, std::span<const int32_t> posi
     if (rope_table_) {
         // The angles from the table of these parameters (rope_tables.h), grown now, before this step's launches,
         // when a position is past it.
-        const int32_t max_pos = *std::max_element(positions.begin(), positions.end());
-        const float* table = rope_tables_.get(p.n_dims, p.freq_base, p.freq_scale, max_pos, stream_);
+        const float* table = rope_table(positions, p);
         graphs_.issue(
             stream_,
             [](cudaStream_t st, float* xp, int64_t xs, int64_t rows, int heads, int hd, const int32_t* pos, bool neox,
@@ -228,8 +234,7 @@ void CudaBackend::prepare_attention(TensorView q, TensorView k, const TensorView
         return;
     }
     ++generation_;
-    const int32_t max_pos = *std::max_element(layout.positions.begin(), layout.positions.end());
-    a.rope_table = rope_tables_.get(in.rope.n_dims, in.rope.freq_base, in.rope.freq_scale, max_pos, stream_);
+    a.rope_table = rope_table(layout.positions, in.rope);
     a.layout = device_layout(layout);
     graphs_.issue(stream_, [](cudaStream_t st, AttentionInputsArgs args) { cuda::attention_inputs(args, st); }, a);
 }

@@ -155,6 +155,10 @@ void rms_norm(const float* x, int64_t x_stride, const float* w, float eps, int64
     launch_rms_norm(Segments{x, x_stride, out, out_stride, n_rows, 1, n_cols}, w, eps, stream);
 }
 
+bool rms_norm_heads_vectorized(const float* x, int64_t x_stride, const float* w, int head_dim, int64_t n_heads) {
+    return vec_ok(Segments{x, x_stride, const_cast<float*>(x), x_stride, n_heads, n_heads, head_dim}, w);  // reads only
+}
+
 void rms_norm_heads(float* x, int64_t x_stride, const float* w, int head_dim, float eps, int64_t n_rows,
                     int64_t n_cols, cudaStream_t stream) {
     if (head_dim <= 0 || n_cols % head_dim != 0) {

@@ -17,6 +17,8 @@ void rms_norm(const float* x, int64_t x_stride, const float* w, float eps, int64
 // The same over each head_dim-wide slice of every row, in place (QK-norm; w: head_dim floats).
 void rms_norm_heads(float* x, int64_t x_stride, const float* w, int head_dim, float eps, int64_t n_rows,
                     int64_t n_cols, cudaStream_t stream);
+// Whether rms_norm_heads reads these rows as float4s (its sums, hence its bits, depend on it).
+bool rms_norm_heads_vectorized(const float* x, int64_t x_stride, const float* w, int head_dim, int64_t n_heads);
 
 // RoPE in place over rows of n_heads * head_dim at positions[r]: the first n_dims of each head rotated, pairs
 // (2i, 2i+1) when neox is false, (i, i + n_dims/2) when true; angle = position * freq_scale * base^(-2i/n_dims).
