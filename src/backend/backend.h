@@ -208,6 +208,12 @@ public:
     virtual void add(TensorView x, const TensorView& y) = 0;
     // out[i] = x[rows[i]]: gathers the rows that want logits before the output projection.
     virtual void gather_rows(const TensorView& x, std::span<const int32_t> rows, TensorView out) = 0;
+    // Tensor parallelism: x (F32) becomes the sum of every rank's x, in place, identical on every rank. Model code
+    // calls it after each row-parallel product (attention output, FFN down), whose ranks each hold a partial sum.
+    // A backend alone is a group of one, where this does nothing (so one rank runs the plain path bit for bit).
+    virtual void all_reduce(TensorView /*x*/) {}
+    // Ranks in this backend's group (1: alone). A model cut for N ranks refuses a backend whose group is not N.
+    virtual int group_size() const { return 1; }
 
     // The recurrent (linear attention) ops, for gated delta net layers. Only some backends have them: the
     // defaults throw, naming the op and the backend.

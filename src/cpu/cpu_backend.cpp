@@ -432,6 +432,22 @@ void CpuBackend::add(TensorView x, const TensorView& y) {
     });
 }
 
+void CpuBackend::join_group(HostGroup* group, int rank) {
+    if (group && (rank < 0 || rank >= group->size()))
+        fail("join_group", "rank " + std::to_string(rank) + " of a group of " + std::to_string(group->size()));
+    group_ = group;
+    rank_ = rank;
+}
+
+void CpuBackend::all_reduce(TensorView x) {
+    if (!group_ || group_->size() == 1) return;
+    const OpTimer timer("all_reduce");
+    ++generation_;
+    check_f32("all_reduce", "x", x, x.n_rows, x.n_cols);
+    if (x.n_rows > 1 && x.row_bytes != size_t(x.n_cols) * sizeof(float)) fail("all_reduce", "x rows must be densely packed");
+    group_->all_reduce(rank_, x.f32(), size_t(x.n_rows) * size_t(x.n_cols));
+}
+
 void CpuBackend::gather_rows(const TensorView& x, std::span<const int32_t> rows, TensorView out) {
     const OpTimer timer("gather_rows");
     ++generation_;

@@ -12,6 +12,7 @@
 
 #include "backend/backend.h"
 #include "backend/recurrent_runs.h"
+#include "cpu/host_group.h"
 #include "cpu/matmul.h"
 #include "cpu/ops_act.h"
 #include "cpu/ops_attention.h"
@@ -54,6 +55,11 @@ public:
     void add(backend::TensorView x, const backend::TensorView& y) override;
     void gather_rows(const backend::TensorView& x, std::span<const int32_t> rows, backend::TensorView out) override;
     void copy_heads(const backend::TensorView& x, int head_dim, int head_stride, backend::TensorView out) override;
+    // Tensor parallelism in one process: this backend becomes rank `rank` of `group` (which outlives it), and
+    // all_reduce sums over the group's ranks. Unjoined, all_reduce does nothing (a group of one).
+    void join_group(HostGroup* group, int rank);
+    void all_reduce(backend::TensorView x) override;
+    int group_size() const override { return group_ ? group_->size() : 1; }
     void sync() override;
 
     // The recurrent ops (cpu_backend_recurrent.cpp).
@@ -89,6 +95,8 @@ private:
 
     Isa isa_;
     ThreadPool pool_;
+    HostGroup* group_ = nullptr;
+    int rank_ = 0;
     Workspace ws_;
     RmsNormRowFn rms_norm_row_;
     GatedActFn swiglu_, geglu_;

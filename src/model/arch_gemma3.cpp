@@ -67,6 +67,7 @@ void forward_gemma3(Step& s) {
         be.attention(a.q, cache, s.layout, c.attention(il), a.attn);
         s.dump("kqv_out", il, a.attn);
         be.matmul(L.attn_output, a.attn, a.proj);
+        be.all_reduce(a.proj);
         s.dump("attn_out", il, a.proj);
         be.rms_norm(a.proj, L.post_attn_norm, c.rms_eps, a.post);
         be.add(a.x, a.post);

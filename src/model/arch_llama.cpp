@@ -59,6 +59,7 @@ void forward_llama(Step& s) {
         be.attention(a.q, cache, s.layout, c.attention(il), a.attn);
         s.dump("kqv_out", il, a.attn);
         be.matmul(L.attn_output, a.attn, a.proj);
+        be.all_reduce(a.proj);
         s.dump("attn_out", il, a.proj);
         be.add(a.x, a.proj);
         s.dump("ffn_inp", il, a.x);

@@ -40,6 +40,7 @@ void forward_qwen3(Step& s) {
         be.attention(a.q, cache, s.layout, c.attention(il), a.attn);
         s.dump("kqv_out", il, a.attn);
         be.matmul(L.attn_output, a.attn, a.proj);
+        be.all_reduce(a.proj);
         be.add(a.x, a.proj);
 
         // Feed-forward (SwiGLU).

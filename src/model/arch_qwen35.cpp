@@ -111,6 +111,7 @@ void gated_attention(Step& s, const LayerWeights& L, int il) {
     be.sigmoid_gate(a.attn, cols(a.qg, c.head_dim, a.qg.n_cols - c.head_dim), c.head_dim, 2 * c.head_dim);
     s.dump("attn_gated", il, a.attn);
     be.matmul(L.attn_output, a.attn, a.proj);
+    be.all_reduce(a.proj);
 }
 
 // The gated delta net: project q, k, v (one row, side by side), z and the two per-head gate inputs; run the
@@ -147,6 +148,7 @@ void delta_net(Step& s, const LayerWeights& L, int il) {
     be.rms_norm_gated(a.dn_out, L.dn_norm, a.dn_z, d.head_dim, c.rms_eps, a.dn_out);
     s.dump("final_output", il, a.dn_out);
     be.matmul(L.dn_out, a.dn_out, a.proj);
+    be.all_reduce(a.proj);
 }
 
 }  // namespace

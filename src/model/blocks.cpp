@@ -21,6 +21,7 @@ void gated_ffn(Step& s, const LayerWeights& L, const TensorView& xn, TensorView 
     else s.be.swiglu(s.a.gate, s.a.up, s.a.hidden);
     s.dump("ffn_act", s.il, s.a.hidden);
     s.be.matmul(L.ffn_down, s.a.hidden, out);
+    s.be.all_reduce(out);
     s.dump("ffn_out", s.il, out);
 }
 

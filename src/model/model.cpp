@@ -6,6 +6,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "model/tensor_parallel.h"
+
 namespace hotrod::model {
 
 Model::Model(gguf::File file, backend::Backend& be) : file_(std::move(file)), be_(be) {}
@@ -18,10 +20,19 @@ std::unique_ptr<Model> Model::load(const std::string& path, backend::Backend& be
     if (!m->arch_)
         throw Error(path + ": key general.architecture: expected one of " + supported_archs() + ", found '" + arch +
                     "'");
-    m->config_ = m->arch_->read_config(m->file_);
-    validate_config(m->config_, path);
+    const Config full = m->arch_->read_config(m->file_);
+    validate_config(full, path);
+    if (opt.tp.rank < 0 || opt.tp.rank >= opt.tp.size)
+        throw std::invalid_argument("model load options: tensor-parallel rank " + std::to_string(opt.tp.rank) +
+                                    " of " + std::to_string(opt.tp.size));
+    if (be.group_size() != opt.tp.size)
+        throw std::invalid_argument("model load options: a model cut for " + std::to_string(opt.tp.size) +
+                                    " tensor-parallel ranks on backend " + be.name() + " in a group of " +
+                                    std::to_string(be.group_size()));
+    // A rank's Config is its slice (its heads and FFN columns); the file is checked against the full model's shapes.
+    m->config_ = shard_config(full, opt.tp.size);
     const Config& c = m->config_;
-    m->weights_ = load_weights(m->file_, m->arch_->manifest(c).specs(), c, be, opt.on_weight_progress);
+    m->weights_ = load_weights(m->file_, m->arch_->manifest(full).specs(), full, be, opt.on_weight_progress, opt.tp);
     if (opt.max_batch_tokens <= 0 || opt.max_logit_rows <= 0 || opt.max_seqs <= 0 || opt.max_embd_rows < 0)
         throw std::invalid_argument("model load options: batch tokens, logit rows and sequences must be > 0");
 

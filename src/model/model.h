@@ -26,6 +26,9 @@ struct LoadOptions {
                                  // pooling, so up to max_batch_tokens); 0: none, no buffers for them
     // Called after each weight is made usable by the backend (uploaded, on a GPU) with bytes done and in all.
     std::function<void(size_t done, size_t total)> on_weight_progress;
+    // Tensor parallelism: this model is rank tp.rank's slice (tensor_parallel.h), its backend the rank's member of
+    // the group whose all_reduce adds the ranks' partial sums. size 1: the whole model.
+    TensorParallel tp;
 };
 
 class Model {

@@ -2,6 +2,7 @@
 #include "model/weights.h"
 
 #include "gguf/reader.h"
+#include "model/tensor_parallel.h"
 #include "quant/types.h"
 
 namespace hotrod::model {
@@ -67,7 +68,8 @@ TensorView host_view(const gguf::TensorInfo& t) {
 }  // namespace
 
 Weights load_weights(const gguf::File& file, const std::vector<TensorSpec>& specs, const Config& c,
-                     backend::Backend& be, const std::function<void(size_t, size_t)>& on_progress) {
+                     backend::Backend& be, const std::function<void(size_t, size_t)>& on_progress,
+                     TensorParallel tp) {
     Weights w;
     w.layers.resize(size_t(c.n_layers));
     size_t total = 0, done = 0;
@@ -91,7 +93,7 @@ Weights load_weights(const gguf::File& file, const std::vector<TensorSpec>& spec
         if (!quant::type_info(t->type).can_dequantize)
             throw Error(file.path() + ": tensor " + s.name + ": type " + std::string(quant::type_name(t->type)) +
                         " is not supported");
-        const TensorView v = be.weight(host_view(*t));
+        const TensorView v = be.weight(shard_weight(s, host_view(*t), c, tp));
         if (s.layer < 0) w.*(s.global) = v;
         else w.layers[size_t(s.layer)].*(s.field) = v;
         done += t->n_bytes;

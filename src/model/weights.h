@@ -49,6 +49,12 @@ struct LayerWeights {
     TensorView dn_out;          // (n_embd, v_heads * dn_head_dim)
 };
 
+// This process's place in a tensor-parallel group (tensor_parallel.h says how the model is cut).
+struct TensorParallel {
+    int rank = 0;
+    int size = 1;  // 1: the plain, unsplit model
+};
+
 struct Weights {
     TensorView token_embd;      // (n_vocab, n_embd)
     TensorView output_norm;     // (1, n_embd)
@@ -84,7 +90,9 @@ Manifest common_manifest(const Config& c);
 
 // Looks every spec up in the file, checks shape and type, and makes its view usable by the backend. Ties the
 // output to token_embd when output.weight is absent. Throws Error naming the file, tensor, expected and found.
+// With tp.size > 1, c and specs are the full model's and each view is rank tp.rank's part (shard_weight).
 Weights load_weights(const gguf::File& file, const std::vector<TensorSpec>& specs, const Config& c,
-                     backend::Backend& be, const std::function<void(size_t, size_t)>& on_progress = {});
+                     backend::Backend& be, const std::function<void(size_t, size_t)>& on_progress = {},
+                     TensorParallel tp = {});
 
 }  // namespace hotrod::model
