@@ -12,7 +12,7 @@ if [[ ! -x $llama ]]; then
   xz -dc "$root/.device/peers/llama-server-cuda-sm90a.xz" >"$llama" && chmod +x "$llama" || { echo "no llama-server"; exit 1; }
 fi
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}
-workload=$root/.device/workload.json
+workload=${HOTROD_DEVPACK:-$root/.device}/workload.json
 
 # One server at a time: start, wait for /health, ask, stop.
 raw_speed() {  # NAME PORT CMD...

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Call E (right after A and D on the same warm machine: /tmp/devpack and /tmp/llama-{server,bench}): hotrod beside
+# llama.cpp on the same card in one run. llama-bench pp512 / tg128 against `hotrod perf` on the synthetic Qwen3-4B
+# Q4_K_M and SmolLM2 (when call B joined it), then the server comparison and the published workload
+# (gpu_vs_llama_server.sh). Carry nothing.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+[[ -x /tmp/devpack/bin/hotrod && -x /tmp/llama-bench ]] || { echo "no /tmp/devpack or /tmp/llama-bench: calls A and D did not run here"; exit 3; }
+export HOTROD_DEVPACK=/tmp/devpack
+source /tmp/devpack/env.sh
+export HOTROD_VOCAB_DIR=/tmp/devpack/vocab HOTROD_MODELS=/tmp/hotrod-models
+export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}
+PERF_SWITCHES=0 timeout 200 bash bench/gpu_device_run.sh perf 2>&1 | grep -E "^(pp|tg)|==|bandwidth|H100|H200"
+for m in /tmp/hotrod_gpu_synth_qwen3_4b_q4_k_m.gguf /tmp/hotrod-models/SmolLM2-135M-Instruct.Q4_1.gguf; do
+  [[ -f $m ]] || continue
+  echo "== llama-bench $(basename $m) ($(date +%T))"
+  timeout 120 /tmp/llama-bench -m "$m" -ngl 99 -p 512 -n 128 -r 3 2>&1 | grep -E "^\|" | tee -a $OUT/llama-bench.txt
+done
+timeout 300 bash bench/gpu_device_run.sh peer 2>&1 | tail -40
