@@ -13,5 +13,11 @@ source /tmp/devpack/env.sh
 export HOTROD_VOCAB_DIR=/tmp/devpack/vocab
 mkdir -p /tmp/hotrod-models && cp .device/m1/part1 /tmp/hotrod-models/part1
 nvidia-smi --query-gpu=name --format=csv,noheader
-timeout 200 test_cuda --gtest_filter='CudaAttention*:CudaOps.*:CudaKvStore.*:CudaQuantizeAct.*:CudaDeltaRule.*' > $OUT/kernels.txt 2>&1; echo "exit $?"
+timeout 200 test_cuda --gtest_filter='CudaAttention*:CudaOps.*:CudaKvStore.*:CudaQuantizeAct.*:CudaDeltaRule.*:*Matmul*:CudaFormatsK.*:CudaFusedQuant.*' > $OUT/kernels.txt 2>&1; echo "exit $?"
 grep -E "tile row|^\[ +(FAILED|PASSED|SKIPPED) +\]|Failure|Expected|Which is|actual" $OUT/kernels.txt | head -40
+# The decode matmul at 1-2 token rows: 16 lanes a K super-block (default) against 4 (HOTROD_CUDA_DECODE_GROUP=4).
+shapes="Q4_K:9728x2560 Q4_K:2560x9728 Q6_K:2560x9728 Q4_K:4096x2560 Q6_K:151936x2560 Q5_K:2560x2560"
+for g in 16 4; do
+  echo "== decode group $g"
+  HOTROD_CUDA_DECODE_GROUP=$g timeout 120 bench_cuda_matmul $shapes 2>&1 | grep -E "copy|MB|rows +(1|2|8) " | tee $OUT/decode_group$g.txt
+done

@@ -11,4 +11,6 @@ m=$HOTROD_MODELS/SmolLM2-135M-Instruct.Q4_1.gguf
 ls -la $m
 timeout 200 test_cuda --gtest_filter='GpuModel.*-*4B*' > $OUT/models.txt 2>&1; echo "exit $?"
 grep -E "cosine|sequences|^\[ +(FAILED|PASSED) +\]|Failure" $OUT/models.txt | head -30
+echo "== trace: batched vs alone, SmolLM2's first failing row"
+timeout 90 test_cuda --gtest_also_run_disabled_tests --gtest_filter='GpuModel.DISABLED_Trace*' 2>&1 | grep -E "^  |FAILED|OK \]" | head -50
 HOTROD_DEVPACK=/tmp/devpack timeout 300 bash bench/gpu_device_run.sh bisect

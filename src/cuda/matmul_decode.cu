@@ -71,12 +71,18 @@ __device__ __forceinline__ float warp_sum(float v) {
     return v;
 }
 
+// Lanes a block by default: enough for each to take 4 parts (see the top).
+template <quant::DType T>
+constexpr int default_group() {
+    return Format<T>::kParts / 4 < 1 ? 1 : Format<T>::kParts / 4 > 32 ? 32 : Format<T>::kParts / 4;
+}
+
 // How a warp's lanes share blocks: kGroup lanes a block, each taking kPartsPerLane of its kParts parts, so a warp
 // covers kBlocksPerStep blocks a step.
-template <quant::DType T>
+template <quant::DType T, int G = default_group<T>()>
 struct DecodeLanes {
     using F = Format<T>;
-    static constexpr int kGroup = F::kParts / 4 < 1 ? 1 : F::kParts / 4 > 32 ? 32 : F::kParts / 4;
+    static constexpr int kGroup = G;
     static constexpr int kPartsPerLane = F::kParts / kGroup;
     static constexpr int kBlocksPerStep = 32 / kGroup;
     static_assert(32 % kGroup == 0 && F::kParts % kGroup == 0, "kParts must be a power of two or a multiple of 128");
@@ -85,11 +91,11 @@ struct DecodeLanes {
 // One step of a lane's work, shared by both decode kernels: its parts of block bc (weights at wb) for every token
 // row, the group's exact sums by xor shuffles (Format::add), and the block's float term added to acc[t] by the lane
 // of the group that owns row t (only when the block is valid: past the row, the sums are dropped).
-template <quant::DType T, int NR>
+template <quant::DType T, int NR, int G>
 __device__ __forceinline__ void add_block_terms(const uint8_t* wb, const typename Format<T>::Act* const (&x_rows)[NR],
                                                 int64_t bc, int part0, bool valid, float (&acc)[NR]) {
     using F = Format<T>;
-    using L = DecodeLanes<T>;
+    using L = DecodeLanes<T, G>;
     typename F::Partial p[NR];
 #pragma unroll
     for (int t = 0; t < NR; ++t) {
@@ -114,14 +120,14 @@ __device__ __forceinline__ void add_block_terms(const uint8_t* wb, const typenam
 // NR: token rows the kernel is compiled for (n_rows <= NR; rows past n_rows repeat the last row's reads and are
 // not written, which keeps the warp's control flow uniform). R: weight rows a warp takes; they read the same
 // activation words, which the compiler loads once for all R (the activation loads are half a dot_part's).
-template <quant::DType T, int NR, int R>
+template <quant::DType T, int NR, int R, int G>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     decode_quant_kernel(DecodeTargets targets, int64_t n_blocks, const uint8_t* __restrict__ x, size_t x_row_bytes,
                         int n_rows) {
     grid_dependency_sync();
     using F = Format<T>;
     using Act = typename F::Act;
-    using L = DecodeLanes<T>;
+    using L = DecodeLanes<T, G>;
 
     int64_t block = 0;
     const DecodeTarget target = pick_target(targets, block);
@@ -152,7 +158,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
         const bool valid = b < n_blocks;
         const int64_t bc = valid ? b : n_blocks - 1;  // a whole group is valid or not: its result is dropped
 #pragma unroll
-        for (int i = 0; i < R; ++i) add_block_terms<T, NR>(w_rows[i] + bc * F::kBytes, x_rows, bc, part0, valid, acc[i]);
+        for (int i = 0; i < R; ++i) add_block_terms<T, NR, G>(w_rows[i] + bc * F::kBytes, x_rows, bc, part0, valid, acc[i]);
     }
 
 #pragma unroll
@@ -181,7 +187,7 @@ __device__ __forceinline__ void async_wait() { asm volatile("cp.async.wait_group
 // 16-byte boundary below it (the bytes before belong to the previous block or row) and stops at the boundary
 // past its last byte: the last word read is the aligned one holding a byte of the matrix, so it never leaves the
 // allocation's (256-byte aligned) mapping.
-template <quant::DType T, int NR>
+template <quant::DType T, int NR, int G>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     decode_staged_kernel(DecodeTargets targets, int64_t n_blocks, const uint8_t* __restrict__ x, size_t x_row_bytes,
                          int n_rows) {
@@ -195,8 +201,8 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     const int64_t y_stride = target.y_stride;
     using F = Format<T>;
     using Act = typename F::Act;
-    constexpr int kGroup = DecodeLanes<T>::kGroup;
-    constexpr int kBlocksPerStep = DecodeLanes<T>::kBlocksPerStep;
+    constexpr int kGroup = DecodeLanes<T, G>::kGroup;
+    constexpr int kBlocksPerStep = DecodeLanes<T, G>::kBlocksPerStep;
     constexpr int kWords = (kBlocksPerStep * F::kBytes + 15) / 16 + 1;  // 16-byte words a chunk can touch
     __shared__ uint4 stage[kWarpsPerBlock][2][kWords];
 
@@ -243,7 +249,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
         const int64_t bc = valid ? b : n_blocks - 1;  // activations of a valid block; its weights are not read
         const uint8_t* wb = reinterpret_cast<const uint8_t*>(stage[warp][buf]) + offset_of(b0) +
                             (valid ? (lane / kGroup) * F::kBytes : 0);
-        add_block_terms<T, NR>(wb, x_rows, bc, part0, valid, acc);
+        add_block_terms<T, NR, G>(wb, x_rows, bc, part0, valid, acc);
         __syncwarp();  // every lane is done with `buf` before the next chunk but one is copied into it
     }
 
@@ -316,6 +322,19 @@ bool staged_for(DecodeKind kind) {
     return kind == DecodeKind::Staged || (kind == DecodeKind::ByFormat && Format<T>::kAlign < 4);
 }
 
+// Lanes a block at one or two token rows, for the K formats (16 parts a super-block): 16, one part a lane, so a
+// warp takes 2 super-blocks a step. With 4 lanes a block (8 super-blocks a step) a 2560-wide row (10 super-blocks)
+// left 3 of every 8 lane groups idle on average; with few token rows the wider group's extra shuffles cost little.
+// HOTROD_CUDA_DECODE_GROUP=4 keeps 4 (the same bits either way: the block sums are exact integers).
+template <quant::DType T, int NR>
+constexpr int wide_group() {
+    return NR <= 2 && Format<T>::kParts == 16 ? 16 : default_group<T>();
+}
+bool wide_groups() {
+    static const bool wide = !switch_is("HOTROD_CUDA_DECODE_GROUP", "4");
+    return wide;
+}
+
 }  // namespace
 
 void matmul_decode_quant(std::span<const DeviceWeight> ws, std::span<const DeviceRows> ys, const void* x_q,
@@ -337,8 +356,12 @@ void matmul_decode_quant(std::span<const DeviceWeight> ws, std::span<const Devic
         constexpr quant::DType T = decltype(type)::value;
         with_row_count(n_rows, [&](auto nr) {
             constexpr int kNR = decltype(nr)::value;
+            constexpr int kWide = wide_group<T, kNR>(), kDefault = default_group<T>();
             const DecodeKind kind = decode_kind();
-            auto kernel = staged_for<T>(kind) ? decode_staged_kernel<T, kNR> : decode_quant_kernel<T, kNR, 1>;
+            auto kernel = staged_for<T>(kind)
+                              ? (wide_groups() ? decode_staged_kernel<T, kNR, kWide> : decode_staged_kernel<T, kNR, kDefault>)
+                              : (wide_groups() ? decode_quant_kernel<T, kNR, 1, kWide>
+                                               : decode_quant_kernel<T, kNR, 1, kDefault>);
             launch_kernel(kernel, unsigned(blocks), kWarpsPerBlock * 32, 0, stream, targets,
                           ws[0].n_in / Format<T>::kElems, static_cast<const uint8_t*>(x_q), x_row_bytes, int(n_rows));
         });
