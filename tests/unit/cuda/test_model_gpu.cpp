@@ -39,26 +39,6 @@ std::string vocab_path(const std::string& name) {
     const std::string var = test::models_dir() + "/" + (file);                                  \
     if (!std::filesystem::exists(var)) GTEST_SKIP() << "skipped: missing model " << var;
 
-std::vector<int32_t> greedy(Model& m, KvCache& kv, std::vector<int32_t> tokens, int n_new) {
-    const int32_t seq = kv.add_sequence();
-    Batch b;
-    std::vector<int32_t> out;
-    size_t fed = 0;
-    for (int k = 0; k < n_new; ++k) {
-        b.clear();
-        const int s = b.add_sequence(seq);
-        for (size_t i = fed; i < tokens.size(); ++i) b.add(s, tokens[i], int32_t(i), i + 1 == tokens.size());
-        fed = tokens.size();
-        m.forward(b, kv);
-        const auto row = m.logits(0);
-        const int32_t next = int32_t(std::max_element(row.begin(), row.end()) - row.begin());
-        out.push_back(next);
-        tokens.push_back(next);
-    }
-    kv.remove_sequence(seq);
-    return out;
-}
-
 struct Loaded {
     std::unique_ptr<backend::Backend> be;
     std::unique_ptr<Model> m;
@@ -118,7 +98,7 @@ void compare_with_cpu(const std::string& path, double min_cosine, double min_arg
     EXPECT_GE(agreement, min_argmax_agreement);
     if (greedy_equal) {
         const std::vector<int32_t> prompt(tokens.begin(), tokens.begin() + 20);
-        EXPECT_EQ(greedy(*cpu.m, *cpu.kv, prompt, 64), greedy(*gpu.m, *gpu.kv, prompt, 64));
+        EXPECT_EQ(test::greedy(*cpu.m, *cpu.kv, prompt, 64), test::greedy(*gpu.m, *gpu.kv, prompt, 64));
     }
 }
 

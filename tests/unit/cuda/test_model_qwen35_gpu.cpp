@@ -68,26 +68,6 @@ Loaded load(const std::string& path, bool gpu, int max_seqs = 1, bool graphs = t
     return l;
 }
 
-std::vector<int32_t> greedy(Model& m, KvCache& kv, std::vector<int32_t> tokens, int n_new) {
-    const int32_t seq = kv.add_sequence();
-    Batch b;
-    std::vector<int32_t> out;
-    size_t fed = 0;
-    for (int k = 0; k < n_new; ++k) {
-        b.clear();
-        const int s = b.add_sequence(seq);
-        for (size_t i = fed; i < tokens.size(); ++i) b.add(s, tokens[i], int32_t(i), i + 1 == tokens.size());
-        fed = tokens.size();
-        m.forward(b, kv);
-        const auto row = m.logits(0);
-        const int32_t next = int32_t(std::max_element(row.begin(), row.end()) - row.begin());
-        out.push_back(next);
-        tokens.push_back(next);
-    }
-    kv.remove_sequence(seq);
-    return out;
-}
-
 #define REQUIRE_QWEN35_VOCAB()                                                                  \
     if (!std::filesystem::exists(qwen35_vocab()))                                               \
         GTEST_SKIP() << "skipped: missing " << qwen35_vocab() << " (set HOTROD_VOCAB_DIR)";
@@ -160,7 +140,7 @@ TEST(GpuModel, SynthQwen35MatchesCpu) {
         std::mt19937 rng(7);
         std::vector<int32_t> prompt(20);
         for (auto& t : prompt) t = int32_t(rng() % 20000u);
-        EXPECT_EQ(greedy(*cpu.m, *cpu.kv, prompt, 64), greedy(*gpu.m, *gpu.kv, prompt, 64)) << quant;
+        EXPECT_EQ(test::greedy(*cpu.m, *cpu.kv, prompt, 64), test::greedy(*gpu.m, *gpu.kv, prompt, 64)) << quant;
     }
 }
 

@@ -246,23 +246,6 @@ struct Ranks {
     }
 };
 
-std::vector<int32_t> greedy(Model& m, KvCache& kv, std::vector<int32_t> tokens, int n) {
-    const int32_t seq = kv.add_sequence();
-    Batch b;
-    size_t done = 0;
-    for (int i = 0; i < n; ++i) {
-        b.clear();
-        const int s = b.add_sequence(seq);
-        for (size_t p = done; p < tokens.size(); ++p) b.add(s, tokens[p], int32_t(p), p + 1 == tokens.size());
-        done = tokens.size();
-        m.forward(b, kv);
-        const auto row = m.logits(0);
-        tokens.push_back(int32_t(std::max_element(row.begin(), row.end()) - row.begin()));
-    }
-    kv.remove_sequence(seq);
-    return tokens;
-}
-
 void check_model(const std::string& path, int n, double min_cosine) {
     cpu::CpuBackend plain_be(1);
     LoadOptions lo;
@@ -302,9 +285,9 @@ void check_model(const std::string& path, int n, double min_cosine) {
     EXPECT_GE(worst, min_cosine);
 
     const std::vector<int32_t> prompt(tokens.begin(), tokens.begin() + 20);
-    const auto plain_greedy = greedy(*plain, plain_kv, prompt, 32);
+    const auto plain_greedy = test::greedy(*plain, plain_kv, prompt, 32);
     std::vector<std::vector<int32_t>> rank_greedy(static_cast<size_t>(n));
-    on_each_rank(n, [&](int r) { rank_greedy[size_t(r)] = greedy(*ranks.m[size_t(r)], *ranks.kv[size_t(r)], prompt, 32); });
+    on_each_rank(n, [&](int r) { rank_greedy[size_t(r)] = test::greedy(*ranks.m[size_t(r)], *ranks.kv[size_t(r)], prompt, 32); });
     for (int r = 0; r < n; ++r) EXPECT_EQ(rank_greedy[size_t(r)], plain_greedy) << "rank " << r;
 }
 

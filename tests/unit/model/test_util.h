@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -60,6 +61,28 @@ inline std::vector<std::vector<float>> run_all_logits(Model& m, KvCache& kv, con
     }
     kv.remove_sequence(seq);
     return rows;
+}
+
+// Greedy decoding of n_new tokens after `tokens` in one fresh sequence (the prompt in one step, then a token a step):
+// the new tokens.
+inline std::vector<int32_t> greedy(Model& m, KvCache& kv, std::vector<int32_t> tokens, int n_new) {
+    const int32_t seq = kv.add_sequence();
+    Batch b;
+    std::vector<int32_t> out;
+    size_t fed = 0;
+    for (int k = 0; k < n_new; ++k) {
+        b.clear();
+        const int s = b.add_sequence(seq);
+        for (size_t i = fed; i < tokens.size(); ++i) b.add(s, tokens[i], int32_t(i), i + 1 == tokens.size());
+        fed = tokens.size();
+        m.forward(b, kv);
+        const auto row = m.logits(0);
+        const int32_t next = int32_t(std::max_element(row.begin(), row.end()) - row.begin());
+        out.push_back(next);
+        tokens.push_back(next);
+    }
+    kv.remove_sequence(seq);
+    return out;
 }
 
 }  // namespace hotrod::model::test
