@@ -5,11 +5,7 @@
 # (gpu_vs_llama_server.sh). Carry nothing.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-[[ -x /tmp/devpack/bin/hotrod && -x /tmp/llama-bench ]] || { echo "no /tmp/devpack or /tmp/llama-bench: calls A and D did not run here"; exit 3; }
-export HOTROD_DEVPACK=/tmp/devpack
-source /tmp/devpack/env.sh
-export HOTROD_VOCAB_DIR=/tmp/devpack/vocab HOTROD_MODELS=/tmp/hotrod-models
-export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}
+source bench/gpu_calls/warm_env.sh
 PERF_SWITCHES=0 timeout 200 bash bench/gpu_device_run.sh perf 2>&1 | grep -E "^(pp|tg)|==|bandwidth|H100|H200"
 for m in /tmp/hotrod_gpu_synth_qwen3_4b_q4_k_m.gguf /tmp/hotrod-models/SmolLM2-135M-Instruct.Q4_1.gguf; do
   [[ -f $m ]] || continue

@@ -4,11 +4,7 @@
 # pp8192, the hybrid prefix cache's TTFT, llama-server beside it). Carry nothing.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-[[ -x /tmp/devpack/bin/hotrod && -x /tmp/llama-bench ]] || { echo "no /tmp/devpack or /tmp/llama-bench"; exit 3; }
-export HOTROD_DEVPACK=/tmp/devpack
-source /tmp/devpack/env.sh
-export HOTROD_VOCAB_DIR=/tmp/devpack/vocab HOTROD_MODELS=/tmp/hotrod-models
-export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}
+source bench/gpu_calls/warm_env.sh
 q35=/tmp/hotrod_gpu_synth_qwen35_4b_q4_k_m.gguf
 [[ -f $q35 ]] || hotrod synth --arch qwen35 --shape 4b --quant q4_k_m --seed 5 --quick-quant \
   --vocab "$HOTROD_VOCAB_DIR/ggml-vocab-qwen35.gguf" --chat-template /tmp/devpack/Qwen3.5-4B.jinja -o "$q35" >/dev/null
