@@ -214,6 +214,11 @@ public:
     virtual void all_reduce(TensorView /*x*/) {}
     // Ranks in this backend's group (1: alone). A model cut for N ranks refuses a backend whose group is not N.
     virtual int group_size() const { return 1; }
+    // The residual add of a row-parallel product: x += the group's sum of W · h (W · h alone, for a backend alone).
+    // proj, of x's shape, is scratch that holds that sum afterwards, or is left unwritten by a backend that adds the
+    // product into x directly (a decode step's matmul writing x + W·h in its epilogue: one launch less, same bits).
+    // The default: matmul into proj, all_reduce, add.
+    virtual void matmul_residual(const TensorView& w, const TensorView& h, TensorView proj, TensorView x);
 
     // The recurrent (linear attention) ops, for gated delta net layers. Only some backends have them: the
     // defaults throw, naming the op and the backend.
@@ -263,6 +268,12 @@ inline void Backend::prepare_attention(TensorView q, TensorView k, const TensorV
     rope(q, in.head_dim, layout.positions, in.rope);
     rope(k, in.head_dim, layout.positions, in.rope);
     kv_store(cache, layout, k, v);
+}
+
+inline void Backend::matmul_residual(const TensorView& w, const TensorView& h, TensorView proj, TensorView x) {
+    matmul(w, h, proj);
+    all_reduce(proj);
+    add(x, proj);
 }
 
 // The recurrent ops are optional: a backend that lacks one says so when a model first calls it.

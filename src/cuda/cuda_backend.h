@@ -58,6 +58,8 @@ public:
     void rms_norm_heads(backend::TensorView x, const backend::TensorView& w, int head_dim, float eps) override;
     void matmul(const backend::TensorView& w, const backend::TensorView& x, backend::TensorView y) override;
     void matmul_shared(const backend::TensorView& x, std::span<const backend::MatmulOut> outs) override;
+    void matmul_residual(const backend::TensorView& w, const backend::TensorView& h, backend::TensorView proj,
+                         backend::TensorView x) override;
     void rope(backend::TensorView x, int head_dim, std::span<const int32_t> positions,
               const backend::RopeParams& p) override;
     void kv_store(const backend::KvLayerView& cache, const backend::KvLayout& layout, const backend::TensorView& k,
@@ -111,7 +113,9 @@ private:
     };
     Packed pack(const backend::StepIndex& s, std::vector<int32_t>& buf);
     static DeviceKvLayout with_base(const Packed& p, const int32_t* base);
-    void matmul_one(const backend::TensorView& w, const backend::TensorView& x, backend::TensorView y, bool x_same);
+    // y = W x, or y += W x with `accumulate` (the decode kernels' epilogue: matmul_residual).
+    void matmul_one(const backend::TensorView& w, const backend::TensorView& x, backend::TensorView y, bool x_same,
+                    bool accumulate = false);
     // Whether an op writing `out` should also quantize it for the next matmul (a decode-sized step whose last
     // matmul took Q8_K), and the bookkeeping after it did: the next matmul of `out` finds it quantized.
     bool fuse_quant(const backend::TensorView& out) const;

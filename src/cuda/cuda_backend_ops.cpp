@@ -95,7 +95,7 @@ void CudaBackend::rms_norm_heads(TensorView x, const TensorView& w, int head_dim
         x.f32(), stride_of(x), static_cast<const float*>(w.f32()), head_dim, eps, x.n_rows, x.n_cols);
 }
 
-void CudaBackend::matmul_one(const TensorView& w, const TensorView& x, TensorView y, bool x_same) {
+void CudaBackend::matmul_one(const TensorView& w, const TensorView& x, TensorView y, bool x_same, bool accumulate) {
     if (!matmul_supports(w.type)) fail("matmul", "weight type " + std::string(quant::type_name(w.type)) + " has no CUDA kernel");
     check_f32("matmul", "x", x, x.n_rows, w.n_cols);
     check_f32("matmul", "y", y, x.n_rows, w.n_rows);
@@ -103,12 +103,14 @@ void CudaBackend::matmul_one(const TensorView& w, const TensorView& x, TensorVie
     const DeviceWeight dw{w.type, w.data, w.n_rows, w.n_cols, w.row_bytes};
     last_act_ = Matmul::act_type(w.type);
     matmul_.reserve(x.n_rows, x.n_cols);  // now, not inside a deferred launch (a reallocation waits for the device)
+    DeviceRows yr = rows_of(y);
+    yr.accumulate = accumulate;
     graphs_.issue(
         stream_,
         [](cudaStream_t st, Matmul* m, DeviceWeight wt, DeviceRows xr, DeviceRows yr, bool same, const void* /*scratch*/) {
             m->run(wt, xr, yr, same, st);
         },
-        &matmul_, dw, rows_of(x), rows_of(y), x_same, matmul_.scratch());
+        &matmul_, dw, rows_of(x), yr, x_same, matmul_.scratch());
 }
 
 void CudaBackend::matmul(const TensorView& w, const TensorView& x, TensorView y) {
@@ -119,6 +121,23 @@ void CudaBackend::matmul(const TensorView& w, const TensorView& x, TensorView y)
     last_x_rows_ = x.n_rows;
     last_x_generation_ = generation_;
     if (y.data == x.data) ++generation_;
+}
+
+// A decode step's product of a block format adds itself into x in the decode kernel's epilogue (x + W·h: the same
+// float add as the add op, so the same bits, one launch less a product: two a layer); otherwise the default's
+// matmul, all_reduce and add. proj is then left unwritten.
+void CudaBackend::matmul_residual(const TensorView& w, const TensorView& h, TensorView proj, TensorView x) {
+    if (!fuse_ || group_size() != 1 || h.n_rows < 1 || h.n_rows > kMaxDecodeRows ||
+        Matmul::act_type(w.type) == DType::F32 || x.data == h.data) {
+        Backend::matmul_residual(w, h, proj, x);
+        return;
+    }
+    const bool same = h.data == last_x_ && h.n_rows == last_x_rows_ && generation_ == last_x_generation_;
+    matmul_one(w, h, x, same, /*accumulate=*/true);
+    last_x_ = h.data;
+    last_x_rows_ = h.n_rows;
+    last_x_generation_ = generation_;
+    ++generation_;  // x changed
 }
 
 void CudaBackend::matmul_shared(const TensorView& x, std::span<const backend::MatmulOut> outs) {

@@ -154,6 +154,8 @@ void Matmul::run(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y
     if (x.n_rows == 0 || w.n_out == 0) return;
 
     const DType act = act_type(w.type);
+    if (y.accumulate && (act == DType::F32 || x.n_rows > kMaxDecodeRows))
+        throw std::invalid_argument("cuda matmul: y += W x is a decode step's of a block format only");
     if (act == DType::F32) {
         if (x.n_rows <= kMaxDecodeRows) detail::matmul_decode_float(w, x, y, stream);
         else detail::matmul_prefill_float(w, x, y, stream);

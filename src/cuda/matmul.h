@@ -34,6 +34,7 @@ struct DeviceRows {
     int64_t n_rows = 0;
     int64_t n_cols = 0;
     int64_t stride = 0;
+    bool accumulate = false;  // as a product's output: y += W x instead of y = W x (decode steps of block formats only)
 };
 
 // Several products of one x (q/k/v, gate/up: Backend::matmul_shared), at most kMaxSharedOuts.

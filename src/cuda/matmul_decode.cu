@@ -36,6 +36,7 @@ struct DecodeTarget {
     float* y = nullptr;
     int64_t y_stride = 0;
     int64_t first_block = 0;
+    bool accumulate = false;  // y += W x (a residual add in the epilogue)
 };
 struct DecodeTargets {
     DecodeTarget t[kMaxSharedOuts];
@@ -166,7 +167,10 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
 #pragma unroll
         for (int t = 0; t < NR; ++t) {
             const float sum = warp_sum(acc[i][t]);
-            if (lane == t % 32 && t < n_rows && r0 + i < n_out) y[t * y_stride + r0 + i] = sum;
+            if (lane == t % 32 && t < n_rows && r0 + i < n_out) {
+                float* out = y + t * y_stride + r0 + i;
+                *out = target.accumulate ? *out + sum : sum;
+            }
         }
     }
 }
@@ -256,7 +260,10 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
 #pragma unroll
     for (int t = 0; t < NR; ++t) {
         const float sum = warp_sum(acc[t]);
-        if (lane == t % 32 && t < n_rows) y[t * y_stride + r] = sum;
+        if (lane == t % 32 && t < n_rows) {
+            float* out = y + t * y_stride + r;
+            *out = target.accumulate ? *out + sum : sum;
+        }
     }
 }
 
@@ -348,7 +355,7 @@ void matmul_decode_quant(std::span<const DeviceWeight> ws, std::span<const Devic
         if (ws[i].type != ws[0].type || ws[i].n_in != ws[0].n_in)
             throw std::invalid_argument("matmul_decode_quant: matrices of one launch differ in type or n_in");
         targets.t[i] = {static_cast<const uint8_t*>(ws[i].data), ws[i].row_bytes, ws[i].n_out, ys[i].data,
-                        ys[i].stride, blocks};
+                        ys[i].stride, blocks, ys[i].accumulate};
         blocks += grid_for(ws[i].n_out);
     }
     targets.n = int(ws.size());

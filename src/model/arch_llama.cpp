@@ -58,17 +58,13 @@ void forward_llama(Step& s) {
         s.dump("Vcur", il, a.v);
         be.attention(a.q, cache, s.layout, c.attention(il), a.attn);
         s.dump("kqv_out", il, a.attn);
-        be.matmul(L.attn_output, a.attn, a.proj);
-        be.all_reduce(a.proj);
-        s.dump("attn_out", il, a.proj);
-        be.add(a.x, a.proj);
+        be.matmul_residual(L.attn_output, a.attn, a.proj, a.x);
         s.dump("ffn_inp", il, a.x);
 
         // Feed-forward.
         be.rms_norm(a.x, L.ffn_norm, c.rms_eps, a.xn);
         s.dump("ffn_norm", il, a.xn);
-        gated_ffn(s, L, a.xn, a.proj);
-        be.add(a.x, a.proj);
+        gated_ffn_residual(s, L, a.xn, a.proj, a.x);
         s.dump("l_out", il, a.x);
     }
     output_logits(s);

@@ -39,14 +39,11 @@ void forward_qwen3(Step& s) {
                              s.layout);
         be.attention(a.q, cache, s.layout, c.attention(il), a.attn);
         s.dump("kqv_out", il, a.attn);
-        be.matmul(L.attn_output, a.attn, a.proj);
-        be.all_reduce(a.proj);
-        be.add(a.x, a.proj);
+        be.matmul_residual(L.attn_output, a.attn, a.proj, a.x);
 
         // Feed-forward (SwiGLU).
         be.rms_norm(a.x, L.ffn_norm, c.rms_eps, a.xn);
-        gated_ffn(s, L, a.xn, a.proj);
-        be.add(a.x, a.proj);
+        gated_ffn_residual(s, L, a.xn, a.proj, a.x);
         s.dump("l_out", il, a.x);
     }
     output_logits(s);

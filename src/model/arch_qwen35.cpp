@@ -110,8 +110,7 @@ void gated_attention(Step& s, const LayerWeights& L, int il) {
     s.dump("attn_pregate", il, a.attn);
     be.sigmoid_gate(a.attn, cols(a.qg, c.head_dim, a.qg.n_cols - c.head_dim), c.head_dim, 2 * c.head_dim);
     s.dump("attn_gated", il, a.attn);
-    be.matmul(L.attn_output, a.attn, a.proj);
-    be.all_reduce(a.proj);
+    be.matmul_residual(L.attn_output, a.attn, a.proj, a.x);
 }
 
 // The gated delta net: project q, k, v (one row, side by side), z and the two per-head gate inputs; run the
@@ -147,8 +146,7 @@ void delta_net(Step& s, const LayerWeights& L, int il) {
     s.dump("delta_out", il, a.dn_out);
     be.rms_norm_gated(a.dn_out, L.dn_norm, a.dn_z, d.head_dim, c.rms_eps, a.dn_out);
     s.dump("final_output", il, a.dn_out);
-    be.matmul(L.dn_out, a.dn_out, a.proj);
-    be.all_reduce(a.proj);
+    be.matmul_residual(L.dn_out, a.dn_out, a.proj, a.x);
 }
 
 }  // namespace
@@ -166,12 +164,10 @@ void forward_qwen35(Step& s) {
         s.dump("attn_norm", il, a.xn);
         if (c.is_recurrent(il)) delta_net(s, L, il);
         else gated_attention(s, L, il);
-        be.add(a.x, a.proj);
 
         // Feed-forward (SwiGLU), after the norm the model calls post_attention_layernorm.
         be.rms_norm(a.x, L.ffn_norm, c.rms_eps, a.xn);
-        gated_ffn(s, L, a.xn, a.proj);
-        be.add(a.x, a.proj);
+        gated_ffn_residual(s, L, a.xn, a.proj, a.x);
         s.dump("l_out", il, a.x);
     }
     output_logits(s);

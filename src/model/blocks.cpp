@@ -12,7 +12,9 @@ void qkv_projections(Step& s, const LayerWeights& L, const TensorView& xn) {
     s.be.matmul_shared(xn, qkv);
 }
 
-void gated_ffn(Step& s, const LayerWeights& L, const TensorView& xn, TensorView out) {
+namespace {
+// gate/up, the activation: s.a.hidden.
+void ffn_hidden(Step& s, const LayerWeights& L, const TensorView& xn) {
     const backend::MatmulOut gate_up[] = {{L.ffn_gate, s.a.gate}, {L.ffn_up, s.a.up}};
     s.be.matmul_shared(xn, gate_up);
     s.dump("ffn_gate", s.il, s.a.gate);
@@ -20,9 +22,19 @@ void gated_ffn(Step& s, const LayerWeights& L, const TensorView& xn, TensorView 
     if (s.c.ffn_act == FfnActivation::GeluTanh) s.be.geglu(s.a.gate, s.a.up, s.a.hidden);
     else s.be.swiglu(s.a.gate, s.a.up, s.a.hidden);
     s.dump("ffn_act", s.il, s.a.hidden);
+}
+}  // namespace
+
+void gated_ffn(Step& s, const LayerWeights& L, const TensorView& xn, TensorView out) {
+    ffn_hidden(s, L, xn);
     s.be.matmul(L.ffn_down, s.a.hidden, out);
     s.be.all_reduce(out);
     s.dump("ffn_out", s.il, out);
+}
+
+void gated_ffn_residual(Step& s, const LayerWeights& L, const TensorView& xn, TensorView out, TensorView x) {
+    ffn_hidden(s, L, xn);
+    s.be.matmul_residual(L.ffn_down, s.a.hidden, out, x);
 }
 
 void output_logits(Step& s) {

@@ -12,8 +12,10 @@ void add_bias(backend::Backend& be, TensorView t, const TensorView& bias);
 // q, k and v of the normed input into s.a.q / k / v (one shared-x call: one launch for the three).
 void qkv_projections(Step& s, const LayerWeights& L, const TensorView& xn);
 
-// hidden = act(gate_proj(xn)) * up_proj(xn); out = down_proj(hidden).
+// hidden = act(gate_proj(xn)) * up_proj(xn); out = down_proj(hidden) (all-reduced over a tensor-parallel group).
 void gated_ffn(Step& s, const LayerWeights& L, const TensorView& xn, TensorView out);
+// The same added to the residual stream x in one op (Backend::matmul_residual: out is scratch, maybe unwritten).
+void gated_ffn_residual(Step& s, const LayerWeights& L, const TensorView& xn, TensorView out, TensorView x);
 
 // The forward's tail. logits = output · final_norm(x[logit_rows]); norming only the gathered rows is the same
 // maths, cheaper. Embeddings: embd_xn = final_norm(x[embd_rows]), the state llama.cpp's embeddings read for a

@@ -338,6 +338,43 @@ TEST(CudaMatmul, SharedEqualsSeparate) {
     }
 }
 
+// y += W x (DeviceRows::accumulate, the decode kernels' epilogue behind CudaBackend::matmul_residual) gives the bits
+// of y + (W x) added on the host, for each block format's decode path (1 to 16 token rows, both decode kernels'
+// formats: whole-word Q4_K/Q5_K and staged Q6_K/Q8_0/Q4_1); float weights and prefill rows refuse it.
+TEST(CudaMatmul, AccumulateAddsTheProductToY) {
+    HOTROD_REQUIRE_GPU();
+    for (DType type : {DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q8_0, DType::Q4_1}) {
+        for (const int64_t n_rows : {int64_t(1), int64_t(2), int64_t(7), int64_t(16)}) {
+            const int64_t n_in = 2560, n_out = 93;
+            const Problem p(type_case(type), n_in, n_out, n_rows, 321u);
+            const DeviceArray<uint8_t> w(p.w);
+            const DeviceArray<float> x(p.x);
+            Matmul mm;
+            const std::vector<float> product = run_gpu(mm, p, w, x, n_out, n_rows);
+            const std::vector<float> residual = random_floats(size_t(n_rows * n_out), 99u, 3.0f);
+            DeviceArray<float> y(residual);
+            const DeviceWeight dw{type, w.get(), n_out, n_in, p.w_row_bytes};
+            DeviceRows dy{y.get(), n_rows, n_out, n_out};
+            dy.accumulate = true;
+            Matmul acc;
+            acc.run(dw, DeviceRows{x.get(), n_rows, n_in, p.x_stride}, dy, false, nullptr);
+            const std::vector<float> got = y.download();
+            for (size_t i = 0; i < got.size(); ++i)
+                ASSERT_EQ(got[i], residual[i] + product[i]) << label(p.tc, n_in, n_out, n_rows) << " element " << i;
+        }
+    }
+    const Problem p(type_case(DType::Q8_0), 256, 8, 17, 5u);
+    const DeviceArray<uint8_t> w(p.w);
+    const DeviceArray<float> x(p.x);
+    DeviceArray<float> y(size_t(17 * 8));
+    DeviceRows dy{y.get(), 17, 8, 8};
+    dy.accumulate = true;
+    Matmul mm;
+    EXPECT_THROW(mm.run(DeviceWeight{DType::Q8_0, w.get(), 8, 256, p.w_row_bytes},
+                        DeviceRows{x.get(), 17, 256, p.x_stride}, dy, false, nullptr),
+                 std::invalid_argument);
+}
+
 // The fp16 prefill's two tile heights (64 and 128 tokens a block; Matmul::run picks one by the grid and the SM
 // count, so the grids above may take only one): each against the dequantized reference, ragged rows and tokens.
 TEST(CudaMatmul, F16PrefillBothTileHeights) {
