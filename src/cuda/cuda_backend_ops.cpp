@@ -125,9 +125,9 @@ void CudaBackend::matmul(const TensorView& w, const TensorView& x, TensorView y)
 
 // A decode step's product of a block format adds itself into x in the decode kernel's epilogue (x + W·h: the same
 // float add as the add op, so the same bits, one launch less a product: two a layer); otherwise the default's
-// matmul, all_reduce and add. proj is then left unwritten.
+// matmul, all_reduce and add (and with HOTROD_CUDA_FUSE_RESIDUAL=0 or FUSE=0). proj is then left unwritten.
 void CudaBackend::matmul_residual(const TensorView& w, const TensorView& h, TensorView proj, TensorView x) {
-    if (!fuse_ || group_size() != 1 || h.n_rows < 1 || h.n_rows > kMaxDecodeRows ||
+    if (!fuse_residual_ || group_size() != 1 || h.n_rows < 1 || h.n_rows > kMaxDecodeRows ||
         Matmul::act_type(w.type) == DType::F32 || x.data == h.data) {
         Backend::matmul_residual(w, h, proj, x);
         return;
