@@ -1,4 +1,4 @@
-// `hotrod synth --arch qwen3|qwen35 --shape tiny|0.6b|0.8b|4b --quant q4_k_m|q8_0|f16 --vocab VOCAB.gguf
+// `hotrod synth --arch qwen3|qwen35|gemma3 --shape tiny|0.6b|0.8b|4b|270m --quant q4_k_m|q8_0|f16 --vocab VOCAB.gguf
 //  [--chat-template FILE] --seed S -o FILE`:
 // writes a synthetic model (random weights, real shape, real quant mix, real tokenizer) for tests and benchmarks.
 #include <chrono>
@@ -16,8 +16,8 @@ int cmd_synth(int argc, char** argv) {
     model::SynthOptions opt;
     std::string out;
     CLI::App app{"Writes a synthetic model: random weights in a real architecture's shape and quant mix.", "hotrod synth"};
-    app.add_option("--arch", opt.arch, "architecture (qwen3 | qwen35)")->capture_default_str();
-    app.add_option("--shape", opt.shape, "tiny | 0.6b | 4b (qwen3); tiny | 0.8b | 4b (qwen35)")->capture_default_str();
+    app.add_option("--arch", opt.arch, "architecture (qwen3 | qwen35 | gemma3)")->capture_default_str();
+    app.add_option("--shape", opt.shape, "tiny | 0.6b | 4b (qwen3); tiny | 0.8b | 4b (qwen35); tiny | 270m (gemma3)")->capture_default_str();
     app.add_option("--quant", opt.quant, "q4_k_m | q8_0 | f16")->capture_default_str();
     app.add_option("--vocab", opt.vocab_path, "GGUF file whose tokenizer.* metadata is copied")->required();
     app.add_option("--chat-template", opt.chat_template_path, "Jinja file written as tokenizer.chat_template");

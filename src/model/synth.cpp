@@ -115,11 +115,37 @@ Config synth_config_qwen35(const SynthOptions& opt, Config c) {
     return c;
 }
 
+// Gemma 3: 256-wide heads over one KV head, QK-norm, post-norms, GeGLU, embeddings scaled by sqrt(n_embd), five
+// sliding-window layers to one global. 270m follows the published Gemma 3 270M config; tiny keeps one global layer
+// after five sliding ones with a 32-token window, so a test's few hundred positions cross it.
+Config synth_config_gemma3(const SynthOptions& opt, Config c) {
+    c.rope_base = 1000000.0f;
+    c.rope_base_local = 10000.0f;
+    c.head_dim = 256;
+    c.qk_norm = true;
+    c.post_norms = true;
+    c.ffn_act = FfnActivation::GeluTanh;
+    c.sliding_pattern = 6;
+    if (opt.shape == "270m") {
+        c.n_layers = 18, c.n_embd = 640, c.n_heads = 4, c.n_kv_heads = 1, c.n_ff = 2048;
+        c.sliding_window = 512;
+        c.n_ctx_train = 32768;
+    } else if (opt.shape == "tiny") {
+        c.n_layers = 6, c.n_embd = 256, c.n_heads = 2, c.n_kv_heads = 1, c.n_ff = 512;
+        c.sliding_window = 32;
+        c.n_ctx_train = 4096;
+    } else {
+        throw Error("synth: shape '" + opt.shape + "' of gemma3: expected tiny or 270m");
+    }
+    c.rope_dims = c.head_dim;
+    return c;
+}
+
 }  // namespace
 
 Config synth_config(const SynthOptions& opt, int n_vocab) {
-    if (opt.arch != "qwen3" && opt.arch != "qwen35")
-        throw Error("synth: arch '" + opt.arch + "' has no shapes (expected qwen3 or qwen35)");
+    if (opt.arch != "qwen3" && opt.arch != "qwen35" && opt.arch != "gemma3")
+        throw Error("synth: arch '" + opt.arch + "' has no shapes (expected qwen3, qwen35 or gemma3)");
     Config c;
     c.arch = opt.arch;
     c.n_vocab = n_vocab;
@@ -131,6 +157,7 @@ Config synth_config(const SynthOptions& opt, int n_vocab) {
     c.rope_kind = backend::RopeKind::NeoX;
     c.qk_norm = true;
     if (opt.arch == "qwen35") return synth_config_qwen35(opt, c);
+    if (opt.arch == "gemma3") return synth_config_gemma3(opt, c);
     if (opt.shape == "0.6b") {  // Qwen3-0.6B config.json
         c.n_layers = 28, c.n_embd = 1024, c.n_heads = 16, c.n_kv_heads = 8, c.n_ff = 3072;
     } else if (opt.shape == "4b") {  // Qwen3-4B config.json
@@ -172,6 +199,11 @@ void write_synthetic_model(const SynthOptions& opt, const std::string& path) {
     w.set_scalar<uint32_t>(a + ".attention.value_length", uint32_t(c.head_dim));
     w.set_scalar<float>(a + ".rope.freq_base", c.rope_base);
     w.set_scalar<float>(a + ".attention.layer_norm_rms_epsilon", c.rms_eps);
+    if (c.arch == "gemma3") {
+        w.set_scalar<float>(a + ".rope.freq_base_swa", c.rope_base_local);
+        w.set_scalar<uint32_t>(a + ".attention.sliding_window", uint32_t(c.sliding_window));
+        w.set_scalar<uint32_t>(a + ".attention.sliding_window_pattern", uint32_t(c.sliding_pattern));
+    }
     if (c.arch == "qwen35") {
         const DeltaNetConfig& d = c.delta_net;
         w.set_scalar<uint32_t>(a + ".rope.dimension_count", uint32_t(c.rope_dims));
@@ -189,7 +221,9 @@ void write_synthetic_model(const SynthOptions& opt, const std::string& path) {
         if (kv.key.starts_with("tokenizer.")) w.set(kv.key, kv.value.deep_copy());
     if (!opt.chat_template_path.empty()) w.set_string("tokenizer.chat_template", read_text_file(opt.chat_template_path));
 
-    const Manifest manifest = c.arch == "qwen35" ? manifest_qwen35(c) : manifest_qwen3(c);
+    const Manifest manifest = c.arch == "qwen35"   ? manifest_qwen35(c)
+                              : c.arch == "gemma3" ? manifest_gemma3(c)
+                                                   : manifest_qwen3(c);
     std::vector<std::byte> data;
     for (const TensorSpec& s : manifest.specs()) {
         if (s.optional) continue;  // output.weight: tied to the embeddings, as in the real 0.6B and 4B

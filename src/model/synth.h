@@ -12,8 +12,8 @@
 namespace hotrod::model {
 
 struct SynthOptions {
-    std::string arch = "qwen3";   // qwen3 | qwen35
-    std::string shape = "tiny";   // qwen3: tiny | 0.6b | 4b; qwen35: tiny | 0.8b | 4b
+    std::string arch = "qwen3";   // qwen3 | qwen35 | gemma3
+    std::string shape = "tiny";   // qwen3: tiny | 0.6b | 4b; qwen35: tiny | 0.8b | 4b; gemma3: tiny | 270m
     std::string quant = "q8_0";   // q4_k_m | q8_0 | f16
     std::string vocab_path;       // a GGUF holding tokenizer.ggml.* (e.g. ggml-vocab-qwen2.gguf)
     std::string chat_template_path;  // written as tokenizer.chat_template when set

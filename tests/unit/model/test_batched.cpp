@@ -49,6 +49,22 @@ TEST(Batched, SynthQwen3) {
     std::filesystem::remove(path);
 }
 
+// Gemma 3's shape (synthetic, SentencePiece-style vocabulary): sliding layers whose 32-token window the longer
+// sequences pass, one global layer, 256-wide heads over one KV head, post-norms, GeGLU.
+TEST(Batched, SynthGemma3) {
+    const std::string vocab = test::shared_vocab("ggml-vocab-llama-spm.gguf");
+    if (!std::filesystem::exists(vocab)) GTEST_SKIP() << "missing " << vocab;
+    SynthOptions o;
+    o.arch = "gemma3";
+    o.vocab_path = vocab;
+    o.quant = "q4_k_m";
+    o.seed = 3;
+    const std::string path = (test::temp_dir() / "synth_batched_gemma3.gguf").string();
+    write_synthetic_model(o, path);
+    check_batched(path);
+    std::filesystem::remove(path);
+}
+
 // The hybrid model: each sequence's conv and delta-rule state carried in its own slot across steps of mixed
 // prefill chunks and decode tokens.
 TEST(Batched, SynthQwen35) {
