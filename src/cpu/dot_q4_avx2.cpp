@@ -19,7 +19,7 @@ struct Q4_0 {
 struct Q4_1 {
     using Block = quant::BlockQ4_1;
     using Unpacked = MinBlock;
-    static Unpacked unpack(const Block& b) { return {unpack_nibbles(b.qs), half_to_float(b.d), half_to_float(b.m)}; }
+    static Unpacked unpack(const Block& b) { return {unpack_nibbles(b.qs), load_dm(&b.d)}; }
     using Act = quant::BlockQ8_1;
     static __m256 fma(const Unpacked& u, const Act& x, __m256 acc) { return fma_min(u, x, acc); }
 };

@@ -21,7 +21,7 @@ struct Q5_1 {
     using Block = quant::BlockQ5_1;
     using Unpacked = MinBlock;
     static Unpacked unpack(const Block& b) {
-        return {_mm256_or_si256(unpack_nibbles(b.qs), fifth_bits(b.qh)), half_to_float(b.d), half_to_float(b.m)};
+        return {_mm256_or_si256(unpack_nibbles(b.qs), fifth_bits(b.qh)), load_dm(&b.d)};
     }
     using Act = quant::BlockQ8_1;
     static __m256 fma(const Unpacked& u, const Act& x, __m256 acc) { return fma_min(u, x, acc); }

@@ -23,12 +23,18 @@ inline float hsum_ps(__m256 v) {
 
 inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
 
-// Unpacks the 32 4-bit codes of a block into bytes 0..15 (element order: low nibbles, then high nibbles).
+// Unpacks the 32 4-bit codes of a block into bytes 0..31 (element order: low nibbles, then high nibbles).
 inline __m256i unpack_nibbles(const uint8_t* qs) {
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+    // The 16 bytes in both halves, the upper half shifted to its high nibbles: three instructions, not five.
+    const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
+    return _mm256_and_si256(_mm256_mask_srli_epi16(both, 0xFF00, both, 4), _mm256_set1_epi8(0x0f));
+#else
     const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
     const __m128i lo = _mm_and_si128(packed, _mm_set1_epi8(0x0f));
     const __m128i hi = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0f));
     return _mm256_set_m128i(hi, lo);
+#endif
 }
 
 #if defined(__AVX512BW__) && defined(__AVX512VL__)
@@ -65,18 +71,27 @@ inline __m256 fma_signed(const SignedBlock& u, const quant::BlockQ8_0& x, __m256
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(u.d * half_to_float(x.d)), acc);
 }
 
-// A block of unsigned codes q with scale d and offset m: d * d_x * sum(q * x) + m * s_x.
+// A block of unsigned codes q with scale d and offset m: d * d_x * sum(q * x) + m * s_x. d and m sit side by side
+// (lanes 0 and 1 of dm), converted from the block's two fp16 fields in one instruction.
 struct MinBlock {
     __m256i q;
-    float d, m;
+    __m128 dm;
 };
+inline __m128 load_dm(const quant::half_t* d_then_m) {
+    uint32_t both;
+    std::memcpy(&both, d_then_m, sizeof both);
+    return _mm_cvtph_ps(_mm_cvtsi32_si128(int(both)));
+}
 // The activation block is Q8_1: its fp16-rounded sum s is used as stored (see quant/blocks.h), spread over
-// the 8 lanes so the horizontal sum adds it back once.
+// the 8 lanes so the horizontal sum adds it back once. The two block scalars, d * d_x and m * s_x / 8, are formed
+// in one pair of lanes (x's d and s are adjacent floats): the same float products as two scalar ones.
 inline __m256 fma_min(const MinBlock& u, const quant::BlockQ8_1& x, __m256 acc) {
     const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs));
     const __m256i p = dot_u8s8(u.q, xq);
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(u.d * x.d), acc);
-    return _mm256_add_ps(acc, _mm256_set1_ps(u.m * x.s * 0.125f));
+    const __m128 xds = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(&x.d)));
+    const __m128 terms = _mm_mul_ps(_mm_mul_ps(u.dm, xds), _mm_setr_ps(1.0f, 0.125f, 0.0f, 0.0f));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcastss_ps(terms), acc);
+    return _mm256_add_ps(acc, _mm256_broadcastss_ps(_mm_movehdup_ps(terms)));
 }
 
 // K provides: using Block (weight block type); struct Unpacked; static Unpacked unpack(const Block&);
