@@ -304,13 +304,19 @@ std::string synth(const std::string& shape, const std::string& quant) {
 
 // The tiny shape's attention output is 256 wide: 128 columns a rank are not whole Q4_K blocks (refused, see
 // RefusesWhatCannotBeSplit), so its Q4_K_M file is not cut here.
+#define VOCAB_OR_SKIP()                                                                                     \
+    if (!std::filesystem::exists(test::shared_vocab("ggml-vocab-qwen2.gguf")))                              \
+        GTEST_SKIP() << "missing " << test::shared_vocab("ggml-vocab-qwen2.gguf");
+
 TEST(TensorParallel, SynthQwen3OverTwoRanks) {
+    VOCAB_OR_SKIP();
     for (const char* quant : {"q8_0", "f16"}) check_model(synth("tiny", quant), 2, 0.9999);
 }
 
 // 28 random layers amplify the float-order difference of the all-reduced sums (the 4B shape's GPU against CPU:
 // 0.995): measured 0.99989 at 4 ranks (Q4_K_M: 0.99981), greedy equal.
 TEST(TensorParallel, SynthQwen3_0_6BOverFourRanks) {
+    VOCAB_OR_SKIP();
     const std::string path = synth("0.6b", "q8_0");
     check_model(path, 4, 0.9998);
     std::filesystem::remove(path);
