@@ -88,7 +88,8 @@ inline __m128 load_dm(const quant::half_t* d_then_m) {
 inline __m256 fma_min(const MinBlock& u, const quant::BlockQ8_1& x, __m256 acc) {
     const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs));
     const __m256i p = dot_u8s8(u.q, xq);
-    const __m128 xds = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(&x.d)));
+    // x.d and x.s as 8 bytes through an unaligned integer load (the block is only 4-byte aligned).
+    const __m128 xds = _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(&x.d)));
     const __m128 terms = _mm_mul_ps(_mm_mul_ps(u.dm, xds), _mm_setr_ps(1.0f, 0.125f, 0.0f, 0.0f));
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcastss_ps(terms), acc);
     return _mm256_add_ps(acc, _mm256_broadcastss_ps(_mm_movehdup_ps(terms)));
