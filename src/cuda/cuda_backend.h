@@ -165,7 +165,11 @@ private:
     int32_t* adhoc_dev_ = nullptr;   // uploads of unregistered spans
     size_t adhoc_capacity_ = 0;
 
-    // Which x the matmul scratch holds quantized (see matmul_one): reused while no other op ran in between.
+    // Which x the matmul scratch holds quantized (see matmul_one): reused while no other op ran in between. Whether
+    // it still holds x's (the view note_quantized last named, no op since):
+    bool quantized_x_is(const backend::TensorView& x) const {
+        return x.data == last_x_ && x.n_rows == last_x_rows_ && generation_ == last_x_generation_;
+    }
     const void* last_x_ = nullptr;
     int64_t last_x_rows_ = 0;
     uint64_t last_x_generation_ = 0;

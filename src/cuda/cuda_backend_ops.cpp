@@ -115,11 +115,9 @@ void CudaBackend::matmul_one(const TensorView& w, const TensorView& x, TensorVie
 
 void CudaBackend::matmul(const TensorView& w, const TensorView& x, TensorView y) {
     // The quantized x in the scratch is still x's when the last op was a matmul of the same view.
-    const bool same = x.data == last_x_ && x.n_rows == last_x_rows_ && generation_ == last_x_generation_;
+    const bool same = quantized_x_is(x);
     matmul_one(w, x, y, same);
-    last_x_ = x.data;
-    last_x_rows_ = x.n_rows;
-    last_x_generation_ = generation_;
+    note_quantized(x);
     if (y.data == x.data) ++generation_;
 }
 
@@ -132,11 +130,9 @@ void CudaBackend::matmul_residual(const TensorView& w, const TensorView& h, Tens
         Backend::matmul_residual(w, h, proj, x);
         return;
     }
-    const bool same = h.data == last_x_ && h.n_rows == last_x_rows_ && generation_ == last_x_generation_;
+    const bool same = quantized_x_is(h);
     matmul_one(w, h, x, same, /*accumulate=*/true);
-    last_x_ = h.data;
-    last_x_rows_ = h.n_rows;
-    last_x_generation_ = generation_;
+    note_quantized(h);
     ++generation_;  // x changed
 }
 
@@ -147,7 +143,7 @@ void CudaBackend::matmul_shared(const TensorView& x, std::span<const backend::Ma
         for (const backend::MatmulOut& o : outs) matmul(o.w, x, o.y);
         return;
     }
-    const bool same = x.data == last_x_ && x.n_rows == last_x_rows_ && generation_ == last_x_generation_;
+    const bool same = quantized_x_is(x);
     SharedOuts so;
     for (const backend::MatmulOut& o : outs) {
         if (!matmul_supports(o.w.type))
@@ -168,9 +164,7 @@ void CudaBackend::matmul_shared(const TensorView& x, std::span<const backend::Ma
             },
             &matmul_, so, rows_of(x), same, matmul_.scratch());
     }
-    last_x_ = x.data;
-    last_x_rows_ = x.n_rows;
-    last_x_generation_ = generation_;
+    note_quantized(x);
 }
 
 // The angle table of these rope parameters covering every position of the step (grown now, before the step's
