@@ -212,6 +212,22 @@ TEST(TensorParallel, RefusesWhatCannotBeSplit) {
     EXPECT_EQ(same.n_cols, down.view.n_cols);
 }
 
+// The step and cache sizes of every model these tests load, ranked or plain.
+LoadOptions small_load(TensorParallel tp = {}) {
+    LoadOptions lo;
+    lo.max_batch_tokens = 64;
+    lo.max_logit_rows = 64;
+    lo.max_seqs = 2;
+    lo.tp = tp;
+    return lo;
+}
+KvOptions small_cache() {
+    KvOptions ko;
+    ko.n_ctx = 256;
+    ko.block_size = 16;
+    return ko;
+}
+
 // N ranks of one model, each on its own thread, backend and KV cache.
 struct Ranks {
     cpu::HostGroup group;
@@ -223,16 +239,8 @@ struct Ranks {
         for (int r = 0; r < n; ++r) {
             be.push_back(std::make_unique<cpu::CpuBackend>(1));
             be.back()->join_group(&group, r);
-            LoadOptions lo;
-            lo.max_batch_tokens = 64;
-            lo.max_logit_rows = 64;
-            lo.max_seqs = 2;
-            lo.tp = {r, n};
-            m.push_back(Model::load(path, *be.back(), lo));
-            KvOptions ko;
-            ko.n_ctx = 256;
-            ko.block_size = 16;
-            kv.push_back(std::make_unique<KvCache>(*be.back(), m.back()->config(), ko));
+            m.push_back(Model::load(path, *be.back(), small_load({r, n})));
+            kv.push_back(std::make_unique<KvCache>(*be.back(), m.back()->config(), small_cache()));
         }
     }
     int size() const { return int(m.size()); }
@@ -248,15 +256,8 @@ struct Ranks {
 
 void check_model(const std::string& path, int n, double min_cosine) {
     cpu::CpuBackend plain_be(1);
-    LoadOptions lo;
-    lo.max_batch_tokens = 64;
-    lo.max_logit_rows = 64;
-    lo.max_seqs = 2;
-    auto plain = Model::load(path, plain_be, lo);
-    KvOptions ko;
-    ko.n_ctx = 256;
-    ko.block_size = 16;
-    KvCache plain_kv(plain_be, plain->config(), ko);
+    auto plain = Model::load(path, plain_be, small_load());
+    KvCache plain_kv(plain_be, plain->config(), small_cache());
 
     std::mt19937 rng(5);
     std::vector<int32_t> tokens(48);
