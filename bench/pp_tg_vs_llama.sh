@@ -21,6 +21,9 @@ llama_py=${LLAMA_PY:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# The CPU first: kernel speed (both sides') differs by vendor and core (docs/model_speed.md has a table per vendor).
+echo "cpu: $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') ($(grep -m1 '^vendor_id' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(nproc) CPUs here"
+"$build/bin/hotrod" --version | grep '^cpu:'
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 "$build/bin/hotrod" synth --arch qwen3 --shape 0.6b --quant q4_k_m --seed 1 \
     --vocab "$repo/../shared/vocab/ggml-vocab-qwen2.gguf" -o "$work/synth-qwen3-0.6b.gguf" >&2

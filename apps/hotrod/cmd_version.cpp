@@ -14,6 +14,9 @@ int cmd_version(int /*argc*/, char** /*argv*/) {
     std::printf("hotrod %s (%s)\n", HOTROD_VERSION, HOTROD_GIT_DESCRIBE);
     std::printf("build: %s, %s%s\n", HOTROD_BUILD_TYPE, HOTROD_COMPILER,
                 HOTROD_PORTABLE_BUILD ? ", portable (libraries beside the binary, pcre2 static)" : "");
+    const cpu::CpuIdentity& id = cpu::cpu_identity();
+    std::printf("cpu model: %s (%s)\n", id.brand.empty() ? "unknown" : id.brand.c_str(),
+                id.vendor.empty() ? "unknown vendor" : id.vendor.c_str());
     const cpu::CpuFeatures& f = cpu::cpu_features();
     std::string have;
     auto add = [&](bool on, const char* name) {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 
 namespace hotrod::cpu {
 namespace {
@@ -81,6 +82,31 @@ CpuFeatures features_from(const CpuidView& v) {
 const CpuFeatures& cpu_features() {
     static const CpuFeatures features = features_from(read_cpuid());
     return features;
+}
+
+const CpuIdentity& cpu_identity() {
+    static const CpuIdentity id = [] {
+        CpuIdentity r;
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        if (__get_cpuid(0, &a, &b, &c, &d)) {
+            char v[13] = {};
+            std::memcpy(v, &b, 4), std::memcpy(v + 4, &d, 4), std::memcpy(v + 8, &c, 4);  // EBX, EDX, ECX
+            r.vendor = v;
+        }
+        if (__get_cpuid_max(0x80000000u, nullptr) >= 0x80000004u) {
+            char brand[49] = {};
+            for (unsigned i = 0; i < 3; ++i) {
+                __get_cpuid(0x80000002u + i, &a, &b, &c, &d);
+                const unsigned regs[4] = {a, b, c, d};
+                std::memcpy(brand + 16 * i, regs, 16);
+            }
+            r.brand = brand;
+            while (!r.brand.empty() && r.brand.back() == ' ') r.brand.pop_back();
+            r.brand.erase(0, r.brand.find_first_not_of(' '));
+        }
+        return r;
+    }();
+    return id;
 }
 
 Isa best_isa(const CpuFeatures& f) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "cpu/dot.h"
@@ -39,6 +40,14 @@ CpuFeatures features_from(const CpuidView& v);
 
 // The CPU's features, read once (they cannot change while the process runs).
 const CpuFeatures& cpu_features();
+
+// Who made the CPU and what it calls itself: CPUID leaf 0's vendor string ("AuthenticAMD", "GenuineIntel") and
+// the brand string of leaves 0x80000002-4 ("AMD EPYC 9R14 ..."), spaces trimmed. Printed by `hotrod --version`
+// and the CPU benchmarks, since kernel speed differs by vendor (docs/model_speed.md, issue 18).
+struct CpuIdentity {
+    std::string vendor, brand;
+};
+const CpuIdentity& cpu_identity();
 
 // The best ISA the features allow: Avx512 needs F+BW+VL, Avx2 needs AVX2+FMA+F16C.
 Isa best_isa(const CpuFeatures& f);

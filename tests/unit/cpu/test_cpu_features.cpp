@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <string>
 
 #include "cpu/cpu_features.h"
 
@@ -92,6 +94,27 @@ TEST(CpuFeatures, EnvCapsTheIsa) {
     EXPECT_EQ(detect_isa(), best);
     if (old) setenv("HOTROD_ISA", saved.c_str(), 1); else unsetenv("HOTROD_ISA");
     EXPECT_EQ(n_supported_isas(), int(best) + 1);
+}
+
+// The vendor and brand strings against the kernel's own reading of CPUID (/proc/cpuinfo's first processor).
+TEST(CpuFeatures, IdentityMatchesProcCpuinfo) {
+    std::ifstream in("/proc/cpuinfo");
+    if (!in) GTEST_SKIP() << "no /proc/cpuinfo";
+    std::string line, vendor, model;
+    auto value = [](const std::string& l) {
+        std::string v = l.substr(l.find(':') + 1);
+        v.erase(0, v.find_first_not_of(' '));
+        return v;
+    };
+    while (std::getline(in, line) && !line.empty()) {
+        if (line.rfind("vendor_id", 0) == 0) vendor = value(line);
+        if (line.rfind("model name", 0) == 0) model = value(line);
+    }
+    const CpuIdentity& id = cpu_identity();
+    EXPECT_EQ(id.vendor, vendor);
+    if (!model.empty()) {
+        EXPECT_EQ(id.brand, model);
+    }
 }
 
 }  // namespace
