@@ -42,8 +42,11 @@ public:
             const_cast<void*>(static_cast<const void*>(&fn)));
     }
 
-    // Runs fn(task, thread_id) for every task in [0, n_tasks); threads take the next task from a shared
-    // counter, so a slow (preempted) thread does not hold the others back.
+    // Runs fn(task, thread_id) for every task in [0, n_tasks) and returns when every task is done. Threads take
+    // the next task from a shared counter, and the job ends when its tasks are done, not when every worker has
+    // called in: a worker the OS has preempted (a busy host) neither holds a task back nor the caller, who does
+    // its share. Such a late worker finds the job closed and skips it. thread_id is unique among the threads
+    // running tasks of one job (per-thread scratch may be indexed by it).
     template <class F>
     void run_tasks(int64_t n_tasks, F&& fn) {
         if (n_tasks <= 0) return;
@@ -51,32 +54,45 @@ public:
             for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
             return;
         }
-        std::atomic<int64_t> next{0};
-        run([&](int thread_id, int) {
-            for (int64_t t = next.fetch_add(1, std::memory_order_relaxed); t < n_tasks;
-                 t = next.fetch_add(1, std::memory_order_relaxed)) {
-                fn(t, thread_id);
-            }
-        });
+        using Fn = std::remove_reference_t<F>;
+        run_tasks_erased(
+            n_tasks, [](void* ctx, int64_t task, int thread_id) { (*static_cast<Fn*>(ctx))(task, thread_id); },
+            const_cast<void*>(static_cast<const void*>(&fn)));
     }
 
 private:
     using JobFn = void (*)(void* ctx, int thread_id, int n_threads);
+    using TaskFn = void (*)(void* ctx, int64_t task, int thread_id);
     void run_erased(JobFn fn, void* ctx);
+    void run_tasks_erased(int64_t n_tasks, TaskFn fn, void* ctx);
+    // The next generation number for a job of this kind: generations step by 2 and bit 0 tells the kind (1: a
+    // tasks job), so a worker knows from the number alone how to treat the job it sees.
+    uint32_t next_generation(bool tasks) const { return (generation_.load(std::memory_order_relaxed) & ~1u) + 2 + (tasks ? 1 : 0); }
+    void take_tasks(int thread_id);  // runs tasks of the open tasks job until none is left
+    void wait_for_zero(std::atomic<int>& counter);
     void worker_loop(int thread_id);
 
     int n_threads_ = 1;
     int spin_iterations_ = 0;
     std::vector<std::thread> workers_;
 
-    JobFn job_fn_ = nullptr;
+    JobFn job_fn_ = nullptr;  // a run() job (all threads)
     void* job_ctx_ = nullptr;
+    TaskFn task_fn_ = nullptr;  // a run_tasks() job
+    void* task_ctx_ = nullptr;
+    int64_t n_tasks_ = 0;
     bool stopping_ = false;
     // Each field the hot loop touches sits on its own cache line so spinning readers do not slow the writer.
     alignas(64) std::atomic<uint32_t> generation_{0};
     alignas(64) std::atomic<int> n_sleeping_{0};
-    alignas(64) std::atomic<int> n_pending_{0};
+    alignas(64) std::atomic<int> n_pending_{0};  // run(): workers yet to finish
     alignas(64) std::atomic<bool> caller_sleeping_{false};
+    // run_tasks(): the generation workers may still enter (anything else once closed), the workers inside it,
+    // the next task to take and the tasks done.
+    alignas(64) std::atomic<uint32_t> open_generation_{0};
+    alignas(64) std::atomic<int> n_inside_{0};
+    alignas(64) std::atomic<int64_t> next_task_{0};
+    alignas(64) std::atomic<int> n_tasks_done_{0};
 };
 
 }  // namespace hotrod::cpu

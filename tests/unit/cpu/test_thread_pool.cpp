@@ -83,6 +83,33 @@ TEST(ThreadPool, WakesAfterSleeping) {
     }
 }
 
+// run_tasks() ends when its tasks are done, so a worker that wakes late finds the job over (or a later one open):
+// tasks and run() jobs back to back, with sleeps that make workers late, must still run every task once, never
+// two threads under one thread_id at a time, and every run() job on every thread once.
+TEST(ThreadPool, LateWorkersSkipFinishedTaskJobs) {
+    ThreadPool pool(3, /*spin_iterations=*/20);
+    std::vector<std::atomic<int>> busy(3);
+    int64_t run_total = 0;
+    std::vector<int64_t> run_slots(3, 0);
+    for (int i = 0; i < 3000; ++i) {
+        const int64_t n_tasks = 2 + i % 5;
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n_tasks));
+        pool.run_tasks(n_tasks, [&](int64_t t, int thread_id) {
+            ASSERT_EQ(busy[size_t(thread_id)].fetch_add(1), 0) << "thread id " << thread_id << " used twice at once";
+            if (i % 97 == 0 && thread_id != 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+            hits[size_t(t)].fetch_add(1);
+            busy[size_t(thread_id)].fetch_sub(1);
+        });
+        for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+        if (i % 3 == 0) {
+            pool.run([&](int thread_id, int) { run_slots[size_t(thread_id)] += i; });
+            run_total += i;
+            for (int64_t v : run_slots) ASSERT_EQ(v, run_total);
+        }
+        if (i % 500 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // let the workers sleep
+    }
+}
+
 TEST(ThreadPool, TwoPoolsSideBySide) {
     ThreadPool a(2), b(2);
     std::atomic<int> n{0};
