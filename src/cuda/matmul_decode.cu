@@ -329,16 +329,17 @@ bool staged_for(DecodeKind kind) {
     return kind == DecodeKind::Staged || (kind == DecodeKind::ByFormat && Format<T>::kAlign < 4);
 }
 
-// Lanes a block at one or two token rows, for the K formats (16 parts a super-block): 16, one part a lane, so a
-// warp takes 2 super-blocks a step. With 4 lanes a block (8 super-blocks a step) a 2560-wide row (10 super-blocks)
-// left 3 of every 8 lane groups idle on average; with few token rows the wider group's extra shuffles cost little.
-// HOTROD_CUDA_DECODE_GROUP=4 keeps 4 (the same bits either way: the block sums are exact integers).
+// Lanes a block at one or two token rows, for the K formats (16 parts a super-block): 4 by default (8 super-blocks a
+// warp step). 16, one part a lane (2 super-blocks a step), keeps every lane group of a 2560-wide row busy but was
+// slower on an H100 (2026-12-07, bench_cuda_matmul, one token row: Q4_K 9728x2560 11.9 vs 11.2 us, 2560x9728 15.6
+// vs 10.8, Q6_K 151936x2560 158.5 vs 143.7; synthetic Qwen3-4B tg128 303-314 vs 331-343 t/s), the extra shuffles
+// costing more than the idle lanes. HOTROD_CUDA_DECODE_GROUP=16 takes it (the same bits: exact integer block sums).
 template <quant::DType T, int NR>
 constexpr int wide_group() {
     return NR <= 2 && Format<T>::kParts == 16 ? 16 : default_group<T>();
 }
 bool wide_groups() {
-    static const bool wide = !switch_is("HOTROD_CUDA_DECODE_GROUP", "4");
+    static const bool wide = switch_is("HOTROD_CUDA_DECODE_GROUP", "16");
     return wide;
 }
 
