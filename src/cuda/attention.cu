@@ -38,8 +38,9 @@ Attention::Plan Attention::plan(const DeviceKvCache& cache, const DeviceKvLayout
         throw std::invalid_argument("cuda::Attention::run: an F16 cache must be 16-byte aligned");
     Plan p;
     p.n_splits = decode_splits(layout, shape);
-    if (p.n_splits == 0) return p;
-    const size_t bytes = attn::decode_scratch_floats(layout.n_tokens, shape, p.n_splits) * sizeof(float);
+    p.prefill_splits = prefill_splits(layout, shape, cache.type);
+    const size_t bytes = scratch_floats(layout, shape, p.n_splits, p.prefill_splits) * sizeof(float);
+    if (bytes == 0) return p;
     if (bytes > scratch_bytes_) {
         if (scratch_) {
             HOTROD_CUDA_CHECK(cudaDeviceSynchronize());  // kernels issued earlier may still read the old one
@@ -60,9 +61,21 @@ int Attention::decode_splits(const DeviceKvLayout& layout, const AttentionShape&
     return attn::decode_splits(layout.n_tokens, shape.n_kv_heads, layout.max_kv_len, sm_count());
 }
 
-bool Attention::scratch_fits(const DeviceKvLayout& layout, const AttentionShape& shape) {
-    const int n_splits = decode_splits(layout, shape);
-    return attn::decode_scratch_floats(layout.n_tokens, shape, n_splits) * sizeof(float) <= scratch_bytes_;
+int Attention::prefill_splits(const DeviceKvLayout& layout, const AttentionShape& shape, quant::DType cache_type) {
+    return attn::prefill_splits(layout.n_tokens, shape.n_heads, shape.n_kv_heads, shape.head_dim, cache_type,
+                                layout.max_kv_len, sm_count());
+}
+
+size_t Attention::scratch_floats(const DeviceKvLayout& layout, const AttentionShape& shape, int decode_splits,
+                                 int prefill_splits) {
+    return attn::decode_scratch_floats(layout.n_tokens, shape, decode_splits) +
+           attn::prefill_scratch_floats(layout.n_tokens, shape, prefill_splits);
+}
+
+bool Attention::scratch_fits(const DeviceKvCache& cache, const DeviceKvLayout& layout, const AttentionShape& shape) {
+    const size_t floats =
+        scratch_floats(layout, shape, decode_splits(layout, shape), prefill_splits(layout, shape, cache.type));
+    return floats * sizeof(float) <= scratch_bytes_;
 }
 
 void Attention::launch(const Plan& plan, const float* q, int64_t q_stride, const DeviceKvCache& cache,
@@ -74,7 +87,12 @@ void Attention::launch(const Plan& plan, const float* q, int64_t q_stride, const
                              plan.n_splits > 0 ? attn::kDecodeMaxSeqTokens : 0};
     if (plan.n_splits > 0) attn::launch_attention_decode(args, plan.n_splits, plan.scratch, stream);
     // A batch of at most kDecodeMaxSeqTokens tokens has no sequence longer than that: all went to decode.
-    if (layout.n_tokens > args.decode_max_seq_tokens) attn::launch_attention_prefill(args, stream);
+    if (layout.n_tokens > args.decode_max_seq_tokens) {
+        float* prefill_scratch =
+            plan.scratch == nullptr ? nullptr
+                                    : plan.scratch + attn::decode_scratch_floats(layout.n_tokens, shape, plan.n_splits);
+        attn::launch_attention_prefill(args, plan.prefill_splits, prefill_scratch, stream);
+    }
 }
 
 void Attention::run(const float* q, int64_t q_stride, const DeviceKvCache& cache, const DeviceKvLayout& layout,

@@ -95,17 +95,22 @@ public:
     // kernels. A plan stays valid while no later plan() grows the scratch (a plan names the scratch it uses).
     struct Plan {
         int n_splits = 0;          // 0: no decode tokens possible (group too large)
-        float* scratch = nullptr;  // partial results when n_splits > 1
+        float* scratch = nullptr;  // partial results when n_splits > 1, then prefill_splits > 1
+        int prefill_splits = 1;    // position ranges a prefill tile is cut into (tensor-core kernel)
     };
     Plan plan(const DeviceKvCache& cache, const DeviceKvLayout& layout, const AttentionShape& shape);
     // Whether plan() would keep the current scratch (a growth frees the old one, which deferred launches may name).
-    bool scratch_fits(const DeviceKvLayout& layout, const AttentionShape& shape);
+    bool scratch_fits(const DeviceKvCache& cache, const DeviceKvLayout& layout, const AttentionShape& shape);
     static void launch(const Plan& plan, const float* q, int64_t q_stride, const DeviceKvCache& cache,
                        const DeviceKvLayout& layout, const AttentionShape& shape, float* out, int64_t out_stride,
                        cudaStream_t stream);
 
 private:
     int decode_splits(const DeviceKvLayout& layout, const AttentionShape& shape);  // 0: no decode kernel
+    int prefill_splits(const DeviceKvLayout& layout, const AttentionShape& shape, quant::DType cache_type);
+    // Scratch floats the plan's two split counts need: the decode part first, the prefill part after it.
+    static size_t scratch_floats(const DeviceKvLayout& layout, const AttentionShape& shape, int decode_splits,
+                                 int prefill_splits);
 
     void* scratch_ = nullptr;
     size_t scratch_bytes_ = 0;

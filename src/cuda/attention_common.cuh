@@ -154,9 +154,21 @@ size_t decode_scratch_floats(int n_tokens, const AttentionShape& shape, int n_sp
 void launch_attention_decode(const AttentionArgs& a, int n_splits, float* scratch, cudaStream_t stream);
 // Every other token: tiles of consecutive query tokens of one sequence (on tensor cores where
 // prefill_mma_takes: an F16 cache at head_dim 64 / 128 / 256; HOTROD_CUDA_MMA=0 keeps the CUDA-core kernel).
-void launch_attention_prefill(const AttentionArgs& a, cudaStream_t stream);
+// n_splits > 1 (the tensor-core kernel only; others write out directly): each tile's positions are cut into
+// n_splits ranges, partial results go to scratch (prefill_scratch_floats) and the combine kernel merges them.
+void launch_attention_prefill(const AttentionArgs& a, int n_splits, float* scratch, cudaStream_t stream);
 bool prefill_mma_takes(const AttentionArgs& a);
-void launch_attention_prefill_mma(const AttentionArgs& a, cudaStream_t stream);
+void launch_attention_prefill_mma(const AttentionArgs& a, int n_splits, float* scratch, cudaStream_t stream);
+// Splits of each tile's positions for the tensor-core prefill kernel (1: none), from the batch and the device's
+// size: a long context's few tiles (a 512-token chunk of Qwen3.5-4B: 128 blocks) otherwise leave an H100's SMs
+// one block each, every block walking thousands of positions.
+int prefill_splits(int n_tokens, int n_heads, int n_kv_heads, int head_dim, quant::DType cache_type, int max_kv_len,
+                   int n_sms);
+size_t prefill_scratch_floats(int n_tokens, const AttentionShape& shape, int n_splits);
+// Merges the n_splits partial results (max, sum, unnormalised output per token and head, the decode kernel's
+// layout) of the decode tokens (prefill_tokens false) or of the others into out.
+void launch_attention_combine(const AttentionArgs& a, int n_splits, const float* part_acc, const float* part_ml,
+                              bool prefill_tokens, cudaStream_t stream);
 
 // The prefill kernels' walk over their tile (grid x: tokens [x * tile_tokens, + tile_tokens)): fn(ta, tb) for each
 // run [ta, tb) of one sequence's tokens, skipping the decode kernel's tokens. Every thread walks the same runs, so

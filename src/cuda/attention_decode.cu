@@ -211,12 +211,13 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(AttentionArgs a, int n
 }
 
 // Block (token, head), a thread per output column: out = sum_i e^(m_i - M) o_i / sum_i e^(m_i - M) l_i over the
-// splits i (an empty split has m_i = -inf and weighs nothing).
-__global__ void combine_kernel(AttentionArgs a, int n_splits, const float* part_acc, const float* part_ml) {
+// splits i (an empty split has m_i = -inf and weighs nothing). Tokens of the other kernel are left alone.
+__global__ void combine_kernel(AttentionArgs a, int n_splits, const float* part_acc, const float* part_ml,
+                               bool prefill_tokens) {
     grid_dependency_sync();
     const DeviceKvLayout& L = a.layout;
     const int t = int(blockIdx.x), head = int(blockIdx.y), d = int(threadIdx.x);
-    if (!is_decode_token(L.token_seq, L.n_tokens, t, a.decode_max_seq_tokens)) return;
+    if (is_decode_token(L.token_seq, L.n_tokens, t, a.decode_max_seq_tokens) == prefill_tokens) return;
     const int G = a.shape.n_heads / a.shape.n_kv_heads, dim = a.shape.head_dim;
     const int g = head / G, h = head % G;
     const size_t unit0 = (size_t(t) * a.shape.n_kv_heads + g) * n_splits;
@@ -296,11 +297,14 @@ void launch_attention_decode(const AttentionArgs& a, int n_splits, float* scratc
                                   : nullptr;
     if (a.type == quant::DType::F16) launch_dim<quant::DType::F16>(a, n_splits, part_acc, part_ml, stream);
     else launch_dim<quant::DType::Q8_0>(a, n_splits, part_acc, part_ml, stream);
-    if (n_splits > 1) {
-        const dim3 grid(unsigned(a.layout.n_tokens), unsigned(a.shape.n_heads));
-        launch_kernel(combine_kernel, grid, unsigned(a.shape.head_dim), 0, stream, a, n_splits, part_acc,
-                      part_ml);
-    }
+    if (n_splits > 1) launch_attention_combine(a, n_splits, part_acc, part_ml, false, stream);
+}
+
+void launch_attention_combine(const AttentionArgs& a, int n_splits, const float* part_acc, const float* part_ml,
+                              bool prefill_tokens, cudaStream_t stream) {
+    const dim3 grid(unsigned(a.layout.n_tokens), unsigned(a.shape.n_heads));
+    launch_kernel(combine_kernel, grid, unsigned(a.shape.head_dim), 0, stream, a, n_splits, part_acc, part_ml,
+                  prefill_tokens);
 }
 
 }  // namespace hotrod::cuda::attn

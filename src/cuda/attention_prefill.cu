@@ -202,9 +202,9 @@ static_assert(tile_rows(256) >= kPrefillMaxGroup && tile_rows(224) >= kPrefillMa
 
 }  // namespace
 
-void launch_attention_prefill(const AttentionArgs& a, cudaStream_t stream) {
+void launch_attention_prefill(const AttentionArgs& a, int n_splits, float* scratch, cudaStream_t stream) {
     static const bool mma = !switch_off("HOTROD_CUDA_MMA");
-    if (mma && prefill_mma_takes(a)) return launch_attention_prefill_mma(a, stream);
+    if (mma && prefill_mma_takes(a)) return launch_attention_prefill_mma(a, n_splits, scratch, stream);
     if (a.type == quant::DType::F16) launch_dim<quant::DType::F16>(a, stream);
     else launch_dim<quant::DType::Q8_0>(a, stream);
 }

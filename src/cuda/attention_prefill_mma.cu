@@ -12,6 +12,10 @@
 // chunk (64 positions, not 32): where the running max is rebased, which moves the fp16 rounding of some
 // probabilities by the same amount the CPU's final-max rebasing does.
 //
+// A long context's few tiles are split (prefill_splits): grid z cuts each tile's positions into ranges of whole
+// chunks, each block writes its rows' (max, sum, unnormalised output) in the decode kernel's partial layout, and the
+// shared combine kernel merges them by log-sum-exp (a split with no visible position writes max -inf: no weight).
+//
 // Fragment layouts (PTX ISA, mma.m16n8k16 .f16): g = lane / 4, t = lane % 4. A (16 x 16, row-major): a0 = row g,
 // cols 2t, 2t+1; a1 = row g+8, same cols; a2 = row g, cols 2t+8, 2t+9; a3 = row g+8, cols 2t+8, 2t+9. B (16 x 8):
 // b0 = rows (k) 2t, 2t+1 of column g; b1 = rows 2t+8, 2t+9. C: c0, c1 = row g, cols 2t, 2t+1; c2, c3 = row g+8.
@@ -20,6 +24,7 @@
 // B fragment is two halves of one row as well.
 #include <cuda_fp16.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 
@@ -27,6 +32,7 @@
 #include "cuda/check.h"
 #include "cuda/launch.cuh"
 #include "cuda/mma.cuh"
+#include "cuda/switches.h"
 
 namespace hotrod::cuda::attn {
 
@@ -67,9 +73,16 @@ struct Smem {
                                      size_t(kRows) * 2 * sizeof(int32_t);
 };
 
+// Where a split's partial results go: n_splits 1 writes out directly.
+struct SplitOut {
+    int n_splits;
+    float* part_acc;
+    float* part_ml;
+};
+
 template <int kDim>
 __device__ void attend_sub_tile_mma(const AttentionArgs& a, int ta, int tb, __half* q_h, __half* k_h, __half* vt_h,
-                                    int32_t* range_s) {
+                                    int32_t* range_s, const SplitOut& so) {
     using S = Smem<kDim>;
     constexpr int kChunk = S::kChunk;
     constexpr bool kQRegs = q_in_registers(kDim);
@@ -128,6 +141,11 @@ __device__ void attend_sub_tile_mma(const AttentionArgs& a, int ta, int tb, __ha
     int32_t lo = 0, hi = 0;
     visible_range(L.positions[ta], a.shape.window, lo, hi);
     hi = L.positions[tb - 1] + 1;
+    if (so.n_splits > 1) {  // this block's whole chunks of the tile's range (none past its end: rows see nothing)
+        const int32_t per = ((hi - lo + kChunk - 1) / kChunk + so.n_splits - 1) / so.n_splits * kChunk;
+        lo += int32_t(blockIdx.z) * per;
+        hi = min(hi, lo + per);
+    }
 
     for (int32_t c0 = lo; c0 < hi; c0 += kChunk) {
         __syncthreads();  // the previous chunk's reads of k_h / vt_h are done
@@ -215,6 +233,23 @@ __device__ void attend_sub_tile_mma(const AttentionArgs& a, int ta, int tb, __ha
     }
 
     if (!active) return;
+    if (so.n_splits > 1) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const int r = r0 + g + 8 * h;
+            if (r >= n_rows) continue;
+            const size_t unit = (size_t(ta + r / G) * a.shape.n_kv_heads + kvh) * so.n_splits + blockIdx.z;
+            const size_t at = unit * G + r % G;
+            float* acc = so.part_acc + at * kDim;
+#pragma unroll
+            for (int n = 0; n < kN; ++n) {
+                acc[8 * n + 2 * t] = o[n][2 * h];
+                acc[8 * n + 2 * t + 1] = o[n][2 * h + 1];
+            }
+            if (t == 0) so.part_ml[at * 2] = m[h], so.part_ml[at * 2 + 1] = l[h];
+        }
+        return;
+    }
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
         const int r = r0 + g + 8 * h;
@@ -230,7 +265,7 @@ __device__ void attend_sub_tile_mma(const AttentionArgs& a, int ta, int tb, __ha
 }
 
 template <int kDim>
-__global__ void __launch_bounds__(kThreads) prefill_mma_kernel(AttentionArgs a, int tile_tokens) {
+__global__ void __launch_bounds__(kThreads) prefill_mma_kernel(AttentionArgs a, int tile_tokens, SplitOut so) {
     grid_dependency_sync();
     using S = Smem<kDim>;
     extern __shared__ uint4 smem16[];
@@ -239,22 +274,53 @@ __global__ void __launch_bounds__(kThreads) prefill_mma_kernel(AttentionArgs a, 
     __half* vt_h = k_h + S::kChunk * S::kQK;
     auto* range_s = reinterpret_cast<int32_t*>(vt_h + kDim * S::kVT);
     for_each_prefill_sub_tile(a, tile_tokens, [&](int ta, int tb) {
-        attend_sub_tile_mma<kDim>(a, ta, tb, q_h, k_h, vt_h, range_s);
+        attend_sub_tile_mma<kDim>(a, ta, tb, q_h, k_h, vt_h, range_s, so);
     });
 }
 
 template <int kDim>
-void launch(const AttentionArgs& a, cudaStream_t stream) {
+void launch(const AttentionArgs& a, const SplitOut& so, cudaStream_t stream) {
     const int G = a.shape.n_heads / a.shape.n_kv_heads;
     const int tile_tokens = kRows / G;  // >= 1: prefill_mma_takes checked G
     const size_t smem = Smem<kDim>::kBytes;
     HOTROD_CUDA_CHECK(
         cudaFuncSetAttribute(prefill_mma_kernel<kDim>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
-    const dim3 grid(unsigned((a.layout.n_tokens + tile_tokens - 1) / tile_tokens), unsigned(a.shape.n_kv_heads));
-    launch_kernel(prefill_mma_kernel<kDim>, grid, kThreads, smem, stream, a, tile_tokens);
+    const dim3 grid(unsigned((a.layout.n_tokens + tile_tokens - 1) / tile_tokens), unsigned(a.shape.n_kv_heads),
+                    unsigned(so.n_splits));
+    launch_kernel(prefill_mma_kernel<kDim>, grid, kThreads, smem, stream, a, tile_tokens, so);
 }
 
+// Blocks wanted in flight per SM before positions are split (3 fit at head_dim 256: 70 KiB of shared memory each),
+// the fewest chunks a split walks (its staging and rebasing are then a small part of its time), and a cap.
+constexpr int kBlocksPerSm = 4;
+constexpr int kMinChunksPerSplit = 8;
+constexpr int kMaxSplits = 16;
+
 }  // namespace
+
+int prefill_splits(int n_tokens, int n_heads, int n_kv_heads, int head_dim, quant::DType cache_type, int max_kv_len,
+                   int n_sms) {
+    static const bool off = switch_off("HOTROD_CUDA_ATTN_SPLIT") || switch_off("HOTROD_CUDA_MMA");
+    const int G = n_kv_heads > 0 ? n_heads / n_kv_heads : 0;
+    if (off || cache_type != quant::DType::F16 || (head_dim != 64 && head_dim != 128 && head_dim != 256) || G < 1 ||
+        G > kRows || n_tokens <= kDecodeMaxSeqTokens)
+        return 1;
+    const int tile_tokens = kRows / G;
+    const int64_t blocks = int64_t((n_tokens + tile_tokens - 1) / tile_tokens) * n_kv_heads;
+    const int64_t wanted = int64_t(kBlocksPerSm) * std::max(n_sms, 1);
+    if (blocks >= wanted) return 1;
+    const int64_t by_work = (wanted + blocks - 1) / blocks;
+    const int64_t by_len = max_kv_len / (chunk_for(head_dim) * kMinChunksPerSplit);
+    const int64_t n = std::max<int64_t>(1, std::min<int64_t>({by_work, by_len, kMaxSplits}));
+    int pow2 = 1;  // a power of two, as the decode split: few distinct launch shapes over a context
+    while (pow2 * 2 <= n) pow2 *= 2;
+    return pow2;
+}
+
+size_t prefill_scratch_floats(int n_tokens, const AttentionShape& shape, int n_splits) {
+    if (n_splits <= 1) return 0;
+    return size_t(n_tokens) * shape.n_heads * n_splits * (size_t(shape.head_dim) + 2);
+}
 
 bool prefill_mma_takes(const AttentionArgs& a) {
     const int G = a.shape.n_kv_heads > 0 ? a.shape.n_heads / a.shape.n_kv_heads : 0;
@@ -264,10 +330,16 @@ bool prefill_mma_takes(const AttentionArgs& a) {
            G <= kRows && aligned(a.k) && aligned(a.v);  // 16-byte staging loads
 }
 
-void launch_attention_prefill_mma(const AttentionArgs& a, cudaStream_t stream) {
-    if (a.shape.head_dim == 64) launch<64>(a, stream);
-    else if (a.shape.head_dim == 128) launch<128>(a, stream);
-    else launch<256>(a, stream);
+void launch_attention_prefill_mma(const AttentionArgs& a, int n_splits, float* scratch, cudaStream_t stream) {
+    SplitOut so{n_splits > 1 && scratch != nullptr ? n_splits : 1, nullptr, nullptr};
+    if (so.n_splits > 1) {
+        so.part_acc = scratch;
+        so.part_ml = scratch + size_t(a.layout.n_tokens) * a.shape.n_heads * so.n_splits * a.shape.head_dim;
+    }
+    if (a.shape.head_dim == 64) launch<64>(a, so, stream);
+    else if (a.shape.head_dim == 128) launch<128>(a, so, stream);
+    else launch<256>(a, so, stream);
+    if (so.n_splits > 1) launch_attention_combine(a, so.n_splits, so.part_acc, so.part_ml, true, stream);
 }
 
 }  // namespace hotrod::cuda::attn

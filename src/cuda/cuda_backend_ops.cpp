@@ -267,16 +267,16 @@ void CudaBackend::attention(const TensorView& q, const backend::KvLayerView& cac
     const AttentionShape s{p.n_heads, p.n_kv_heads, p.head_dim, p.scale, p.window, p.softcap};
     const DeviceKvLayout dl = device_layout(layout);
     // A growing scratch frees the old one: launches recorded so far, which may name it, go first.
-    if (graphs_.recording() && !attention_.scratch_fits(dl, s)) graphs_.run_eagerly(stream_);
+    if (graphs_.recording() && !attention_.scratch_fits(cache_of(cache), dl, s)) graphs_.run_eagerly(stream_);
     const Attention::Plan plan = attention_.plan(cache_of(cache), dl, s);
     graphs_.issue(
         stream_,
-        [](cudaStream_t st, int n_splits, float* scratch, const float* qp, int64_t qs, DeviceKvCache c, DeviceKvLayout l,
-           AttentionShape sh, float* o, int64_t os) {
-            Attention::launch(Attention::Plan{n_splits, scratch}, qp, qs, c, l, sh, o, os, st);
+        [](cudaStream_t st, int n_splits, float* scratch, int prefill_splits, const float* qp, int64_t qs,
+           DeviceKvCache c, DeviceKvLayout l, AttentionShape sh, float* o, int64_t os) {
+            Attention::launch(Attention::Plan{n_splits, scratch, prefill_splits}, qp, qs, c, l, sh, o, os, st);
         },
-        plan.n_splits, plan.scratch, static_cast<const float*>(q.f32()), stride_of(q), cache_of(cache), dl, s, out.f32(),
-        stride_of(out));
+        plan.n_splits, plan.scratch, plan.prefill_splits, static_cast<const float*>(q.f32()), stride_of(q),
+        cache_of(cache), dl, s, out.f32(), stride_of(out));
 }
 
 void CudaBackend::gated(bool swi, const TensorView& gate, const TensorView& up, TensorView out) {

@@ -413,6 +413,29 @@ TEST(CudaAttention, PrefillAfterCachedPrefix) {
         }
 }
 
+// Long contexts with few query tiles: the tensor-core prefill cuts each tile's positions into ranges across blocks
+// (attn::prefill_splits: 4 to 16 splits here on a 132-SM card) and the combine kernel merges them. Tiles whose range is shorter
+// than a split's leave whole splits empty; decode tokens in the same batch keep their own split and combine.
+TEST(CudaAttention, PrefillLongContextSplits) {
+    HOTROD_REQUIRE_GPU();
+    Attention attn;
+    uint32_t seed = 700;
+    const std::vector<std::vector<SeqSpec>> batches = {
+        {{2000, 48}}, {{3000, 70}, {0, 30}, {700, 1}, {10, 9}}, {{1500, 5}, {4100, 17}}};
+    for (int D : {64, 128, 256})
+        for (int G : {1, 4, 8})
+            for (const auto& seqs : batches) {
+                Case c;
+                c.type = DType::F16;
+                c.n_kv_heads = D == 256 ? 1 : 2;
+                c.group = G;
+                c.head_dim = D;
+                c.seqs = seqs;
+                c.seed = seed++;
+                check_attention(attn, c);
+            }
+}
+
 // Prefill chunks, decode tokens and short runs in one batch, so tiles straddle sequence boundaries and both
 // kernels share the batch.
 const std::vector<SeqSpec> kMixed = {{0, 200}, {99, 1}, {2999, 1}, {50, 37}, {10, 3}, {0, 5}, {7, 2}, {0, 1}};
