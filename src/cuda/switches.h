@@ -5,7 +5,8 @@
 // prefill on Q8_K activations, bit-exact per block with the CPU, instead of fp16), HOTROD_CUDA_PDL=0,
 // HOTROD_CUDA_DECODE=plain, HOTROD_CUDA_DECODE_GROUP=16 (16 lanes a K super-block at 1-2 token rows, not 4: measured slower),
 // HOTROD_CUDA_F16_TOKS=64|128 (the fp16 prefill's tile height, else chosen by the grid),
-// HOTROD_CUDA_DELTA=recurrent (the delta rule's token loop for every run).
+// HOTROD_CUDA_DELTA=recurrent (the delta rule's token loop for every run), HOTROD_CUDA_ATTN_SPLIT=0 (one block a
+// prefill attention tile, its positions not split).
 #pragma once
 
 namespace hotrod::cuda {
