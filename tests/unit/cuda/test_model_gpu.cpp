@@ -123,10 +123,14 @@ std::string synth_4b() {
 // which two implementations that add floats in different orders do not reach: measured on an H100 (2026-12-06),
 // SmolLM2 GPU vs CPU worst cosine 0.99958 (position 6 of 200 random tokens), arg-max 94%, while the perplexity of
 // the two agrees to 16.4014 vs 16.4017 over 39 chunks of 512 (the numerically honest measure).
+// Since the fp16 tensor-core prefill (x in fp16, not the CPU's 8-bit rounding) and the tensor-core prefill
+// attention, SmolLM2's random-token rows agree less often on near-ties: on an H100 (2026-12-07) worst cosine
+// 0.99934 and arg-max 89.0% (HOTROD_CUDA_MMA=int8: 0.99905 / 91.0%; =0, no tensor cores: 0.99958 / 94.0%), with
+// the GPU's perplexity the lower of the two (docs/model_speed.md): held to 0.999 and 87%.
 TEST(GpuModel, SmolLM2MatchesCpu) {
     HOTROD_REQUIRE_GPU();
     MODEL_OR_SKIP(path, "SmolLM2-135M-Instruct.Q4_1.gguf");
-    compare_with_cpu(path, 0.999, 0.93, false);
+    compare_with_cpu(path, 0.999, 0.87, false);
 }
 
 TEST(GpuModel, Gemma3MatchesCpu) {
@@ -183,8 +187,7 @@ TEST(GpuModel, SynthQwen3_4BMatchesCpu) {
 
 // 1, 2, 4 and 8 sequences in one batch, a prefill chunk then 1 or 3 tokens a step, against each sequence alone.
 // Not bit-identical: a token's rows take the decode kernels (up to 16 rows a step) or the tiled prefill kernels
-// (more), which add floats in different orders. Tolerance 5e-3 of the row's largest logit on a real model (SmolLM2
-// on an H100: 0 at 1 and 2 sequences, 2e-7 at 4, 3.2e-3 at 8, where the steps pass 16 rows); the
+// (more), which add floats in different orders. Tolerance a fraction of the row's largest logit (SmolLM2: below); the
 // random-weight synthetic model amplifies one flipped 8-bit activation rounding into a few 1e-3 (0.042 of a largest
 // logit of 20 measured on an H100), so it is held to 1e-2, still far below what a wrong row (another sequence's logits) differs by.
 void check_batched(const std::string& path, float tolerance) {
@@ -192,10 +195,16 @@ void check_batched(const std::string& path, float tolerance) {
     test::check_batched_vs_alone(*g.m, *g.kv, tolerance);
 }
 
+// SmolLM2 is held to 4e-2. Its 2-sequence row (sequence 1, position 5: prefilled in one 11-token step alone, a
+// decode row batched) measured 0.664 of a largest logit of 29.2 (2.3e-2; 1.9e-2 with HOTROD_CUDA_MMA=0) on an H100
+// (2026-12-07), and DISABLED_TraceBatchedVsAloneSmolLM2 shows why it is noise, not a fault: the two rows' every
+// intermediate is bit-identical except the attention output, which differs by 1-5e-7 of its scale in each layer
+// (the tile and the decode kernel add in different orders), until layer 11, where one such difference flips an
+// 8-bit rounding of the activations; SmolLM2's residual stream (up to 260) then carries it to 2% of the logits.
 TEST(GpuModel, BatchedEqualsAloneSmolLM2) {
     HOTROD_REQUIRE_GPU();
     MODEL_OR_SKIP(path, "SmolLM2-135M-Instruct.Q4_1.gguf");
-    check_batched(path, 5e-3f);
+    check_batched(path, 4e-2f);
 }
 
 // Diagnostic (run with --gtest_also_run_disabled_tests): BatchedEqualsAloneSmolLM2's first failure (2 sequences,
@@ -262,17 +271,24 @@ TEST(GpuModel, DISABLED_TraceBatchedVsAloneSmolLM2) {
         scale = std::max(scale, std::abs(alone_logits[5][i]));
     }
     std::printf("  logits: max |batched - alone| %.4g of %.4g\n", diff, scale);
-    int shown = 0;
+    // The first intermediates that differ at all (where the rows part, at full resolution), then those past 1e-3.
+    int shown = 0, first = 0;
     order.resize(alone.size());  // the alone run's order (captured first)
-    for (const auto& key : order) {
-        const auto& ref = alone[key];
-        const auto it = batched.find(key);
-        if (it == batched.end() || it->second.size() != ref.size()) continue;
-        float d = 0, m = 1e-30f;
-        for (size_t i = 0; i < ref.size(); ++i) d = std::max(d, std::abs(it->second[i] - ref[i])), m = std::max(m, std::abs(ref[i]));
-        if (d / m > 1e-3f && shown++ < 40) std::printf("  layer %2d %-16s rel %.3g (max |ref| %.3g)\n", key.second, key.first.c_str(), d / m, m);
+    for (const bool coarse : {false, true}) {
+        for (const auto& key : order) {
+            const auto& ref = alone[key];
+            const auto it = batched.find(key);
+            if (it == batched.end() || it->second.size() != ref.size()) continue;
+            float d = 0, m = 1e-30f;
+            for (size_t i = 0; i < ref.size(); ++i)
+                d = std::max(d, std::abs(it->second[i] - ref[i])), m = std::max(m, std::abs(ref[i]));
+            if (!coarse && d > 0 && first++ < 16)
+                std::printf("  first: layer %2d %-16s rel %.3g (max |ref| %.3g)\n", key.second, key.first.c_str(), d / m, m);
+            if (coarse && d / m > 1e-3f && shown++ < 24)
+                std::printf("  layer %2d %-16s rel %.3g (max |ref| %.3g)\n", key.second, key.first.c_str(), d / m, m);
+        }
     }
-    std::printf("  %d intermediates differ by more than 1e-3 of their scale (of %zu)\n", shown, alone.size());
+    std::printf("  %d intermediates differ at all, %d by more than 1e-3 of their scale (of %zu)\n", first, shown, alone.size());
     g.kv->remove_sequence(a);
     g.kv->remove_sequence(c);
 }
