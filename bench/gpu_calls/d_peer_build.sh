@@ -8,7 +8,4 @@ cd "$(dirname "$0")/../.."
 nproc
 time bash .device/build-llama-cuda-there.sh || { tail -30 .device/peers/build.log; exit 1; }
 cp .device/peers/bin/llama-server /tmp/llama-server && cp .device/peers/bin/llama-bench /tmp/llama-bench && ls -la /tmp/llama-*
-# Bring the two binaries back compressed (.device/peers/ here, git-ignored), so later runs carry one instead of
-# spending 9 GPU-minutes on a rebuild.
-xz -T0 -6 -c /tmp/llama-server > $OUT/llama-server-cuda-sm90a.xz && xz -T0 -6 -c /tmp/llama-bench > $OUT/llama-bench-cuda-sm90a.xz
-ls -la $OUT
+# (The binaries do not come back: $OUT returns files up to a size limit that 42 MB of xz exceeds, 2026-12-07.)
