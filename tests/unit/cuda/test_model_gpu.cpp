@@ -195,16 +195,21 @@ void check_batched(const std::string& path, float tolerance) {
     test::check_batched_vs_alone(*g.m, *g.kv, tolerance);
 }
 
-// SmolLM2 is held to 4e-2. Its 2-sequence row (sequence 1, position 5: prefilled in one 11-token step alone, a
-// decode row batched) measured 0.664 of a largest logit of 29.2 (2.3e-2; 1.9e-2 with HOTROD_CUDA_MMA=0) on an H100
-// (2026-12-07), and DISABLED_TraceBatchedVsAloneSmolLM2 shows why it is noise, not a fault: the two rows' every
-// intermediate is bit-identical except the attention output, which differs by 1-5e-7 of its scale in each layer
-// (the tile and the decode kernel add in different orders), until layer 11, where one such difference flips an
-// 8-bit rounding of the activations; SmolLM2's residual stream (up to 260) then carries it to 2% of the logits.
+// SmolLM2 is held to 8e-2. Two kinds of drift, both measured on an H100 (2026-12-07):
+// - 2 sequences, sequence 1 at position 5 (prefilled in one 11-token step alone, a decode row batched): 0.664 of a
+//   largest logit of 29.2 (2.3e-2). DISABLED_TraceBatchedVsAloneSmolLM2 shows it is float-order noise: every
+//   intermediate of the two rows is bit-identical except the attention output (tile vs decode kernel: 1-5e-7 of
+//   its scale in each layer) until layer 11, where one such difference flips an 8-bit rounding of the
+//   activations, and SmolLM2's residual stream (up to 260) carries that to 2% of the logits.
+// - 4 sequences, sequence 0 at position 1: 1.195 of 29.8 (4.0e-2). Its first token ran in a 24-row step batched
+//   (the fp16 tensor-core prefill: x in fp16) but in a 2-row step alone (the decode kernel: x rounded to 8 bits),
+//   so its K/V differ as the GPU's rows differ from the CPU's (SmolLM2MatchesCpu). HOTROD_CUDA_MMA=int8 makes
+//   the two paths round x alike.
+// A wrong row (another position's or sequence's logits) differs by the order of the largest logit itself.
 TEST(GpuModel, BatchedEqualsAloneSmolLM2) {
     HOTROD_REQUIRE_GPU();
     MODEL_OR_SKIP(path, "SmolLM2-135M-Instruct.Q4_1.gguf");
-    check_batched(path, 4e-2f);
+    check_batched(path, 8e-2f);
 }
 
 // Diagnostic (run with --gtest_also_run_disabled_tests): BatchedEqualsAloneSmolLM2's first failure (2 sequences,
