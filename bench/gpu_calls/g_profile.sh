@@ -5,16 +5,9 @@
 # issue 13 asks for: what eats the gap to the HBM floor, and where pp8192's time goes.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-rm -rf /tmp/devpack && mkdir -p /tmp/devpack && xz -dc .device/pack.tar.xz | tar -C /tmp/devpack -xf -
-source /tmp/devpack/env.sh
-export HOTROD_VOCAB_DIR=/tmp/devpack/vocab HOTROD_MODELS=/tmp/hotrod-models
-mkdir -p $HOTROD_MODELS && cp .device/m1/part1 $HOTROD_MODELS/part1
-nvidia-smi --query-gpu=name --format=csv,noheader
-q3=/tmp/hotrod_gpu_synth_qwen3_4b_q4_k_m.gguf q35=/tmp/hotrod_gpu_synth_qwen35_4b_q4_k_m.gguf
-[[ -f $q3 ]] || hotrod synth --arch qwen3 --shape 4b --quant q4_k_m --seed 5 --quick-quant \
-  --vocab "$HOTROD_VOCAB_DIR/ggml-vocab-qwen2.gguf" -o "$q3" >/dev/null
-[[ -f $q35 ]] || hotrod synth --arch qwen35 --shape 4b --quant q4_k_m --seed 5 --quick-quant \
-  --vocab "$HOTROD_VOCAB_DIR/ggml-vocab-qwen35.gguf" --chat-template /tmp/devpack/Qwen3.5-4B.jinja -o "$q35" >/dev/null
+source bench/gpu_calls/call_lib.sh
+unpack_pack
+synth_4b_models
 for sw in X=1 HOTROD_CUDA_DECODE_GROUP=16 X=1; do
   echo "qwen3 4b [$sw] $(env $sw timeout 60 hotrod perf -m $q3 -p 512 -n 128 -r 3 --device cuda 2>&1 | grep -E "^(pp|tg)" | tr '\n' ' ')"
 done | tee $OUT/decode_default.txt

@@ -6,19 +6,12 @@
 # 227 us measured before), the decode group default (HOTROD_CUDA_DECODE_GROUP=16).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-rm -rf /tmp/devpack && mkdir -p /tmp/devpack && xz -dc .device/pack.tar.xz | tar -C /tmp/devpack -xf -
-source /tmp/devpack/env.sh
-export HOTROD_VOCAB_DIR=/tmp/devpack/vocab HOTROD_MODELS=/tmp/hotrod-models
-mkdir -p $HOTROD_MODELS && cp .device/m1/part1 $HOTROD_MODELS/part1
-nvidia-smi --query-gpu=name --format=csv,noheader
+source bench/gpu_calls/call_lib.sh
+unpack_pack
 timeout 150 test_cuda --gtest_filter='CudaAttention*:CudaRecurrent*:CudaDeltaRule*:CudaOps.*:CudaKvStore.*:GpuModel.*-*4B*:*SmolLM2*' \
   > $OUT/tests.txt 2>&1; echo "tests exit $?"
 grep -E "^\[ +(FAILED|PASSED) +\]|Failure|Expected|Which is|actual|cosine|sequences:" $OUT/tests.txt | head -40
-q3=/tmp/hotrod_gpu_synth_qwen3_4b_q4_k_m.gguf q35=/tmp/hotrod_gpu_synth_qwen35_4b_q4_k_m.gguf
-hotrod synth --arch qwen3 --shape 4b --quant q4_k_m --seed 5 --quick-quant \
-  --vocab "$HOTROD_VOCAB_DIR/ggml-vocab-qwen2.gguf" -o "$q3" >/dev/null
-hotrod synth --arch qwen35 --shape 4b --quant q4_k_m --seed 5 --quick-quant \
-  --vocab "$HOTROD_VOCAB_DIR/ggml-vocab-qwen35.gguf" --chat-template /tmp/devpack/Qwen3.5-4B.jinja -o "$q35" >/dev/null
+synth_4b_models
 {
 for sw in X=1 HOTROD_CUDA_ATTN_SPLIT=0 X=1; do
   echo "qwen35 4b [$sw] $(env $sw timeout 60 hotrod perf -m $q35 -p 8192 -n 0 -r 3 --device cuda 2>&1 | grep -E "^pp" | tr '\n' ' ')"
