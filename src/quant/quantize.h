@@ -15,6 +15,11 @@ void quantize_row_q8_0_act_ref(const float* x, void* dst, int64_t n);
 // quantize_row_q8_0_act_ref's codes and scale, plus the fp16-rounded block sum s = d * sum(q) (BlockQ8_1).
 void quantize_row_q8_1_ref(const float* x, void* dst, int64_t n);
 void quantize_row_q8_k_ref(const float* x, void* dst, int64_t n);
+// x as an activation format's integer dot products see it: quantized by that format's reference above (act Q8_0
+// or Q8_1: quantize_row_q8_0_act_ref's codes and fp16 scale; Q8_K: quantize_row_q8_k_ref's), each element then
+// d * q in float. The GPU's fp16 prefill rounds x this way before fp16 (cuda round_rows_f16), so a token's
+// products see the same x whether its step takes the decode or the prefill matmul, and the CPU's.
+void round_row_like_act_ref(DType act, const float* x, float* out, int64_t n);
 
 // Weight formats. The 32-element ones (and F16, BF16) are bit-identical to gguf-py's quantize(); the K formats
 // have no Python quantizer and are judged by round-trip error (least-squares scale search, scale_search.h).

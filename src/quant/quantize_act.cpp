@@ -4,8 +4,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "quant/blocks.h"
+#include "quant/dequantize.h"
 #include "quant/half.h"
 #include "quant/quantize.h"
 
@@ -79,6 +83,22 @@ void quantize_row_q8_k_ref(const float* x, void* dst, int64_t n) {
             y[b].bsums[g] = int16_t(sum);
         }
         y[b].d = 1.0f / iscale;
+    }
+}
+
+void round_row_like_act_ref(DType act, const float* x, float* out, int64_t n) {
+    if (act == DType::Q8_0 || act == DType::Q8_1) {  // Q8_1's codes and d are Q8_0's (see above)
+        if (n % QK != 0) throw std::invalid_argument("round_row_like_act_ref: a row of " + std::to_string(n));
+        std::vector<BlockQ8_0> q(size_t(n / QK));
+        quantize_row_q8_0_act_ref(x, q.data(), n);
+        dequantize_row_q8_0_ref(q.data(), out, n);
+    } else if (act == DType::Q8_K) {
+        if (n % QK_K != 0) throw std::invalid_argument("round_row_like_act_ref: a row of " + std::to_string(n));
+        std::vector<BlockQ8_K> q(size_t(n / QK_K));
+        quantize_row_q8_k_ref(x, q.data(), n);
+        dequantize_row_q8_k_ref(q.data(), out, n);
+    } else {
+        throw std::invalid_argument("round_row_like_act_ref: " + std::string(type_name(act)) + " is no activation format");
     }
 }
 

@@ -3,8 +3,11 @@
 // rounding ties (x * id = k + 0.5), where half-away-from-zero would differ.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
 #include "cpu/cpu_features.h"
@@ -54,6 +57,42 @@ TEST(QuantizeAct, Q8_KIsTheReferenceOrEqual) {
         find_quantize_q8_k(Isa(isa))(x.data(), got.data(), 1024);
         EXPECT_EQ(0, std::memcmp(got.data(), ref.data(), ref.size())) << isa_name(Isa(isa));
     }
+}
+
+// round_row_like_act_ref (the reference of the GPU's fp16 prefill activations): every element on its block's grid
+// (d * an integer code of at most 127), within half a step of x (up to 127 * 2^-11 steps more for Q8_0 / Q8_1,
+// whose d is rounded to fp16), zero blocks staying zero, and a Q8_K block's extreme kept exactly.
+TEST(QuantizeAct, RoundRowLikeActIsTheGridNearestX) {
+    std::mt19937 rng(9);
+    for (const quant::DType act : {quant::DType::Q8_0, quant::DType::Q8_1, quant::DType::Q8_K}) {
+        const int block = act == quant::DType::Q8_K ? quant::QK_K : quant::QK;
+        std::vector<float> x = testdata::random_floats(1024, rng);
+        std::fill(x.begin() + block, x.begin() + 2 * block, 0.0f);  // the second block: all zeros
+        std::vector<float> out(x.size(), -1.0f);
+        quant::round_row_like_act_ref(act, x.data(), out.data(), int64_t(x.size()));
+        for (size_t b = 0; b < x.size() / size_t(block); ++b) {
+            float amax = 0.0f;
+            for (int j = 0; j < block; ++j) amax = std::max(amax, std::fabs(x[b * size_t(block) + size_t(j)]));
+            const float step = amax / 127.0f;
+            for (int j = 0; j < block; ++j) {
+                const size_t i = b * size_t(block) + size_t(j);
+                if (amax == 0.0f) {
+                    EXPECT_EQ(out[i], 0.0f);
+                    continue;
+                }
+                // Q8_0 / Q8_1: d rounded to fp16 moves d * q by up to 127 * 2^-11 steps more.
+                const float bound = act == quant::DType::Q8_K ? 0.501f : 0.5f + 127.0f / 2048.0f + 0.001f;
+                EXPECT_LE(std::fabs(out[i] - x[i]), bound * step) << quant::type_name(act) << " element " << i;
+                EXPECT_LE(std::fabs(out[i]), amax * 1.001f);
+                if (act == quant::DType::Q8_K && std::fabs(x[i]) == amax) {
+                    EXPECT_EQ(std::fabs(out[i]), amax);
+                }
+            }
+        }
+    }
+    std::vector<float> out(40);
+    EXPECT_THROW(quant::round_row_like_act_ref(quant::DType::Q8_0, out.data(), out.data(), 40), std::invalid_argument);
+    EXPECT_THROW(quant::round_row_like_act_ref(quant::DType::F16, out.data(), out.data(), 32), std::invalid_argument);
 }
 
 }  // namespace
