@@ -80,17 +80,21 @@ public:
     static size_t act_row_bytes(quant::DType act, int64_t n_cols);
     void* scratch_for(quant::DType act) {
         scratch_type_ = act;
+        scratch_like_ = quant::DType::F32;
         return scratch_;
     }
 
 private:
     // x quantized to `act` in the scratch (reused when x_unchanged and the scratch already holds that format);
-    // returns the quantized row size.
-    size_t quantize(quant::DType act, const DeviceRows& x, bool x_unchanged, cudaStream_t stream);
+    // returns the quantized row size. For act F16, `like` names the activation format whose 8-bit grid x is
+    // rounded to first (round_rows_f16), F32 none.
+    size_t quantize(quant::DType act, const DeviceRows& x, bool x_unchanged, cudaStream_t stream,
+                    quant::DType like = quant::DType::F32);
 
     void* scratch_ = nullptr;      // quantized activations
     size_t scratch_bytes_ = 0;
     quant::DType scratch_type_ = quant::DType::F32;  // the format scratch_ holds (F32: nothing valid)
+    quant::DType scratch_like_ = quant::DType::F32;  // F16 scratch: the grid its values were rounded to first
 };
 
 // out[t] = dequantize(table row ids[t]) * scale, for t in [0, n): the embedding lookup. ids is a device array.

@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "quant/types.h"
+
 namespace hotrod::cuda {
 
 // Row t of x (n_cols floats at x + t * x_stride, x_stride in floats) becomes n_cols / block quantized blocks at
@@ -28,5 +30,11 @@ void quantize_rows_q8_k(const float* x, int64_t x_stride, int64_t n_rows, int64_
 // at most 65535 rows a call.
 void convert_rows_f16(const float* x, int64_t x_stride, int64_t n_rows, int64_t n_cols, void* out,
                       size_t out_row_bytes, cudaStream_t stream);
+// convert_rows_f16 of x first rounded to the 8-bit grid of activation format `like` (Q8_0, Q8_1 or Q8_K: the
+// codes and scale quantize_rows_* gives, each element d * q; quant::round_row_like_act_ref), so the fp16 prefill
+// sees x as the decode path's and the CPU's integer products do. n_cols a multiple of the block (32 / 256), rows
+// 16-byte aligned.
+void round_rows_f16(const float* x, int64_t x_stride, int64_t n_rows, int64_t n_cols, quant::DType like, void* out,
+                    size_t out_row_bytes, cudaStream_t stream);
 
 }  // namespace hotrod::cuda

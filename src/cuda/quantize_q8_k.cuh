@@ -12,8 +12,10 @@ namespace hotrod::cuda {
 
 constexpr int kQ8KPerLane = quant::QK_K / 32;  // lane l holds elements 8l .. 8l+7, so group g is lanes 2g, 2g+1
 
-// src: the block's 256 floats; y: its Q8_K block. Every lane of the warp calls it (full-mask shuffles).
-__device__ __forceinline__ void quantize_q8_k_block(const float* src, quant::BlockQ8_K* y, int lane) {
+// The codes of lane's 8 elements (elements 8 lane .. 8 lane + 7 of the block's 256 floats at src) and the block's
+// d, as quantize_row_q8_k_ref; all zero (d too) for an all-zero block. Every lane of the warp calls it (full-mask
+// shuffles). quantize_q8_k_block stores them; the fp16 prefill's round_rows_f16 multiplies them back out.
+__device__ __forceinline__ float q8_k_codes(const float* src, int lane, int (&q)[kQ8KPerLane]) {
     constexpr int kPerLane = kQ8KPerLane;
     src += kPerLane * lane;
     float v[kPerLane];
@@ -41,27 +43,34 @@ __device__ __forceinline__ void quantize_q8_k_block(const float* src, quant::Blo
         const int o_at = __shfl_xor_sync(0xffffffffu, at, offset);
         if (o_amax > amax || (o_amax == amax && o_at < at)) amax = o_amax, extreme = o_extreme, at = o_at;
     }
-
-    uint32_t* qs = reinterpret_cast<uint32_t*>(y->qs + kPerLane * lane);  // offset 4 + 8 lane: 4-aligned
     if (amax == 0.0f) {  // every lane agrees after the butterfly: an all-zero block is all zero bytes
-        qs[0] = 0, qs[1] = 0;
-        if (lane % 2 == 0) y->bsums[lane / 2] = 0;
-        if (lane == 0) y->d = 0.0f;
-        return;
+#pragma unroll
+        for (int j = 0; j < kPerLane; ++j) q[j] = 0;
+        return 0.0f;
     }
     const float iscale = __fdiv_rn(-127.0f, extreme);
+#pragma unroll
+    for (int j = 0; j < kPerLane; ++j) q[j] = min(127, __float2int_rn(__fmul_rn(iscale, v[j])));  // ties to even
+    return __fdiv_rn(1.0f, iscale);
+}
+
+// src: the block's 256 floats; y: its Q8_K block. Every lane of the warp calls it (full-mask shuffles).
+__device__ __forceinline__ void quantize_q8_k_block(const float* src, quant::BlockQ8_K* y, int lane) {
+    constexpr int kPerLane = kQ8KPerLane;
+    int q[kPerLane];
+    const float d = q8_k_codes(src, lane, q);
     uint32_t packed[2] = {0, 0};
     int sum = 0;
 #pragma unroll
     for (int j = 0; j < kPerLane; ++j) {
-        const int q = min(127, __float2int_rn(__fmul_rn(iscale, v[j])));  // ties to even, as nearbyint
-        sum += q;
-        packed[j / 4] |= uint32_t(uint8_t(int8_t(q))) << (8 * (j % 4));
+        sum += q[j];
+        packed[j / 4] |= uint32_t(uint8_t(int8_t(q[j]))) << (8 * (j % 4));
     }
     sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+    uint32_t* qs = reinterpret_cast<uint32_t*>(y->qs + kPerLane * lane);  // offset 4 + 8 lane: 4-aligned
     qs[0] = packed[0], qs[1] = packed[1];
     if (lane % 2 == 0) y->bsums[lane / 2] = int16_t(sum);
-    if (lane == 0) y->d = __fdiv_rn(1.0f, iscale);
+    if (lane == 0) y->d = d;
 }
 
 }  // namespace hotrod::cuda

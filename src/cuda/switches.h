@@ -6,7 +6,8 @@
 // HOTROD_CUDA_DECODE=plain, HOTROD_CUDA_DECODE_GROUP=16 (16 lanes a K super-block at 1-2 token rows, not 4: measured slower),
 // HOTROD_CUDA_F16_TOKS=64|128 (the fp16 prefill's tile height, else chosen by the grid),
 // HOTROD_CUDA_DELTA=recurrent (the delta rule's token loop for every run), HOTROD_CUDA_ATTN_SPLIT=0 (one block a
-// prefill attention tile, its positions not split).
+// prefill attention tile, its positions not split), HOTROD_CUDA_F16_ROUND=0 (the fp16 prefill's x converted
+// directly, not first rounded to the activation format's 8-bit grid).
 #pragma once
 
 namespace hotrod::cuda {

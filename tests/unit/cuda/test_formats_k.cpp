@@ -173,8 +173,8 @@ TEST(CudaFormatsK, QuantizeQ8KRejectsRaggedRows) {
 // same float combine without FMA); only the order of the float sum over super-blocks differs, and any order's
 // error is at most (n - 1) 2^-24 sum_b |term_b|, so two orders differ by at most twice that. One super-block per
 // row must match exactly. Q4_K / Q6_K prefill rows take the fp16 tensor-core path (matmul_mma_f16.cu), which reads
-// x and the weights as fp16: against the dequantized row (dequantize_row) times x in double, within 2e-3 of
-// sum |w x| (test_matmul.cpp says why).
+// x (first rounded to Q8_K's grid) and the weights as fp16: against the dequantized row (dequantize_row) times that
+// x (quant::round_row_like_act_ref) in double, within 2e-3 of sum |w x| (test_matmul.cpp says why).
 TEST(CudaFormatsK, MatmulRandomBlocksMatchesDotRef) {
     HOTROD_REQUIRE_GPU();
     struct Shape {
@@ -203,13 +203,15 @@ TEST(CudaFormatsK, MatmulRandomBlocksMatchesDotRef) {
             const std::string at = std::string(f.name) + where(" blocks x out x tokens", s.n_blocks, s.n_out, s.n_tokens);
             std::vector<BlockQ8_K> xq(size_t(s.n_blocks));
             if (s.n_tokens > kMaxDecodeRows && (f.type == DType::Q4_K || f.type == DType::Q6_K)) {
-                std::vector<float> wd(static_cast<size_t>(n_in));
+                std::vector<float> wd(static_cast<size_t>(n_in)), xr(size_t(s.n_tokens * n_in));
+                for (int64_t t = 0; t < s.n_tokens; ++t)
+                    quant::round_row_like_act_ref(DType::Q8_K, x.data() + t * x_stride, xr.data() + t * n_in, n_in);
                 for (int64_t r = 0; r < s.n_out; ++r) {
                     quant::dequantize_row(f.type, w.data() + size_t(r) * row_bytes, wd.data(), n_in);
                     for (int64_t t = 0; t < s.n_tokens; ++t) {
                         double ref = 0, sum_abs = 0;
                         for (int64_t i = 0; i < n_in; ++i) {
-                            const double term = double(wd[size_t(i)]) * double(x[size_t(t * x_stride + i)]);
+                            const double term = double(wd[size_t(i)]) * double(xr[size_t(t * n_in + i)]);
                             ref += term;
                             sum_abs += std::fabs(term);
                         }

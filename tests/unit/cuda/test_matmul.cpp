@@ -6,7 +6,8 @@
 // reordering a float sum of n terms moves it by at most ~n * 2^-24 * sum |terms| (n <= 128 blocks here: 7.6e-6,
 // and the typical random-walk error is far smaller); a wrong block, part or scale is off by whole terms.
 // The prefill path of most block formats (matmul_mma_f16.cu, f16_prefill below) reads x and the weights as fp16
-// instead: its reference is the dequantized row (dequantize_row, the CPU scalar dequantizer) times the float x in
+// instead, x first rounded to its activation format's 8-bit grid (round_rows_f16): its reference is the
+// dequantized row (dequantize_row, the CPU scalar dequantizer) times that x (quant::round_row_like_act_ref) in
 // double, within kF16Tol of sum |w x| (each weight and activation rounded to fp16: <= ~2^-10 a term at worst).
 // cuda_runtime.h (not only the _api header) for the typed cudaMalloc overload DeviceArray calls.
 #include <cuda_runtime.h>
@@ -103,7 +104,7 @@ struct Problem {
     std::vector<float> x;       // n_rows rows
     std::vector<float> ref;     // [t * n_out + r]
     std::vector<float> mag;     // sum of |block terms| of ref
-    std::vector<float> ref_f;   // f16_prefill types: dequantized w times float x, [t * n_out + r]
+    std::vector<float> ref_f;   // f16_prefill types: dequantized w times x on its act grid, [t * n_out + r]
     std::vector<float> mag_f;   // and sum |w x|
 
     Problem(const TypeCase& c, int64_t in, int64_t out, int64_t rows, uint32_t seed)
@@ -139,13 +140,15 @@ struct Problem {
         if (!f16_prefill(c.type, in)) return;
         ref_f.assign(size_t(rows * out), 0.0f);
         mag_f.assign(size_t(rows * out), 0.0f);
-        std::vector<float> wd(static_cast<size_t>(in));
+        std::vector<float> wd(static_cast<size_t>(in)), xr(size_t(rows * in));
+        for (int64_t t = 0; t < rows; ++t)
+            quant::round_row_like_act_ref(Matmul::act_type(c.type), x.data() + t * x_stride, xr.data() + t * in, in);
         for (int64_t r = 0; r < out; ++r) {
             quant::dequantize_row(c.type, w.data() + size_t(r) * w_row_bytes, wd.data(), in);
             for (int64_t t = 0; t < rows; ++t) {
                 double sum = 0, m = 0;
                 for (int64_t i = 0; i < in; ++i) {
-                    const double term = double(wd[size_t(i)]) * double(x[size_t(t * x_stride + i)]);
+                    const double term = double(wd[size_t(i)]) * double(xr[size_t(t * in + i)]);
                     sum += term;
                     m += std::fabs(term);
                 }
@@ -388,7 +391,7 @@ TEST(CudaMatmul, F16PrefillBothTileHeights) {
         const DeviceArray<float> x(p.x);
         const size_t x_row_bytes = Matmul::act_row_bytes(DType::F16, n_in);
         DeviceArray<uint8_t> xh(size_t(n_rows) * x_row_bytes);
-        convert_rows_f16(x.get(), p.x_stride, n_rows, n_in, xh.get(), x_row_bytes, nullptr);
+        round_rows_f16(x.get(), p.x_stride, n_rows, n_in, Matmul::act_type(type), xh.get(), x_row_bytes, nullptr);
         for (const int toks : {64, 128}) {
             DeviceArray<float> y(size_t(n_rows * n_out));
             y.poison(0xff);

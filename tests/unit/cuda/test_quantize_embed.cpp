@@ -123,6 +123,56 @@ TEST(CudaQuantizeAct, ConvertRowsF16IsTheSaturatedReference) {
     EXPECT_THROW(convert_rows_f16(x.get(), 64, 1, 64, out.get(), 64, nullptr), std::invalid_argument);   // row too short
 }
 
+// round_rows_f16 (the fp16 prefill's activations, x on an activation format's 8-bit grid first) against
+// quant::round_row_like_act_ref then fp32_to_fp16, bit for bit: each format at ragged row counts and widths, padded
+// strides (x rows not 16-byte aligned, so Q8_K's scalar loads run too), an all-zero block, ties and a value past
+// fp16's range.
+TEST(CudaQuantizeAct, RoundRowsF16IsTheRoundedReference) {
+    HOTROD_REQUIRE_GPU();
+    for (const DType like : {DType::Q8_0, DType::Q8_1, DType::Q8_K}) {
+        const int64_t block = like == DType::Q8_K ? quant::QK_K : quant::QK;
+        for (const int64_t n_blocks : {int64_t(1), int64_t(3), int64_t(10)}) {
+            for (const int64_t n_rows : {int64_t(1), int64_t(17), int64_t(40)}) {
+                const int64_t n_cols = n_blocks * block;
+                for (const int64_t stride : {n_cols, n_cols + 3}) {
+                    std::vector<float> x = random_floats(size_t(n_rows * stride), uint32_t(n_cols + n_rows + stride), 2.0f);
+                    if (n_blocks > 1)
+                        std::fill(x.begin() + block, x.begin() + 2 * block, 0.0f);  // row 0's second block: zeros
+                    x[0] = 127.0f, x[1] = 0.5f, x[2] = -2.5f;                    // amax 127: ties at k + 0.5
+                    if (n_rows > 1) x[size_t(stride)] = 9e4f;                     // rounds past fp16: saturates
+                    const size_t out_row = size_t(n_cols) * 2 + 16;
+                    const DeviceArray<float> dx(x);
+                    DeviceArray<uint8_t> dout(size_t(n_rows) * out_row);
+                    dout.poison(0xcd);
+                    round_rows_f16(dx.get(), stride, n_rows, n_cols, like, dout.get(), out_row, nullptr);
+                    const std::vector<uint8_t> got = dout.download();
+                    std::vector<float> ref(static_cast<size_t>(n_cols));
+                    int bad = 0;
+                    for (int64_t t = 0; t < n_rows; ++t) {
+                        quant::round_row_like_act_ref(like, x.data() + t * stride, ref.data(), n_cols);
+                        for (int64_t i = 0; i < n_cols; ++i) {
+                            const uint16_t want = quant::fp32_to_fp16(std::min(std::max(ref[size_t(i)], -65504.0f), 65504.0f));
+                            uint16_t h;
+                            std::memcpy(&h, got.data() + size_t(t) * out_row + size_t(i) * 2, 2);
+                            if (h != want && ++bad <= 3)
+                                ADD_FAILURE() << quant::type_name(like) << " " << n_rows << " x " << n_cols << " stride "
+                                              << stride << ": row " << t << " column " << i << " gave fp16 bits " << h
+                                              << ", reference " << want << " (x " << x[size_t(t * stride + i)] << ")";
+                        }
+                        for (size_t b = size_t(n_cols) * 2; b < out_row; ++b)
+                            if (got[size_t(t) * out_row + b] != 0xcd && ++bad <= 3) ADD_FAILURE() << "row " << t << " padding written";
+                    }
+                }
+            }
+        }
+    }
+    DeviceArray<float> x(512);
+    DeviceArray<uint8_t> out(1024);
+    EXPECT_THROW(round_rows_f16(x.get(), 512, 1, 128, DType::Q8_K, out.get(), 512, nullptr), std::invalid_argument);  // not whole blocks
+    EXPECT_THROW(round_rows_f16(x.get(), 64, 1, 64, DType::F16, out.get(), 256, nullptr), std::invalid_argument);   // no act format
+    EXPECT_THROW(round_rows_f16(x.get(), 64, 1, 64, DType::Q8_0, out.get(), 136, nullptr), std::invalid_argument);  // rows not 16-aligned
+}
+
 struct EmbedCase {
     DType type;
     void (*quantize)(const float*, void*, int64_t);  // nullptr: F32, stored as is
