@@ -123,10 +123,10 @@ std::string synth_4b() {
 // which two implementations that add floats in different orders do not reach: measured on an H100 (2026-12-06),
 // SmolLM2 GPU vs CPU worst cosine 0.99958 (position 6 of 200 random tokens), arg-max 94%, while the perplexity of
 // the two agrees to 16.4014 vs 16.4017 over 39 chunks of 512 (the numerically honest measure).
-// Since the fp16 tensor-core prefill (x in fp16, not the CPU's 8-bit rounding) and the tensor-core prefill
-// attention, SmolLM2's random-token rows agree less often on near-ties: on an H100 (2026-12-07) worst cosine
-// 0.99934 and arg-max 89.0% (HOTROD_CUDA_MMA=int8: 0.99905 / 91.0%; =0, no tensor cores: 0.99958 / 94.0%), with
-// the GPU's perplexity the lower of the two (docs/model_speed.md): held to 0.999 and 87%.
+// Since the fp16 tensor-core prefill and the tensor-core prefill attention, SmolLM2's random-token rows agree less
+// often on near-ties: on an H100 (2026-12-07) worst cosine 0.99951 and arg-max 90.5% (0.99934 / 89.0% before x
+// was rounded to the 8-bit grid first; HOTROD_CUDA_MMA=int8: 0.99905 / 91.0%; =0, no tensor cores: 0.99958 /
+// 94.0%), while the two perplexities agree within 0.1% (docs/model_speed.md): held to 0.999 and 87%.
 TEST(GpuModel, SmolLM2MatchesCpu) {
     HOTROD_REQUIRE_GPU();
     MODEL_OR_SKIP(path, "SmolLM2-135M-Instruct.Q4_1.gguf");
@@ -201,10 +201,10 @@ void check_batched(const std::string& path, float tolerance) {
 //   intermediate of the two rows is bit-identical except the attention output (tile vs decode kernel: 1-5e-7 of
 //   its scale in each layer) until layer 11, where one such difference flips an 8-bit rounding of the
 //   activations, and SmolLM2's residual stream (up to 260) carries that to 2% of the logits.
-// - 4 sequences, sequence 0 at position 1: 1.195 of 29.8 (4.0e-2). Its first token ran in a 24-row step batched
-//   (the fp16 tensor-core prefill: x in fp16) but in a 2-row step alone (the decode kernel: x rounded to 8 bits),
-//   so its K/V differ as the GPU's rows differ from the CPU's (SmolLM2MatchesCpu). HOTROD_CUDA_MMA=int8 makes
-//   the two paths round x alike.
+// - 4 and 8 sequences: up to 5.2e-2 (4.5-5.2e-2 over two builds). A first token that ran in a 24-row step batched
+//   (the fp16 tensor-core prefill) but in a 2-row step alone (the decode kernel's exact integer products) has K/V
+//   that differ by the fp16 roundings of w and x, and SmolLM2 amplifies that as above. Since the fp16 prefill
+//   rounds x to the 8-bit grid first (round_rows_f16) the two paths see the same x; the rest is fp16's.
 // A wrong row (another position's or sequence's logits) differs by the order of the largest logit itself.
 TEST(GpuModel, BatchedEqualsAloneSmolLM2) {
     HOTROD_REQUIRE_GPU();
