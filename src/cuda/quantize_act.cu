@@ -22,6 +22,16 @@ namespace {
 
 constexpr int kWarpsPerBlock = 8;
 
+// Lane's code of a 32-element block (lane j holds element v = block[j]) and the block's unrounded d = amax / 127,
+// as quantize_row_q8_0_act_ref. Every lane of the warp calls it (full-mask shuffles).
+__device__ __forceinline__ int q8_0_code(float v, float& d) {
+    float amax = fabsf(v);
+    for (int off = 16; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+    const float id = amax != 0.0f ? __fdiv_rn(127.0f, amax) : 0.0f;
+    d = __fdiv_rn(amax, 127.0f);
+    return __float2int_rn(__fmul_rn(v, id));
+}
+
 template <bool kQ81>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     quantize_q8_kernel(const float* __restrict__ x, int64_t x_stride, int64_t n_rows, int64_t n_blocks,
@@ -31,13 +41,8 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     if (block_id >= n_rows * n_blocks) return;  // uniform over the warp
     const int lane = threadIdx.x % 32;
     const int64_t t = block_id / n_blocks, b = block_id % n_blocks;
-    const float v = x[t * x_stride + b * quant::QK + lane];
-
-    float amax = fabsf(v);
-    for (int off = 16; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
-    const float id = amax != 0.0f ? __fdiv_rn(127.0f, amax) : 0.0f;
-    const int q = __float2int_rn(__fmul_rn(v, id));
-    const float d = __fdiv_rn(amax, 127.0f);
+    float d = 0.0f;
+    const int q = q8_0_code(x[t * x_stride + b * quant::QK + lane], d);
 
     uint8_t* row = out + t * out_row_bytes;
     if (kQ81) {
@@ -111,13 +116,10 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
         *reinterpret_cast<uint4*>(out + t * out_stride + b * quant::QK_K + kQ8KPerLane * lane) =
             *reinterpret_cast<const uint4*>(h);
     } else {
-        const float v = x[t * x_stride + b * quant::QK + lane];
-        float amax = fabsf(v);
-        for (int off = 16; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
-        const float id = amax != 0.0f ? __fdiv_rn(127.0f, amax) : 0.0f;
-        const int q = __float2int_rn(__fmul_rn(v, id));
-        const float d = __half2float(__float2half_rn(__fdiv_rn(amax, 127.0f)));
-        out[t * out_stride + b * quant::QK + lane] = saturated_half(__fmul_rn(float(q), d));
+        float d = 0.0f;
+        const int q = q8_0_code(x[t * x_stride + b * quant::QK + lane], d);
+        const float d16 = __half2float(__float2half_rn(d));  // the scale as the block stores it
+        out[t * out_stride + b * quant::QK + lane] = saturated_half(__fmul_rn(float(q), d16));
     }
 }
 
