@@ -22,6 +22,8 @@ prof() {  # name, steps profiled, hotrod perf arguments
   python3 bench/ncu_kernel_table.py $OUT/ncu_$name.csv --steps $steps --top 28 | tee $OUT/table_$name.txt
 }
 # -r 1 runs the warm-up pass and one timed pass: steps counted over both.
+# Session 13: Qwen3-4B's 64 steps took ~3 min under ncu; Qwen3.5-4B's did not finish in 200 s (its CSV stayed
+# empty: ncu writes it at the end), so it gets 16 steps, and pp8192 ~2 min.
 prof qwen3_4b_decode 64 -m $q3 -p 0 -n 32
-prof qwen35_4b_decode 64 -m $q35 -p 0 -n 32
+prof qwen35_4b_decode 16 -m $q35 -p 0 -n 8
 prof qwen35_4b_pp8192 32 -m $q35 -p 8192 -n 0
