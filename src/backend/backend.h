@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -159,6 +160,13 @@ public:
     virtual bool host_addressable() const { return true; }
     // Copies a view's n_rows rows (n_cols elements each, packed) to host memory at dst and waits for it.
     virtual void to_host(const TensorView& t, void* dst);
+    // ids[r] = the first index of the largest value of row r of x (F32; NaN never wins), -1 where the row holds
+    // nothing above -inf: greedy sampling's pick, copied to host memory at ids instead of the rows (a device
+    // backend reads back 4 bytes a row, not n_cols floats). Waits for it.
+    virtual void argmax_rows(const TensorView& x, int32_t* ids);
+    // Whether argmax_rows beats reading the rows on the host (a device that copies back 4 bytes a row): the model
+    // takes it for greedy-only steps only then. False here: on the host the sampler's own arg-max is as cheap.
+    virtual bool prefers_argmax_rows() const { return false; }
     // Bytes of device memory still free for caches (after weights and activations); 0 where the backend has no
     // fixed pool of its own (host memory).
     virtual size_t memory_free() const { return 0; }
@@ -299,6 +307,19 @@ inline void Backend::sigmoid_gate(TensorView, const TensorView&, int, int) {
 
 inline void Backend::copy_heads(const TensorView&, int, int, TensorView) {
     throw std::runtime_error("copy_heads is not implemented by backend " + name());
+}
+
+// The reference (and the host-memory backends' version): a strict > keeps the first of equal maxima.
+inline void Backend::argmax_rows(const TensorView& x, int32_t* ids) {
+    sync();
+    for (int64_t r = 0; r < x.n_rows; ++r) {
+        const float* row = reinterpret_cast<const float*>(static_cast<const char*>(x.data) + size_t(r) * x.row_bytes);
+        float best = -std::numeric_limits<float>::infinity();
+        int32_t at = -1;
+        for (int64_t i = 0; i < x.n_cols; ++i)
+            if (row[i] > best) best = row[i], at = int32_t(i);
+        ids[r] = at;
+    }
 }
 
 inline void Backend::to_host(const TensorView& t, void* dst) {

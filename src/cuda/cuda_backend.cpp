@@ -143,6 +143,8 @@ CudaBackend::~CudaBackend() {
     cudaFreeHost(index_host_);
     cudaFree(index_dev_);
     cudaFree(adhoc_dev_);
+    cudaFree(argmax_dev_);
+    cudaFreeHost(argmax_host_);
     if (stream_) cudaStreamDestroy(stream_);
 }
 
@@ -225,6 +227,37 @@ void CudaBackend::to_host(const TensorView& t, void* dst) {
         HOTROD_CUDA_CHECK(cudaMemcpy2DAsync(dst, packed, t.data, t.row_bytes, packed, size_t(t.n_rows),
                                             cudaMemcpyDeviceToHost, stream_));
     HOTROD_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+// The arg-max kernel, then the one copy of the step: 4 bytes a row into pinned memory.
+void CudaBackend::argmax_rows(const TensorView& x, int32_t* ids) {
+    check_f32("argmax_rows", "x", x, x.n_rows, x.n_cols);
+    graphs_.flush(stream_);
+    if (x.n_rows <= 0) {
+        sync();
+        return;
+    }
+    if (size_t(x.n_rows) > argmax_capacity_) {
+        HOTROD_CUDA_CHECK(cudaStreamSynchronize(stream_));  // no earlier copy still reads the old buffers
+        cudaFree(argmax_dev_);
+        cudaFreeHost(argmax_host_);
+        argmax_dev_ = nullptr;
+        argmax_host_ = nullptr;
+        argmax_capacity_ = 0;
+        HOTROD_CUDA_CHECK(cudaMalloc(&argmax_dev_, size_t(x.n_rows) * sizeof(int32_t)));
+        HOTROD_CUDA_CHECK(cudaMallocHost(&argmax_host_, size_t(x.n_rows) * sizeof(int32_t)));
+        argmax_capacity_ = size_t(x.n_rows);
+    }
+    cuda::argmax_rows(x.f32(), stride_of(x), x.n_rows, x.n_cols, argmax_dev_, stream_);
+    HOTROD_CUDA_CHECK(cudaMemcpyAsync(argmax_host_, argmax_dev_, size_t(x.n_rows) * sizeof(int32_t),
+                                      cudaMemcpyDeviceToHost, stream_));
+    HOTROD_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    std::memcpy(ids, argmax_host_, size_t(x.n_rows) * sizeof(int32_t));
+}
+
+bool CudaBackend::prefers_argmax_rows() const {
+    static const bool on = switch_is("HOTROD_CUDA_ARGMAX", "1");
+    return on;
 }
 
 void CudaBackend::sync() {

@@ -43,6 +43,10 @@ public:
     std::string name() const override;
     bool host_addressable() const override { return false; }
     void to_host(const backend::TensorView& t, void* dst) override;
+    void argmax_rows(const backend::TensorView& x, int32_t* ids) override;
+    // Greedy-only steps read back ids, not rows, only with HOTROD_CUDA_ARGMAX=1: argmax.cu was written after
+    // session 13's device time was spent and has not yet run on a GPU.
+    bool prefers_argmax_rows() const override;
     size_t memory_free() const override;
     void begin_step(const backend::StepIndex& step) override;
 
@@ -164,6 +168,9 @@ private:
     size_t index_capacity_ = 0;      // int32 elements of both
     int32_t* adhoc_dev_ = nullptr;   // uploads of unregistered spans
     size_t adhoc_capacity_ = 0;
+    int32_t* argmax_dev_ = nullptr;   // argmax_rows' ids, and their pinned copy
+    int32_t* argmax_host_ = nullptr;
+    size_t argmax_capacity_ = 0;
 
     // Which x the matmul scratch holds quantized (see matmul_one): reused while no other op ran in between. Whether
     // it still holds x's (the view note_quantized last named, no op since):

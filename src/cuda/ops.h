@@ -56,6 +56,10 @@ void geglu_quant_q8_k(const float* gate, int64_t gate_stride, const float* up, i
 void add(float* x, int64_t x_stride, const float* y, int64_t y_stride, int64_t n_rows, int64_t n_cols,
          cudaStream_t stream);
 
+// ids[r] = the first index of row r's largest value (NaN never wins), -1 when nothing in it is above -inf
+// (argmax.cu: Backend::argmax_rows's device half). ids is device memory.
+void argmax_rows(const float* x, int64_t x_stride, int64_t n_rows, int64_t n_cols, int32_t* ids, cudaStream_t stream);
+
 // out[i] = x[rows[i]] for i in [0, n).
 void gather_rows(const float* x, int64_t x_stride, const int32_t* rows, int64_t n, int64_t n_cols, float* out,
                  int64_t out_stride, cudaStream_t stream);

@@ -31,6 +31,7 @@ struct Engine::Impl {
     bool forward_or_preempt();  // false when nothing could run
     void preempt(size_t running_index);
     void on_logits(Sequence& s, std::span<const float> logits);
+    void on_sampled(Sequence& s, const sample::SampleResult& r);
     void finish_embedding(Sequence& s);
     void emit(Sequence& s, int32_t id, const TokenOut& t);
     void append_forced(Sequence& s);

@@ -31,6 +31,10 @@ void Engine::Impl::step() {
     if (running.empty()) return;
     build_batch();
     if (batch.n_tokens() == 0) return;
+    // Rows whose pick is the raw arg-max (plain greedy, no grammar mask this step) need only that from the model.
+    batch.greedy_only = !row_seqs.empty() && std::all_of(row_seqs.begin(), row_seqs.end(), [](const Sequence* s) {
+        return !s->grammar_on && s->sampler && s->sampler->picks_raw_argmax();
+    });
     if (!forward_or_preempt()) {
         erase_done(running);
         return;
@@ -40,7 +44,17 @@ void Engine::Impl::step() {
         s->n_feeding = 0;
         kv->publish_prefix(s->kv_id, s->tokens, s->n_computed);
     }
-    for (size_t i = 0; i < row_seqs.size(); ++i) on_logits(*row_seqs[i], model.logits(int(i)));
+    for (size_t i = 0; i < row_seqs.size(); ++i) {
+        if (!model.greedy_ids_only()) {
+            on_logits(*row_seqs[i], model.logits(int(i)));
+            continue;
+        }
+        sample::SampleResult r;  // what sample() gives such a row: its first arg-max, or no candidate
+        r.token_id = model.greedy_id(int(i));
+        if (r.token_id < 0) r.status = sample::SampleStatus::no_candidates;
+        if (!row_seqs[i]->done) row_seqs[i]->sampled_once = true;
+        on_sampled(*row_seqs[i], r);
+    }
     for (size_t i = 0; i < embd_seqs.size(); ++i)
         pool_row(embd_seqs[i]->req.pooling, embd_seqs[i]->embd_acc, model.embedding_row(int(i)));
     for (Sequence* s : batch_seqs)
@@ -202,7 +216,12 @@ void Engine::Impl::on_logits(Sequence& s, std::span<const float> logits) {
         tm = sample::TokenMask::from_bits(mask);
         mp = &tm;
     }
-    const sample::SampleResult r = s.sampler->sample(logits, mp);
+    on_sampled(s, s.sampler->sample(logits, mp));
+}
+
+// The token sample() picked (or its failure): accept it, emit it, and finish the sequence where it ends.
+void Engine::Impl::on_sampled(Sequence& s, const sample::SampleResult& r) {
+    if (s.done) return;
     if (!r.ok()) {
         finish(s, FinishReason::error,
                std::string("sampling failed: ") + sample::to_string(r.status) +

@@ -16,6 +16,9 @@ struct Batch {
     std::vector<int32_t> logit_rows;  // token indices whose logits are wanted, ascending; logits come in this order
     std::vector<int32_t> embd_rows;   // token indices whose final-normed hidden state is wanted (embeddings),
                                       // ascending; they come back in this order (Model::embedding_row)
+    // Only each logits row's arg-max is wanted (every row's sampler is plain greedy): the model may return ids
+    // (Model::greedy_ids_only, Model::greedy_id) instead of copying the rows to the host.
+    bool greedy_only = false;
 
     void clear() {
         tokens.clear();
@@ -24,6 +27,7 @@ struct Batch {
         seq_ids.clear();
         logit_rows.clear();
         embd_rows.clear();
+        greedy_only = false;
     }
     int n_tokens() const { return int(tokens.size()); }
     int n_seqs() const { return int(seq_ids.size()); }

@@ -212,7 +212,16 @@ int Model::forward(const Batch& b, KvCache& kv) {
         embd_ = static_cast<float*>(embd_host_->data());
         be_.to_host(a.embd_xn, embd_host_->data());
     }
-    // The one device-to-host copy of a step: the logits rows that are sampled (and the hidden rows, when asked).
+    // The one device-to-host copy of a step: the logits rows that are sampled (and the hidden rows, when asked),
+    // or only their arg-maxes where every row is sampled greedily (4 bytes a row instead of n_vocab floats; the
+    // final soft-cap, applied on the host, could tie two maxima, so it keeps the rows).
+    greedy_only_ = b.greedy_only && n_out > 0 && config_.final_softcap <= 0 && be_.prefers_argmax_rows();
+    if (greedy_only_) {
+        greedy_ids_.resize(size_t(n_out));
+        be_.argmax_rows(a.logits, greedy_ids_.data());
+        logits_ = nullptr;
+        return n_logits_;
+    }
     float* logits = a.logits.f32();
     if (logits_host_) {
         logits = static_cast<float*>(logits_host_->data());
@@ -235,7 +244,14 @@ std::span<const float> Model::embedding_row(int i) const {
     return {embd_ + size_t(i) * size_t(config_.n_embd), size_t(config_.n_embd)};
 }
 
+int32_t Model::greedy_id(int i) const {
+    if (!greedy_only_) throw std::logic_error("Model::greedy_id: the last step returned logits rows");
+    if (i < 0 || i >= n_logits_) throw std::out_of_range("Model::greedy_id: row " + std::to_string(i));
+    return greedy_ids_[size_t(i)];
+}
+
 std::span<const float> Model::logits(int i) const {
+    if (greedy_only_) throw std::logic_error("Model::logits: the last step returned only arg-maxes (greedy_only)");
     if (i < 0 || i >= n_logits_) throw std::out_of_range("Model::logits: row " + std::to_string(i));
     return {logits_ + size_t(i) * size_t(config_.n_vocab), size_t(config_.n_vocab)};
 }

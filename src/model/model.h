@@ -51,6 +51,11 @@ public:
     // Row i of the last step's logits (n_vocab floats), in host memory (copied from the device once per step on
     // a GPU, read in place on the CPU).
     std::span<const float> logits(int i) const;
+    // Whether the last step returned only each logits row's arg-max (batch.greedy_only, on a model without a final
+    // soft-cap, on a backend that prefers_argmax_rows): then logits() throws and greedy_id(i) is row i's pick (-1:
+    // nothing above -inf).
+    bool greedy_ids_only() const { return greedy_only_; }
+    int32_t greedy_id(int i) const;
     // Row i of the last step's final-normed hidden states (n_embd floats), in the order of batch.embd_rows, in host
     // memory like logits.
     std::span<const float> embedding_row(int i) const;
@@ -74,6 +79,8 @@ private:
     int n_logits_ = 0;
     std::unique_ptr<backend::Buffer> logits_host_;  // max_logit_rows x n_vocab, when the backend is not the host
     const float* logits_ = nullptr;                 // the last step's logits rows in host memory
+    bool greedy_only_ = false;                      // the last step returned greedy_ids_ instead
+    std::vector<int32_t> greedy_ids_;
     int n_embd_rows_ = 0;
     std::unique_ptr<backend::Buffer> embd_host_;    // max_embd_rows x n_embd, when the backend is not the host
     const float* embd_ = nullptr;                   // the last step's final-normed hidden rows in host memory

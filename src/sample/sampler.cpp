@@ -71,6 +71,12 @@ void Sampler::accept_prompt(std::span<const int32_t> token_ids) {
 
 void Sampler::accept(int32_t token_id) { history_.add(token_id, true); }
 
+bool Sampler::picks_raw_argmax() const {
+    const bool window_penalty = params_.repetition_penalty != 1.0f && params_.repeat_last_n != 0;
+    const bool count_penalty = params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f;
+    return params_.greedy() && !window_penalty && !count_penalty && bias_.empty() && !params_.logprobs;
+}
+
 // Returns the row the later stages read: the caller's logits untouched when no stage changes them, else
 // work_ with the mask, penalties and bias applied (NaN already -inf there).
 const float* Sampler::prepare(std::span<const float> logits, const TokenMask* mask, SampleStatus& status) {

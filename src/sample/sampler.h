@@ -77,6 +77,11 @@ public:
     // For tests and debugging: it draws nothing, and the span lives until the next call.
     std::span<const Candidate> distribution(std::span<const float> logits, const TokenMask* mask = nullptr);
 
+    // Whether sample() without a mask picks a row's first arg-max and needs nothing else of it (greedy, no
+    // penalty, no bias, no logprobs): then the caller may pass that id to accept() without the row
+    // (Batch::greedy_only: a GPU reads back 4 bytes a row instead of the vocabulary's logits).
+    bool picks_raw_argmax() const;
+
     const SamplingParams& params() const { return params_; }
     int32_t n_vocab() const { return n_vocab_; }
 

@@ -10,12 +10,14 @@
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <limits>
 #include <numbers>
 #include <random>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "cpu/cpu_backend.h"
 #include "cpu/ops_act.h"
 #include "cpu/ops_embed.h"
 #include "cpu/ops_norm.h"
@@ -398,6 +400,32 @@ TEST(CudaOps, AddIsExact) {
         DeviceArray<float> dx(x), dy(y);
         add(dx.get() + k.offset, xl.stride, dy.get() + k.offset, yl.stride, k.n_rows, k.n_cols, nullptr);
         expect_rows_near(dx.download(), ref, std::vector<float>(xl.size(), 0.0f), x, xl, "add");
+    }
+}
+
+// argmax_rows (greedy-only steps) against Backend::argmax_rows's reference, the CPU backend's: random rows of
+// vocabulary widths and ragged ones, padded strides, rows with planted ties across threads and warps (the lowest
+// index must win), NaN before the maximum, a row of -inf (-1) and one with +inf.
+TEST(CudaOps, ArgmaxRowsIsTheReference) {
+    HOTROD_REQUIRE_GPU();
+    std::mt19937 rng(21);
+    for (const int64_t n_cols : {int64_t(1), int64_t(7), int64_t(513), int64_t(49152), int64_t(151936)}) {
+        const int64_t n_rows = 9, stride = n_cols + 3;
+        std::vector<float> x = random_floats(size_t(n_rows * stride), uint32_t(n_cols), 4.0f);
+        float* r = x.data();
+        auto at = [&](int64_t row, int64_t i) -> float& { return r[row * stride + std::min(i, n_cols - 1)]; };
+        at(1, n_cols / 2) = 100.0f, at(1, n_cols - 1) = 100.0f, at(1, n_cols / 3) = 100.0f;  // ties: the first
+        at(2, 0) = std::numeric_limits<float>::quiet_NaN(), at(2, n_cols / 2) = 50.0f;
+        for (int64_t i = 0; i < n_cols; ++i) at(3, i) = -std::numeric_limits<float>::infinity();
+        at(4, n_cols - 1) = std::numeric_limits<float>::infinity();
+        at(5, 511) = 77.0f, at(5, 512) = 77.0f;  // neighbours in different threads (and warps at 32 x 16)
+        std::vector<int32_t> want(static_cast<size_t>(n_rows));
+        cpu::CpuBackend ref(1);
+        ref.argmax_rows(backend::TensorView{quant::DType::F32, x.data(), n_rows, n_cols, size_t(stride) * 4}, want.data());
+        DeviceArray<float> dx(x);
+        DeviceArray<int32_t> ids(static_cast<size_t>(n_rows));
+        argmax_rows(dx.get(), stride, n_rows, n_cols, ids.get(), nullptr);
+        EXPECT_EQ(ids.download(), want) << n_cols << " columns";
     }
 }
 

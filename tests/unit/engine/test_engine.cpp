@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cpu/cpu_backend.h"
 #include "engine/engine.h"
 #include "engine_test_util.h"
 #include "model/model.h"
@@ -78,6 +79,47 @@ TEST(Engine, ConcurrentRequestsGetTheTextTheyGetAlone) {
         EXPECT_FALSE(r.text.empty());
     }
     EXPECT_EQ(busy_slots_once_settled(e, 0), 0);
+}
+
+// Greedy-only steps (every row plain greedy: the model returns arg-max ids, not rows) on a backend that prefers
+// them, here the CPU backend told so: the same tokens and text as the sampler's pick from the rows, for requests
+// alone and batched, and a request with a penalty in the batch (rows again) changes nothing for the others.
+struct ArgmaxCpuBackend : cpu::CpuBackend {
+    using cpu::CpuBackend::CpuBackend;
+    bool prefers_argmax_rows() const override { return true; }
+};
+
+TEST(Engine, GreedyIdStepsGiveTheSampledTokens) {
+    LOADED_OR_SKIP(l);
+    std::vector<Result> want;
+    {
+        EngineOptions o;
+        o.n_parallel = 4;
+        Engine e(*l->model, *l->tok, 2048, o);
+        std::vector<std::shared_ptr<Stream>> streams;
+        for (const auto& u : kUsers) streams.push_back(e.submit(greedy(*l->tok, chatml("Be brief.", u), 24)));
+        for (auto& s : streams) want.push_back(collect(*s));
+    }
+    ArgmaxCpuBackend be(2);
+    const auto m = model::Model::load(test::model_path(), be);
+    EngineOptions o;
+    o.n_parallel = 4;
+    o.step_tokens = 64;
+    Engine e(*m, *l->tok, 2048, o);
+    std::vector<std::shared_ptr<Stream>> streams;
+    for (const auto& u : kUsers) streams.push_back(e.submit(greedy(*l->tok, chatml("Be brief.", u), 24)));
+    Request penalised = greedy(*l->tok, chatml("Be brief.", kUsers[0]), 24);
+    penalised.sampling.repetition_penalty = 1.3f;  // its rows must come back: the steps it is in are not greedy-only
+    streams.push_back(e.submit(std::move(penalised)));
+    for (size_t i = 0; i < kUsers.size(); ++i) {
+        const Result r = collect(*streams[i]);
+        EXPECT_EQ(r.finish, want[i].finish) << i << " " << r.error;
+        EXPECT_EQ(r.ids, want[i].ids) << kUsers[i];
+        EXPECT_EQ(r.text, want[i].text);
+    }
+    const Result p = collect(*streams.back());
+    EXPECT_TRUE(p.error.empty()) << p.error;
+    EXPECT_FALSE(p.ids.empty());
 }
 
 TEST(Engine, SecondRequestWithTheSameSystemPromptUsesThePrefixCache) {

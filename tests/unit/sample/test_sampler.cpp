@@ -55,6 +55,30 @@ TEST(Sampler, GreedyIsArgmaxWithLowestIdOnTies) {
     EXPECT_EQ(a.sample(x).token_id, std::min(want, want + 1 < 5000 ? want : 0));
 }
 
+// picks_raw_argmax (the engine's test for a greedy-only step): plain greedy only; any stage that reads the row
+// beyond its arg-max (a penalty, a bias, logprobs) or a temperature rules it out.
+TEST(Sampler, PicksRawArgmaxOnlyForPlainGreedy) {
+    EXPECT_TRUE(Sampler(100, seeded(1, 0.0f)).picks_raw_argmax());
+    EXPECT_FALSE(Sampler(100, seeded(1, 0.7f)).picks_raw_argmax());
+    SamplingParams p = seeded(1, 0.0f);
+    p.repetition_penalty = 1.1f;
+    EXPECT_FALSE(Sampler(100, p).picks_raw_argmax());
+    p.repeat_last_n = 0;  // a penalty over no window is none
+    EXPECT_TRUE(Sampler(100, p).picks_raw_argmax());
+    p = seeded(1, 0.0f);
+    p.presence_penalty = 0.5f;
+    EXPECT_FALSE(Sampler(100, p).picks_raw_argmax());
+    p = seeded(1, 0.0f);
+    p.frequency_penalty = -0.5f;
+    EXPECT_FALSE(Sampler(100, p).picks_raw_argmax());
+    p = seeded(1, 0.0f);
+    p.logit_bias = {{3, 2.0f}};
+    EXPECT_FALSE(Sampler(100, p).picks_raw_argmax());
+    p = seeded(1, 0.0f);
+    p.logprobs = true;
+    EXPECT_FALSE(Sampler(100, p).picks_raw_argmax());
+}
+
 TEST(Sampler, SameSeedSameTokensDifferentSeedDifferent) {
     const int32_t n = 2000;
     SamplingParams p = seeded(7);
