@@ -8,7 +8,7 @@ export HOTROD_VOCAB_DIR=/tmp/devpack/vocab HOTROD_MODELS=/tmp/hotrod-models
 unpack_pack() {
   rm -rf /tmp/devpack && mkdir -p /tmp/devpack && xz -dc .device/pack.tar.xz | tar -C /tmp/devpack -xf -
   source /tmp/devpack/env.sh
-  mkdir -p $HOTROD_MODELS && cp .device/m1/part1 $HOTROD_MODELS/part1
+  mkdir -p $HOTROD_MODELS && { [[ ! -f .device/m1/part1 ]] || cp .device/m1/part1 $HOTROD_MODELS/part1; }
   nvidia-smi --query-gpu=name --format=csv,noheader
 }
 use_pack() {
