@@ -54,15 +54,21 @@ const std::vector<std::string> kUsers = {
     "What is 12 times 12?",
 };
 
+// Every kUsers request, greedy, 24 tokens, through an engine of n_parallel slots on the loaded model.
+std::vector<Result> run_users(const test::Loaded& l, int n_parallel) {
+    EngineOptions o;
+    o.n_parallel = n_parallel;
+    Engine e(*l.model, *l.tok, 2048, o);
+    std::vector<std::shared_ptr<Stream>> streams;
+    for (const auto& u : kUsers) streams.push_back(e.submit(greedy(*l.tok, chatml("Be brief.", u), 24)));
+    std::vector<Result> out;
+    for (auto& s : streams) out.push_back(collect(*s));
+    return out;
+}
+
 TEST(Engine, ConcurrentRequestsGetTheTextTheyGetAlone) {
     LOADED_OR_SKIP(l);
-    std::vector<Result> alone;
-    {
-        EngineOptions o;
-        o.n_parallel = 1;
-        Engine e(*l->model, *l->tok, 2048, o);
-        for (const auto& u : kUsers) alone.push_back(collect(*e.submit(greedy(*l->tok, chatml("Be brief.", u), 24))));
-    }
+    const std::vector<Result> alone = run_users(*l, 1);
     EngineOptions o;
     o.n_parallel = 4;
     o.step_tokens = 64;  // prompts are prefilled in several chunks, interleaved with decode tokens
@@ -91,15 +97,7 @@ struct ArgmaxCpuBackend : cpu::CpuBackend {
 
 TEST(Engine, GreedyIdStepsGiveTheSampledTokens) {
     LOADED_OR_SKIP(l);
-    std::vector<Result> want;
-    {
-        EngineOptions o;
-        o.n_parallel = 4;
-        Engine e(*l->model, *l->tok, 2048, o);
-        std::vector<std::shared_ptr<Stream>> streams;
-        for (const auto& u : kUsers) streams.push_back(e.submit(greedy(*l->tok, chatml("Be brief.", u), 24)));
-        for (auto& s : streams) want.push_back(collect(*s));
-    }
+    const std::vector<Result> want = run_users(*l, 4);
     ArgmaxCpuBackend be(2);
     const auto m = model::Model::load(test::model_path(), be);
     EngineOptions o;
