@@ -52,7 +52,6 @@ void Engine::Impl::step() {
         sample::SampleResult r;  // what sample() gives such a row: its first arg-max, or no candidate
         r.token_id = model.greedy_id(int(i));
         if (r.token_id < 0) r.status = sample::SampleStatus::no_candidates;
-        if (!row_seqs[i]->done) row_seqs[i]->sampled_once = true;
         on_sampled(*row_seqs[i], r);
     }
     for (size_t i = 0; i < embd_seqs.size(); ++i)
@@ -207,8 +206,7 @@ void Engine::Impl::preempt(size_t i) {
 }
 
 void Engine::Impl::on_logits(Sequence& s, std::span<const float> logits) {
-    if (s.done) return;
-    s.sampled_once = true;
+    if (s.done) return;  // before the grammar fills a mask for nothing
     sample::TokenMask tm;
     const sample::TokenMask* mp = nullptr;
     if (s.grammar_on) {
@@ -222,6 +220,7 @@ void Engine::Impl::on_logits(Sequence& s, std::span<const float> logits) {
 // The token sample() picked (or its failure): accept it, emit it, and finish the sequence where it ends.
 void Engine::Impl::on_sampled(Sequence& s, const sample::SampleResult& r) {
     if (s.done) return;
+    s.sampled_once = true;
     if (!r.ok()) {
         finish(s, FinishReason::error,
                std::string("sampling failed: ") + sample::to_string(r.status) +

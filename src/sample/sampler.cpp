@@ -72,17 +72,14 @@ void Sampler::accept_prompt(std::span<const int32_t> token_ids) {
 void Sampler::accept(int32_t token_id) { history_.add(token_id, true); }
 
 bool Sampler::picks_raw_argmax() const {
-    const bool window_penalty = params_.repetition_penalty != 1.0f && params_.repeat_last_n != 0;
-    const bool count_penalty = params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f;
-    return params_.greedy() && !window_penalty && !count_penalty && bias_.empty() && !params_.logprobs;
+    return params_.greedy() && !window_penalty() && !count_penalty() && bias_.empty() && !params_.logprobs;
 }
 
 // Returns the row the later stages read: the caller's logits untouched when no stage changes them, else
 // work_ with the mask, penalties and bias applied (NaN already -inf there).
 const float* Sampler::prepare(std::span<const float> logits, const TokenMask* mask, SampleStatus& status) {
-    const bool window_penalty = params_.repetition_penalty != 1.0f && params_.repeat_last_n != 0;
-    const bool count_penalty = params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f;
-    const bool penalties = !history_.empty() && (window_penalty || count_penalty);
+    const bool window = window_penalty();
+    const bool penalties = !history_.empty() && (window || count_penalty());
     if (!mask && !penalties && bias_.empty()) return logits.data();
 
     const float* raw = logits.data();
@@ -111,7 +108,7 @@ const float* Sampler::prepare(std::span<const float> logits, const TokenMask* ma
         }
     }
     if (penalties) {
-        const float rep = window_penalty ? params_.repetition_penalty : 1.0f;
+        const float rep = window ? params_.repetition_penalty : 1.0f;
         const float presence = params_.presence_penalty, frequency = params_.frequency_penalty;
         // Computed from the raw logit, not work[id], so the result does not depend on visiting order.
         history_.for_each([&](int32_t id, uint32_t n_window, uint32_t n_generated) {

@@ -98,6 +98,9 @@ private:
     };
 
     const float* prepare(std::span<const float> logits, const TokenMask* mask, SampleStatus& status);
+    // The penalties the params ask for (prepare applies them once the history holds a token).
+    bool window_penalty() const { return params_.repetition_penalty != 1.0f && params_.repeat_last_n != 0; }
+    bool count_penalty() const { return params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f; }
     Selection select(std::span<const float> logits, const TokenMask* mask);
     Selection select_top_k(const float* src, float max, float inv_t);
     Selection select_top_p(const float* src, float max, float inv_t);
