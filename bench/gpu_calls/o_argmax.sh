@@ -31,7 +31,7 @@ PY
   kill $pid; wait $pid 2>/dev/null
 done
 [[ $(cut -d' ' -f2- $OUT/agree.txt | sort -u | wc -l) == 1 ]] && echo "greedy texts: equal" || echo "greedy texts: DIFFER"
-timeout 400 hotrod bench --workload /tmp/devpack/workload.json --fixed-length --concurrency 1,2,4,8 --rounds 8 \
+timeout 300 hotrod bench --workload /tmp/devpack/workload.json --fixed-length --concurrency 1,4 --rounds 6 \
   --spawn "rows=hotrod serve -m $q3 --device cuda --parallel 8 -c 16384 --host 127.0.0.1 --port 18081" \
   --spawn "argmax=env HOTROD_CUDA_ARGMAX=1 hotrod serve -m $q3 --device cuda --parallel 8 -c 16384 --host 127.0.0.1 --port 18083" \
   --log-dir $OUT --json $OUT/bench.json 2>&1 | tail -30

@@ -41,6 +41,7 @@ struct DecodeTarget {
 struct DecodeTargets {
     DecodeTarget t[kMaxSharedOuts];
     int n = 0;
+    bool prefetch = true;  // the warp's weight rows asked of L2 before the grid dependency wait (prefetch_first)
 };
 
 // The target blockIdx.x falls in, and the block's index within it. Unrolled selects, not an indexed read: the
@@ -125,7 +126,6 @@ template <quant::DType T, int NR, int R, int G>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     decode_quant_kernel(DecodeTargets targets, int64_t n_blocks, const uint8_t* __restrict__ x, size_t x_row_bytes,
                         int n_rows) {
-    grid_dependency_sync();
     using F = Format<T>;
     using Act = typename F::Act;
     using L = DecodeLanes<T, G>;
@@ -138,8 +138,10 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     float* __restrict__ y = target.y;
     const int64_t y_stride = target.y_stride;
     const int64_t r0 = (block * kWarpsPerBlock + threadIdx.x / 32) * R;
-    if (r0 >= n_out) return;  // uniform over the warp
+    if (r0 >= n_out) return;  // uniform over the warp; it reads and writes nothing
     const int lane = threadIdx.x % 32;
+    if (targets.prefetch) prefetch_l2_warp(w + r0 * w_row_bytes, size_t(min(int64_t(R), n_out - r0)) * w_row_bytes, lane);
+    grid_dependency_sync();
     const int part0 = lane % L::kGroup;
     const uint8_t* w_rows[R];
 #pragma unroll
@@ -195,7 +197,6 @@ template <quant::DType T, int NR, int G>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     decode_staged_kernel(DecodeTargets targets, int64_t n_blocks, const uint8_t* __restrict__ x, size_t x_row_bytes,
                          int n_rows) {
-    grid_dependency_sync();
     int64_t block = 0;
     const DecodeTarget target = pick_target(targets, block);
     const uint8_t* __restrict__ w = target.w;
@@ -216,6 +217,8 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     const int lane = int(threadIdx.x) % 32;
     const int part0 = lane % kGroup;
     const uint8_t* w_row = w + r * w_row_bytes;
+    if (targets.prefetch) prefetch_l2_warp(w_row, w_row_bytes, lane);
+    grid_dependency_sync();
 
     const Act* x_rows[NR];
     float acc[NR];
@@ -271,12 +274,13 @@ template <quant::DType T, int NR>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     decode_float_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_in,
                         const float* __restrict__ x, int64_t x_stride, int n_rows, float* __restrict__ y,
-                        int64_t y_stride) {
-    grid_dependency_sync();
+                        int64_t y_stride, bool prefetch) {
     const int64_t r = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
     if (r >= n_out) return;
     const int lane = threadIdx.x % 32;
     const uint8_t* w_row = w + r * w_row_bytes;
+    if (prefetch) prefetch_l2_warp(w_row, w_row_bytes, lane);
+    grid_dependency_sync();
 
     const float* x_rows[NR];
     float acc[NR];
@@ -338,6 +342,12 @@ template <quant::DType T, int NR>
 constexpr int wide_group() {
     return NR <= 2 && Format<T>::kParts == 16 ? 16 : default_group<T>();
 }
+// Whether the decode kernels ask L2 for their weight rows before waiting on the previous kernel (weights are never
+// written by a step, so reading them early is safe). HOTROD_CUDA_PREFETCH=0 waits first, as before 2026-12-07.
+bool prefetch_first() {
+    static const bool on = !switch_off("HOTROD_CUDA_PREFETCH");
+    return on;
+}
 bool wide_groups() {
     static const bool wide = switch_is("HOTROD_CUDA_DECODE_GROUP", "16");
     return wide;
@@ -360,6 +370,7 @@ void matmul_decode_quant(std::span<const DeviceWeight> ws, std::span<const Devic
         blocks += grid_for(ws[i].n_out);
     }
     targets.n = int(ws.size());
+    targets.prefetch = prefetch_first();
     const bool known = visit_block_type(ws[0].type, [&](auto type) {
         constexpr quant::DType T = decltype(type)::value;
         with_row_count(n_rows, [&](auto nr) {
@@ -384,7 +395,7 @@ void matmul_decode_float(const DeviceWeight& w, const DeviceRows& x, const Devic
         with_row_count(x.n_rows, [&](auto nr) {
             launch_kernel(decode_float_kernel<T, decltype(nr)::value>, grid_for(w.n_out), kWarpsPerBlock * 32,
                           0, stream, static_cast<const uint8_t*>(w.data), w.row_bytes, w.n_out, w.n_in,
-                          x.data, x.stride, int(x.n_rows), y.data, y.stride);
+                          x.data, x.stride, int(x.n_rows), y.data, y.stride, prefetch_first());
         });
     });
     if (!known) throw std::invalid_argument("matmul_decode_float: not a float format");
