@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Call P (after O on the same machine, or in the same command: it uses O's unpacked pack; carry nothing more):
-# the decode matmuls ask L2 for their weight rows before the grid dependency wait (HOTROD_CUDA_PREFETCH=0 waits
-# first). The matmul tests (the kernels' code moved), then decode speed with it on and off, alternating, on both
+# the decode matmuls ask L2 for their weight rows, the decode attention for its span's K/V rows, before the grid
+# dependency wait (HOTROD_CUDA_PREFETCH=0 waits first). The matmul and attention tests (the kernels' code moved),
+# then decode speed with it on and off, alternating, on both
 # synthetic 4B models, and the kernel alone (bench_cuda_matmul: back-to-back matmuls, where it should not matter).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source bench/gpu_calls/call_lib.sh
 use_pack
-timeout 150 test_cuda --gtest_filter='CudaMatmul*' > $OUT/matmul_tests.txt 2>&1; echo "matmul tests exit $?"
+timeout 150 test_cuda --gtest_filter='CudaMatmul*:CudaAttention*' > $OUT/matmul_tests.txt 2>&1; echo "matmul tests exit $?"
 grep -E "^\[ +(FAILED|PASSED) +\]|Failure" $OUT/matmul_tests.txt | head -20
 synth_4b_models
 {

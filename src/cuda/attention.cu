@@ -84,7 +84,7 @@ void Attention::launch(const Plan& plan, const float* q, int64_t q_stride, const
     if (layout.n_tokens <= 0) return;
     attn::AttentionArgs args{q, q_stride, static_cast<const uint8_t*>(cache.k), static_cast<const uint8_t*>(cache.v),
                              cache.type, layout, shape, out, out_stride,
-                             plan.n_splits > 0 ? attn::kDecodeMaxSeqTokens : 0};
+                             plan.n_splits > 0 ? attn::kDecodeMaxSeqTokens : 0, prefetch_before_wait()};
     if (plan.n_splits > 0) attn::launch_attention_decode(args, plan.n_splits, plan.scratch, stream);
     // A batch of at most kDecodeMaxSeqTokens tokens has no sequence longer than that: all went to decode.
     if (layout.n_tokens > args.decode_max_seq_tokens) {

@@ -139,6 +139,7 @@ struct AttentionArgs {
     float* out;
     int64_t out_stride;
     int decode_max_seq_tokens;
+    bool prefetch = false;  // the decode kernel asks L2 for its span's K/V before the grid dependency wait
 };
 
 // Largest group (n_heads / n_kv_heads) the decode kernel takes; larger ones go through the tiled kernel.

@@ -94,10 +94,11 @@ __host__ __device__ constexpr size_t decode_smem_floats(int G, int dim) {
 template <quant::DType kType, int kDim, int kGMax>
 __global__ void __launch_bounds__(kThreads) decode_kernel(AttentionArgs a, int n_splits, float* part_acc,
                                                           float* part_ml) {
-    grid_dependency_sync();
     constexpr int kCols = kDim / 32;  // output columns per lane: lane, lane + 32, ..
     // V rows loaded before their FMAs: enough bytes in flight per warp without spilling (32 floats of registers).
     constexpr int kRowsInFlight = kCols > 4 ? 4 : kCols > 2 ? 8 : 16;
+    // Before the wait, only what the step's host upload wrote (the layout) is read: the previous kernel may still
+    // be writing q and this step's K/V rows.
     const DeviceKvLayout& L = a.layout;
     const int t = int(blockIdx.x), g = int(blockIdx.y), split = int(blockIdx.z);
     if (!is_decode_token(L.token_seq, L.n_tokens, t, a.decode_max_seq_tokens)) return;
@@ -110,6 +111,17 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(AttentionArgs a, int n
     const int32_t per_split = (end - first + n_splits - 1) / n_splits;
     const int32_t span_begin = min(end, first + split * per_split);
     const int32_t span_end = min(end, span_begin + per_split);
+    // The span's K and V heads asked of L2 while the previous kernel finishes: the first K loads and every V
+    // round trip below then wait on L2, not memory. (A row the previous kernel is writing may be fetched early:
+    // L2 is where its write lands, so the loads after the wait still see it.)
+    if (a.prefetch) {
+        for (int32_t pos = span_begin + int32_t(threadIdx.x); pos < span_end; pos += kThreads) {
+            const size_t off = size_t(kv_row(L, seq, pos)) * row_bytes + size_t(g) * kv_head_bytes<kType>(kDim);
+            prefetch_l2(a.k + off, kv_head_bytes<kType>(kDim));
+            prefetch_l2(a.v + off, kv_head_bytes<kType>(kDim));
+        }
+    }
+    grid_dependency_sync();
 
     extern __shared__ float4 smem4[];
     float* q_s = reinterpret_cast<float*>(smem4);

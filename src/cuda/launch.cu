@@ -18,6 +18,11 @@ bool dependent_launch_enabled() {
     return on;
 }
 
+bool prefetch_before_wait() {
+    static const bool on = !switch_off("HOTROD_CUDA_PREFETCH");
+    return on;
+}
+
 int sm_count() {
     static const int n = [] {
         int device = 0, count = 0;

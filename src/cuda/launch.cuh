@@ -43,6 +43,10 @@ __device__ __forceinline__ void prefetch_l2_warp(const void* p, size_t bytes, in
 // Whether launches carry the attribute: the current device is compute 9.0+ and HOTROD_CUDA_PDL is not 0.
 bool dependent_launch_enabled();
 
+// Whether kernels ask L2 for data no kernel of the step writes (weights, past K/V rows) before their
+// grid_dependency_sync(), on by default; HOTROD_CUDA_PREFETCH=0 waits first.
+bool prefetch_before_wait();
+
 // The current device's SM count, read once (hotrod drives one GPU a process), for kernels that size their grids
 // to the card.
 int sm_count();

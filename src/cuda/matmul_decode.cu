@@ -41,7 +41,7 @@ struct DecodeTarget {
 struct DecodeTargets {
     DecodeTarget t[kMaxSharedOuts];
     int n = 0;
-    bool prefetch = true;  // the warp's weight rows asked of L2 before the grid dependency wait (prefetch_first)
+    bool prefetch = true;  // the warp's weight rows asked of L2 before the grid dependency wait (prefetch_before_wait)
 };
 
 // The target blockIdx.x falls in, and the block's index within it. Unrolled selects, not an indexed read: the
@@ -342,12 +342,6 @@ template <quant::DType T, int NR>
 constexpr int wide_group() {
     return NR <= 2 && Format<T>::kParts == 16 ? 16 : default_group<T>();
 }
-// Whether the decode kernels ask L2 for their weight rows before waiting on the previous kernel (weights are never
-// written by a step, so reading them early is safe). HOTROD_CUDA_PREFETCH=0 waits first, as before 2026-12-07.
-bool prefetch_first() {
-    static const bool on = !switch_off("HOTROD_CUDA_PREFETCH");
-    return on;
-}
 bool wide_groups() {
     static const bool wide = switch_is("HOTROD_CUDA_DECODE_GROUP", "16");
     return wide;
@@ -370,7 +364,7 @@ void matmul_decode_quant(std::span<const DeviceWeight> ws, std::span<const Devic
         blocks += grid_for(ws[i].n_out);
     }
     targets.n = int(ws.size());
-    targets.prefetch = prefetch_first();
+    targets.prefetch = prefetch_before_wait();
     const bool known = visit_block_type(ws[0].type, [&](auto type) {
         constexpr quant::DType T = decltype(type)::value;
         with_row_count(n_rows, [&](auto nr) {
@@ -395,7 +389,7 @@ void matmul_decode_float(const DeviceWeight& w, const DeviceRows& x, const Devic
         with_row_count(x.n_rows, [&](auto nr) {
             launch_kernel(decode_float_kernel<T, decltype(nr)::value>, grid_for(w.n_out), kWarpsPerBlock * 32,
                           0, stream, static_cast<const uint8_t*>(w.data), w.row_bytes, w.n_out, w.n_in,
-                          x.data, x.stride, int(x.n_rows), y.data, y.stride, prefetch_first());
+                          x.data, x.stride, int(x.n_rows), y.data, y.stride, prefetch_before_wait());
         });
     });
     if (!known) throw std::invalid_argument("matmul_decode_float: not a float format");
