@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Call P (after O on the same machine, or in the same command: it uses O's unpacked pack; carry nothing more):
 # the decode matmuls ask L2 for their weight rows, the decode attention for its span's K/V rows, before the grid
-# dependency wait (HOTROD_CUDA_PREFETCH=0 waits first). The matmul and attention tests (the kernels' code moved),
+# dependency wait (HOTROD_CUDA_PREFETCH=0 waits first), and the decode attention's 16-byte V loads
+# (HOTROD_CUDA_ATTN_VEC=0: an element a lane). The matmul and attention tests (the kernels' code moved),
 # then decode speed with it on and off, alternating, on both
 # synthetic 4B models, and the kernel alone (bench_cuda_matmul: back-to-back matmuls, where it should not matter).
 set -uo pipefail
@@ -13,7 +14,7 @@ grep -E "^\[ +(FAILED|PASSED) +\]|Failure" $OUT/matmul_tests.txt | head -20
 synth_4b_models
 {
 for m in q3:$q3 q35:$q35; do
-  for sw in X=1 HOTROD_CUDA_PREFETCH=0 X=1 HOTROD_CUDA_PREFETCH=0; do
+  for sw in X=1 HOTROD_CUDA_PREFETCH=0 HOTROD_CUDA_ATTN_VEC=0 X=1 HOTROD_CUDA_PREFETCH=0 HOTROD_CUDA_ATTN_VEC=0; do
     echo "${m%%:*} [$sw] $(env $sw timeout 60 hotrod perf -m ${m#*:} -p 512 -n 128 -r 3 --device cuda 2>&1 | grep -E "^(pp|tg)" | tr '\n' ' ')"
   done
 done

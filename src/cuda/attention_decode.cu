@@ -3,7 +3,8 @@
 // over one split of the token's visible positions, so each K/V row it reads serves all G heads. Inside a block
 // the 4 warps take interleaved chunks of 32 positions: a lane computes the G scores of its position (its own K
 // row, 16-byte loads), the warp keeps an online softmax per head, then every lane accumulates its head_dim / 32
-// output columns over the chunk's V rows (coalesced). The warps' states merge in shared memory; with one split
+// output columns over the chunk's V rows (coalesced; an F16 cache at head_dim 64/128/256 reads V 16 bytes a
+// lane instead, 8 columns a lane: add_v_vec). The warps' states merge in shared memory; with one split
 // that is the output, else a partial (max, sum, unnormalised output) that combine_kernel merges by log-sum-exp.
 #include <algorithm>
 #include <stdexcept>
@@ -12,6 +13,7 @@
 #include "cuda/attention_common.cuh"
 #include "cuda/check.h"
 #include "cuda/launch.cuh"
+#include "cuda/switches.h"
 
 namespace hotrod::cuda::attn {
 
@@ -85,16 +87,82 @@ __device__ __forceinline__ void k_scores(const uint8_t* k_cache, size_t row_byte
     }
 }
 
+// The 16-byte V path (HOTROD_CUDA_ATTN_VEC=0 keeps the element path): an F16 cache at a head_dim whose head is a
+// whole number of 16-byte words per lane group (kDim / 8 lanes a row).
+template <quant::DType kType, int kDim>
+constexpr bool vec_v_fits() {
+    return kType == quant::DType::F16 && (kDim == 64 || kDim == 128 || kDim == 256);
+}
+
+__device__ __forceinline__ void halves8_to_float(const uint4& w, float (&f)[8]) {
+    const unsigned words[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        const float2 v = __half22float2(*reinterpret_cast<const __half2*>(&words[i]));
+        f[2 * i] = v.x;
+        f[2 * i + 1] = v.y;
+    }
+}
+
+// One chunk's V rows (row j held by lane j, its weight p[h] too) into acc, 16 bytes a load: kDim / 8 lanes cover a
+// row's head, so one load instruction takes 32 / (kDim / 8) rows, and 8 loads go out before their FMAs (two
+// rounds at head_dim 128, where the element path takes four, with an eighth of its load instructions). A lane
+// sums its rows for 8 columns, 8 (lane % (kDim / 8)) on; reduce_v_vec adds the lanes sharing those columns.
+template <int kDim, int kGMax>
+__device__ __forceinline__ void add_v_vec(const uint8_t* v_cache, size_t row_bytes, int g, int32_t row,
+                                          const float (&p)[kGMax], int G, int n_valid, int lane,
+                                          float (&acc)[kGMax][8]) {
+    constexpr int kLanesPerRow = kDim / 8, kRowsPerLoad = 32 / kLanesPerRow, kLoads = 8;
+    const int sub = lane / kLanesPerRow;
+    const size_t col_bytes = size_t(g) * kDim * 2 + size_t(16 * (lane % kLanesPerRow));
+    for (int j0 = 0; j0 < n_valid; j0 += kLoads * kRowsPerLoad) {  // j0 + 7 * kRowsPerLoad + sub stays < 32
+        uint4 w[kLoads];
+#pragma unroll
+        for (int i = 0; i < kLoads; ++i) {
+            const int32_t row_j = __shfl_sync(kFullMask, row, j0 + i * kRowsPerLoad + sub);
+            w[i] = *reinterpret_cast<const uint4*>(v_cache + size_t(row_j) * row_bytes + col_bytes);
+        }
+#pragma unroll
+        for (int i = 0; i < kLoads; ++i) {
+            float vf[8];
+            halves8_to_float(w[i], vf);
+#pragma unroll
+            for (int h = 0; h < kGMax; ++h) {
+                if (h < G) {
+                    const float pj = __shfl_sync(kFullMask, p[h], j0 + i * kRowsPerLoad + sub);
+#pragma unroll
+                    for (int c = 0; c < 8; ++c) acc[h][c] += pj * vf[c];
+                }
+            }
+        }
+    }
+}
+
+// The lanes holding the same 8 columns (kDim / 8 apart) summed: every lane then holds its columns' total.
+template <int kDim, int kGMax>
+__device__ __forceinline__ void reduce_v_vec(float (&acc)[kGMax][8]) {
+#pragma unroll
+    for (int off = kDim / 8; off < 32; off *= 2) {
+#pragma unroll
+        for (int h = 0; h < kGMax; ++h) {
+#pragma unroll
+            for (int c = 0; c < 8; ++c) acc[h][c] += __shfl_xor_sync(kFullMask, acc[h][c], off);
+        }
+    }
+}
+
 // Shared memory (floats): q_s [G][kDim], then each warp's accumulators [kWarps][G][kDim], then its (max, sum)
 // [kWarps][G][2]. At G 8, head_dim 256: 41 KiB, inside the default 48 KiB.
 __host__ __device__ constexpr size_t decode_smem_floats(int G, int dim) {
     return size_t(G) * dim * (1 + kWarps) + size_t(kWarps) * G * 2;
 }
 
-template <quant::DType kType, int kDim, int kGMax>
+template <quant::DType kType, int kDim, int kGMax, bool kVec>
 __global__ void __launch_bounds__(kThreads) decode_kernel(AttentionArgs a, int n_splits, float* part_acc,
                                                           float* part_ml) {
-    constexpr int kCols = kDim / 32;  // output columns per lane: lane, lane + 32, ..
+    static_assert(!kVec || vec_v_fits<kType, kDim>(), "the 16-byte V path needs an F16 head of 64, 128 or 256");
+    // Output columns a lane accumulates: lane, lane + 32, .. on the element path; 8 on the 16-byte path.
+    constexpr int kCols = kVec ? 8 : kDim / 32;
     // V rows loaded before their FMAs: enough bytes in flight per warp without spilling (32 floats of registers).
     constexpr int kRowsInFlight = kCols > 4 ? 4 : kCols > 2 ? 8 : 16;
     // Before the wait, only what the step's host upload wrote (the layout) is read: the previous kernel may still
@@ -158,36 +226,47 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(AttentionArgs a, int n
                 for (int c = 0; c < kCols; ++c) acc[h][c] *= alpha;
             }
         }
-        // V: kRowsInFlight rows' loads issued together, then their FMAs. Lanes past the span hold a valid row and
-        // p = 0, so a group may run past n_valid.
+        // V: a batch of rows' loads issued together, then their FMAs (kRowsInFlight rows on the element path).
+        // Lanes past the span hold a valid row and p = 0, so a batch may run past n_valid.
         const int n_valid = min(32, int(span_end - c0));
-        for (int j0 = 0; j0 < n_valid; j0 += kRowsInFlight) {
-            float v[kRowsInFlight][kCols];
+        if constexpr (kVec) {
+            add_v_vec<kDim, kGMax>(a.v, row_bytes, g, row, p, G, n_valid, lane, acc);
+        } else {
+            for (int j0 = 0; j0 < n_valid; j0 += kRowsInFlight) {
+                float v[kRowsInFlight][kCols];
 #pragma unroll
-            for (int jj = 0; jj < kRowsInFlight; ++jj) {
-                const int32_t row_j = __shfl_sync(kFullMask, row, j0 + jj);
+                for (int jj = 0; jj < kRowsInFlight; ++jj) {
+                    const int32_t row_j = __shfl_sync(kFullMask, row, j0 + jj);
 #pragma unroll
-                for (int c = 0; c < kCols; ++c) v[jj][c] = load_elem<kType, kDim>(a.v, row_bytes, row_j, g, c, lane);
-            }
+                    for (int c = 0; c < kCols; ++c) v[jj][c] = load_elem<kType, kDim>(a.v, row_bytes, row_j, g, c, lane);
+                }
 #pragma unroll
-            for (int jj = 0; jj < kRowsInFlight; ++jj) {
+                for (int jj = 0; jj < kRowsInFlight; ++jj) {
 #pragma unroll
-                for (int h = 0; h < kGMax; ++h) {
-                    if (h < G) {
-                        const float pj = __shfl_sync(kFullMask, p[h], j0 + jj);
+                    for (int h = 0; h < kGMax; ++h) {
+                        if (h < G) {
+                            const float pj = __shfl_sync(kFullMask, p[h], j0 + jj);
 #pragma unroll
-                        for (int c = 0; c < kCols; ++c) acc[h][c] += pj * v[jj][c];
+                            for (int c = 0; c < kCols; ++c) acc[h][c] += pj * v[jj][c];
+                        }
                     }
                 }
             }
         }
     }
 
+    if constexpr (kVec) reduce_v_vec<kDim, kGMax>(acc);
 #pragma unroll
     for (int h = 0; h < kGMax; ++h) {
         if (h < G) {
 #pragma unroll
-            for (int c = 0; c < kCols; ++c) acc_s[(warp * G + h) * kDim + 32 * c + lane] = acc[h][c];
+            for (int c = 0; c < kCols; ++c) {
+                if constexpr (kVec) {
+                    if (lane < kDim / 8) acc_s[(warp * G + h) * kDim + 8 * lane + c] = acc[h][c];
+                } else {
+                    acc_s[(warp * G + h) * kDim + 32 * c + lane] = acc[h][c];
+                }
+            }
             if (lane == 0) {
                 ml_s[(warp * G + h) * 2] = m[h];
                 ml_s[(warp * G + h) * 2 + 1] = l[h];
@@ -247,12 +326,24 @@ __global__ void combine_kernel(AttentionArgs a, int n_splits, const float* part_
     a.out[int64_t(t) * a.out_stride + int64_t(head) * dim + d] = sum > 0.0f ? o / sum : 0.0f;
 }
 
+bool vec_v_on() {
+    static const bool on = !switch_off("HOTROD_CUDA_ATTN_VEC");
+    return on;
+}
+
 template <quant::DType kType, int kDim, int kGMax>
 void launch(const AttentionArgs& a, int n_splits, float* part_acc, float* part_ml, cudaStream_t stream) {
     const int G = a.shape.n_heads / a.shape.n_kv_heads;
     const dim3 grid(unsigned(a.layout.n_tokens), unsigned(a.shape.n_kv_heads), unsigned(n_splits));
     const size_t smem = decode_smem_floats(G, kDim) * sizeof(float);
-    launch_kernel(decode_kernel<kType, kDim, kGMax>, grid, kThreads, smem, stream, a, n_splits, part_acc,
+    if constexpr (vec_v_fits<kType, kDim>()) {
+        if (vec_v_on()) {
+            launch_kernel(decode_kernel<kType, kDim, kGMax, true>, grid, kThreads, smem, stream, a, n_splits,
+                          part_acc, part_ml);
+            return;
+        }
+    }
+    launch_kernel(decode_kernel<kType, kDim, kGMax, false>, grid, kThreads, smem, stream, a, n_splits, part_acc,
                   part_ml);
 }
 
