@@ -19,41 +19,11 @@
 #include "cuda/launch.cuh"
 #include "cuda/switches.h"
 #include "cuda/matmul_dispatch.cuh"
+#include "cuda/matmul_decode.cuh"
 #include "cuda/matmul_kernels.h"
 
 namespace hotrod::cuda::detail {
 namespace {
-
-constexpr int kWarpsPerBlock = 4;  // output rows per thread block
-
-// The matrices one launch multiplies by the same x (matmul_shared's q/k/v or gate/up, or one matrix): each takes a
-// contiguous range of the grid's thread blocks, from first_block on. One launch instead of three or two, and the
-// small k/v matrices' blocks fill the card beside q's instead of each running as a thin grid of its own.
-struct DecodeTarget {
-    const uint8_t* w = nullptr;
-    size_t row_bytes = 0;
-    int64_t n_out = 0;
-    float* y = nullptr;
-    int64_t y_stride = 0;
-    int64_t first_block = 0;
-    bool accumulate = false;  // y += W x (a residual add in the epilogue)
-};
-struct DecodeTargets {
-    DecodeTarget t[kMaxSharedOuts];
-    int n = 0;
-    bool prefetch = true;  // the warp's weight rows asked of L2 before the grid dependency wait (prefetch_before_wait)
-};
-
-// The target blockIdx.x falls in, and the block's index within it. Unrolled selects, not an indexed read: the
-// kernel parameters stay in constant memory.
-__device__ __forceinline__ DecodeTarget pick_target(const DecodeTargets& tg, int64_t& block) {
-    DecodeTarget d = tg.t[0];
-#pragma unroll
-    for (int i = 1; i < kMaxSharedOuts; ++i)
-        if (i < tg.n && int64_t(blockIdx.x) >= tg.t[i].first_block) d = tg.t[i];
-    block = int64_t(blockIdx.x) - d.first_block;
-    return d;
-}
 
 // A Partial (a few ints) through __shfl_xor_sync, word by word.
 template <class P>
@@ -65,12 +35,6 @@ __device__ __forceinline__ P shfl_xor_partial(P p, int lane_mask) {
     for (int i = 0; i < int(sizeof(P) / 4); ++i) words[i] = __shfl_xor_sync(0xffffffffu, words[i], lane_mask);
     memcpy(&p, words, sizeof(P));
     return p;
-}
-
-__device__ __forceinline__ float warp_sum(float v) {
-#pragma unroll
-    for (int off = 16; off > 0; off /= 2) v += __shfl_xor_sync(0xffffffffu, v, off);
-    return v;
 }
 
 // Lanes a block by default: enough for each to take 4 parts (see the top).
@@ -301,18 +265,6 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     }
 }
 
-// Calls fn(std::integral_constant<int, NR>{}) for the smallest compiled NR >= n_rows.
-template <class Fn>
-void with_row_count(int64_t n_rows, Fn&& fn) {
-    static_assert(kMaxDecodeRows == 16, "compiled row counts end at kMaxDecodeRows");
-    if (n_rows <= 1) fn(std::integral_constant<int, 1>{});
-    else if (n_rows <= 2) fn(std::integral_constant<int, 2>{});
-    else if (n_rows <= 4) fn(std::integral_constant<int, 4>{});
-    else if (n_rows <= 8) fn(std::integral_constant<int, 8>{});
-    else fn(std::integral_constant<int, 16>{});
-}
-
-unsigned grid_for(int64_t n_out) { return unsigned((n_out + kWarpsPerBlock - 1) / kWarpsPerBlock); }
 
 // Which decode kernel. By default the formats whose blocks keep every word aligned (Format::kAlign 4: Q4_K, Q5_K)
 // read their whole words straight from global memory (the plain kernel), and the formats read in 2-byte pieces
@@ -365,6 +317,11 @@ void matmul_decode_quant(std::span<const DeviceWeight> ws, std::span<const Devic
     }
     targets.n = int(ws.size());
     targets.prefetch = prefetch_before_wait();
+    if (ws[0].type == quant::DType::Q4_K && decode_kind() == DecodeKind::ByFormat && !wide_groups() &&
+        matmul_decode_q4k_takes(targets)) {
+        matmul_decode_q4k(targets, blocks, ws[0].n_in / quant::QK_K, x_q, x_row_bytes, n_rows, stream);
+        return;
+    }
     const bool known = visit_block_type(ws[0].type, [&](auto type) {
         constexpr quant::DType T = decltype(type)::value;
         with_row_count(n_rows, [&](auto nr) {

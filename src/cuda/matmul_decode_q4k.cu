@@ -1,0 +1,131 @@
+// The decode matmul for Q4_K weights, a 32-byte chunk of quants a lane: the general decode kernel
+// (matmul_decode.cu) gives a lane 16 elements a part, four parts a super-block, and each part decodes two 6-bit
+// scales and mins and reads its quants and activations 4 bytes at a time; at one token row its instructions, not
+// the weight reads, come close to bounding it (~35 a 16 elements). Here a lane takes chunk c of a super-block: the
+// super-block's 16-byte head (d, dmin, 12 scale bytes) and its 32 quant bytes in three 16-byte loads, two scale /
+// min decodes (sub-blocks 2c and 2c + 1) for 64 elements, sixteen dp4a. Four lanes a super-block, eight
+// super-blocks a warp step, one warp an output row. The sums are the reference's: each lane's integer sums (scale
+// times dot, min times the activation's group sums) added exactly over the block's four lanes by xor shuffles,
+// then the one float combine a super-block of Format<Q4_K>::finish, so every block term is the CPU's bit for bit
+// and only the float additions over blocks are in another order.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "cuda/formats_k.cuh"
+#include "cuda/launch.cuh"
+#include "cuda/matmul_decode.cuh"
+#include "cuda/switches.h"
+#include "quant/blocks.h"
+
+namespace hotrod::cuda::detail {
+namespace {
+
+constexpr int kLanesPerBlock = 4;                    // one a 64-element chunk of a super-block
+constexpr int kBlocksPerStep = 32 / kLanesPerBlock;  // super-blocks a warp step
+
+// Chunk c of activation block xb against the chunk's quant words q[0..7] (bytes 32c .. 32c + 31 of qs): low nibbles
+// are elements 64c + 4i .. (sub-block 2c), high nibbles 64c + 32 + 4i .. (sub-block 2c + 1).
+__device__ __forceinline__ void chunk_dots(const uint32_t (&q)[8], const quant::BlockQ8_K* xb, int c, int& dot_lo,
+                                           int& dot_hi) {
+    const int* a = reinterpret_cast<const int*>(xb->qs + 64 * c);
+    dot_lo = 0;
+    dot_hi = 0;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+        dot_lo = __dp4a(int(q[i] & 0x0F0F0F0Fu), a[i], dot_lo);
+        dot_hi = __dp4a(int((q[i] >> 4) & 0x0F0F0F0Fu), a[8 + i], dot_hi);
+    }
+}
+
+// Group sums of sub-blocks 2c and 2c + 1 (groups 4c, 4c + 1 and 4c + 2, 4c + 3 of 16 elements): two 4-byte loads.
+__device__ __forceinline__ void chunk_bsums(const quant::BlockQ8_K* xb, int c, int& lo, int& hi) {
+    const uint32_t* b = reinterpret_cast<const uint32_t*>(xb->bsums + 4 * c);  // 4-byte aligned: 260 + 8c
+    const uint32_t w0 = b[0], w1 = b[1];
+    lo = int(int16_t(w0 & 0xFFFFu)) + int(int16_t(w0 >> 16));
+    hi = int(int16_t(w1 & 0xFFFFu)) + int(int16_t(w1 >> 16));
+}
+
+template <int NR>
+__global__ void __launch_bounds__(kWarpsPerBlock * 32)
+    decode_q4k_kernel(DecodeTargets targets, int64_t n_blocks, const uint8_t* __restrict__ x, size_t x_row_bytes,
+                      int n_rows) {
+    using F = Format<quant::DType::Q4_K>;
+    int64_t block = 0;
+    const DecodeTarget target = pick_target(targets, block);
+    const int64_t r = block * kWarpsPerBlock + int64_t(threadIdx.x / 32);
+    if (r >= target.n_out) return;  // uniform over the warp; it reads and writes nothing
+    const int lane = int(threadIdx.x % 32);
+    const int c = lane % kLanesPerBlock;
+    const uint8_t* __restrict__ w_row = target.w + r * target.row_bytes;
+    if (targets.prefetch) prefetch_l2_warp(w_row, target.row_bytes, lane);
+    grid_dependency_sync();
+
+    const quant::BlockQ8_K* x_rows[NR];
+    float acc[NR];
+#pragma unroll
+    for (int t = 0; t < NR; ++t) {
+        x_rows[t] = reinterpret_cast<const quant::BlockQ8_K*>(x + size_t(min(t, n_rows - 1)) * x_row_bytes);
+        acc[t] = 0.0f;
+    }
+
+    for (int64_t b0 = 0; b0 < n_blocks; b0 += kBlocksPerStep) {
+        const int64_t b = b0 + lane / kLanesPerBlock;
+        const bool valid = b < n_blocks;
+        const int64_t bc = valid ? b : n_blocks - 1;  // a whole group is valid or not: its result is dropped
+        // 16-byte loads: blocks are 144 bytes and rows a whole number of blocks from a 16-byte aligned start.
+        const uint4* wb = reinterpret_cast<const uint4*>(w_row + bc * F::kBytes);
+        const uint4 head = wb[0];  // d | dmin (x), scales 0..3 (y), 4..7 (z), 8..11 (w)
+        const uint4 q01 = wb[1 + 2 * c], q23 = wb[2 + 2 * c];
+        const uint32_t q[8] = {q01.x, q01.y, q01.z, q01.w, q23.x, q23.y, q23.z, q23.w};
+        int sc_lo, mn_lo, sc_hi, mn_hi;
+        k_detail::scale_min_k4_words(head.y, head.z, head.w, 2 * c, sc_lo, mn_lo);
+        k_detail::scale_min_k4_words(head.y, head.z, head.w, 2 * c + 1, sc_hi, mn_hi);
+#pragma unroll
+        for (int t = 0; t < NR; ++t) {
+            const quant::BlockQ8_K* xb = x_rows[t] + bc;
+            int dot_lo, dot_hi, bs_lo, bs_hi;
+            chunk_dots(q, xb, c, dot_lo, dot_hi);
+            chunk_bsums(xb, c, bs_lo, bs_hi);
+            int sum_q = sc_lo * dot_lo + sc_hi * dot_hi;
+            int sum_min = mn_lo * bs_lo + mn_hi * bs_hi;
+#pragma unroll
+            for (int off = 1; off < kLanesPerBlock; off *= 2) {
+                sum_q += __shfl_xor_sync(0xffffffffu, sum_q, off);
+                sum_min += __shfl_xor_sync(0xffffffffu, sum_min, off);
+            }
+            if (valid && t % kLanesPerBlock == c)
+                acc[t] += k_detail::combine_affine(xb->d, uint16_t(head.x & 0xFFFFu), uint16_t(head.x >> 16), sum_q,
+                                                   sum_min);
+        }
+    }
+
+#pragma unroll
+    for (int t = 0; t < NR; ++t) {
+        const float sum = warp_sum(acc[t]);
+        if (lane == t % 32 && t < n_rows) {
+            float* out = target.y + t * target.y_stride + r;
+            *out = target.accumulate ? *out + sum : sum;
+        }
+    }
+}
+
+}  // namespace
+
+bool matmul_decode_q4k_takes(const DecodeTargets& targets) {
+    static const bool on = !switch_off("HOTROD_CUDA_DECODE_Q4K");
+    if (!on) return false;
+    for (int i = 0; i < targets.n; ++i)
+        if (reinterpret_cast<uintptr_t>(targets.t[i].w) % 16 != 0 || targets.t[i].row_bytes % 16 != 0) return false;
+    return true;
+}
+
+void matmul_decode_q4k(const DecodeTargets& targets, int64_t grid_blocks, int64_t n_blocks, const void* x_q,
+                       size_t x_row_bytes, int64_t n_rows, cudaStream_t stream) {
+    with_row_count(n_rows, [&](auto nr) {
+        launch_kernel(decode_q4k_kernel<decltype(nr)::value>, unsigned(grid_blocks), kWarpsPerBlock * 32, 0, stream,
+                      targets, n_blocks, static_cast<const uint8_t*>(x_q), x_row_bytes, int(n_rows));
+    });
+}
+
+}  // namespace hotrod::cuda::detail
