@@ -64,8 +64,9 @@ void with_row_count(int64_t n_rows, Fn&& fn) {
 // The Q4_K kernel of matmul_decode_q4k.cu: takes a launch unless HOTROD_CUDA_DECODE_Q4K=0 or a matrix is not
 // 16-byte aligned (its rows are then read by the general kernel).
 bool matmul_decode_q4k_takes(const DecodeTargets& targets);
-void matmul_decode_q4k(const DecodeTargets& targets, int64_t grid_blocks, int64_t n_blocks, const void* x_q,
-                       size_t x_row_bytes, int64_t n_rows, cudaStream_t stream);
+// Its grid is its own (a warp may take several rows): targets' first_block is recomputed.
+void matmul_decode_q4k(const DecodeTargets& targets, int64_t n_blocks, const void* x_q, size_t x_row_bytes,
+                       int64_t n_rows, cudaStream_t stream);
 
 inline unsigned grid_for(int64_t n_out) { return unsigned((n_out + kWarpsPerBlock - 1) / kWarpsPerBlock); }
 
