@@ -130,10 +130,10 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
 }
 
 // Rows a warp takes: the fewest of 1, 2, 4 that keep nine tenths of the warp's steps' lane groups busy (a row of
-// ten super-blocks: 4; Qwen3-4B's 9728 inputs, 38: 1). Beyond two token rows, one: the activation reads and dot
-// products then outweigh the weight reads, and the warp count is what hides their latency.
+// ten super-blocks: 4; Qwen3-4B's 9728 inputs, 38: 1). Beyond four token rows, one: R x NR accumulators and as
+// many warp sums at the end, and enough dot products a block that the warp count, not idle lanes, decides.
 int rows_per_warp(int n_blocks, int64_t n_rows) {
-    if (n_rows > 2) return 1;
+    if (n_rows > 4) return 1;
     for (const int r : {1, 2}) {
         const int items = r * n_blocks, slots = (items + kBlocksPerStep - 1) / kBlocksPerStep * kBlocksPerStep;
         if (10 * items >= 9 * slots) return r;
