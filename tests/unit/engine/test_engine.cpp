@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cpu/argmax_cpu_backend.h"
 #include "cpu/cpu_backend.h"
 #include "engine/engine.h"
 #include "engine_test_util.h"
@@ -90,10 +91,7 @@ TEST(Engine, ConcurrentRequestsGetTheTextTheyGetAlone) {
 // Greedy-only steps (every row plain greedy: the model returns arg-max ids, not rows) on a backend that prefers
 // them, here the CPU backend told so: the same tokens and text as the sampler's pick from the rows, for requests
 // alone and batched, and a request with a penalty in the batch (rows again) changes nothing for the others.
-struct ArgmaxCpuBackend : cpu::CpuBackend {
-    using cpu::CpuBackend::CpuBackend;
-    bool prefers_argmax_rows() const override { return true; }
-};
+using hotrod::test::ArgmaxCpuBackend;
 
 TEST(Engine, GreedyIdStepsGiveTheSampledTokens) {
     LOADED_OR_SKIP(l);

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "cpu/argmax_cpu_backend.h"
 #include "cpu/cpu_backend.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
@@ -23,11 +24,7 @@ namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-// The CPU backend as a device backend would be for greedy-only steps (argmax_rows preferred to the rows).
-struct ArgmaxCpuBackend : cpu::CpuBackend {
-    using cpu::CpuBackend::CpuBackend;
-    bool prefers_argmax_rows() const override { return true; }
-};
+using hotrod::test::ArgmaxCpuBackend;
 
 TEST(GreedyIds, ArgmaxRowsReference) {
     cpu::CpuBackend be(1);
