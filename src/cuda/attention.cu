@@ -11,6 +11,7 @@
 #include "cuda/attention_common.cuh"
 #include "cuda/check.h"
 #include "cuda/launch.cuh"
+#include "quant/blocks.h"
 
 namespace hotrod::cuda {
 
@@ -78,13 +79,25 @@ bool Attention::scratch_fits(const DeviceKvCache& cache, const DeviceKvLayout& l
     return floats * sizeof(float) <= scratch_bytes_;
 }
 
+bool Attention::quantizes_output(const Plan& plan, const AttentionShape& shape, std::span<const int32_t> token_seq) {
+    if (plan.n_splits <= 0 || token_seq.empty() || shape.n_kv_heads <= 0) return false;
+    if ((int64_t(shape.n_heads / shape.n_kv_heads) * shape.head_dim) % quant::QK_K != 0) return false;
+    size_t run = 0;
+    for (size_t i = 0; i < token_seq.size(); ++i) {
+        run = i > 0 && token_seq[i] == token_seq[i - 1] ? run + 1 : 1;
+        if (run > size_t(attn::kDecodeMaxSeqTokens)) return false;
+    }
+    return true;
+}
+
 void Attention::launch(const Plan& plan, const float* q, int64_t q_stride, const DeviceKvCache& cache,
                        const DeviceKvLayout& layout, const AttentionShape& shape, float* out, int64_t out_stride,
-                       cudaStream_t stream) {
+                       cudaStream_t stream, void* act_q, size_t act_row_bytes) {
     if (layout.n_tokens <= 0) return;
     attn::AttentionArgs args{q, q_stride, static_cast<const uint8_t*>(cache.k), static_cast<const uint8_t*>(cache.v),
                              cache.type, layout, shape, out, out_stride,
-                             plan.n_splits > 0 ? attn::kDecodeMaxSeqTokens : 0, prefetch_before_wait()};
+                             plan.n_splits > 0 ? attn::kDecodeMaxSeqTokens : 0, prefetch_before_wait(), act_q,
+                             act_row_bytes};
     if (plan.n_splits > 0) attn::launch_attention_decode(args, plan.n_splits, plan.scratch, stream);
     // A batch of at most kDecodeMaxSeqTokens tokens has no sequence longer than that: all went to decode.
     if (layout.n_tokens > args.decode_max_seq_tokens) {

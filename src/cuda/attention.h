@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "quant/types.h"
 
@@ -101,9 +102,13 @@ public:
     Plan plan(const DeviceKvCache& cache, const DeviceKvLayout& layout, const AttentionShape& shape);
     // Whether plan() would keep the current scratch (a growth frees the old one, which deferred launches may name).
     bool scratch_fits(const DeviceKvCache& cache, const DeviceKvLayout& layout, const AttentionShape& shape);
+    // act_q (where quantizes_output): out's rows also written as Q8_K rows act_row_bytes apart, for the next matmul.
     static void launch(const Plan& plan, const float* q, int64_t q_stride, const DeviceKvCache& cache,
                        const DeviceKvLayout& layout, const AttentionShape& shape, float* out, int64_t out_stride,
-                       cudaStream_t stream);
+                       cudaStream_t stream, void* act_q = nullptr, size_t act_row_bytes = 0);
+    // Whether launch can also write out as Q8_K: every token a decode token (token_seq: each token's sequence,
+    // a sequence's tokens contiguous), the decode kernel planned, a KV head's query heads whole Q8_K blocks.
+    static bool quantizes_output(const Plan& plan, const AttentionShape& shape, std::span<const int32_t> token_seq);
 
 private:
     int decode_splits(const DeviceKvLayout& layout, const AttentionShape& shape);  // 0: no decode kernel

@@ -140,6 +140,11 @@ struct AttentionArgs {
     int64_t out_stride;
     int decode_max_seq_tokens;
     bool prefetch = false;  // the decode kernel asks L2 for its span's K/V before the grid dependency wait
+    // When set (every token a decode token, G x head_dim a multiple of 256): each output row also goes to act_q as
+    // Q8_K blocks (row t act_row_bytes from row t - 1), the next matmul's activations, quantized in the kernel that
+    // writes the row (the decode kernel, or its combine kernel after splits) instead of in a launch of its own.
+    void* act_q = nullptr;
+    size_t act_row_bytes = 0;
 };
 
 // Largest group (n_heads / n_kv_heads) the decode kernel takes; larger ones go through the tiled kernel.

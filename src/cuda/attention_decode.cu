@@ -13,6 +13,7 @@
 #include "cuda/attention_common.cuh"
 #include "cuda/check.h"
 #include "cuda/launch.cuh"
+#include "cuda/quantize_q8_k.cuh"
 #include "cuda/switches.h"
 
 namespace hotrod::cuda::attn {
@@ -149,6 +150,15 @@ __device__ __forceinline__ void reduce_v_vec(float (&acc)[kGMax][8]) {
             for (int c = 0; c < 8; ++c) acc[h][c] += __shfl_xor_sync(kFullMask, acc[h][c], off);
         }
     }
+}
+
+// Columns [col0, col0 + n) of token t's output row (n and col0 multiples of 256), staged in shared memory at src,
+// into a.act_q as Q8_K blocks: a warp a block (quantize_row_q8_k_ref's bytes).
+__device__ __forceinline__ void store_act_q8_k(const AttentionArgs& a, int t, int col0, const float* src, int n,
+                                               int warp, int n_warps, int lane) {
+    auto* row = reinterpret_cast<quant::BlockQ8_K*>(static_cast<uint8_t*>(a.act_q) + size_t(t) * a.act_row_bytes);
+    for (int b = warp; b < n / quant::QK_K; b += n_warps)
+        quantize_q8_k_block(src + quant::QK_K * b, row + col0 / quant::QK_K + b, lane);
 }
 
 // Shared memory (floats): q_s [G][kDim], then each warp's accumulators [kWarps][G][kDim], then its (max, sum)
@@ -290,7 +300,9 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(AttentionArgs a, int n
             o += f * acc_s[(w * G + h) * kDim + d];
         }
         if (n_splits == 1) {
-            a.out[int64_t(t) * a.out_stride + int64_t(g * G + h) * kDim + d] = sum > 0.0f ? o / sum : 0.0f;
+            const float v = sum > 0.0f ? o / sum : 0.0f;
+            a.out[int64_t(t) * a.out_stride + int64_t(g * G + h) * kDim + d] = v;
+            if (a.act_q != nullptr) q_s[e] = v;  // q_s is free: every warp left the chunk loop before the merge
         } else {
             part_acc[(unit * G + h) * kDim + d] = o;
             if (d == 0) {
@@ -299,16 +311,16 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(AttentionArgs a, int n
             }
         }
     }
+    if (n_splits == 1 && a.act_q != nullptr) {
+        __syncthreads();
+        store_act_q8_k(a, t, g * G * kDim, q_s, G * kDim, warp, kWarps, lane);
+    }
 }
 
-// Block (token, head), a thread per output column: out = sum_i e^(m_i - M) o_i / sum_i e^(m_i - M) l_i over the
-// splits i (an empty split has m_i = -inf and weighs nothing). Tokens of the other kernel are left alone.
-__global__ void combine_kernel(AttentionArgs a, int n_splits, const float* part_acc, const float* part_ml,
-                               bool prefill_tokens) {
-    grid_dependency_sync();
-    const DeviceKvLayout& L = a.layout;
-    const int t = int(blockIdx.x), head = int(blockIdx.y), d = int(threadIdx.x);
-    if (is_decode_token(L.token_seq, L.n_tokens, t, a.decode_max_seq_tokens) == prefill_tokens) return;
+// Output column d of head `head` of token t from its splits: sum_i e^(m_i - M) o_i / sum_i e^(m_i - M) l_i over the
+// splits i (an empty split has m_i = -inf and weighs nothing).
+__device__ __forceinline__ float combine_value(const AttentionArgs& a, int n_splits, const float* part_acc,
+                                              const float* part_ml, int t, int head, int d) {
     const int G = a.shape.n_heads / a.shape.n_kv_heads, dim = a.shape.head_dim;
     const int g = head / G, h = head % G;
     const size_t unit0 = (size_t(t) * a.shape.n_kv_heads + g) * n_splits;
@@ -323,7 +335,36 @@ __global__ void combine_kernel(AttentionArgs a, int n_splits, const float* part_
         sum += f * part_ml[u * 2 + 1];
         o += f * part_acc[u * dim + d];
     }
-    a.out[int64_t(t) * a.out_stride + int64_t(head) * dim + d] = sum > 0.0f ? o / sum : 0.0f;
+    return sum > 0.0f ? o / sum : 0.0f;
+}
+
+// Block (token, head), a thread per output column (combine_value). Tokens of the other kernel are left alone.
+__global__ void combine_kernel(AttentionArgs a, int n_splits, const float* part_acc, const float* part_ml,
+                               bool prefill_tokens) {
+    grid_dependency_sync();
+    const DeviceKvLayout& L = a.layout;
+    const int t = int(blockIdx.x), head = int(blockIdx.y), d = int(threadIdx.x);
+    if (is_decode_token(L.token_seq, L.n_tokens, t, a.decode_max_seq_tokens) == prefill_tokens) return;
+    a.out[int64_t(t) * a.out_stride + int64_t(head) * a.shape.head_dim + d] =
+        combine_value(a, n_splits, part_acc, part_ml, t, head, d);
+}
+
+// combine_kernel for decode tokens whose rows also go to a.act_q: block (token, 256 columns of its row), a thread a
+// column, then one warp quantizes the 256 into the row's Q8_K block.
+__global__ void __launch_bounds__(quant::QK_K)
+    combine_quant_kernel(AttentionArgs a, int n_splits, const float* part_acc, const float* part_ml) {
+    grid_dependency_sync();
+    __shared__ float4 vals4[quant::QK_K / 4];
+    float* vals = reinterpret_cast<float*>(vals4);
+    const DeviceKvLayout& L = a.layout;
+    const int t = int(blockIdx.x), col = int(blockIdx.y) * quant::QK_K + int(threadIdx.x);
+    if (!is_decode_token(L.token_seq, L.n_tokens, t, a.decode_max_seq_tokens)) return;
+    const int dim = a.shape.head_dim;
+    const float v = combine_value(a, n_splits, part_acc, part_ml, t, col / dim, col % dim);
+    a.out[int64_t(t) * a.out_stride + col] = v;
+    vals[threadIdx.x] = v;
+    __syncthreads();
+    if (threadIdx.x < 32) store_act_q8_k(a, t, int(blockIdx.y) * quant::QK_K, vals, quant::QK_K, 0, 1, int(threadIdx.x));
 }
 
 bool vec_v_on() {
@@ -400,7 +441,13 @@ void launch_attention_decode(const AttentionArgs& a, int n_splits, float* scratc
                                   : nullptr;
     if (a.type == quant::DType::F16) launch_dim<quant::DType::F16>(a, n_splits, part_acc, part_ml, stream);
     else launch_dim<quant::DType::Q8_0>(a, n_splits, part_acc, part_ml, stream);
-    if (n_splits > 1) launch_attention_combine(a, n_splits, part_acc, part_ml, false, stream);
+    if (n_splits > 1 && a.act_q != nullptr) {
+        const dim3 grid(unsigned(a.layout.n_tokens), unsigned(a.shape.n_heads * a.shape.head_dim / quant::QK_K));
+        launch_kernel(combine_quant_kernel, grid, unsigned(quant::QK_K), 0, stream, a, n_splits,
+                      static_cast<const float*>(part_acc), static_cast<const float*>(part_ml));
+    } else if (n_splits > 1) {
+        launch_attention_combine(a, n_splits, part_acc, part_ml, false, stream);
+    }
 }
 
 void launch_attention_combine(const AttentionArgs& a, int n_splits, const float* part_acc, const float* part_ml,

@@ -134,6 +134,7 @@ CudaBackend::CudaBackend(const CudaOptions& opt) : opt_(opt), graphs_(graphs_wan
     rope_table_ = !switch_off("HOTROD_CUDA_ROPE_TABLE");
     fuse_attention_inputs_ = fuse_ && rope_table_ && !switch_off("HOTROD_CUDA_FUSE_ATTN");
     fuse_residual_ = fuse_ && !switch_off("HOTROD_CUDA_FUSE_RESIDUAL");
+    fuse_attention_quant_ = fuse_ && !switch_off("HOTROD_CUDA_FUSE_ATTN_QUANT");
 }
 
 CudaBackend::~CudaBackend() {

@@ -187,6 +187,7 @@ private:
     bool rope_table_ = true;  // rope angles from rope_tables_ (HOTROD_CUDA_ROPE_TABLE=0: computed per step)
     // prepare_attention in one launch (needs the table; HOTROD_CUDA_FUSE=0 or HOTROD_CUDA_FUSE_ATTN=0: five)
     bool fuse_attention_inputs_ = true;
+    bool fuse_attention_quant_ = true;  // a decode step's attention output quantized by the attention kernels
     bool fuse_residual_ = true;  // matmul_residual's epilogue add (HOTROD_CUDA_FUSE_RESIDUAL=0: the three ops)
 };
 

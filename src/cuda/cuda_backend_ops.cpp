@@ -269,6 +269,23 @@ void CudaBackend::attention(const TensorView& q, const backend::KvLayerView& cac
     // A growing scratch frees the old one: launches recorded so far, which may name it, go first.
     if (graphs_.recording() && !attention_.scratch_fits(cache_of(cache), dl, s)) graphs_.run_eagerly(stream_);
     const Attention::Plan plan = attention_.plan(cache_of(cache), dl, s);
+    // A decode step's output goes on to the o projection: quantized in the attention kernels, not a launch of its own.
+    if (fuse_attention_quant_ && fuse_quant(out) && Attention::quantizes_output(plan, s, layout.token_seq)) {
+        matmul_.reserve(n, out.n_cols);
+        graphs_.issue(
+            stream_,
+            [](cudaStream_t st, int n_splits, float* scratch, int prefill_splits, const float* qp, int64_t qs,
+               DeviceKvCache c, DeviceKvLayout l, AttentionShape sh, float* o, int64_t os, Matmul* m,
+               size_t q_row_bytes, const void* /*scratch*/) {
+                Attention::launch(Attention::Plan{n_splits, scratch, prefill_splits}, qp, qs, c, l, sh, o, os, st,
+                                  m->scratch_for(DType::Q8_K), q_row_bytes);
+            },
+            plan.n_splits, plan.scratch, plan.prefill_splits, static_cast<const float*>(q.f32()), stride_of(q),
+            cache_of(cache), dl, s, out.f32(), stride_of(out), &matmul_, Matmul::act_row_bytes(DType::Q8_K, out.n_cols),
+            matmul_.scratch());
+        note_quantized(out);
+        return;
+    }
     graphs_.issue(
         stream_,
         [](cudaStream_t st, int n_splits, float* scratch, int prefill_splits, const float* qp, int64_t qs,

@@ -5,7 +5,8 @@
 // prefill on Q8_K activations, bit-exact per block with the CPU, instead of fp16), HOTROD_CUDA_PDL=0,
 // HOTROD_CUDA_PREFETCH=0 (decode matmuls and attention wait on the previous kernel before asking L2 for weights
 // and past K/V), HOTROD_CUDA_ATTN_VEC=0 (the decode attention reads V an element a lane, not 16 bytes),
-// HOTROD_CUDA_DECODE_Q4K=0 (Q4_K decode through the general kernel, not matmul_decode_q4k.cu),
+// HOTROD_CUDA_FUSE_ATTN_QUANT=0 (a decode step's attention output quantized by its own launch, not the attention
+// kernels), HOTROD_CUDA_DECODE_Q4K=0 (Q4_K decode through the general kernel, not matmul_decode_q4k.cu),
 // HOTROD_CUDA_DECODE=plain, HOTROD_CUDA_DECODE_GROUP=16 (16 lanes a K super-block at 1-2 token rows, not 4: measured slower),
 // HOTROD_CUDA_F16_TOKS=64|128 (the fp16 prefill's tile height, else chosen by the grid),
 // HOTROD_CUDA_DELTA=recurrent (the delta rule's token loop for every run), HOTROD_CUDA_ATTN_SPLIT=0 (one block a

@@ -18,14 +18,18 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cpu/ops_kv.h"
 #include "cuda/attention.h"
+#include "cuda/matmul.h"
 #include "gpu_test_util.h"
 #include "paged_batch.h"
 #include "quant/dequantize.h"
+#include "quant/blocks.h"
 #include "quant/half.h"
+#include "quant/quantize.h"
 #include "quant/types.h"
 
 namespace hotrod::cuda::test {
@@ -164,11 +168,12 @@ std::string describe(const Case& c) {
 
 // One attention call on the GPU over `cache` (block tables `tables`, cache.stride apart, one row a sequence):
 // query rows q (q_stride floats apart) at `positions` of sequences `token_seq`; returns the output rows,
-// out_stride floats apart (poisoned with NaN first, so a row never written fails every comparison).
+// out_stride floats apart (poisoned with NaN first, so a row never written fails every comparison). With act_q,
+// the launch also writes the rows as Q8_K (Attention::launch's act_q, act_row_bytes apart) into *act_q.
 std::vector<float> run_attention(Attention& attn, const HostCache& cache, const std::vector<int32_t>& tables,
                                  const std::vector<int32_t>& positions, const std::vector<int32_t>& token_seq,
                                  const std::vector<float>& q, int64_t q_stride, const AttentionShape& shape,
-                                 int64_t out_stride) {
+                                 int64_t out_stride, std::vector<uint8_t>* act_q = nullptr, size_t act_row_bytes = 0) {
     const int n_tokens = int(positions.size());
     int max_kv_len = 0;
     for (int32_t p : positions) max_kv_len = std::max(max_kv_len, p + 1);
@@ -190,7 +195,17 @@ std::vector<float> run_attention(Attention& attn, const HostCache& cache, const 
     dl.block_size = kBlockSize;
     dl.n_tokens = n_tokens;
     dl.max_kv_len = max_kv_len;
-    attn.run(q_d.get(), q_stride, dc, dl, shape, out_d.get(), out_stride, nullptr);
+    if (act_q == nullptr) {
+        attn.run(q_d.get(), q_stride, dc, dl, shape, out_d.get(), out_stride, nullptr);
+        return out_d.download();
+    }
+    DeviceArray<uint8_t> act_d(size_t(n_tokens) * act_row_bytes);
+    act_d.poison(0xa5);
+    const Attention::Plan plan = attn.plan(dc, dl, shape);
+    EXPECT_TRUE(Attention::quantizes_output(plan, shape, token_seq));
+    Attention::launch(plan, q_d.get(), q_stride, dc, dl, shape, out_d.get(), out_stride, nullptr, act_d.get(),
+                      act_row_bytes);
+    *act_q = act_d.download();
     return out_d.download();
 }
 
@@ -289,6 +304,57 @@ TEST(CudaAttention, DecodeRaggedLengths) {
                 c.seqs = {{0, 1}, {36, 1}, {499, 1}, {2999, 1}};
                 c.seed = seed++;
                 check_attention(attn, c);
+            }
+}
+
+// A decode step's output also quantized for the o projection (AttentionArgs::act_q), by the decode kernel (one
+// split: many sequences) and by the combine kernel (splits: a long context): the float rows bit for bit those of
+// the plain launch, each Q8_K row quantize_row_q8_k_ref's bytes of its float row.
+TEST(CudaAttention, DecodeQuantizesOutputForTheNextMatmul) {
+    HOTROD_REQUIRE_GPU();
+    Attention attn;
+    std::mt19937 rng(11);
+    std::vector<SeqSpec> many;
+    for (int s = 0; s < 600; ++s) many.push_back({int(rng() % 100), s % 40 == 3 ? 3 : 1});  // >= 4 blocks an SM
+    for (DType type : kTypes)
+        for (const auto& [kv_heads, G, D] : {std::tuple{2, 4, 128}, std::tuple{1, 4, 256}, std::tuple{1, 8, 64}})
+            for (const std::vector<SeqSpec>& seqs : {std::vector<SeqSpec>{{2999, 1}, {40, 2}}, many}) {
+                const int n_heads = kv_heads * G, width = n_heads * D;
+                const HostCache cache = make_cache(type, kv_heads, D, seqs, 77u + uint32_t(D));
+                std::vector<int32_t> positions, token_seq;
+                for (size_t s = 0; s < seqs.size(); ++s)
+                    for (int i = 0; i < seqs[s].n_query; ++i) {
+                        positions.push_back(seqs[s].n_cached + i);
+                        token_seq.push_back(int32_t(s));
+                    }
+                const int n_tokens = int(positions.size());
+                const int64_t q_stride = width + 5, out_stride = width + 9;
+                const std::vector<float> q = random_floats(size_t(n_tokens) * size_t(q_stride), 5u + uint32_t(D), 2.0f);
+                AttentionShape shape;
+                shape.n_heads = n_heads;
+                shape.n_kv_heads = kv_heads;
+                shape.head_dim = D;
+                shape.scale = 1.0f / std::sqrt(float(D));
+                const size_t row_bytes = Matmul::act_row_bytes(DType::Q8_K, width);
+                std::vector<uint8_t> act;
+                const std::vector<float> plain =
+                    run_attention(attn, cache, cache.block_tables, positions, token_seq, q, q_stride, shape, out_stride);
+                const std::vector<float> fused = run_attention(attn, cache, cache.block_tables, positions, token_seq,
+                                                               q, q_stride, shape, out_stride, &act, row_bytes);
+                SCOPED_TRACE(std::string(quant::type_name(type)) + " G " + std::to_string(G) + " D " +
+                             std::to_string(D) + " tokens " + std::to_string(n_tokens));
+                int bad_rows = 0, bad_q = 0;
+                std::vector<uint8_t> want(row_bytes);
+                for (int t = 0; t < n_tokens; ++t) {
+                    const float* row = fused.data() + size_t(t) * size_t(out_stride);
+                    if (std::memcmp(row, plain.data() + size_t(t) * size_t(out_stride), size_t(width) * sizeof(float)) != 0)
+                        ++bad_rows;
+                    quant::quantize_row_q8_k_ref(row, want.data(), width);
+                    const size_t used = size_t(width / quant::QK_K) * sizeof(quant::BlockQ8_K);
+                    if (std::memcmp(want.data(), act.data() + size_t(t) * row_bytes, used) != 0) ++bad_q;
+                }
+                EXPECT_EQ(bad_rows, 0) << "float rows differ from the plain launch";
+                EXPECT_EQ(bad_q, 0) << "Q8_K rows differ from quantize_row_q8_k_ref of the float rows";
             }
 }
 
