@@ -1,18 +1,13 @@
 #!/usr/bin/env bash
 # Call A of three on one warm GPU machine (each started within the machine's 30 s idle release of the last):
 # unpacks the pack into /tmp/devpack (/tmp stays on the warm machine for calls B and C; .device/ does not: the
-# next call's carry replaces it), puts SmolLM2's first part into
-# /tmp/hotrod-models and runs the kernel tests that need no model. The 64 MiB a call carries counts the tracked
-# tree (~6.5 MB) too, so the model travels as .device/m1/part1 (46 MB) here and .device/m2/part2 in call B:
-#   head -c 46000000 MODEL > .device/m1/part1; tail -c +46000001 MODEL > .device/m2/part2
-#   A: carry [".device/m1", ".device/pack.tar.xz"]   B: carry [".device/m2"]   C: carry nothing
+# next call's carry replaces it), keeps the SmolLM2 parts it carries (call_lib.sh says how the model travels) and
+# runs the kernel tests that need no model.
+#   A: carry [".device/m1", ".device/pack.tar.xz"]   B: carry [".device/m2", ".device/m3"]   C: carry nothing
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-mkdir -p /tmp/devpack && xz -dc .device/pack.tar.xz | tar -C /tmp/devpack -xf -
-source /tmp/devpack/env.sh
-export HOTROD_VOCAB_DIR=/tmp/devpack/vocab
-mkdir -p /tmp/hotrod-models && cp .device/m1/part1 /tmp/hotrod-models/part1
-nvidia-smi --query-gpu=name --format=csv,noheader
+source bench/gpu_calls/call_lib.sh
+unpack_pack
 timeout 200 test_cuda --gtest_filter='CudaAttention*:CudaOps.*:CudaKvStore.*:CudaQuantizeAct.*:CudaDeltaRule.*:*Matmul*:CudaFormatsK.*:CudaFusedQuant.*' > $OUT/kernels.txt 2>&1; echo "exit $?"
 grep -E "tile row|^\[ +(FAILED|PASSED|SKIPPED) +\]|Failure|Expected|Which is|actual" $OUT/kernels.txt | head -40
 # The decode matmul at 1-2 token rows: 16 lanes a K super-block (default) against 4 (HOTROD_CUDA_DECODE_GROUP=4).

@@ -1,23 +1,37 @@
 # Sourced by the calls in this folder (run from the repository root on the GPU machine).
 # unpack_pack: the pack (.device/pack.tar.xz) into /tmp/devpack, which a warm machine keeps for the next calls,
-# its environment, and SmolLM2's first part (.device/m1/part1) into /tmp/hotrod-models.
+# its environment, and whichever SmolLM2 parts this call carries (stash_smollm2).
 # use_pack: the environment of a pack an earlier call on this machine unpacked (exits 3 when there is none).
-# join_smollm2: SmolLM2 from part1 and this call's .device/m2/part2; sets m to its path.
+# SmolLM2 (98 MB) travels in three parts, because a call's 64 MiB counts the tree and the pack as well:
+#   split -b 32800000 -d -a 1 MODEL /tmp/p; mv /tmp/p0 .device/m1/part1; mv /tmp/p1 .device/m2/part2; mv /tmp/p2 .device/m3/part3
+# stash_smollm2: the parts this call carries into /tmp/hotrod-models; join_smollm2: the model once all three have
+# come (sets m to its path).
 # synth_4b_models: the synthetic Qwen3-4B and Qwen3.5-4B Q4_K_M files (q3, q35), written once a machine.
 export HOTROD_VOCAB_DIR=/tmp/devpack/vocab HOTROD_MODELS=/tmp/hotrod-models
 unpack_pack() {
   rm -rf /tmp/devpack && mkdir -p /tmp/devpack && xz -dc .device/pack.tar.xz | tar -C /tmp/devpack -xf -
   source /tmp/devpack/env.sh
-  mkdir -p $HOTROD_MODELS && { [[ ! -f .device/m1/part1 ]] || cp .device/m1/part1 $HOTROD_MODELS/part1; }
+  stash_smollm2
   nvidia-smi --query-gpu=name --format=csv,noheader
 }
 use_pack() {
   [[ -x /tmp/devpack/bin/test_cuda ]] || { echo "no /tmp/devpack: the call that unpacks it did not run on this machine"; exit 3; }
   source /tmp/devpack/env.sh
 }
+stash_smollm2() {
+  mkdir -p $HOTROD_MODELS
+  for p in .device/m1/part1 .device/m2/part2 .device/m3/part3; do [[ ! -f $p ]] || cp $p $HOTROD_MODELS/; done
+}
 join_smollm2() {
   m=$HOTROD_MODELS/SmolLM2-135M-Instruct.Q4_1.gguf
-  [[ -f $m ]] || { cat $HOTROD_MODELS/part1 .device/m2/part2 > $m && rm -f $HOTROD_MODELS/part1; }
+  [[ -f $m ]] && return 0
+  stash_smollm2
+  local d=$HOTROD_MODELS
+  if [[ -f $d/part1 && -f $d/part2 && -f $d/part3 ]]; then
+    cat $d/part1 $d/part2 $d/part3 > $m && rm -f $d/part1 $d/part2 $d/part3
+  else
+    echo "SmolLM2: not all three parts have come to this machine yet ($(ls $d))"
+  fi
 }
 q3=/tmp/hotrod_gpu_synth_qwen3_4b_q4_k_m.gguf q35=/tmp/hotrod_gpu_synth_qwen35_4b_q4_k_m.gguf
 synth_4b_models() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Call H (right after G, same warm machine; carry [".device/m2"]): joins SmolLM2 and prints where its batched row
+# Call H (right after G, same warm machine; carry [".device/m2", ".device/m3"]): joins SmolLM2 and prints where its batched row
 # parts from its alone row at full resolution (GpuModel.DISABLED_TraceBatchedVsAloneSmolLM2), then its GPU checks
 #.
 set -uo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Call J (right after I, same warm machine; carry [".device/m2"]): SmolLM2's GPU checks with this session's bounds,
+# Call J (right after I, same warm machine; carry [".device/m2", ".device/m3"]): SmolLM2's GPU checks with this session's bounds,
 # and its perplexity on the CPU and on the GPU in each prefill mode over the whole fixture text (issue 19: GPU and
 # CPU within 0.1%).
 set -uo pipefail

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Calls L and M (session 13): the fp16 prefill's x rounding (round_rows_f16) against HOTROD_CUDA_F16_ROUND=0.
 #   L: carry [".device/m1", ".device/pack.tar.xz"]: bash bench/gpu_calls/l_f16_round.sh tests
-#   M: carry [".device/m2"], right after L:         bash bench/gpu_calls/l_f16_round.sh smollm2
+#   M: carry [".device/m2", ".device/m3"], right after L:         bash bench/gpu_calls/l_f16_round.sh smollm2
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source bench/gpu_calls/call_lib.sh
