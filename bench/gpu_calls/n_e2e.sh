@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Call N (issue 19's e2e check; after a call that unpacked the pack and one that joined SmolLM2 on the same warm
-# machine, e.g. A then B or L then M; carry [".whl"], written here by e2e_wheels.sh): the wheels into /tmp/site,
+# machine, e.g. A then B or L then M; carry [".whl"] (written here by e2e_wheels.sh) and any SmolLM2 part not yet
+# brought, e.g. ".device/m3"): the wheels into /tmp/site,
 # then the e2e suite against `hotrod serve --device cuda` (scripts/test-gpu.sh without its unit tests). Tests
 # needing what the machine lacks (nginx, Chromium, Gemma 3's file) skip.
 set -uo pipefail
