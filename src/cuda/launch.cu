@@ -19,7 +19,7 @@ bool dependent_launch_enabled() {
 }
 
 bool prefetch_before_wait() {
-    static const bool on = !switch_off("HOTROD_CUDA_PREFETCH");
+    static const bool on = switch_is("HOTROD_CUDA_PREFETCH", "1");
     return on;
 }
 

@@ -44,7 +44,9 @@ __device__ __forceinline__ void prefetch_l2_warp(const void* p, size_t bytes, in
 bool dependent_launch_enabled();
 
 // Whether kernels ask L2 for data no kernel of the step writes (weights, past K/V rows) before their
-// grid_dependency_sync(), on by default; HOTROD_CUDA_PREFETCH=0 waits first.
+// grid_dependency_sync(): only with HOTROD_CUDA_PREFETCH=1. Measured slower on an H100 (2026-12-07, same call:
+// synthetic Qwen3-4B tg128 352 / 352 with it against 357 / 365 without; Qwen3.5-4B 329 / 325 against 347 / 347):
+// the early blocks' requests compete with the previous kernel's own reads rather than fill an idle bus.
 bool prefetch_before_wait();
 
 // The current device's SM count, read once (hotrod drives one GPU a process), for kernels that size their grids

@@ -30,7 +30,7 @@ struct DecodeTarget {
 struct DecodeTargets {
     DecodeTarget t[kMaxSharedOuts];
     int n = 0;
-    bool prefetch = true;  // the warp's weight rows asked of L2 before the grid dependency wait (prefetch_before_wait)
+    bool prefetch = false; // the warp's weight rows asked of L2 before the grid dependency wait (prefetch_before_wait)
 };
 
 // The target blockIdx.x falls in, and the block's index within it. Unrolled selects, not an indexed read: the

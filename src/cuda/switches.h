@@ -3,8 +3,8 @@
 // HOTROD_CUDA_GRAPHS=0, HOTROD_CUDA_FUSE=0 (every fusion), HOTROD_CUDA_FUSE_ATTN=0 (prepare_attention
 // unfused), HOTROD_CUDA_FUSE_RESIDUAL=0 (matmul_residual as matmul + add), HOTROD_CUDA_MMA=0 (dp4a prefill tiles) or =int8 (the int8 MMA
 // prefill on Q8_K activations, bit-exact per block with the CPU, instead of fp16), HOTROD_CUDA_PDL=0,
-// HOTROD_CUDA_PREFETCH=0 (decode matmuls and attention wait on the previous kernel before asking L2 for weights
-// and past K/V), HOTROD_CUDA_ATTN_VEC=0 (the decode attention reads V an element a lane, not 16 bytes),
+// HOTROD_CUDA_PREFETCH=1 turns a path ON (measured slower): decode matmuls and attention ask L2 for weights and
+// past K/V before waiting on the previous kernel, HOTROD_CUDA_ATTN_VEC=0 (the decode attention reads V an element a lane, not 16 bytes),
 // HOTROD_CUDA_FUSE_ATTN_QUANT=0 (a decode step's attention output quantized by its own launch, not the attention
 // kernels), HOTROD_CUDA_DECODE_Q4K=0 (Q4_K decode through the general kernel, not matmul_decode_q4k.cu),
 // HOTROD_CUDA_DECODE=plain, HOTROD_CUDA_DECODE_GROUP=16 (16 lanes a K super-block at 1-2 token rows, not 4: measured slower),
