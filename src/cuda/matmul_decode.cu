@@ -317,9 +317,9 @@ void matmul_decode_quant(std::span<const DeviceWeight> ws, std::span<const Devic
     }
     targets.n = int(ws.size());
     targets.prefetch = prefetch_before_wait();
-    if (ws[0].type == quant::DType::Q4_K && decode_kind() == DecodeKind::ByFormat && !wide_groups() &&
+    if (n_rows == 1 && ws[0].type == quant::DType::Q4_K && decode_kind() == DecodeKind::ByFormat && !wide_groups() &&
         matmul_decode_q4k_takes(targets)) {
-        matmul_decode_q4k(targets, ws[0].n_in / quant::QK_K, x_q, x_row_bytes, n_rows, stream);
+        matmul_decode_q4k(targets, blocks, ws[0].n_in / quant::QK_K, x_q, x_row_bytes, stream);
         return;
     }
     const bool known = visit_block_type(ws[0].type, [&](auto type) {

@@ -4,12 +4,17 @@
 // the weight reads, come close to bounding it (~35 a 16 elements). Here a lane takes chunk c of a super-block: the
 // super-block's 16-byte head (d, dmin, 12 scale bytes) and its 32 quant bytes in three 16-byte loads, two scale /
 // min decodes (sub-blocks 2c and 2c + 1) for 64 elements, sixteen dp4a. Four lanes a super-block, eight
-// super-blocks a warp step. A warp takes R output rows as one list of R x n_blocks super-blocks, so a row of ten
-// (Qwen3-4B's 2560 inputs) does not leave a quarter of the lanes idle: R = 4 there, 40 blocks in five full steps,
-// where one row a warp took two steps for 10. The sums are the reference's: each lane's integer sums (scale
+// super-blocks a warp step, one warp an output row. The sums are the reference's: each lane's integer sums (scale
 // times dot, min times the activation's group sums) added exactly over the block's four lanes by xor shuffles,
-// then the one float combine a super-block of Format<Q4_K>::finish, so every block term is the CPU's bit for bit
-// and only the float additions over blocks are in another order.
+// then the one float combine a super-block of Format<Q4_K>::finish, so every block term is the CPU's bit for bit.
+// The float terms meet in the general kernel's order too (block b's term in lane 4 (b % 8) + t % 4, then the same
+// warp sum), so a row's result is the general kernel's bit for bit: a sequence decoded alone (this kernel) and
+// batched (the general one) gets the same logits.
+// Only at one token row: on an H100 (2026-12-07, bench_cuda_matmul, call P) it took 10.7 us against 12.3 on Q4_K
+// 2560x9728 at one row (10.4 / 10.4 on 9728x2560) but 21.7 / 31.1 against 16.9 / 33.4 at two / four rows; the
+// synthetic Qwen3-4B's tg128 352 against 334 / 344 with HOTROD_CUDA_DECODE_Q4K=0 (same call). (A variant taking
+// up to four rows a warp as one list of super-blocks, to fill the lanes a 10-super-block row leaves idle, measured
+// no faster at one row: 10.4 vs 10.4 on 9728x2560.)
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -48,40 +53,35 @@ __device__ __forceinline__ void chunk_bsums(const quant::BlockQ8_K* xb, int c, i
     hi = int(int16_t(w1 & 0xFFFFu)) + int(int16_t(w1 >> 16));
 }
 
-template <int NR, int R>
+template <int NR>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
-    decode_q4k_kernel(DecodeTargets targets, int n_blocks, const uint8_t* __restrict__ x, size_t x_row_bytes,
+    decode_q4k_kernel(DecodeTargets targets, int64_t n_blocks, const uint8_t* __restrict__ x, size_t x_row_bytes,
                       int n_rows) {
     using F = Format<quant::DType::Q4_K>;
     int64_t block = 0;
     const DecodeTarget target = pick_target(targets, block);
-    const int64_t r0 = (block * kWarpsPerBlock + int64_t(threadIdx.x / 32)) * R;
-    if (r0 >= target.n_out) return;  // uniform over the warp; it reads and writes nothing
+    const int64_t r = block * kWarpsPerBlock + int64_t(threadIdx.x / 32);
+    if (r >= target.n_out) return;  // uniform over the warp; it reads and writes nothing
     const int lane = int(threadIdx.x % 32);
     const int c = lane % kLanesPerBlock;
-    const int rows = int(min(int64_t(R), target.n_out - r0));  // this warp's rows (fewer at the matrix's end)
-    const uint8_t* __restrict__ w0 = target.w + r0 * target.row_bytes;
-    if (targets.prefetch) prefetch_l2_warp(w0, size_t(rows) * target.row_bytes, lane);
+    const uint8_t* __restrict__ w_row = target.w + r * target.row_bytes;
+    if (targets.prefetch) prefetch_l2_warp(w_row, target.row_bytes, lane);
     grid_dependency_sync();
 
     const quant::BlockQ8_K* x_rows[NR];
-    float acc[R][NR];
+    float acc[NR];
 #pragma unroll
     for (int t = 0; t < NR; ++t) {
         x_rows[t] = reinterpret_cast<const quant::BlockQ8_K*>(x + size_t(min(t, n_rows - 1)) * x_row_bytes);
-#pragma unroll
-        for (int k = 0; k < R; ++k) acc[k][t] = 0.0f;
+        acc[t] = 0.0f;
     }
 
-    // The group's item in the warp's list: row rl, super-block b; it moves on by kBlocksPerStep a step.
-    const int items = rows * n_blocks;
-    int rl = (lane / kLanesPerBlock) / n_blocks, b = (lane / kLanesPerBlock) % n_blocks;
-    for (int i0 = 0; i0 < items; i0 += kBlocksPerStep) {
-        const bool valid = i0 + lane / kLanesPerBlock < items;
-        // Past the list a group reads the last item and drops its result (a whole group is valid or not).
-        const int rc = valid ? rl : rows - 1, bc = valid ? b : n_blocks - 1;
+    for (int64_t b0 = 0; b0 < n_blocks; b0 += kBlocksPerStep) {
+        const int64_t b = b0 + lane / kLanesPerBlock;
+        const bool valid = b < n_blocks;
+        const int64_t bc = valid ? b : n_blocks - 1;  // a whole group is valid or not: its result is dropped
         // 16-byte loads: blocks are 144 bytes and rows a whole number of blocks from a 16-byte aligned start.
-        const uint4* wb = reinterpret_cast<const uint4*>(w0 + size_t(rc) * target.row_bytes + size_t(bc) * F::kBytes);
+        const uint4* wb = reinterpret_cast<const uint4*>(w_row + bc * F::kBytes);
         const uint4 head = wb[0];  // d | dmin (x), scales 0..3 (y), 4..7 (z), 8..11 (w)
         const uint4 q01 = wb[1 + 2 * c], q23 = wb[2 + 2 * c];
         const uint32_t q[8] = {q01.x, q01.y, q01.z, q01.w, q23.x, q23.y, q23.z, q23.w};
@@ -101,44 +101,20 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
                 sum_q += __shfl_xor_sync(0xffffffffu, sum_q, off);
                 sum_min += __shfl_xor_sync(0xffffffffu, sum_min, off);
             }
-            if (valid && t % kLanesPerBlock == c) {
-                const float term = k_detail::combine_affine(xb->d, uint16_t(head.x & 0xFFFFu),
-                                                            uint16_t(head.x >> 16), sum_q, sum_min);
-#pragma unroll
-                for (int k = 0; k < R; ++k)
-                    if (k == rc) acc[k][t] += term;
-            }
-        }
-        b += kBlocksPerStep;
-        while (b >= n_blocks) {
-            b -= n_blocks;
-            ++rl;
+            if (valid && t % kLanesPerBlock == c)
+                acc[t] += k_detail::combine_affine(xb->d, uint16_t(head.x & 0xFFFFu), uint16_t(head.x >> 16), sum_q,
+                                                   sum_min);
         }
     }
 
 #pragma unroll
-    for (int k = 0; k < R; ++k) {
-#pragma unroll
-        for (int t = 0; t < NR; ++t) {
-            const float sum = warp_sum(acc[k][t]);
-            if (lane == t % 32 && t < n_rows && k < rows) {
-                float* out = target.y + t * target.y_stride + r0 + k;
-                *out = target.accumulate ? *out + sum : sum;
-            }
+    for (int t = 0; t < NR; ++t) {
+        const float sum = warp_sum(acc[t]);
+        if (lane == t % 32 && t < n_rows) {
+            float* out = target.y + t * target.y_stride + r;
+            *out = target.accumulate ? *out + sum : sum;
         }
     }
-}
-
-// Rows a warp takes: the fewest of 1, 2, 4 that keep nine tenths of the warp's steps' lane groups busy (a row of
-// ten super-blocks: 4; Qwen3-4B's 9728 inputs, 38: 1). Beyond four token rows, one: R x NR accumulators and as
-// many warp sums at the end, and enough dot products a block that the warp count, not idle lanes, decides.
-int rows_per_warp(int n_blocks, int64_t n_rows) {
-    if (n_rows > 4) return 1;
-    for (const int r : {1, 2}) {
-        const int items = r * n_blocks, slots = (items + kBlocksPerStep - 1) / kBlocksPerStep * kBlocksPerStep;
-        if (10 * items >= 9 * slots) return r;
-    }
-    return 4;
 }
 
 }  // namespace
@@ -151,21 +127,10 @@ bool matmul_decode_q4k_takes(const DecodeTargets& targets) {
     return true;
 }
 
-void matmul_decode_q4k(const DecodeTargets& targets_in, int64_t n_blocks, const void* x_q, size_t x_row_bytes,
-                       int64_t n_rows, cudaStream_t stream) {
-    const int R = rows_per_warp(int(n_blocks), n_rows);
-    DecodeTargets targets = targets_in;
-    int64_t grid = 0;
-    for (int i = 0; i < targets.n; ++i) {
-        targets.t[i].first_block = grid;
-        grid += (targets.t[i].n_out + int64_t(kWarpsPerBlock) * R - 1) / (int64_t(kWarpsPerBlock) * R);
-    }
-    with_row_count(n_rows, [&](auto nr) {
-        constexpr int kNR = decltype(nr)::value;
-        auto kernel = R == 4 ? decode_q4k_kernel<kNR, 4> : R == 2 ? decode_q4k_kernel<kNR, 2> : decode_q4k_kernel<kNR, 1>;
-        launch_kernel(kernel, unsigned(grid), kWarpsPerBlock * 32, 0, stream, targets, int(n_blocks),
-                      static_cast<const uint8_t*>(x_q), x_row_bytes, int(n_rows));
-    });
+void matmul_decode_q4k(const DecodeTargets& targets, int64_t grid_blocks, int64_t n_blocks, const void* x_q,
+                       size_t x_row_bytes, cudaStream_t stream) {
+    launch_kernel(decode_q4k_kernel<1>, unsigned(grid_blocks), kWarpsPerBlock * 32, 0, stream, targets, n_blocks,
+                  static_cast<const uint8_t*>(x_q), x_row_bytes, 1);
 }
 
 }  // namespace hotrod::cuda::detail

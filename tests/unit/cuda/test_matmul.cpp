@@ -268,6 +268,28 @@ TEST_P(CudaMatmulType, DecodeEqualsPrefill) {
     }
 }
 
+// A decode row's result does not depend on how many rows share the step: each of 16 rows computed alone (one-row
+// launch: the Q4_K chunk kernel where it takes the launch) equals, bit for bit, the same row inside a 16-row launch,
+// so a sequence decoded alone and batched with others gets the same logits from the matmuls.
+TEST_P(CudaMatmulType, DecodeRowIndependentOfRowCount) {
+    HOTROD_REQUIRE_GPU();
+    const TypeCase& c = type_case(GetParam());
+    const int64_t n_in = c.n_ins[1];
+    const Problem p(c, n_in, 45, kMaxDecodeRows, 777u + uint32_t(c.type));
+    const DeviceArray<uint8_t> w(p.w);
+    const DeviceArray<float> x(p.x);
+    Matmul mm;
+    const std::vector<float> all = run_gpu(mm, p, w, x, p.n_out, kMaxDecodeRows);
+    int bad = 0;
+    for (int64_t t = 0; t < kMaxDecodeRows; ++t) {
+        const std::vector<float> alone = run_gpu(mm, p, w, x, p.n_out, 1, t);
+        if (std::memcmp(alone.data(), all.data() + size_t(t * p.n_out), size_t(p.n_out) * sizeof(float)) != 0 &&
+            ++bad <= 3)
+            ADD_FAILURE() << quant::type_name(c.type) << ": row " << t << " alone differs from the same row among 16";
+    }
+    EXPECT_EQ(bad, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllTypes, CudaMatmulType,
                          ::testing::Values(DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0,
                                            DType::Q5_1, DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K,
