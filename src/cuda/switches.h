@@ -11,8 +11,9 @@
 // HOTROD_CUDA_F16_TOKS=64|128 (the fp16 prefill's tile height, else chosen by the grid),
 // HOTROD_CUDA_DELTA=recurrent (the delta rule's token loop for every run), HOTROD_CUDA_ATTN_SPLIT=0 (one block a
 // prefill attention tile, its positions not split), HOTROD_CUDA_F16_ROUND=0 (the fp16 prefill's x converted
-// directly, not first rounded to the activation format's 8-bit grid). HOTROD_CUDA_ARGMAX=1 turns a path ON (not
-// yet run on a GPU): greedy-only steps' arg-max on the device (argmax.cu) instead of the rows copied to the host.
+// directly, not first rounded to the activation format's 8-bit grid). HOTROD_CUDA_ARGMAX=1 turns a path ON
+// (same texts, no faster on an H100, session 14): greedy-only steps' arg-max on the device (argmax.cu) instead of
+// the rows copied to the host.
 #pragma once
 
 namespace hotrod::cuda {
