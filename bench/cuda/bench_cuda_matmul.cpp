@@ -111,7 +111,7 @@ void run_case(const Case& c, double copy_bw) {
     HOTROD_CUDA_CHECK(cudaEventCreate(&e1));
     std::printf("%s %lldx%lld (%.1f MB, %d copies):\n", std::string(hotrod::quant::type_name(c.type)).c_str(), (long long)c.n_out,
                 (long long)c.n_in, double(w_bytes) / 1e6, copies);
-    for (int64_t n_rows : {1, 2, 4, 8, 16, 512}) {
+    for (int64_t n_rows : {1, 2, 4, 8, 16, 64, 512}) {
         const hotrod::cuda::DeviceRows xr{x, n_rows, c.n_in, c.n_in}, yr{y, n_rows, c.n_out, c.n_out};
         // x_unchanged: the quantized x of the first call is reused, so the time is the matmul kernel's alone.
         for (bool reuse : {false, true}) {

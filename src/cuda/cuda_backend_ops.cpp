@@ -42,7 +42,7 @@ void CudaBackend::embed(const TensorView& table, std::span<const int32_t> ids, f
 }
 
 bool CudaBackend::fuse_quant(const TensorView& out) const {
-    return fuse_ && out.n_rows <= kMaxDecodeRows && last_act_ == DType::Q8_K && out.n_cols % quant::QK_K == 0;
+    return fuse_ && out.n_rows <= decode_max_rows() && last_act_ == DType::Q8_K && out.n_cols % quant::QK_K == 0;
 }
 
 void CudaBackend::note_quantized(const TensorView& out) {
@@ -125,7 +125,7 @@ void CudaBackend::matmul(const TensorView& w, const TensorView& x, TensorView y)
 // float add as the add op, so the same bits, one launch less a product: two a layer); otherwise the default's
 // matmul, all_reduce and add (and with HOTROD_CUDA_FUSE_RESIDUAL=0 or FUSE=0). proj is then left unwritten.
 void CudaBackend::matmul_residual(const TensorView& w, const TensorView& h, TensorView proj, TensorView x) {
-    if (!fuse_residual_ || group_size() != 1 || h.n_rows < 1 || h.n_rows > kMaxDecodeRows ||
+    if (!fuse_residual_ || group_size() != 1 || h.n_rows < 1 || h.n_rows > decode_max_rows() ||
         Matmul::act_type(w.type) == DType::F32 || x.data == h.data) {
         Backend::matmul_residual(w, h, proj, x);
         return;
@@ -137,7 +137,7 @@ void CudaBackend::matmul_residual(const TensorView& w, const TensorView& h, Tens
 }
 
 void CudaBackend::matmul_shared(const TensorView& x, std::span<const backend::MatmulOut> outs) {
-    bool one_launch = outs.size() >= 2 && outs.size() <= size_t(kMaxSharedOuts) && x.n_rows <= kMaxDecodeRows;
+    bool one_launch = outs.size() >= 2 && outs.size() <= size_t(kMaxSharedOuts) && x.n_rows <= decode_max_rows();
     for (const backend::MatmulOut& o : outs) one_launch = one_launch && o.y.data != x.data;
     if (!one_launch) {
         for (const backend::MatmulOut& o : outs) matmul(o.w, x, o.y);

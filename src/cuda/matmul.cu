@@ -131,10 +131,15 @@ size_t Matmul::quantize(DType act, const DeviceRows& x, bool x_unchanged, cudaSt
     return row_bytes;
 }
 
+int64_t decode_max_rows() {
+    static const int64_t rows = switch_int("HOTROD_CUDA_DECODE_MAX_ROWS", 1, kMaxDecodeRows, kMaxDecodeRows);
+    return rows;
+}
+
 void Matmul::run_shared(const SharedOuts& outs, const DeviceRows& x, bool x_unchanged, cudaStream_t stream) {
     if (outs.n < 0 || outs.n > kMaxSharedOuts) throw std::invalid_argument("cuda matmul: bad product count");
     for (int i = 0; i < outs.n; ++i) check_args(outs.w[i], x, outs.y[i]);
-    const bool decode = x.n_rows >= 1 && x.n_rows <= kMaxDecodeRows;
+    const bool decode = x.n_rows >= 1 && x.n_rows <= decode_max_rows();
     for (int i = 0; i < outs.n;) {
         const DeviceWeight& w = outs.w[i];
         const DType act = act_type(w.type);
@@ -159,15 +164,15 @@ void Matmul::run(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y
     if (x.n_rows == 0 || w.n_out == 0) return;
 
     const DType act = act_type(w.type);
-    if (y.accumulate && (act == DType::F32 || x.n_rows > kMaxDecodeRows))
+    if (y.accumulate && (act == DType::F32 || x.n_rows > decode_max_rows()))
         throw std::invalid_argument("cuda matmul: y += W x is a decode step's of a block format only");
     if (act == DType::F32) {
-        if (x.n_rows <= kMaxDecodeRows) detail::matmul_decode_float(w, x, y, stream);
+        if (x.n_rows <= decode_max_rows()) detail::matmul_decode_float(w, x, y, stream);
         else detail::matmul_prefill_float(w, x, y, stream);
         return;
     }
 
-    if (x.n_rows > kMaxDecodeRows && detail::matmul_prefill_f16_takes(w)) {
+    if (x.n_rows > decode_max_rows() && detail::matmul_prefill_f16_takes(w)) {
         // x on the 8-bit grid of the weight's activation format first, as the decode kernels and the CPU see it, so
         // a token's products do not depend on whether its step had more than kMaxDecodeRows rows: SmolLM2's
         // perplexity was 0.23% below the CPU's with plain fp16 x, 0.05% with the int8 MMA's exact Q8 x (H100,
@@ -177,7 +182,7 @@ void Matmul::run(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y
         if (detail::matmul_prefill_f16(w, scratch_, f16_row_bytes, x.n_rows, y, stream)) return;
     }
     const size_t row_bytes = quantize(act, x, x_unchanged, stream);
-    if (x.n_rows <= kMaxDecodeRows) detail::matmul_decode_quant({&w, 1}, {&y, 1}, scratch_, row_bytes, x.n_rows, stream);
+    if (x.n_rows <= decode_max_rows()) detail::matmul_decode_quant({&w, 1}, {&y, 1}, scratch_, row_bytes, x.n_rows, stream);
     else if (!detail::matmul_prefill_mma(w, scratch_, row_bytes, x.n_rows, y, stream))
         detail::matmul_prefill_quant(w, scratch_, row_bytes, x.n_rows, y, stream);
 }

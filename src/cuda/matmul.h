@@ -16,8 +16,14 @@
 
 namespace hotrod::cuda {
 
-// Up to this many token rows a matmul takes the decode path.
+// Up to this many token rows a matmul can take the decode path (its kernels are compiled for up to 16 rows).
 constexpr int64_t kMaxDecodeRows = 16;
+
+// The row count up to which a matmul takes the decode path: kMaxDecodeRows, or HOTROD_CUDA_DECODE_MAX_ROWS (1 to
+// 16) for measuring the prefill kernels against the decode ones at 5-16 rows (on an H100 the decode kernel took
+// 10 / 15 / 23 / 51 / 106 us at 1 / 2 / 4 / 8 / 16 rows of a Q4_K 9728x2560, 2026-12-07, where 512 rows on fp16
+// tensor cores took 141: the cut may belong lower). Read once a process.
+int64_t decode_max_rows();
 
 // A weight matrix on the device: n_out rows of n_in elements of `type`, row r at data + r * row_bytes.
 struct DeviceWeight {
