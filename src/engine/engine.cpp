@@ -2,6 +2,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <limits>
 
@@ -21,8 +22,9 @@ std::shared_ptr<sample::TokenIndex> build_token_index(const text::Tokenizer& tok
 
 }  // namespace
 
-Engine::Impl::Impl(model::Model& m, const text::Tokenizer& t, int kv_positions, const EngineOptions& o)
-    : model(m), tok(t), opt(o) {
+Engine::Impl::Impl(std::span<model::Model* const> models, const text::Tokenizer& t, int kv_positions,
+                   const EngineOptions& o)
+    : model(*models.front()), tok(t), opt(o) {
     const auto& c = model.config();
     n_vocab = c.n_vocab;
     opt.n_parallel = std::clamp(opt.n_parallel, 1, std::min(model.options().max_logit_rows, model.options().max_seqs));
@@ -32,8 +34,8 @@ Engine::Impl::Impl(model::Model& m, const text::Tokenizer& t, int kv_positions, 
     ko.n_ctx = std::max(kv_positions, 16);
     ko.kv_bytes = opt.kv_bytes;
     ko.n_seqs = opt.n_parallel + 1;  // admit() adds a sequence before it knows there is room for it
-    kv = std::make_unique<model::KvCache>(model.backend(), c, ko);
-    max_ctx = kv->n_positions_total();
+    ranks = std::make_unique<Ranks>(models, ko);
+    max_ctx = ranks->kv().n_positions_total();
     if (c.n_ctx_train > 0) max_ctx = std::min(max_ctx, c.n_ctx_train);
     for (int32_t id = 0; id < n_vocab && size_t(id) < tok.n_tokens(); ++id)
         if (tok.is_eog(id)) eog_ids.push_back(id);
@@ -41,12 +43,16 @@ Engine::Impl::Impl(model::Model& m, const text::Tokenizer& t, int kv_positions, 
     mask.resize((size_t(n_vocab) + 63) / 64);
     think_close = tok.find_token("</think>");
     if (think_close >= n_vocab) think_close = -1;
-    totals.kv_blocks_total = kv->n_blocks();
+    totals.kv_blocks_total = ranks->kv().n_blocks();
     snapshot = totals;
 }
 
 Engine::Engine(model::Model& model, const text::Tokenizer& tok, int kv_positions, const EngineOptions& opt)
-    : impl_(std::make_unique<Impl>(model, tok, kv_positions, opt)) {
+    : Engine(std::span<model::Model* const>(std::array<model::Model*, 1>{&model}), tok, kv_positions, opt) {}
+
+Engine::Engine(std::span<model::Model* const> ranks, const text::Tokenizer& tok, int kv_positions,
+               const EngineOptions& opt)
+    : impl_(std::make_unique<Impl>(ranks, tok, kv_positions, opt)) {
     impl_->thread = std::thread([this] { impl_->run(); });
 }
 
@@ -163,11 +169,12 @@ void Engine::Impl::cancel_everything(const char* why) {
 void Engine::Impl::update_stats() {
     totals.busy_slots = int(running.size());
     n_running.store(totals.busy_slots);
-    totals.kv_blocks_cached = kv->n_blocks_cached();
-    totals.kv_blocks_used = kv->n_blocks() - kv->n_blocks_available();
-    totals.kv_blocks_total = kv->n_blocks();
-    totals.prefix_lookups = kv->prefix_lookups();
-    totals.prefix_hits = kv->prefix_hits();
+    const model::KvCache& kv = ranks->kv();
+    totals.kv_blocks_cached = kv.n_blocks_cached();
+    totals.kv_blocks_used = kv.n_blocks() - kv.n_blocks_available();
+    totals.kv_blocks_total = kv.n_blocks();
+    totals.prefix_lookups = kv.prefix_lookups();
+    totals.prefix_hits = kv.prefix_hits();
     std::lock_guard lock(stats_mu);
     snapshot = totals;
 }

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -145,6 +146,10 @@ public:
     // The engine keeps references to model and tokenizer; kv_positions: KV cache size in tokens over all
     // sequences. Starts the engine thread.
     Engine(model::Model& model, const text::Tokenizer& tok, int kv_positions, const EngineOptions& opt);
+    // The ranks of a tensor-parallel group (model/tensor_parallel.h, each loaded with its LoadOptions::tp on a
+    // backend joined to the group), rank 0 first: every step runs on all of them at once, each with its own KV
+    // cache of kv_positions; sampling reads rank 0's logits. One rank is the constructor above.
+    Engine(std::span<model::Model* const> ranks, const text::Tokenizer& tok, int kv_positions, const EngineOptions& opt);
     ~Engine();  // shutdown(0) if not done
 
     // Queues a request. Throws QueueFullError, ShuttingDownError, std::invalid_argument (empty or too long prompt,

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/ranks.h"
 #include "engine/sequence.h"
 #include "model/batch.h"
 #include "model/kv_cache.h"
@@ -19,7 +20,8 @@
 namespace hotrod::engine {
 
 struct Engine::Impl {
-    Impl(model::Model& m, const text::Tokenizer& t, int kv_positions, const EngineOptions& o);
+    // models: one, or a tensor-parallel group's ranks (rank 0 first).
+    Impl(std::span<model::Model* const> models, const text::Tokenizer& t, int kv_positions, const EngineOptions& o);
 
     // Engine thread.
     void run();
@@ -41,10 +43,10 @@ struct Engine::Impl {
     void update_stats();
     void cancel_everything(const char* why);
 
-    model::Model& model;
+    model::Model& model;  // rank 0's: config, logits, ids and embeddings (every rank computes the same)
     const text::Tokenizer& tok;
     EngineOptions opt;
-    std::unique_ptr<model::KvCache> kv;
+    std::unique_ptr<Ranks> ranks;  // every rank's model and KV cache: forward and the caches' bookkeeping
     std::shared_ptr<sample::TokenIndex> index;
     int n_vocab = 0;
     int max_ctx = 0;

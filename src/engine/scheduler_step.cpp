@@ -42,7 +42,7 @@ void Engine::Impl::step() {
     for (Sequence* s : batch_seqs) {
         s->n_computed += s->n_feeding;
         s->n_feeding = 0;
-        kv->publish_prefix(s->kv_id, s->tokens, s->n_computed);
+        ranks->publish_prefix(s->kv_id, s->tokens, s->n_computed);
     }
     for (size_t i = 0; i < row_seqs.size(); ++i) {
         if (!model.greedy_ids_only()) {
@@ -83,15 +83,15 @@ void Engine::Impl::admit() {
             waiting.pop_front();
             continue;
         }
-        s.kv_id = kv->add_sequence();
+        s.kv_id = ranks->add_sequence();
         // Mean and cls pooling read rows the prefix cache would skip; last pooling reads only the last row, which
         // is always computed.
         const bool reads_all = s.req.pooling == Pooling::mean || s.req.pooling == Pooling::cls;
-        const int matched = reads_all ? 0 : kv->match_prefix(s.kv_id, s.tokens);
-        const int bs = kv->block_size();
+        const int matched = reads_all ? 0 : ranks->match_prefix(s.kv_id, s.tokens);
+        const int bs = ranks->kv().block_size();
         const int need = (int(s.tokens.size()) + 1 + bs - 1) / bs - matched / bs;
-        if (need > kv->n_blocks_available() && !running.empty()) {
-            kv->remove_sequence(s.kv_id);  // not enough room yet: wait for running sequences to finish
+        if (need > ranks->kv().n_blocks_available() && !running.empty()) {
+            ranks->remove_sequence(s.kv_id);  // not enough room yet: wait for running sequences to finish
             s.kv_id = -1;
             return;
         }
@@ -174,7 +174,7 @@ void Engine::Impl::build_batch() {
 bool Engine::Impl::forward_or_preempt() {
     for (;;) {
         try {
-            model.forward(batch, *kv);
+            ranks->forward(batch);
             return true;
         } catch (const model::KvFullError& e) {
             if (running.size() <= 1) {
@@ -196,8 +196,8 @@ bool Engine::Impl::forward_or_preempt() {
 
 void Engine::Impl::preempt(size_t i) {
     Sequence& s = *running[i];
-    kv->publish_prefix(s.kv_id, s.tokens, s.n_computed);
-    kv->remove_sequence(s.kv_id);
+    ranks->publish_prefix(s.kv_id, s.tokens, s.n_computed);
+    ranks->remove_sequence(s.kv_id);
     s.kv_id = -1;
     s.n_computed = 0;
     ++totals.preemptions;
@@ -323,8 +323,8 @@ void Engine::Impl::finish(Sequence& s, FinishReason why, std::string error) {
     s.stream->push(std::move(s.out));
     s.out = Event{};
     if (s.kv_id >= 0) {
-        kv->publish_prefix(s.kv_id, s.tokens, s.n_computed);
-        kv->remove_sequence(s.kv_id);
+        ranks->publish_prefix(s.kv_id, s.tokens, s.n_computed);
+        ranks->remove_sequence(s.kv_id);
         s.kv_id = -1;
     }
     if (s.sampler) spare_samplers.push_back(std::move(s.sampler));
