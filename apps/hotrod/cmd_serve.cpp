@@ -120,6 +120,10 @@ int cmd_serve(int argc, char** argv) {
                                "KV cache size in tokens, over all sequences (GPU default: the memory left)")
         ->capture_default_str()->check(CLI::Range(16, 1 << 24));
     add_device_flags(app, o.device);
+    app.add_option("--tensor-parallel", o.tensor_parallel,
+                   "(also -tp) ranks the model is cut across, by KV heads and FFN columns; for now CPU ranks (threads "
+                   "of this process, sharing --threads): a GPU group needs NCCL, not built yet")
+        ->capture_default_str()->check(CLI::Range(1, 64));
     app.add_option("--reasoning", reasoning, "thinking templates: on, off, or as the template decides (auto)")
         ->capture_default_str()->check(CLI::IsMember({"on", "off", "auto"}));
     std::string api_key_list, api_key_file;

@@ -37,13 +37,15 @@ void print_usage(FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    // llama-server's "-ngl N" and "-hf REPO": multi-letter flags after one dash, which CLI11 refuses; spelled long
+    // llama-server's "-ngl N" and "-hf REPO", vLLM's "-tp N": multi-letter flags after one dash, which CLI11 refuses; spelled long
     // for it here.
     static char n_gpu_layers[] = "--n-gpu-layers";
     static char hf_repo[] = "--hf-repo";
+    static char tensor_parallel[] = "--tensor-parallel";
     for (int i = 2; i < argc; ++i) {
         if (std::strcmp(argv[i], "-ngl") == 0) argv[i] = n_gpu_layers;
         if (std::strcmp(argv[i], "-hf") == 0) argv[i] = hf_repo;
+        if (std::strcmp(argv[i], "-tp") == 0) argv[i] = tensor_parallel;  // vLLM's spelling
     }
     if (argc < 2) {
         print_usage(stderr);

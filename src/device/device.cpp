@@ -1,9 +1,13 @@
 // make_backend: parses --device / -ngl / --main-gpu and builds the CPU or the CUDA backend (see device.h).
 #include "device/device.h"
 
+#include <algorithm>
 #include <charconv>
+#include <string>
+#include <thread>
 
 #include "cpu/cpu_backend.h"
+#include "cpu/host_group.h"
 #ifdef HOTROD_HAVE_CUDA
 #include "cuda/cuda_backend.h"
 #endif
@@ -85,6 +89,34 @@ std::unique_ptr<backend::Backend> make_backend(const DeviceOptions& opt) {
 #endif
     }
     return std::make_unique<cpu::CpuBackend>(opt.n_threads);
+}
+
+BackendGroup make_backend_group(const DeviceOptions& opt, int n) {
+    BackendGroup g;
+    if (n < 1) throw DeviceError("--tensor-parallel " + std::to_string(n) + ": at least 1");
+    if (n == 1) {
+        g.ranks.push_back(make_backend(opt));
+        return g;
+    }
+    const Choice c = parse(opt);
+    bool gpu = c.explicit_gpu;
+#ifdef HOTROD_HAVE_CUDA
+    std::string why;
+    gpu = gpu || (c.gpu && cuda::gpu_usable(c.gpu_index, &why));
+#endif
+    if (gpu)
+        throw DeviceError("--tensor-parallel " + std::to_string(n) +
+                          " on the GPU needs NCCL, which this build does not have yet (issue 17); --device cpu runs the "
+                          "ranks as threads of this process");
+    auto group = std::make_shared<cpu::HostGroup>(n);
+    const int total = opt.n_threads > 0 ? opt.n_threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    for (int r = 0; r < n; ++r) {
+        auto be = std::make_unique<cpu::CpuBackend>(std::max(1, total / n));
+        be->join_group(group.get(), r);
+        g.ranks.push_back(std::move(be));
+    }
+    g.group = std::move(group);
+    return g;
 }
 
 const char* device_flags_help() {

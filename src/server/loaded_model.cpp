@@ -51,8 +51,12 @@ std::unique_ptr<LoadedModel> load_model(const ServeOptions& opt, const LoadProgr
     progress("backend", 0.0);
     device::DeviceOptions dev = opt.device;
     dev.n_threads = opt.n_threads;
-    m->be = device::make_backend(dev);
+    device::BackendGroup g = device::make_backend_group(dev, opt.tensor_parallel);
+    m->group = std::move(g.group);
+    m->be = std::move(g.ranks[0]);
+    for (size_t r = 1; r < g.ranks.size(); ++r) m->rank_be.push_back(std::move(g.ranks[r]));
     m->device = m->be->name();
+    if (opt.tensor_parallel > 1) m->device += " x " + std::to_string(opt.tensor_parallel) + " ranks";
 
     progress("model", 0.1);
     model::LoadOptions lo;
@@ -71,7 +75,13 @@ std::unique_ptr<LoadedModel> load_model(const ServeOptions& opt, const LoadProgr
     lo.on_weight_progress = [&](size_t done, size_t total) {
         progress("weights", 0.1 + 0.4 * (total ? double(done) / double(total) : 1.0));
     };
+    lo.tp = {0, opt.tensor_parallel};
     m->model = model::Model::load(opt.model_path, *m->be, lo);
+    lo.on_weight_progress = nullptr;
+    for (size_t r = 0; r < m->rank_be.size(); ++r) {
+        lo.tp = {int(r) + 1, opt.tensor_parallel};
+        m->rank_models.push_back(model::Model::load(opt.model_path, *m->rank_be[r], lo));
+    }
     m->n_vocab = m->model->config().n_vocab;
     if (opt.embeddings)
         m->pooling = choose_pooling(opt.pooling, m->model->config().pooling_type, m->model->config().arch);
@@ -113,7 +123,9 @@ std::unique_ptr<LoadedModel> load_model(const ServeOptions& opt, const LoadProgr
     // budget (K/V of the attention layers only, after a hybrid model's recurrent state) and says so when it holds
     // not even one block.
     if (const size_t free_bytes = m->be->memory_free(); free_bytes > 0 && !opt.n_ctx_given) eo.kv_bytes = free_bytes;
-    m->engine = std::make_unique<engine::Engine>(*m->model, *m->tok, opt.n_ctx, eo);
+    std::vector<model::Model*> ranks{m->model.get()};
+    for (auto& rm : m->rank_models) ranks.push_back(rm.get());
+    m->engine = std::make_unique<engine::Engine>(ranks, *m->tok, opt.n_ctx, eo);
     m->max_context = m->engine->max_context();
 
     // Warm-up: one token through the engine, so the first client does not pay for faulting in the mapped

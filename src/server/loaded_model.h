@@ -24,9 +24,12 @@ namespace hotrod::server {
 struct LoadedModel {
     LoadedModel();
     ~LoadedModel();
-    std::unique_ptr<backend::Backend> be;
+    std::shared_ptr<void> group;        // --tensor-parallel: the ranks' group (device::BackendGroup), outliving them
+    std::unique_ptr<backend::Backend> be;  // rank 0's backend (the only one without --tensor-parallel)
+    std::vector<std::unique_ptr<backend::Backend>> rank_be;  // ranks 1..N-1
     std::string device;                 // the backend's name: "cuda:0 (NVIDIA H100 ...)" or "cpu-avx512 (2 threads)"
-    std::unique_ptr<model::Model> model;
+    std::unique_ptr<model::Model> model;  // rank 0's slice with --tensor-parallel
+    std::vector<std::unique_ptr<model::Model>> rank_models;  // ranks 1..N-1
     std::unique_ptr<text::Tokenizer> tok;
     std::unique_ptr<text::ChatTemplate> chat_template;
     std::string template_origin;        // "gguf:tokenizer.chat_template", "builtin:chatml", ...

@@ -23,6 +23,7 @@ struct ServeOptions {
     bool n_ctx_given = false;        // -c was on the command line (on a GPU the cache is otherwise sized from the
                                      // memory left after weights and activations)
     int n_threads = 0;               // --threads: compute threads, 0 = every core
+    int tensor_parallel = 1;         // --tensor-parallel (-tp): ranks the model is cut across (CPU threads for now)
     device::DeviceOptions device;    // --device, -ngl, --main-gpu, --gpu-mem-fraction
     ReasoningMode reasoning = ReasoningMode::auto_;
     int max_queue = 64;              // --max-queue: requests waiting for a slot; beyond: 503 with Retry-After

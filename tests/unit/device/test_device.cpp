@@ -3,6 +3,8 @@
 // `auto` is the GPU.
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "device/device.h"
 
 namespace hotrod::device {
@@ -61,6 +63,33 @@ TEST(Device, ExplicitGpuWithoutOneIsAnError) {
     DeviceOptions o;
     o.n_gpu_layers = 99;  // -ngl 99 asks for the GPU as plainly as --device cuda
     EXPECT_FALSE(error_of(o).empty());
+}
+
+// A tensor-parallel group: CPU ranks joined into one group of n (each with a share of the threads), one rank is
+// make_backend's, and a GPU group (NCCL, not built) or a count below one is a DeviceError naming it.
+TEST(Device, BackendGroupOfCpuRanks) {
+    DeviceOptions o;
+    o.device = "cpu";
+    o.n_threads = 4;
+    BackendGroup g = make_backend_group(o, 2);
+    ASSERT_EQ(g.ranks.size(), 2u);
+    EXPECT_NE(g.group, nullptr);
+    for (const auto& be : g.ranks) {
+        EXPECT_EQ(be->group_size(), 2);
+        EXPECT_EQ(be->name().rfind("cpu", 0), 0u);
+        EXPECT_NE(be->name().find("(2 threads)"), std::string::npos) << be->name();
+    }
+    BackendGroup one = make_backend_group(o, 1);
+    ASSERT_EQ(one.ranks.size(), 1u);
+    EXPECT_EQ(one.ranks[0]->group_size(), 1);
+    EXPECT_THROW(make_backend_group(o, 0), DeviceError);
+    o.device = "cuda";
+    try {
+        make_backend_group(o, 2);
+        ADD_FAILURE() << "a GPU group was built";
+    } catch (const DeviceError& e) {
+        EXPECT_NE(std::string(e.what()).find("NCCL"), std::string::npos) << e.what();
+    }
 }
 
 }  // namespace
