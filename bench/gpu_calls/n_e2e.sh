@@ -12,4 +12,4 @@ join_smollm2
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl
 export PYTHONPATH=/tmp/site
 HOTROD_BUILD_DIR=/tmp/devpack HOTROD_TEST_CUDA=/bin/true HOTROD_PYTHON=python3 \
-  timeout 560 bash scripts/test-gpu.sh 2>&1 | tail -40 | tee $OUT/e2e.txt
+  timeout 560 bash scripts/test-gpu.sh 2>&1 | tee $OUT/e2e_full.txt | tail -40 | tee $OUT/e2e.txt
