@@ -7,6 +7,8 @@
 # stash_smollm2: the parts this call carries into /tmp/hotrod-models; join_smollm2: the model once all three have
 # come (sets m to its path).
 # synth_4b_models: the synthetic Qwen3-4B and Qwen3.5-4B Q4_K_M files (q3, q35), written once a machine.
+# run_cuda_tests FILTER SECONDS FILE: test_cuda's tests matching FILTER into $OUT/FILE, then their verdicts and
+# failures (typed tests are AllTypes/Name.*: a filter needs a leading * for them).
 export HOTROD_VOCAB_DIR=/tmp/devpack/vocab HOTROD_MODELS=/tmp/hotrod-models
 unpack_pack() {
   rm -rf /tmp/devpack && mkdir -p /tmp/devpack && xz -dc .device/pack.tar.xz | tar -C /tmp/devpack -xf -
@@ -39,4 +41,8 @@ synth_4b_models() {
     --vocab "$HOTROD_VOCAB_DIR/ggml-vocab-qwen2.gguf" -o "$q3" >/dev/null
   [[ -f $q35 ]] || hotrod synth --arch qwen35 --shape 4b --quant q4_k_m --seed 5 --quick-quant \
     --vocab "$HOTROD_VOCAB_DIR/ggml-vocab-qwen35.gguf" --chat-template /tmp/devpack/Qwen3.5-4B.jinja -o "$q35" >/dev/null
+}
+run_cuda_tests() {
+  timeout "$2" test_cuda --gtest_filter="$1" > "$OUT/$3" 2>&1; echo "tests exit $?"
+  grep -E "^\[ +(FAILED|PASSED) +\]|Failure|Expected|Which is|actual|differs|cosine|sequences:" "$OUT/$3" | head -40
 }

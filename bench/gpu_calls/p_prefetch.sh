@@ -12,8 +12,7 @@ cd "$(dirname "$0")/../.."
 source bench/gpu_calls/call_lib.sh
 use_pack
 if [[ ${SKIP_TESTS:-0} != 1 ]]; then  # call Q ran them
-  timeout 150 test_cuda --gtest_filter='*CudaMatmul*:CudaAttention*' > $OUT/matmul_tests.txt 2>&1; echo "matmul tests exit $?"
-  grep -E "^\[ +(FAILED|PASSED) +\]|Failure" $OUT/matmul_tests.txt | head -20
+  run_cuda_tests '*CudaMatmul*:CudaAttention*' 300 matmul_tests.txt
 fi
 synth_4b_models
 {

@@ -10,7 +10,5 @@ unpack_pack
 (nice -n 10 bash bench/gpu_calls/d_peer_build.sh > $OUT/peer_build.txt 2>&1) &
 peer=$!
 synth_4b_models
-timeout 420 test_cuda --gtest_filter='*CudaMatmul*:CudaAttention*:CudaOps.*:GpuModel.*-*SmolLM2*:*Gemma3MatchesCpu*' \
-  > $OUT/tests.txt 2>&1; echo "tests exit $?"
-grep -E "^\[ +(FAILED|PASSED) +\]|Failure|Expected|Which is|actual|cosine|sequences:" $OUT/tests.txt | head -40
+run_cuda_tests '*CudaMatmul*:CudaAttention*:CudaOps.*:GpuModel.*-*SmolLM2*:*Gemma3MatchesCpu*' 420 tests.txt
 wait $peer; echo "peer build exit $?"; tail -5 $OUT/peer_build.txt

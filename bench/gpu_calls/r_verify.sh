@@ -7,8 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 source bench/gpu_calls/call_lib.sh
 unpack_pack
-timeout 300 test_cuda --gtest_filter='*CudaMatmul*' > $OUT/tests.txt 2>&1; echo "tests exit $?"
-grep -E "^\[ +(FAILED|PASSED) +\]|Failure|differs" $OUT/tests.txt | head -20
+run_cuda_tests '*CudaMatmul*' 300 tests.txt
 synth_4b_models
 for sw in X=1 HOTROD_CUDA_DECODE_Q4K=0 X=1 HOTROD_CUDA_DECODE_Q4K=0; do
   echo "q3 [$sw] $(env $sw timeout 40 hotrod perf -m $q3 -p 512 -n 128 -r 3 --device cuda 2>&1 | grep -E '^(pp|tg)' | tr '\n' ' ')"
