@@ -42,6 +42,9 @@ public:
     void publish_prefix(int32_t seq_id, std::span<const int32_t> tokens, int n_computed);
 
     // Every rank's Model::forward of the batch at once. Rethrows rank 0's failure, else the first other rank's.
+    // The checks that can fail a step (the batch's shape, KV blocks running out) come before the first all-reduce
+    // and see the same state on every rank, so every rank fails alike; a rank failing past them would leave the
+    // others waiting in the all-reduce (cpu::HostGroup's contract).
     void forward(const model::Batch& batch);
 
 private:
