@@ -54,9 +54,14 @@ bool should_pin(const char* env, double load, int n_cpus, int n_threads) {
     return load + double(n_threads) <= double(n_cpus) + 0.5;
 }
 
+int default_thread_count() {
+    const std::vector<int> cpus = allowed_cpus();
+    return cpus.empty() ? int(std::max(1u, std::thread::hardware_concurrency())) : int(cpus.size());
+}
+
 ThreadPool::ThreadPool(int n_threads, int spin_iterations) : spin_iterations_(spin_iterations) {
     const std::vector<int> cpus = allowed_cpus();
-    if (n_threads <= 0) n_threads = cpus.empty() ? int(std::max(1u, std::thread::hardware_concurrency())) : int(cpus.size());
+    if (n_threads <= 0) n_threads = default_thread_count();
     // The load average is read only for HOTROD_PIN=auto, the one mode that looks at it.
     const char* pin_env = std::getenv("HOTROD_PIN");
     const bool wants_load = pin_env && std::string_view(pin_env) == "auto";

@@ -20,6 +20,10 @@ namespace hotrod::cpu {
 // (bench/busy_host.sh: 59-68 against 55-59 t/s), so pinning stays the default and auto is a choice.
 bool should_pin(const char* env, double load, int n_cpus, int n_threads);
 
+// Threads a pool of n_threads <= 0 gets: one per CPU this process may run on (its affinity mask), else the
+// hardware's count.
+int default_thread_count();
+
 class ThreadPool {
 public:
     // n_threads <= 0: one per CPU this process may run on. spin_iterations: pause loops a worker waits for the

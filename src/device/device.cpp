@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <charconv>
 #include <string>
-#include <thread>
 
 #include "cpu/cpu_backend.h"
 #include "cpu/host_group.h"
+#include "cpu/thread_pool.h"
 #ifdef HOTROD_HAVE_CUDA
 #include "cuda/cuda_backend.h"
 #endif
@@ -109,7 +109,7 @@ BackendGroup make_backend_group(const DeviceOptions& opt, int n) {
                           " on the GPU needs NCCL, which this build does not have yet (issue 17); --device cpu runs the "
                           "ranks as threads of this process");
     auto group = std::make_shared<cpu::HostGroup>(n);
-    const int total = opt.n_threads > 0 ? opt.n_threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    const int total = opt.n_threads > 0 ? opt.n_threads : cpu::default_thread_count();
     for (int r = 0; r < n; ++r) {
         auto be = std::make_unique<cpu::CpuBackend>(std::max(1, total / n));
         be->join_group(group.get(), r);

@@ -31,7 +31,7 @@ std::unique_ptr<backend::Backend> make_backend(const DeviceOptions& opt);
 
 // The backends of a tensor-parallel group of n ranks (model/tensor_parallel.h), rank 0 first, joined so that
 // Backend::all_reduce sums over them: on the CPU, ranks are threads of this process (cpu::HostGroup), each with a
-// share of the threads (opt.n_threads, or every core, over n). A GPU group needs NCCL, which this build does not
+// share of the threads (opt.n_threads, or cpu::default_thread_count(), over n). A GPU group needs NCCL, which this build does not
 // have yet (issue 17): DeviceError, as for --device cuda or an auto that finds a GPU. n == 1: make_backend's.
 // Members are destroyed bottom-up: the ranks before the group they joined.
 struct BackendGroup {
