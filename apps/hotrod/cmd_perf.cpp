@@ -40,13 +40,16 @@ void reset_sequence(Session& s) {
 }
 
 // Forward steps over tokens at positions first.. of the session's sequence, at most ubatch tokens a step (as
-// llama-bench's -ub cuts a long prompt), logits for the last token only.
-void step(Session& s, model::Batch& b, const std::vector<int32_t>& tokens, int32_t first, size_t ubatch = 512) {
+// llama-bench's -ub cuts a long prompt), logits for the last token only; `generated`: the tokens continue a
+// generation (Batch::n_decode), else they are a prompt's.
+void step(Session& s, model::Batch& b, const std::vector<int32_t>& tokens, int32_t first, bool generated,
+          size_t ubatch = 512) {
     for (size_t at = 0; at < tokens.size(); at += ubatch) {
         const size_t end = std::min(tokens.size(), at + ubatch);
         b.clear();
         const int si = b.add_sequence(s.seq_id);
         for (size_t i = at; i < end; ++i) b.add(si, tokens[i], first + int32_t(i), i + 1 == tokens.size());
+        b.n_decode = generated ? b.n_tokens() : 0;
         s.model->forward(b, *s.kv);
     }
 }
@@ -84,7 +87,7 @@ int cmd_perf(int argc, char** argv) {
         const auto row = s.model->logits(0);
         const auto first = int32_t(std::max_element(row.begin(), row.end()) - row.begin());
         model::Batch b;
-        step(s, b, {first}, int32_t(ids.size()));
+        step(s, b, {first}, int32_t(ids.size()), true);
         const double first_token_ms = ms_since(t0);
 
         std::mt19937 rng(42);
@@ -96,13 +99,13 @@ int cmd_perf(int argc, char** argv) {
                 for (auto& t : prompt) t = any_token(rng);
                 reset_sequence(s);
                 const Clock::time_point t1 = Clock::now();
-                step(s, b, prompt, 0, size_t(ubatch));
+                step(s, b, prompt, 0, false, size_t(ubatch));
                 if (r > 0) pp.push_back(double(n_prompt) / (ms_since(t1) / 1000.0));
             }
             if (n_gen > 0) {
                 reset_sequence(s);
                 const Clock::time_point t1 = Clock::now();
-                for (int i = 0; i < n_gen; ++i) step(s, b, {any_token(rng)}, i);
+                for (int i = 0; i < n_gen; ++i) step(s, b, {any_token(rng)}, i, true);
                 if (r > 0) tg.push_back(double(n_gen) / (ms_since(t1) / 1000.0));
             }
         }

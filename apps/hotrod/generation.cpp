@@ -68,6 +68,7 @@ void prefill(Session& s, std::span<const text::TokenId> ids, size_t first) {
         batch.clear();
         const int b = batch.add_sequence(s.seq_id);
         for (size_t i = first; i < last; ++i) batch.add(b, ids[i], int32_t(i), i + 1 == ids.size());
+        batch.n_decode = 0;  // prompt tokens
         s.model->forward(batch, *s.kv);
     }
 }
@@ -109,6 +110,7 @@ GenerateResult generate(Session& s, sample::Sampler& sampler, int32_t pos, const
         if (int(res.tokens.size()) == opt.n_max) break;  // the last token needs no forward
         batch.clear();
         batch.add(batch.add_sequence(s.seq_id), r.token_id, pos++, true);
+        batch.n_decode = 1;  // a generated token
         s.model->forward(batch, *s.kv);
         res.n_fed = res.tokens.size();
     }

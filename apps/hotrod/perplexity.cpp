@@ -79,6 +79,7 @@ NllSums perplexity(model::Model& m, model::KvCache& kv, std::span<const text::To
                         p == 0 && opt.bos_id != text::kNoToken ? opt.bos_id : chunk[size_t(p)];
                     batch.add(b, id, p, p >= first && p <= n_ctx - 2);
                 }
+                batch.n_decode = 0;  // prompt tokens, whatever the chunk's length
                 const int n_rows = m.forward(batch, kv);
                 // Rows come in position order: row r is position max(start, first) + r.
                 const int row0 = std::max(start, first);

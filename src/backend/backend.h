@@ -135,11 +135,18 @@ struct MatmulOut {
 // otherwise). Model::forward hands them to Backend::begin_step before the step's first op; a device backend copies
 // them to the device there, in one transfer, and the step's ops that are given these same spans (the same data
 // pointers and lengths) read that copy instead of uploading their own.
+//
+// decode_tokens: the step's first decode_tokens tokens continue a generation (sampled tokens, and forced runs after
+// the first sample); the rest are prompt tokens. A device backend runs each kind on kernels of its own (decode:
+// weight-read-bound; prompt: tensor-core tiles), so a token's numbers depend on its kind and its own inputs, never
+// on the batch around it: a prompt's tail after a prefix-cache hit computes what the cold run computed, and a
+// request gives the same text alone as beside others. -1: not said (the backend decides by row count).
 struct StepIndex {
     std::span<const int32_t> tokens;
     std::span<const int32_t> logit_rows;
     KvLayout layout;
     RecurrentLayout recurrent;
+    int32_t decode_tokens = -1;
 };
 
 // Owned device memory for activations and caches; allocated at load, never in the step loop.

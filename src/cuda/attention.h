@@ -94,14 +94,24 @@ public:
     // run() in two halves, for launches deferred into a CUDA graph (step_graph.h): plan() checks the shapes, picks
     // the decode split count and grows the scratch (host work, done when the op is called); launch() only issues
     // kernels. A plan stays valid while no later plan() grows the scratch (a plan names the scratch it uses).
+    //
+    // decode_tokens >= 0 (batch invariance, see Backend's StepIndex): tokens [0, decode_tokens) take the decode
+    // kernel, each splitting its positions by its own length, and the others the tiled kernel, whose splits cover
+    // fixed position spans; a token's output then depends on its kind and its own sequence only. -1: the old rule
+    // (a sequence with at most attn::kDecodeMaxSeqTokens tokens in the batch decodes; splits from the batch's size).
     struct Plan {
-        int n_splits = 0;          // 0: no decode tokens possible (group too large)
+        int n_splits = 0;          // the decode launch's splits (0: no decode tokens, or the group is too large)
         float* scratch = nullptr;  // partial results when n_splits > 1, then prefill_splits > 1
         int prefill_splits = 1;    // position ranges a prefill tile is cut into (tensor-core kernel)
+        int decode_tokens = -1;
+        int split_cap = 0;     // > 0: a decode token's splits by its own length (attn::token_splits)
+        int prefill_span = 0;  // > 0: prefill split z covers positions [z * span, + span)
     };
-    Plan plan(const DeviceKvCache& cache, const DeviceKvLayout& layout, const AttentionShape& shape);
+    Plan plan(const DeviceKvCache& cache, const DeviceKvLayout& layout, const AttentionShape& shape,
+              int64_t decode_tokens = -1);
     // Whether plan() would keep the current scratch (a growth frees the old one, which deferred launches may name).
-    bool scratch_fits(const DeviceKvCache& cache, const DeviceKvLayout& layout, const AttentionShape& shape);
+    bool scratch_fits(const DeviceKvCache& cache, const DeviceKvLayout& layout, const AttentionShape& shape,
+                      int64_t decode_tokens = -1);
     // act_q (where quantizes_output): out's rows also written as Q8_K rows act_row_bytes apart, for the next matmul.
     static void launch(const Plan& plan, const float* q, int64_t q_stride, const DeviceKvCache& cache,
                        const DeviceKvLayout& layout, const AttentionShape& shape, float* out, int64_t out_stride,
@@ -111,8 +121,9 @@ public:
     static bool quantizes_output(const Plan& plan, const AttentionShape& shape, std::span<const int32_t> token_seq);
 
 private:
-    int decode_splits(const DeviceKvLayout& layout, const AttentionShape& shape);  // 0: no decode kernel
-    int prefill_splits(const DeviceKvLayout& layout, const AttentionShape& shape, quant::DType cache_type);
+    // The plan's split counts and choices, without the scratch.
+    Plan shape_plan(const DeviceKvCache& cache, const DeviceKvLayout& layout, const AttentionShape& shape,
+                    int64_t decode_tokens);
     // Scratch floats the plan's two split counts need: the decode part first, the prefill part after it.
     static size_t scratch_floats(const DeviceKvLayout& layout, const AttentionShape& shape, int decode_splits,
                                  int prefill_splits);

@@ -145,7 +145,41 @@ struct AttentionArgs {
     // writes the row (the decode kernel, or its combine kernel after splits) instead of in a launch of its own.
     void* act_q = nullptr;
     size_t act_row_bytes = 0;
+    // Batch-invariant choices (Attention::Plan): decode_tokens >= 0 sends tokens [0, decode_tokens) to the decode
+    // kernel and the rest to the tiled one (decode_max_seq_tokens unused); split_cap > 0 splits each decode token's
+    // positions by its own length (token_splits) instead of every token into the launch's n_splits.
+    int decode_tokens = -1;
+    int split_cap = 0;
+    int prefill_span = 0;  // > 0: the tensor-core kernel's split z covers positions [z * span, + span)
 };
+
+// Whether token t takes the decode kernel (every kernel asks the same, so each token is taken by exactly one).
+__device__ __forceinline__ bool takes_decode(const AttentionArgs& a, int t) {
+    if (a.decode_tokens >= 0) return t < a.decode_tokens;
+    return is_decode_token(a.layout.token_seq, a.layout.n_tokens, t, a.decode_max_seq_tokens);
+}
+
+// A decode split spans at least this many positions (a chunk for half the decode kernel's four warps).
+constexpr int kDecodeMinSplitPositions = 64;
+
+// The splits of a decode token that sees `len` positions, from its length alone (and cap, a constant of the model
+// and the card): the largest power of two up to cap and len / kDecodeMinSplitPositions, at least 1. A power of two,
+// so a decode step's launch shape (the grid's splits, from the longest length) changes at a few lengths only.
+__host__ __device__ __forceinline__ int token_splits(int len, int cap) {
+    const int by_len = len / kDecodeMinSplitPositions;
+    const int n = by_len < cap ? by_len : cap;
+    int pow2 = 1;
+    while (pow2 * 2 <= n) pow2 *= 2;
+    return pow2;
+}
+
+// The splits decode token t of a launch with n_splits uses: its own (split_cap > 0) or the launch's.
+__device__ __forceinline__ int decode_splits_of(const AttentionArgs& a, int t, int n_splits) {
+    if (a.split_cap <= 0) return n_splits;
+    int32_t first = 0, end = 0;
+    visible_range(a.layout.positions[t], a.shape.window, first, end);
+    return token_splits(end - first, a.split_cap);
+}
 
 // Largest group (n_heads / n_kv_heads) the decode kernel takes; larger ones go through the tiled kernel.
 constexpr int kDecodeMaxGroup = 8;
@@ -154,6 +188,12 @@ constexpr int kPrefillMaxGroup = 32;
 
 // Splits of each token's positions for the decode kernel (1: no partial results), from the device's size.
 int decode_splits(int n_tokens, int n_kv_heads, int max_kv_len, int n_sms);
+// The most splits one decode token takes when each splits by its own length: as many as put kBlocksPerSm blocks
+// on every SM for a lone token, at most the kernel's cap.
+int decode_split_cap(int n_kv_heads, int n_sms);
+// Batch-invariant prefill splits: positions a split of the tensor-core kernel covers ([z * span, + span), the same
+// for every token whatever its tile), or 0 where that kernel does not take the shape or splitting is off.
+int prefill_split_span(int n_heads, int n_kv_heads, int head_dim, quant::DType cache_type);
 // Scratch floats the decode kernel's partial results need at n_splits > 1.
 size_t decode_scratch_floats(int n_tokens, const AttentionShape& shape, int n_splits);
 // Decode tokens: partial results in scratch and a combine kernel when n_splits > 1, out directly otherwise.
@@ -188,7 +228,7 @@ __device__ __forceinline__ void for_each_prefill_sub_tile(const AttentionArgs& a
         const int32_t seq = L.token_seq[ta];
         int tb = ta + 1;
         while (tb < t_end && L.token_seq[tb] == seq) ++tb;
-        if (!is_decode_token(L.token_seq, L.n_tokens, ta, a.decode_max_seq_tokens)) fn(ta, tb);
+        if (!takes_decode(a, ta)) fn(ta, tb);
         ta = tb;
     }
 }

@@ -26,7 +26,8 @@ constexpr int kThreads = 32 * kWarps;
 // not one chunk per warp: a decode step of one sequence has only n_kv_heads x splits blocks, and at the published
 // workload's ~500 positions whole-warp splits left 16 blocks on a 132-SM card, each walking its positions in two
 // rounds.
-constexpr int kMinSplitPositions = 32 * kWarps / 2;
+constexpr int kMinSplitPositions = kDecodeMinSplitPositions;
+static_assert(kMinSplitPositions == 32 * kWarps / 2, "half the warps' chunks");
 constexpr int kMaxSplits = 64;
 // Blocks wanted in flight per SM before positions are split: memory-bound blocks of 4 warps need several per SM
 // to keep enough loads outstanding.
@@ -179,14 +180,17 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(AttentionArgs a, int n
     // be writing q and this step's K/V rows.
     const DeviceKvLayout& L = a.layout;
     const int t = int(blockIdx.x), g = int(blockIdx.y), split = int(blockIdx.z);
-    if (!is_decode_token(L.token_seq, L.n_tokens, t, a.decode_max_seq_tokens)) return;
+    if (!takes_decode(a, t)) return;
+    // The token's own split count: blocks past it have nothing to do (and their partials are never read).
+    const int n_used = decode_splits_of(a, t, n_splits);
+    if (split >= n_used) return;
     const int G = a.shape.n_heads / a.shape.n_kv_heads;
     const int lane = int(threadIdx.x) % 32, warp = int(threadIdx.x) / 32;
     const size_t row_bytes = kv_row_bytes<kType>(a.shape.n_kv_heads, kDim);
     const int32_t seq = L.token_seq[t];
     int32_t first = 0, end = 0;
     visible_range(L.positions[t], a.shape.window, first, end);
-    const int32_t per_split = (end - first + n_splits - 1) / n_splits;
+    const int32_t per_split = (end - first + n_used - 1) / n_used;
     const int32_t span_begin = min(end, first + split * per_split);
     const int32_t span_end = min(end, span_begin + per_split);
     // The span's K and V heads asked of L2 while the previous kernel finishes: the first K loads and every V
@@ -299,7 +303,7 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(AttentionArgs a, int n
             sum += f * ml_s[(w * G + h) * 2 + 1];
             o += f * acc_s[(w * G + h) * kDim + d];
         }
-        if (n_splits == 1) {
+        if (n_used == 1) {  // the output itself: combine_value of one split gives the same bits
             const float v = sum > 0.0f ? o / sum : 0.0f;
             a.out[int64_t(t) * a.out_stride + int64_t(g * G + h) * kDim + d] = v;
             if (a.act_q != nullptr) q_s[e] = v;  // q_s is free: every warp left the chunk loop before the merge
@@ -311,23 +315,24 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(AttentionArgs a, int n
             }
         }
     }
-    if (n_splits == 1 && a.act_q != nullptr) {
+    if (n_used == 1 && a.act_q != nullptr) {
         __syncthreads();
         store_act_q8_k(a, t, g * G * kDim, q_s, G * kDim, warp, kWarps, lane);
     }
 }
 
-// Output column d of head `head` of token t from its splits: sum_i e^(m_i - M) o_i / sum_i e^(m_i - M) l_i over the
-// splits i (an empty split has m_i = -inf and weighs nothing).
-__device__ __forceinline__ float combine_value(const AttentionArgs& a, int n_splits, const float* part_acc,
+// Output column d of head `head` of token t from its first n_used splits (of a launch with n_splits): sum_i
+// e^(m_i - M) o_i / sum_i e^(m_i - M) l_i (an empty split has m_i = -inf and weighs nothing). With one non-empty
+// split this is o / l exactly (e^0 = 1, adding zeros changes nothing): the unsplit kernels' own o / l.
+__device__ __forceinline__ float combine_value(const AttentionArgs& a, int n_splits, int n_used, const float* part_acc,
                                               const float* part_ml, int t, int head, int d) {
     const int G = a.shape.n_heads / a.shape.n_kv_heads, dim = a.shape.head_dim;
     const int g = head / G, h = head % G;
     const size_t unit0 = (size_t(t) * a.shape.n_kv_heads + g) * n_splits;
     float m_all = -INFINITY;
-    for (int i = 0; i < n_splits; ++i) m_all = fmaxf(m_all, part_ml[((unit0 + i) * G + h) * 2]);
+    for (int i = 0; i < n_used; ++i) m_all = fmaxf(m_all, part_ml[((unit0 + i) * G + h) * 2]);
     float sum = 0.0f, o = 0.0f;
-    for (int i = 0; i < n_splits; ++i) {
+    for (int i = 0; i < n_used; ++i) {
         const size_t u = (unit0 + i) * G + h;
         const float mi = part_ml[u * 2];
         if (mi == -INFINITY) continue;
@@ -342,11 +347,12 @@ __device__ __forceinline__ float combine_value(const AttentionArgs& a, int n_spl
 __global__ void combine_kernel(AttentionArgs a, int n_splits, const float* part_acc, const float* part_ml,
                                bool prefill_tokens) {
     grid_dependency_sync();
-    const DeviceKvLayout& L = a.layout;
     const int t = int(blockIdx.x), head = int(blockIdx.y), d = int(threadIdx.x);
-    if (is_decode_token(L.token_seq, L.n_tokens, t, a.decode_max_seq_tokens) == prefill_tokens) return;
+    if (takes_decode(a, t) == prefill_tokens) return;
+    const int n_used = prefill_tokens ? n_splits : decode_splits_of(a, t, n_splits);
+    if (n_used == 1 && !prefill_tokens) return;  // the decode kernel wrote it
     a.out[int64_t(t) * a.out_stride + int64_t(head) * a.shape.head_dim + d] =
-        combine_value(a, n_splits, part_acc, part_ml, t, head, d);
+        combine_value(a, n_splits, n_used, part_acc, part_ml, t, head, d);
 }
 
 // combine_kernel for decode tokens whose rows also go to a.act_q: block (token, 256 columns of its row), a thread a
@@ -356,11 +362,12 @@ __global__ void __launch_bounds__(quant::QK_K)
     grid_dependency_sync();
     __shared__ float4 vals4[quant::QK_K / 4];
     float* vals = reinterpret_cast<float*>(vals4);
-    const DeviceKvLayout& L = a.layout;
     const int t = int(blockIdx.x), col = int(blockIdx.y) * quant::QK_K + int(threadIdx.x);
-    if (!is_decode_token(L.token_seq, L.n_tokens, t, a.decode_max_seq_tokens)) return;
+    if (!takes_decode(a, t)) return;
+    const int n_used = decode_splits_of(a, t, n_splits);
+    if (n_used == 1) return;  // the decode kernel wrote it, and its Q8_K row
     const int dim = a.shape.head_dim;
-    const float v = combine_value(a, n_splits, part_acc, part_ml, t, col / dim, col % dim);
+    const float v = combine_value(a, n_splits, n_used, part_acc, part_ml, t, col / dim, col % dim);
     a.out[int64_t(t) * a.out_stride + col] = v;
     vals[threadIdx.x] = v;
     __syncthreads();
@@ -428,6 +435,12 @@ int decode_splits(int n_tokens, int n_kv_heads, int max_kv_len, int n_sms) {
     int64_t pow2 = 1;
     while (pow2 * 2 <= n) pow2 *= 2;
     return int(pow2);
+}
+
+int decode_split_cap(int n_kv_heads, int n_sms) {
+    const int64_t wanted = int64_t(kBlocksPerSm) * std::max(n_sms, 1);
+    const int64_t by_work = (wanted + std::max(n_kv_heads, 1) - 1) / std::max(n_kv_heads, 1);
+    return int(std::min<int64_t>(by_work, kMaxSplits));
 }
 
 size_t decode_scratch_floats(int n_tokens, const AttentionShape& shape, int n_splits) {

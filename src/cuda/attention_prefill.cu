@@ -74,6 +74,9 @@ __device__ void attend_sub_tile(const AttentionArgs& a, int ta, int tb, float* q
     int32_t lo = 0, hi = 0;
     visible_range(L.positions[ta], a.shape.window, lo, hi);
     hi = L.positions[tb - 1] + 1;
+    // Chunks at multiples of kChunk whatever the tile's first row (rows mask what they do not see), so where the
+    // online softmax rebases does not depend on which tokens share the tile.
+    lo = lo / kChunk * kChunk;
 
     for (int32_t c0 = lo; c0 < hi; c0 += kChunk) {
         __syncthreads();  // q_s written (first chunk); the last chunk's k_s / v_s reads done (later ones)

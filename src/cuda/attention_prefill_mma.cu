@@ -73,9 +73,11 @@ struct Smem {
                                      size_t(kRows) * 2 * sizeof(int32_t);
 };
 
-// Where a split's partial results go: n_splits 1 writes out directly.
+// Where a split's partial results go: n_splits 1 writes out directly. span > 0: split z covers positions
+// [z * span, (z + 1) * span) for every tile (prefill_split_span), else the tile's own range is cut in n_splits.
 struct SplitOut {
     int n_splits;
+    int span;
     float* part_acc;
     float* part_ml;
 };
@@ -141,7 +143,14 @@ __device__ void attend_sub_tile_mma(const AttentionArgs& a, int ta, int tb, __ha
     int32_t lo = 0, hi = 0;
     visible_range(L.positions[ta], a.shape.window, lo, hi);
     hi = L.positions[tb - 1] + 1;
-    if (so.n_splits > 1) {  // this block's whole chunks of the tile's range (none past its end: rows see nothing)
+    // Chunks at multiples of kChunk whatever the tile's first row (a sliding window's rows mask what they do not
+    // see), so where the online softmax rebases does not depend on which tokens share the tile.
+    lo = lo / kChunk * kChunk;
+    if (so.span > 0) {  // this block's span of positions, the same for every tile
+        const int32_t s0 = int32_t(blockIdx.z) * so.span;
+        lo = max(lo, s0);
+        hi = min(hi, s0 + so.span);
+    } else if (so.n_splits > 1) {  // this block's whole chunks of the tile's range (none past its end: rows see nothing)
         const int32_t per = ((hi - lo + kChunk - 1) / kChunk + so.n_splits - 1) / so.n_splits * kChunk;
         lo += int32_t(blockIdx.z) * per;
         hi = min(hi, lo + per);
@@ -254,12 +263,13 @@ __device__ void attend_sub_tile_mma(const AttentionArgs& a, int ta, int tb, __ha
     for (int h = 0; h < 2; ++h) {
         const int r = r0 + g + 8 * h;
         if (r >= n_rows) continue;
-        const float inv = l[h] > 0.0f ? 1.0f / l[h] : 0.0f;
+        // o / l, as combine_value of a lone split gives: a token's output has the same bits split or not.
+        const float lh = l[h];
         float* out = a.out + int64_t(ta + r / G) * a.out_stride + int64_t(kvh * G + r % G) * kDim;
 #pragma unroll
         for (int n = 0; n < kN; ++n) {
-            out[8 * n + 2 * t] = o[n][2 * h] * inv;
-            out[8 * n + 2 * t + 1] = o[n][2 * h + 1] * inv;
+            out[8 * n + 2 * t] = lh > 0.0f ? o[n][2 * h] / lh : 0.0f;
+            out[8 * n + 2 * t + 1] = lh > 0.0f ? o[n][2 * h + 1] / lh : 0.0f;
         }
     }
 }
@@ -295,8 +305,20 @@ void launch(const AttentionArgs& a, const SplitOut& so, cudaStream_t stream) {
 constexpr int kBlocksPerSm = 4;
 constexpr int kMinChunksPerSplit = 8;
 constexpr int kMaxSplits = 16;
+// Batch-invariant splits: positions per split (a whole number of chunks at every head_dim).
+constexpr int kSplitSpan = 1024;
 
 }  // namespace
+
+int prefill_split_span(int n_heads, int n_kv_heads, int head_dim, quant::DType cache_type) {
+    static const bool off = switch_off("HOTROD_CUDA_ATTN_SPLIT") || switch_off("HOTROD_CUDA_MMA");
+    const int G = n_kv_heads > 0 ? n_heads / n_kv_heads : 0;
+    if (off || cache_type != quant::DType::F16 || (head_dim != 64 && head_dim != 128 && head_dim != 256) || G < 1 ||
+        G > kRows)
+        return 0;
+    static_assert(kSplitSpan % chunk_for(64) == 0 && kSplitSpan % chunk_for(256) == 0, "whole chunks");
+    return kSplitSpan;
+}
 
 int prefill_splits(int n_tokens, int n_heads, int n_kv_heads, int head_dim, quant::DType cache_type, int max_kv_len,
                    int n_sms) {
@@ -331,7 +353,7 @@ bool prefill_mma_takes(const AttentionArgs& a) {
 }
 
 void launch_attention_prefill_mma(const AttentionArgs& a, int n_splits, float* scratch, cudaStream_t stream) {
-    SplitOut so{n_splits > 1 && scratch != nullptr ? n_splits : 1, nullptr, nullptr};
+    SplitOut so{n_splits > 1 && scratch != nullptr ? n_splits : 1, a.prefill_span, nullptr, nullptr};
     if (so.n_splits > 1) {
         so.part_acc = scratch;
         so.part_ml = scratch + size_t(a.layout.n_tokens) * a.shape.n_heads * so.n_splits * a.shape.head_dim;

@@ -135,6 +135,7 @@ CudaBackend::CudaBackend(const CudaOptions& opt) : opt_(opt), graphs_(graphs_wan
     fuse_attention_inputs_ = fuse_ && rope_table_ && !switch_off("HOTROD_CUDA_FUSE_ATTN");
     fuse_residual_ = fuse_ && !switch_off("HOTROD_CUDA_FUSE_RESIDUAL");
     fuse_attention_quant_ = fuse_ && !switch_off("HOTROD_CUDA_FUSE_ATTN_QUANT");
+    invariant_ = !switch_off("HOTROD_CUDA_BATCH_INVARIANT");
 }
 
 CudaBackend::~CudaBackend() {
@@ -373,6 +374,11 @@ void CudaBackend::begin_step(const backend::StepIndex& s) {
     step_.d_logit_rows = index_dev_ + p.logit_rows;
     step_.layout = with_base(p, index_dev_);
     step_.valid = true;
+    if (s.decode_tokens >= 0 && size_t(s.decode_tokens) <= s.tokens.size()) {
+        step_.n_decode = s.decode_tokens;
+        step_.n_decode_logits = int32_t(std::count_if(s.logit_rows.begin(), s.logit_rows.end(),
+                                                      [&](int32_t r) { return r < s.decode_tokens; }));
+    }
     step_.rec = s.recurrent;
     step_.rec_valid = rec_valid;
     if (rec_valid) {

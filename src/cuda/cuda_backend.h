@@ -118,6 +118,13 @@ private:
     };
     Packed pack(const backend::StepIndex& s, std::vector<int32_t>& buf);
     static DeviceKvLayout with_base(const Packed& p, const int32_t* base);
+    // How many leading rows of an op's n_rows-row input are the step's generated tokens (StepIndex::decode_tokens),
+    // which take the decode kernels while prompt tokens take the prefill ones: n_rows all the step's tokens, or its
+    // logits rows (the decode tokens' come first: both lists ascend). Any other rows, a step that did not say, or
+    // HOTROD_CUDA_BATCH_INVARIANT=0: -1, the row count decides (decode_rows_by_count).
+    int64_t decode_rows(int64_t n_rows) const;
+    // Whether every one of n_rows rows is a decode row and one decode launch takes them (the fusions' condition).
+    bool decode_sized(int64_t n_rows) const;
     // y = W x, or y += W x with `accumulate` (the decode kernels' epilogue: matmul_residual).
     void matmul_one(const backend::TensorView& w, const backend::TensorView& x, backend::TensorView y, bool x_same,
                     bool accumulate = false);
@@ -154,6 +161,9 @@ private:
         int32_t* d_logit_rows = nullptr;
         DeviceKvLayout layout;
         bool valid = false;
+        int32_t n_decode = -1;         // StepIndex::decode_tokens (-1: not said)
+        int32_t n_decode_logits = -1;  // logits rows that are decode tokens
+
         // A hybrid model's recurrent layout, packed after the block tables ([runs | snaps], recurrent.h); rec_valid
         // only when it passed the checks that need no state tensor (an op repeats them all).
         backend::RecurrentLayout rec;
@@ -190,6 +200,7 @@ private:
     bool fuse_attention_inputs_ = true;
     bool fuse_attention_quant_ = true;  // a decode step's attention output quantized by the attention kernels
     bool fuse_residual_ = true;  // matmul_residual's epilogue add (HOTROD_CUDA_FUSE_RESIDUAL=0: the three ops)
+    bool invariant_ = true;      // kernels chosen by token kind (HOTROD_CUDA_BATCH_INVARIANT=0: by row count)
 };
 
 }  // namespace hotrod::cuda

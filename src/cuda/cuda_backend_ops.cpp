@@ -41,8 +41,19 @@ void CudaBackend::embed(const TensorView& table, std::span<const int32_t> ids, f
         stride_of(out));
 }
 
+int64_t CudaBackend::decode_rows(int64_t n_rows) const {
+    if (!invariant_ || !step_.valid || step_.n_decode < 0) return -1;
+    if (size_t(n_rows) == step_.n_tokens) return step_.n_decode;
+    if (size_t(n_rows) == step_.n_logit_rows) return step_.n_decode_logits;
+    return -1;
+}
+
+bool CudaBackend::decode_sized(int64_t n_rows) const {
+    return n_rows >= 1 && n_rows <= kMaxDecodeRows && decode_rows_by_count(n_rows, decode_rows(n_rows)) == n_rows;
+}
+
 bool CudaBackend::fuse_quant(const TensorView& out) const {
-    return fuse_ && out.n_rows <= decode_max_rows() && last_act_ == DType::Q8_K && out.n_cols % quant::QK_K == 0;
+    return fuse_ && decode_sized(out.n_rows) && last_act_ == DType::Q8_K && out.n_cols % quant::QK_K == 0;
 }
 
 void CudaBackend::note_quantized(const TensorView& out) {
@@ -107,10 +118,9 @@ void CudaBackend::matmul_one(const TensorView& w, const TensorView& x, TensorVie
     yr.accumulate = accumulate;
     graphs_.issue(
         stream_,
-        [](cudaStream_t st, Matmul* m, DeviceWeight wt, DeviceRows xr, DeviceRows yr, bool same, const void* /*scratch*/) {
-            m->run(wt, xr, yr, same, st);
-        },
-        &matmul_, dw, rows_of(x), yr, x_same, matmul_.scratch());
+        [](cudaStream_t st, Matmul* m, DeviceWeight wt, DeviceRows xr, DeviceRows yr, bool same, int64_t dec,
+           const void* /*scratch*/) { m->run(wt, xr, yr, same, st, dec); },
+        &matmul_, dw, rows_of(x), yr, x_same, decode_rows(x.n_rows), matmul_.scratch());
 }
 
 void CudaBackend::matmul(const TensorView& w, const TensorView& x, TensorView y) {
@@ -125,7 +135,7 @@ void CudaBackend::matmul(const TensorView& w, const TensorView& x, TensorView y)
 // float add as the add op, so the same bits, one launch less a product: two a layer); otherwise the default's
 // matmul, all_reduce and add (and with HOTROD_CUDA_FUSE_RESIDUAL=0 or FUSE=0). proj is then left unwritten.
 void CudaBackend::matmul_residual(const TensorView& w, const TensorView& h, TensorView proj, TensorView x) {
-    if (!fuse_residual_ || group_size() != 1 || h.n_rows < 1 || h.n_rows > decode_max_rows() ||
+    if (!fuse_residual_ || group_size() != 1 || !decode_sized(h.n_rows) ||
         Matmul::act_type(w.type) == DType::F32 || x.data == h.data) {
         Backend::matmul_residual(w, h, proj, x);
         return;
@@ -137,7 +147,7 @@ void CudaBackend::matmul_residual(const TensorView& w, const TensorView& h, Tens
 }
 
 void CudaBackend::matmul_shared(const TensorView& x, std::span<const backend::MatmulOut> outs) {
-    bool one_launch = outs.size() >= 2 && outs.size() <= size_t(kMaxSharedOuts) && x.n_rows <= decode_max_rows();
+    bool one_launch = outs.size() >= 2 && outs.size() <= size_t(kMaxSharedOuts) && decode_sized(x.n_rows);
     for (const backend::MatmulOut& o : outs) one_launch = one_launch && o.y.data != x.data;
     if (!one_launch) {
         for (const backend::MatmulOut& o : outs) matmul(o.w, x, o.y);
@@ -159,10 +169,9 @@ void CudaBackend::matmul_shared(const TensorView& x, std::span<const backend::Ma
         matmul_.reserve(x.n_rows, x.n_cols);  // now, not inside a deferred launch
         graphs_.issue(
             stream_,
-            [](cudaStream_t st, Matmul* m, SharedOuts o, DeviceRows xr, bool same_x, const void* /*scratch*/) {
-                m->run_shared(o, xr, same_x, st);
-            },
-            &matmul_, so, rows_of(x), same, matmul_.scratch());
+            [](cudaStream_t st, Matmul* m, SharedOuts o, DeviceRows xr, bool same_x, int64_t dec,
+               const void* /*scratch*/) { m->run_shared(o, xr, same_x, st, dec); },
+            &matmul_, so, rows_of(x), same, decode_rows(x.n_rows), matmul_.scratch());
     }
     note_quantized(x);
 }
@@ -266,34 +275,29 @@ void CudaBackend::attention(const TensorView& q, const backend::KvLayerView& cac
     if (n == 0) return;
     const AttentionShape s{p.n_heads, p.n_kv_heads, p.head_dim, p.scale, p.window, p.softcap};
     const DeviceKvLayout dl = device_layout(layout);
+    const int64_t dec = decode_rows(n);
     // A growing scratch frees the old one: launches recorded so far, which may name it, go first.
-    if (graphs_.recording() && !attention_.scratch_fits(cache_of(cache), dl, s)) graphs_.run_eagerly(stream_);
-    const Attention::Plan plan = attention_.plan(cache_of(cache), dl, s);
+    if (graphs_.recording() && !attention_.scratch_fits(cache_of(cache), dl, s, dec)) graphs_.run_eagerly(stream_);
+    const Attention::Plan plan = attention_.plan(cache_of(cache), dl, s, dec);
     // A decode step's output goes on to the o projection: quantized in the attention kernels, not a launch of its own.
     if (fuse_attention_quant_ && fuse_quant(out) && Attention::quantizes_output(plan, s, layout.token_seq)) {
         matmul_.reserve(n, out.n_cols);
         graphs_.issue(
             stream_,
-            [](cudaStream_t st, int n_splits, float* scratch, int prefill_splits, const float* qp, int64_t qs,
-               DeviceKvCache c, DeviceKvLayout l, AttentionShape sh, float* o, int64_t os, Matmul* m,
-               size_t q_row_bytes, const void* /*scratch*/) {
-                Attention::launch(Attention::Plan{n_splits, scratch, prefill_splits}, qp, qs, c, l, sh, o, os, st,
-                                  m->scratch_for(DType::Q8_K), q_row_bytes);
+            [](cudaStream_t st, Attention::Plan pl, const float* qp, int64_t qs, DeviceKvCache c, DeviceKvLayout l,
+               AttentionShape sh, float* o, int64_t os, Matmul* m, size_t q_row_bytes, const void* /*scratch*/) {
+                Attention::launch(pl, qp, qs, c, l, sh, o, os, st, m->scratch_for(DType::Q8_K), q_row_bytes);
             },
-            plan.n_splits, plan.scratch, plan.prefill_splits, static_cast<const float*>(q.f32()), stride_of(q),
-            cache_of(cache), dl, s, out.f32(), stride_of(out), &matmul_, Matmul::act_row_bytes(DType::Q8_K, out.n_cols),
-            matmul_.scratch());
+            plan, static_cast<const float*>(q.f32()), stride_of(q), cache_of(cache), dl, s, out.f32(), stride_of(out),
+            &matmul_, Matmul::act_row_bytes(DType::Q8_K, out.n_cols), matmul_.scratch());
         note_quantized(out);
         return;
     }
     graphs_.issue(
         stream_,
-        [](cudaStream_t st, int n_splits, float* scratch, int prefill_splits, const float* qp, int64_t qs,
-           DeviceKvCache c, DeviceKvLayout l, AttentionShape sh, float* o, int64_t os) {
-            Attention::launch(Attention::Plan{n_splits, scratch, prefill_splits}, qp, qs, c, l, sh, o, os, st);
-        },
-        plan.n_splits, plan.scratch, plan.prefill_splits, static_cast<const float*>(q.f32()), stride_of(q),
-        cache_of(cache), dl, s, out.f32(), stride_of(out));
+        [](cudaStream_t st, Attention::Plan pl, const float* qp, int64_t qs, DeviceKvCache c, DeviceKvLayout l,
+           AttentionShape sh, float* o, int64_t os) { Attention::launch(pl, qp, qs, c, l, sh, o, os, st); },
+        plan, static_cast<const float*>(q.f32()), stride_of(q), cache_of(cache), dl, s, out.f32(), stride_of(out));
 }
 
 void CudaBackend::gated(bool swi, const TensorView& gate, const TensorView& up, TensorView out) {

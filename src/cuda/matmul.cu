@@ -1,6 +1,6 @@
 // Matmul::run: checks the shapes, quantizes x into the activation format the weight type pairs with (or reuses
 // the scratch when the caller says x is unchanged and it already holds that format), then takes the decode path
-// (up to kMaxDecodeRows rows) or the prefill path; the prefill path of most block formats converts x to fp16 instead
+// (the caller's decode rows) and the prefill path (the others); the prefill path of most block formats converts x to fp16 instead
 // (matmul_mma_f16.cu). Float weights skip quantization and read x as is.
 #include "cuda/matmul.h"
 
@@ -136,10 +136,28 @@ int64_t decode_max_rows() {
     return rows;
 }
 
-void Matmul::run_shared(const SharedOuts& outs, const DeviceRows& x, bool x_unchanged, cudaStream_t stream) {
+int64_t decode_rows_by_count(int64_t n_rows, int64_t decode_rows) {
+    if (decode_rows < 0) return n_rows <= decode_max_rows() ? n_rows : 0;
+    return std::min(decode_rows, n_rows);
+}
+
+namespace {
+
+DeviceRows row_slice(const DeviceRows& r, int64_t first, int64_t n) {
+    DeviceRows s = r;
+    s.data = r.data + first * r.stride;
+    s.n_rows = n;
+    return s;
+}
+
+}  // namespace
+
+void Matmul::run_shared(const SharedOuts& outs, const DeviceRows& x, bool x_unchanged, cudaStream_t stream,
+                        int64_t decode_rows) {
     if (outs.n < 0 || outs.n > kMaxSharedOuts) throw std::invalid_argument("cuda matmul: bad product count");
     for (int i = 0; i < outs.n; ++i) check_args(outs.w[i], x, outs.y[i]);
-    const bool decode = x.n_rows >= 1 && x.n_rows <= decode_max_rows();
+    const int64_t d = decode_rows_by_count(x.n_rows, decode_rows);
+    const bool decode = x.n_rows >= 1 && d == x.n_rows && x.n_rows <= kMaxDecodeRows;
     for (int i = 0; i < outs.n;) {
         const DeviceWeight& w = outs.w[i];
         const DType act = act_type(w.type);
@@ -148,7 +166,7 @@ void Matmul::run_shared(const SharedOuts& outs, const DeviceRows& x, bool x_unch
                outs.w[end].n_in == w.n_in)
             ++end;
         if (end - i == 1 || w.n_out == 0) {
-            run(w, x, outs.y[i], x_unchanged || i > 0, stream);
+            run(w, x, outs.y[i], x_unchanged || i > 0, stream, d);
         } else {
             const size_t row_bytes = quantize(act, x, x_unchanged || i > 0, stream);
             detail::matmul_decode_quant({outs.w + i, size_t(end - i)}, {outs.y + i, size_t(end - i)}, scratch_,
@@ -159,32 +177,52 @@ void Matmul::run_shared(const SharedOuts& outs, const DeviceRows& x, bool x_unch
 }
 
 void Matmul::run(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y, bool x_unchanged,
-                 cudaStream_t stream) {
+                 cudaStream_t stream, int64_t decode_rows) {
     check_args(w, x, y);
     if (x.n_rows == 0 || w.n_out == 0) return;
 
+    const int64_t n = x.n_rows, d = decode_rows_by_count(n, decode_rows);
     const DType act = act_type(w.type);
-    if (y.accumulate && (act == DType::F32 || x.n_rows > decode_max_rows()))
-        throw std::invalid_argument("cuda matmul: y += W x is a decode step's of a block format only");
+    if (y.accumulate && (act == DType::F32 || d != n))
+        throw std::invalid_argument("cuda matmul: y += W x is for decode rows of a block format only");
     if (act == DType::F32) {
-        if (x.n_rows <= decode_max_rows()) detail::matmul_decode_float(w, x, y, stream);
-        else detail::matmul_prefill_float(w, x, y, stream);
+        for (int64_t r = 0; r < d; r += kMaxDecodeRows) {
+            const int64_t k = std::min(kMaxDecodeRows, d - r);
+            detail::matmul_decode_float(w, row_slice(x, r, k), row_slice(y, r, k), stream);
+        }
+        if (d < n) detail::matmul_prefill_float(w, row_slice(x, d, n - d), row_slice(y, d, n - d), stream);
         return;
     }
 
-    if (x.n_rows > decode_max_rows() && detail::matmul_prefill_f16_takes(w)) {
-        // x on the 8-bit grid of the weight's activation format first, as the decode kernels and the CPU see it, so
-        // a token's products do not depend on whether its step had more than kMaxDecodeRows rows: SmolLM2's
-        // perplexity was 0.23% below the CPU's with plain fp16 x, 0.05% with the int8 MMA's exact Q8 x (H100,
-        // 2026-12-07). HOTROD_CUDA_F16_ROUND=0 converts x to fp16 directly.
-        static const bool round = !switch_off("HOTROD_CUDA_F16_ROUND");
-        const size_t f16_row_bytes = quantize(DType::F16, x, x_unchanged, stream, round ? act : DType::F32);
-        if (detail::matmul_prefill_f16(w, scratch_, f16_row_bytes, x.n_rows, y, stream)) return;
+    // The decode rows, on x quantized whole (a later run with x_unchanged may reuse it, row for row).
+    if (d > 0) {
+        const size_t row_bytes = quantize(act, x, x_unchanged, stream);
+        for (int64_t r = 0; r < d; r += kMaxDecodeRows) {
+            const DeviceRows yr = row_slice(y, r, std::min(kMaxDecodeRows, d - r));
+            detail::matmul_decode_quant({&w, 1}, {&yr, 1}, static_cast<const uint8_t*>(scratch_) + r * row_bytes,
+                                        row_bytes, yr.n_rows, stream);
+        }
+        if (d == n) return;
     }
-    const size_t row_bytes = quantize(act, x, x_unchanged, stream);
-    if (x.n_rows <= decode_max_rows()) detail::matmul_decode_quant({&w, 1}, {&y, 1}, scratch_, row_bytes, x.n_rows, stream);
-    else if (!detail::matmul_prefill_mma(w, scratch_, row_bytes, x.n_rows, y, stream))
-        detail::matmul_prefill_quant(w, scratch_, row_bytes, x.n_rows, y, stream);
+    // The prompt rows [d, n). x is converted whole here too, so the scratch always holds all of x in one format
+    // (a mixed step converts its few decode rows needlessly). Stream order keeps the decode launches above
+    // reading the scratch before this overwrites it.
+    const bool same = x_unchanged && d == 0;
+    const DeviceRows yp = row_slice(y, d, n - d);
+    if (detail::matmul_prefill_f16_takes(w)) {
+        // x on the 8-bit grid of the weight's activation format first, as the decode kernels and the CPU see it:
+        // SmolLM2's perplexity was 0.23% below the CPU's with plain fp16 x, 0.05% with the int8 MMA's exact Q8 x
+        // (H100, 2026-12-07). HOTROD_CUDA_F16_ROUND=0 converts x to fp16 directly.
+        static const bool round = !switch_off("HOTROD_CUDA_F16_ROUND");
+        const size_t f16_row_bytes = quantize(DType::F16, x, same, stream, round ? act : DType::F32);
+        if (detail::matmul_prefill_f16(w, static_cast<const uint8_t*>(scratch_) + d * f16_row_bytes, f16_row_bytes,
+                                       n - d, yp, stream))
+            return;
+    }
+    const size_t row_bytes = quantize(act, x, same || d > 0, stream);
+    const void* xq = static_cast<const uint8_t*>(scratch_) + d * row_bytes;
+    if (!detail::matmul_prefill_mma(w, xq, row_bytes, n - d, yp, stream))
+        detail::matmul_prefill_quant(w, xq, row_bytes, n - d, yp, stream);
 }
 
 }  // namespace hotrod::cuda

@@ -3,8 +3,11 @@
 // codes and scale for Q4_0 / Q5_0 / Q8_0, 4-byte aligned, see formats_q32.cuh; Q8_K for the K formats; F32 weights
 // F16 / BF16 / F32 take x as is), and the products are the scalar references' integer block sums (formats.cuh), so
 // GPU and CPU agree but for the order of float additions.
-// Two paths: decode (up to kMaxDecodeRows token rows: every weight byte read once for all rows of the step) and
-// prefill (more rows: tiles of weight rows x tokens staged in shared memory).
+// Two paths: decode (every weight byte read once for up to kMaxDecodeRows token rows) and prefill (tiles of weight
+// rows x tokens staged in shared memory, on tensor cores where the type has them). Which rows take which path is
+// the caller's `decode_rows` (the step's generated tokens, see Backend's StepIndex): a row's result then depends on
+// its own kind and values only, never on how many rows its step had (batch invariance); without it the row count
+// decides (up to decode_max_rows() rows: decode).
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -16,14 +19,18 @@
 
 namespace hotrod::cuda {
 
-// Up to this many token rows a matmul can take the decode path (its kernels are compiled for up to 16 rows).
+// Rows one decode launch takes (its kernels are compiled for up to 16 rows); more decode rows take several.
 constexpr int64_t kMaxDecodeRows = 16;
 
-// The row count up to which a matmul takes the decode path: kMaxDecodeRows, or HOTROD_CUDA_DECODE_MAX_ROWS (1 to
-// 16) for measuring the prefill kernels against the decode ones at 5-16 rows (on an H100 the decode kernel took
+// The row count up to which a matmul given no decode_rows takes the decode path: kMaxDecodeRows, or
+// HOTROD_CUDA_DECODE_MAX_ROWS (1 to 16) for measuring the prefill kernels against the decode ones at 5-16 rows (on an H100 the decode kernel took
 // 10 / 15 / 23 / 51 / 106 us at 1 / 2 / 4 / 8 / 16 rows of a Q4_K 9728x2560, 2026-12-07, where 512 rows on fp16
 // tensor cores took 141: the cut may belong lower). Read once a process.
 int64_t decode_max_rows();
+
+// decode_rows as Matmul::run takes it: clamped to [0, n_rows], or when negative, all n_rows up to
+// decode_max_rows() rows and none above.
+int64_t decode_rows_by_count(int64_t n_rows, int64_t decode_rows);
 
 // A weight matrix on the device: n_out rows of n_in elements of `type`, row r at data + r * row_bytes.
 struct DeviceWeight {
@@ -68,12 +75,17 @@ public:
 
     // y = W x for every row of x (y.n_rows == x.n_rows, y.n_cols == w.n_out, x.n_cols == w.n_in). When
     // `x_unchanged` is true the caller promises x is the same data as in the previous run call (q/k/v, gate/up
-    // reading one x): its quantized form is reused if it is in the needed format.
-    void run(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y, bool x_unchanged, cudaStream_t stream);
+    // reading one x): its quantized form is reused if it is in the needed format. Rows [0, decode_rows) take the
+    // decode path (in launches of up to kMaxDecodeRows rows), the rest the prefill path; decode_rows < 0: by row
+    // count (decode_rows_by_count). y += W x (y.accumulate) needs every row a decode row.
+    void run(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y, bool x_unchanged, cudaStream_t stream,
+             int64_t decode_rows = -1);
 
-    // y[i] = W[i] x for every product, x quantized once per activation format. Decode-sized steps launch each run
-    // of consecutive products with one weight type as one kernel (matmul_kernels.h); prefill runs them one by one.
-    void run_shared(const SharedOuts& outs, const DeviceRows& x, bool x_unchanged, cudaStream_t stream);
+    // y[i] = W[i] x for every product, x quantized once per activation format. A step of decode rows only (up to
+    // kMaxDecodeRows) launches each run of consecutive products with one weight type as one kernel
+    // (matmul_kernels.h); otherwise they run one by one.
+    void run_shared(const SharedOuts& outs, const DeviceRows& x, bool x_unchanged, cudaStream_t stream,
+                    int64_t decode_rows = -1);
 
     // The scratch's address: a deferred launch records it (step_graph.h), so a graph never outlives a reallocation.
     const void* scratch() const { return scratch_; }

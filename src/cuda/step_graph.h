@@ -101,6 +101,10 @@ private:
         put(a.eps), put(a.n_heads), put(a.head_dim), put(a.n_dims), put(a.neox), put(a.rope_table), put(a.cache);
         put(a.layout);
     }
+    void put(const Attention::Plan& p) {
+        put(p.n_splits), put(p.scratch), put(p.prefill_splits), put(p.decode_tokens), put(p.split_cap),
+            put(p.prefill_span);
+    }
     void put(const AttentionShape& s) {
         put(s.n_heads), put(s.n_kv_heads), put(s.head_dim), put(s.scale), put(s.window), put(s.softcap);
     }

@@ -141,18 +141,28 @@ bool Engine::Impl::start(Sequence& s) {
     return true;
 }
 
+// A running sequence's pending tokens count as decode tokens (Batch::n_decode: a GPU keeps them on its decode
+// kernels, so they compute alike alone or batched) when they are its next sampled token or a forced run of up to
+// this many; more (the whole text of a preempted sequence coming back) run as prompt tokens.
+constexpr int kMaxDecodeRun = 16;
+
 void Engine::Impl::build_batch() {
     batch.clear();
     batch_seqs.clear();
     row_seqs.clear();
     embd_seqs.clear();
     int budget = opt.step_tokens;
-    // Decode tokens (and forced runs) of every running sequence first, so a long prefill never stalls them; then
-    // prefill chunks, oldest request first.
-    for (const bool decode_pass : {true, false}) {
+    // Decode tokens (and forced runs) of every running sequence first, so a long prefill never stalls them; then a
+    // preempted sequence's recomputation; then prefill chunks, oldest request first.
+    enum class Pass { decode, resumed, prefill };
+    for (const Pass pass : {Pass::decode, Pass::resumed, Pass::prefill}) {
         for (auto& sp : running) {
             Sequence& s = *sp;
-            if (s.sampled_once != decode_pass || s.pending() <= 0 || budget <= 0) continue;
+            if (s.pending() <= 0 || budget <= 0) continue;
+            const Pass kind = !s.sampled_once                ? Pass::prefill
+                              : s.pending() <= kMaxDecodeRun ? Pass::decode
+                                                             : Pass::resumed;
+            if (kind != pass) continue;
             const int take = std::min(s.pending(), budget);
             const int seq = batch.add_sequence(s.kv_id);
             const bool embedding = s.req.pooling != Pooling::none;
@@ -168,6 +178,7 @@ void Engine::Impl::build_batch() {
             batch_seqs.push_back(&s);
             budget -= take;
         }
+        if (pass == Pass::decode) batch.n_decode = batch.n_tokens();
     }
 }
 

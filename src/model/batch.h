@@ -19,6 +19,9 @@ struct Batch {
     // Only each logits row's arg-max is wanted (every row's sampler is plain greedy): the model may return ids
     // (Model::greedy_ids_only, Model::greedy_id) instead of copying the rows to the host.
     bool greedy_only = false;
+    // The first n_decode tokens continue a generation, the rest are prompt tokens (backend::StepIndex's
+    // decode_tokens, which lets a GPU keep each kind on its own kernels); -1: not said.
+    int32_t n_decode = -1;
 
     void clear() {
         tokens.clear();
@@ -28,6 +31,7 @@ struct Batch {
         logit_rows.clear();
         embd_rows.clear();
         greedy_only = false;
+        n_decode = -1;
     }
     int n_tokens() const { return int(tokens.size()); }
     int n_seqs() const { return int(seq_ids.size()); }

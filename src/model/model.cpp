@@ -196,7 +196,7 @@ int Model::forward(const Batch& b, KvCache& kv) {
     Step step{be_, config_, weights_, kv, layout, recurrent, b.tokens, b.logit_rows, b.embd_rows, a,
               trace_ ? &trace_ : nullptr};
     try {
-        be_.begin_step(backend::StepIndex{b.tokens, b.logit_rows, layout, recurrent});
+        be_.begin_step(backend::StepIndex{b.tokens, b.logit_rows, layout, recurrent, b.n_decode});
         arch_->forward(step);
     } catch (...) {
         kv.cancel_snapshots();  // rows the step may have half written

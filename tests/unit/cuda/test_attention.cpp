@@ -156,6 +156,7 @@ struct Case {
     float score_sigma = 2.0f;  // q ~ N(0, score_sigma), k ~ N(0, 1), scale 1/sqrt(D): scores ~ N(0, score_sigma^2)
     std::vector<SeqSpec> seqs;
     uint32_t seed = 1;
+    int decode_tokens = -1;  // Attention::plan's (-1: the old rule)
 };
 
 std::string describe(const Case& c) {
@@ -163,6 +164,7 @@ std::string describe(const Case& c) {
                     std::to_string(c.group) + " D " + std::to_string(c.head_dim) + " window " +
                     std::to_string(c.window) + " softcap " + std::to_string(c.softcap) + " seqs";
     for (const SeqSpec& q : c.seqs) s += " (" + std::to_string(q.n_cached) + "+" + std::to_string(q.n_query) + ")";
+    if (c.decode_tokens >= 0) s += " decode_tokens " + std::to_string(c.decode_tokens);
     return s;
 }
 
@@ -173,7 +175,8 @@ std::string describe(const Case& c) {
 std::vector<float> run_attention(Attention& attn, const HostCache& cache, const std::vector<int32_t>& tables,
                                  const std::vector<int32_t>& positions, const std::vector<int32_t>& token_seq,
                                  const std::vector<float>& q, int64_t q_stride, const AttentionShape& shape,
-                                 int64_t out_stride, std::vector<uint8_t>* act_q = nullptr, size_t act_row_bytes = 0) {
+                                 int64_t out_stride, std::vector<uint8_t>* act_q = nullptr, size_t act_row_bytes = 0,
+                                 int decode_tokens = -1) {
     const int n_tokens = int(positions.size());
     int max_kv_len = 0;
     for (int32_t p : positions) max_kv_len = std::max(max_kv_len, p + 1);
@@ -196,12 +199,14 @@ std::vector<float> run_attention(Attention& attn, const HostCache& cache, const 
     dl.n_tokens = n_tokens;
     dl.max_kv_len = max_kv_len;
     if (act_q == nullptr) {
-        attn.run(q_d.get(), q_stride, dc, dl, shape, out_d.get(), out_stride, nullptr);
+        if (decode_tokens < 0) attn.run(q_d.get(), q_stride, dc, dl, shape, out_d.get(), out_stride, nullptr);
+        else Attention::launch(attn.plan(dc, dl, shape, decode_tokens), q_d.get(), q_stride, dc, dl, shape,
+                               out_d.get(), out_stride, nullptr);
         return out_d.download();
     }
     DeviceArray<uint8_t> act_d(size_t(n_tokens) * act_row_bytes);
     act_d.poison(0xa5);
-    const Attention::Plan plan = attn.plan(dc, dl, shape);
+    const Attention::Plan plan = attn.plan(dc, dl, shape, decode_tokens);
     EXPECT_TRUE(Attention::quantizes_output(plan, shape, token_seq));
     Attention::launch(plan, q_d.get(), q_stride, dc, dl, shape, out_d.get(), out_stride, nullptr, act_d.get(),
                       act_row_bytes);
@@ -242,8 +247,8 @@ void check_attention(Attention& attn, const Case& c) {
     shape.scale = scale;
     shape.window = c.window;
     shape.softcap = c.softcap;
-    const std::vector<float> out_all =
-        run_attention(attn, cache, cache.block_tables, positions, token_seq, q, q_stride, shape, out_stride);
+    const std::vector<float> out_all = run_attention(attn, cache, cache.block_tables, positions, token_seq, q, q_stride,
+                                                     shape, out_stride, nullptr, 0, c.decode_tokens);
 
     std::vector<float> got(size_t(n_tokens) * size_t(width)), ref(got.size());
     std::vector<double> scores;
@@ -520,6 +525,86 @@ TEST(CudaAttention, MixedBatch) {
                 c.seqs = kMixed;
                 c.seed = seed++;
                 check_attention(attn, c);
+            }
+}
+
+// Batch-invariant plans (decode_tokens >= 0) against the reference: the leading sequences' tokens decode (one
+// token, or a forced run of several), each splitting its positions by its own length; the rest are prompt tokens
+// on the tiled kernel, whose splits cover fixed spans of positions (contexts past one span here).
+TEST(CudaAttention, KindPlansMatchTheReference) {
+    HOTROD_REQUIRE_GPU();
+    Attention attn;
+    uint32_t seed = 1300;
+    const std::vector<std::pair<std::vector<SeqSpec>, int>> batches = {
+        {{{99, 1}, {2999, 1}, {40, 6}, {7, 1}, {0, 200}, {50, 37}, {10, 3}, {0, 5}, {1500, 17}}, 9},
+        {{{5000, 1}}, 1},
+        {{{2100, 9}, {0, 1}}, 0},
+    };
+    for (DType type : kTypes)
+        for (int D : {64, 128, 256})
+            for (int G : {1, 4, 8})
+                for (const auto& [seqs, dec] : batches) {
+                    Case c;
+                    c.type = type;
+                    c.head_dim = D;
+                    c.group = G;
+                    c.n_kv_heads = D == 256 ? 1 : 2;
+                    c.seqs = seqs;
+                    c.decode_tokens = dec;
+                    c.seed = seed++;
+                    check_attention(attn, c);
+                }
+}
+
+// Batch invariance: a token's output, bit for bit, does not depend on the batch around it. A decode token alone
+// equals the same token beside a much longer decode token (more splits in the launch) and prompt tokens; a prompt's
+// last 9 tokens run alone (a prefix-cache hit's tail) equal the same tokens inside the whole 40-token chunk beside
+// other sequences (other tiles, other split counts), with and without a sliding window.
+TEST(CudaAttention, TokenOutputIndependentOfItsBatch) {
+    HOTROD_REQUIRE_GPU();
+    Attention attn;
+    uint32_t seed = 1400;
+    for (DType type : kTypes)
+        for (int D : {64, 128, 256})
+            for (int window : {0, 300}) {
+                const int G = 4, n_kv = D == 256 ? 1 : 2, n_heads = n_kv * G, width = n_heads * D;
+                // seq 0: a decode token at 700; seq 1: a decode token at 6000; seq 2: a prompt chunk 1500..1539;
+                // seq 3: a short prompt.
+                const std::vector<SeqSpec> seqs = {{700, 1}, {6000, 1}, {1500, 40}, {0, 30}};
+                const HostCache cache = make_cache(type, n_kv, D, seqs, seed++);
+                std::vector<int32_t> positions, token_seq;
+                for (size_t s = 0; s < seqs.size(); ++s)
+                    for (int i = 0; i < seqs[s].n_query; ++i)
+                        positions.push_back(seqs[s].n_cached + i), token_seq.push_back(int32_t(s));
+                const int n_tokens = int(positions.size());
+                const std::vector<float> q = random_floats(size_t(n_tokens) * size_t(width), seed++, 2.0f);
+                AttentionShape shape;
+                shape.n_heads = n_heads;
+                shape.n_kv_heads = n_kv;
+                shape.head_dim = D;
+                shape.scale = 1.0f / std::sqrt(float(D));
+                shape.window = window;
+                const std::vector<float> all = run_attention(attn, cache, cache.block_tables, positions, token_seq, q,
+                                                             width, shape, width, nullptr, 0, 2);
+                // The tokens [first, first + count) (batch sequence s's) run as a batch of their own.
+                const auto alone = [&](int s, int first, int count, int decode_tokens) {
+                    const std::vector<int32_t> table(cache.block_tables.begin() + ptrdiff_t(s) * cache.stride,
+                                                     cache.block_tables.begin() + ptrdiff_t(s + 1) * cache.stride);
+                    const std::vector<int32_t> pos(positions.begin() + first, positions.begin() + first + count);
+                    const std::vector<float> qs(q.begin() + ptrdiff_t(first) * width,
+                                                q.begin() + ptrdiff_t(first + count) * width);
+                    return run_attention(attn, cache, table, pos, std::vector<int32_t>(size_t(count), 0), qs, width,
+                                         shape, width, nullptr, 0, decode_tokens);
+                };
+                const auto same = [&](const std::vector<float>& got, int first, int count, const char* what) {
+                    EXPECT_EQ(std::memcmp(got.data(), all.data() + ptrdiff_t(first) * width,
+                                          size_t(count) * size_t(width) * sizeof(float)),
+                              0)
+                        << what << ": " << quant::type_name(type) << " D " << D << " window " << window;
+                };
+                same(alone(0, 0, 1, 1), 0, 1, "a decode token alone");
+                same(alone(2, 2 + 31, 9, 0), 2 + 31, 9, "a prompt's 9-token tail alone");
+                same(alone(2, 2, 40, 0), 2, 40, "a prompt chunk alone");
             }
 }
 

@@ -161,15 +161,17 @@ struct Problem {
 
 // Runs the GPU matmul on the first n_out weight rows and first n_rows activation rows (starting at row `first`)
 // and returns y as [t * n_out + r].
+// decode_rows: Matmul::run's (-1: by row count).
 std::vector<float> run_gpu(Matmul& mm, const Problem& p, const DeviceArray<uint8_t>& w, const DeviceArray<float>& x,
-                           int64_t n_out, int64_t n_rows, int64_t first = 0, bool x_unchanged = false) {
+                           int64_t n_out, int64_t n_rows, int64_t first = 0, bool x_unchanged = false,
+                           int64_t decode_rows = -1) {
     const int64_t y_stride = n_out + 5;
     DeviceArray<float> y(size_t(n_rows * y_stride));
     y.poison(0xff);  // NaN: an output never written fails every comparison
     const DeviceWeight dw{p.tc.type, w.get(), n_out, p.n_in, p.w_row_bytes};
     const DeviceRows dx{x.get() + first * p.x_stride, n_rows, p.n_in, p.x_stride};
     const DeviceRows dy{y.get(), n_rows, n_out, y_stride};
-    mm.run(dw, dx, dy, x_unchanged, nullptr);
+    mm.run(dw, dx, dy, x_unchanged, nullptr, decode_rows);
     const std::vector<float> yh = y.download();
     std::vector<float> out(size_t(n_rows * n_out));
     for (int64_t t = 0; t < n_rows; ++t)
@@ -178,10 +180,11 @@ std::vector<float> run_gpu(Matmul& mm, const Problem& p, const DeviceArray<uint8
 }
 
 // Checks got[t * n_out + r] against the reference of activation row first + t; returns the worst |err| / sum|terms|.
-// Rows of a call with more than kMaxDecodeRows of an f16_prefill type are checked against ref_f within kF16Tol.
+// Rows that took the prefill path (`prefill`; -1: a call of more than kMaxDecodeRows rows) of an f16_prefill type
+// are checked against ref_f within kF16Tol.
 double check(const Problem& p, const std::vector<float>& got, int64_t n_out, int64_t n_rows, int64_t first,
-             const std::string& what, float rel_tol = kRelTol) {
-    const bool f16 = f16_prefill(p.tc.type, p.n_in) && n_rows > kMaxDecodeRows;
+             const std::string& what, float rel_tol = kRelTol, int prefill = -1) {
+    const bool f16 = f16_prefill(p.tc.type, p.n_in) && (prefill < 0 ? n_rows > kMaxDecodeRows : prefill == 1);
     const std::vector<float>& want = f16 ? p.ref_f : p.ref;
     const std::vector<float>& mag = f16 ? p.mag_f : p.mag;
     if (f16) rel_tol = kF16Tol;
@@ -286,6 +289,42 @@ TEST_P(CudaMatmulType, DecodeRowIndependentOfRowCount) {
         if (std::memcmp(alone.data(), all.data() + size_t(t * p.n_out), size_t(p.n_out) * sizeof(float)) != 0 &&
             ++bad <= 3)
             ADD_FAILURE() << quant::type_name(c.type) << ": row " << t << " alone differs from the same row among 16";
+    }
+    EXPECT_EQ(bad, 0);
+}
+
+// Batch invariance (Matmul::run's decode_rows): a row's result depends on its kind and its own values only. A step
+// of 21 decode rows (two decode launches: 16 + 5) and 19 prompt rows (the prefill path) gives, bit for bit, each
+// decode row's one-row decode result and each prompt row's result among the prompt rows alone, alone as one row,
+// and in a step of 40 prompt rows; every row also within tolerance of the reference for its path.
+TEST_P(CudaMatmulType, RowsIndependentOfTheirStep) {
+    HOTROD_REQUIRE_GPU();
+    const TypeCase& c = type_case(GetParam());
+    const int64_t n_in = c.n_ins[1], n = 40, d = 21;
+    const Problem p(c, n_in, 45, n, 991u + uint32_t(c.type));
+    const DeviceArray<uint8_t> w(p.w);
+    const DeviceArray<float> x(p.x);
+    Matmul mm;
+    const std::string name = quant::type_name(c.type);
+    const std::vector<float> mixed = run_gpu(mm, p, w, x, p.n_out, n, 0, false, d);
+    const std::vector<float> all_prompt = run_gpu(mm, p, w, x, p.n_out, n, 0, false, 0);
+    const std::vector<float> prompt_rows = run_gpu(mm, p, w, x, p.n_out, n - d, d, false, 0);
+    check(p, std::vector<float>(mixed.begin(), mixed.begin() + d * p.n_out), p.n_out, d, 0, name + " decode rows",
+          kRelTol, 0);
+    check(p, prompt_rows, p.n_out, n - d, d, name + " prompt rows", kRelTol, 1);
+    const auto row = [&](const std::vector<float>& v, int64_t t) { return v.data() + size_t(t * p.n_out); };
+    const size_t row_bytes = size_t(p.n_out) * sizeof(float);
+    int bad = 0;
+    for (int64_t t = 0; t < n; ++t) {
+        const bool dec = t < d;
+        const std::vector<float> alone = run_gpu(mm, p, w, x, p.n_out, 1, t, false, dec ? 1 : 0);
+        const char* why = nullptr;
+        if (std::memcmp(alone.data(), row(mixed, t), row_bytes) != 0) why = "alone differs from the mixed step";
+        else if (!dec && std::memcmp(row(prompt_rows, t - d), row(mixed, t), row_bytes) != 0)
+            why = "the prompt rows alone differ from the mixed step";
+        else if (!dec && std::memcmp(row(all_prompt, t), row(mixed, t), row_bytes) != 0)
+            why = "a 40-row prompt step differs from the mixed step";
+        if (why != nullptr && ++bad <= 3) ADD_FAILURE() << name << ": row " << t << (dec ? " (decode): " : " (prompt): ") << why;
     }
     EXPECT_EQ(bad, 0);
 }

@@ -311,6 +311,31 @@ TEST(GpuModel, BatchedEqualsAloneSynthQwen3) {
     std::filesystem::remove(path);
 }
 
+// Batch invariance on the GPU with each token's kind said (Backend's StepIndex::decode_tokens): prompt tokens on
+// the prefill kernels and generated tokens on the decode kernels whatever the step holds, so every logits row
+// equals the same sequence's alone, bit for bit (model/batched_check.h: prompts in two chunks, generated tokens
+// one or two a step, 1/2/4/8 sequences). SmolLM2 (Q4_1: fp16 tensor-core prefill) and a synthetic Qwen3 (Q8_0).
+TEST(GpuModel, KindsMakeBatchedBitEqualToAloneSmolLM2) {
+    HOTROD_REQUIRE_GPU();
+    MODEL_OR_SKIP(path, "SmolLM2-135M-Instruct.Q4_1.gguf");
+    Loaded g = load(path, true, 8);
+    test::check_kind_invariance(*g.m, *g.kv);
+}
+
+TEST(GpuModel, KindsMakeBatchedBitEqualToAloneSynthQwen3) {
+    HOTROD_REQUIRE_GPU();
+    const std::string vocab = vocab_path("ggml-vocab-qwen2.gguf");
+    if (!std::filesystem::exists(vocab)) GTEST_SKIP() << "skipped: missing " << vocab;
+    SynthOptions o;
+    o.vocab_path = vocab;
+    o.seed = 4;
+    const auto path = (std::filesystem::temp_directory_path() / "hotrod_gpu_synth_kinds.gguf").string();
+    write_synthetic_model(o, path);
+    Loaded g = load(path, true, 8);
+    std::filesystem::remove(path);
+    test::check_kind_invariance(*g.m, *g.kv);
+}
+
 // Decode steps replayed from CUDA graphs give the same logits, bit for bit, as the same steps launched op by op:
 // three sequences of different lengths decoding together, then one alone, for 300 steps, across the lengths where
 // the attention split count and the block-table width change (each a new graph).

@@ -88,6 +88,56 @@ TEST(Engine, ConcurrentRequestsGetTheTextTheyGetAlone) {
     EXPECT_EQ(busy_slots_once_settled(e, 0), 0);
 }
 
+// A CPU backend that records each step's token count and StepIndex::decode_tokens.
+class StepKindRecorder : public cpu::CpuBackend {
+public:
+    using cpu::CpuBackend::CpuBackend;
+    void begin_step(const backend::StepIndex& s) override {
+        steps.emplace_back(int(s.tokens.size()), s.decode_tokens);
+        cpu::CpuBackend::begin_step(s);
+    }
+    std::vector<std::pair<int, int>> steps;  // (tokens, decode_tokens)
+};
+
+// The engine tells the backend which of a step's tokens continue a generation (the leading decode_tokens) and
+// which are prompt tokens (a GPU runs each kind on kernels of its own, for batch invariance): over a served batch
+// the decode tokens are exactly the fed generated tokens (each request's completion but its last token) and the
+// rest exactly the prompt tokens the prefix cache did not hold.
+TEST(Engine, StepsSayWhichTokensAreGenerated) {
+    LOADED_OR_SKIP(l);
+    StepKindRecorder be(2);
+    const auto m = model::Model::load(test::model_path(), be);
+    EngineOptions o;
+    o.n_parallel = 4;
+    o.step_tokens = 64;  // prompts in chunks beside decode tokens: mixed steps
+    Engine e(*m, *l->tok, 2048, o);
+    std::vector<std::shared_ptr<Stream>> streams;
+    for (const auto& u : kUsers) {
+        Request r = greedy(*l->tok, chatml("Be brief.", u), 24);
+        r.ignore_eos = true;  // every request ends by length: its last token is the one never fed
+        streams.push_back(e.submit(std::move(r)));
+    }
+    int fed_generated = 0, fed_prompt = 0;
+    for (auto& st : streams) {
+        const Result r = collect(*st);
+        ASSERT_EQ(r.finish, FinishReason::length) << r.error;
+        fed_generated += r.usage.completion_tokens - 1;
+        fed_prompt += r.usage.prompt_tokens - r.usage.cached_tokens;
+    }
+    e.shutdown(std::chrono::milliseconds(0));
+    int decode = 0, prompt = 0, mixed = 0;
+    for (const auto& [n, d] : be.steps) {
+        ASSERT_GE(d, 0);
+        ASSERT_LE(d, n);
+        decode += d;
+        prompt += n - d;
+        mixed += d > 0 && d < n;
+    }
+    EXPECT_EQ(decode, fed_generated);
+    EXPECT_EQ(prompt, fed_prompt);
+    EXPECT_GT(mixed, 0) << "no step held both kinds";
+}
+
 // Greedy-only steps (every row plain greedy: the model returns arg-max ids, not rows) on a backend that prefers
 // them, here the CPU backend told so: the same tokens and text as the sampler's pick from the rows, for requests
 // alone and batched, and a request with a penalty in the batch (rows again) changes nothing for the others.

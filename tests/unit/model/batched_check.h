@@ -71,4 +71,87 @@ inline void check_batched_vs_alone(Model& m, KvCache& kv, float tolerance) {
     }
 }
 
+// Batch invariance with each token's kind said (Batch::n_decode): every logits row, bit for bit, equals the same
+// sequence's run alone. A sequence is a prompt then generated tokens (here given, as if sampled). Alone: the whole
+// prompt in one step, then one generated token a step. Batched, 1/2/4/8 sequences in the same steps: each prompt
+// in two chunks (the second like a prefix-cache hit's tail, or a prompt continued beside other work), then
+// generated tokens one a step (every other sequence a run of 2, as a forced run), decode tokens first in a step.
+inline void check_kind_invariance(Model& m, KvCache& kv) {
+    std::mt19937 rng(43);
+    const auto forward = [&](Batch& b) {
+        const int n = m.forward(b, kv);
+        std::vector<std::vector<float>> rows;
+        for (int i = 0; i < n; ++i) rows.emplace_back(m.logits(i).begin(), m.logits(i).end());
+        return rows;
+    };
+    for (int n_seqs : {1, 2, 4, 8}) {
+        std::vector<std::vector<int32_t>> toks(size_t(n_seqs));
+        std::vector<size_t> prompt_len(size_t(n_seqs));
+        for (int s = 0; s < n_seqs; ++s) {
+            prompt_len[size_t(s)] = size_t(3 + 9 * s + (s % 3) * 5);  // 3 .. 76: crossing 16 and 64 unevenly
+            for (size_t i = 0; i < prompt_len[size_t(s)] + 6; ++i) toks[size_t(s)].push_back(int32_t(rng() % 5000));
+        }
+        // Alone: [prompt rows..., generated rows...] of each sequence.
+        std::vector<std::vector<std::vector<float>>> alone(size_t(n_seqs));
+        Batch b;
+        for (int s = 0; s < n_seqs; ++s) {
+            const auto& t = toks[size_t(s)];
+            const int32_t id = kv.add_sequence();
+            b.clear();
+            const int bs = b.add_sequence(id);
+            for (size_t i = 0; i < prompt_len[size_t(s)]; ++i) b.add(bs, t[i], int32_t(i), true);
+            b.n_decode = 0;
+            alone[size_t(s)] = forward(b);
+            for (size_t i = prompt_len[size_t(s)]; i < t.size(); ++i) {
+                b.clear();
+                b.add(b.add_sequence(id), t[i], int32_t(i), true);
+                b.n_decode = 1;
+                alone[size_t(s)].push_back(forward(b)[0]);
+            }
+            kv.remove_sequence(id);
+        }
+        // Batched.
+        std::vector<int32_t> ids(size_t(n_seqs));
+        std::vector<size_t> done(size_t(n_seqs), 0);
+        for (int s = 0; s < n_seqs; ++s) ids[size_t(s)] = kv.add_sequence();
+        int compared = 0;
+        for (int step = 0;; ++step) {
+            b.clear();
+            std::vector<std::pair<int, size_t>> who;
+            for (const bool decode_pass : {true, false}) {
+                for (int s = 0; s < n_seqs; ++s) {
+                    const auto& t = toks[size_t(s)];
+                    const size_t at = done[size_t(s)], p = prompt_len[size_t(s)];
+                    if (at == t.size() || (at >= p) != decode_pass) continue;
+                    // Prompts: a first chunk of about two thirds at step s % 3, then the rest; generated: 1 or 2.
+                    if (!decode_pass && step < s % 3) continue;
+                    const size_t n = decode_pass ? size_t(1 + s % 2) : (at == 0 ? std::max<size_t>(1, p * 2 / 3) : p - at);
+                    const size_t end = std::min(decode_pass ? t.size() : p, at + n);
+                    const int bs = b.add_sequence(ids[size_t(s)]);
+                    for (size_t i = at; i < end; ++i) b.add(bs, t[i], int32_t(i), true), who.emplace_back(s, i);
+                    done[size_t(s)] = end;
+                }
+                if (decode_pass) b.n_decode = b.n_tokens();
+            }
+            if (b.n_tokens() == 0) {
+                if (step > 3) break;
+                continue;
+            }
+            const auto rows = forward(b);
+            ASSERT_EQ(rows.size(), who.size());
+            for (size_t r = 0; r < rows.size(); ++r) {
+                const auto& ref = alone[size_t(who[r].first)][who[r].second];
+                ASSERT_EQ(rows[r].size(), ref.size());
+                ASSERT_TRUE(std::equal(rows[r].begin(), rows[r].end(), ref.begin()))
+                    << n_seqs << " sequences, step " << step << " (" << b.n_decode << " of " << b.n_tokens()
+                    << " tokens decode), sequence " << who[r].first << " position " << who[r].second
+                    << (who[r].second < prompt_len[size_t(who[r].first)] ? " (prompt)" : " (generated)");
+                ++compared;
+            }
+        }
+        for (int32_t id : ids) kv.remove_sequence(id);
+        std::printf("  %d sequences: %d logits rows equal to the sequence alone, bit for bit\n", n_seqs, compared);
+    }
+}
+
 }  // namespace hotrod::model::test
