@@ -7,7 +7,9 @@
 // past K/V before waiting on the previous kernel, HOTROD_CUDA_ATTN_VEC=0 (the decode attention reads V an element a lane, not 16 bytes),
 // HOTROD_CUDA_FUSE_ATTN_QUANT=0 (a decode step's attention output quantized by its own launch, not the attention
 // kernels), HOTROD_CUDA_DECODE_Q4K=0 (Q4_K decode through the general kernel, not matmul_decode_q4k.cu),
-// HOTROD_CUDA_DECODE_MAX_ROWS=N (1-16: matmuls of more rows take the prefill kernels; default 16),
+// HOTROD_CUDA_BATCH_INVARIANT=0 (kernels chosen by a step's row counts, not by its tokens' kinds: see
+// ARCHITECTURE, batch invariance), HOTROD_CUDA_DECODE_MAX_ROWS=N (1-16: under the row-count rule, matmuls of more
+// rows take the prefill kernels; default 16),
 // HOTROD_CUDA_DECODE=plain, HOTROD_CUDA_DECODE_GROUP=16 (16 lanes a K super-block at 1-2 token rows, not 4: measured slower),
 // HOTROD_CUDA_F16_TOKS=64|128 (the fp16 prefill's tile height, else chosen by the grid),
 // HOTROD_CUDA_DELTA=recurrent (the delta rule's token loop for every run), HOTROD_CUDA_ATTN_SPLIT=0 (one block a

@@ -305,7 +305,7 @@ TEST_P(CudaMatmulType, RowsIndependentOfTheirStep) {
     const DeviceArray<uint8_t> w(p.w);
     const DeviceArray<float> x(p.x);
     Matmul mm;
-    const std::string name = quant::type_name(c.type);
+    const std::string name(quant::type_name(c.type));
     const std::vector<float> mixed = run_gpu(mm, p, w, x, p.n_out, n, 0, false, d);
     const std::vector<float> all_prompt = run_gpu(mm, p, w, x, p.n_out, n, 0, false, 0);
     const std::vector<float> prompt_rows = run_gpu(mm, p, w, x, p.n_out, n - d, d, false, 0);

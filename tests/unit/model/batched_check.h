@@ -85,14 +85,14 @@ inline void check_kind_invariance(Model& m, KvCache& kv) {
         return rows;
     };
     for (int n_seqs : {1, 2, 4, 8}) {
-        std::vector<std::vector<int32_t>> toks(size_t(n_seqs));
-        std::vector<size_t> prompt_len(size_t(n_seqs));
+        std::vector<std::vector<int32_t>> toks(static_cast<size_t>(n_seqs));
+        std::vector<size_t> prompt_len(static_cast<size_t>(n_seqs));
         for (int s = 0; s < n_seqs; ++s) {
             prompt_len[size_t(s)] = size_t(3 + 9 * s + (s % 3) * 5);  // 3 .. 76: crossing 16 and 64 unevenly
             for (size_t i = 0; i < prompt_len[size_t(s)] + 6; ++i) toks[size_t(s)].push_back(int32_t(rng() % 5000));
         }
         // Alone: [prompt rows..., generated rows...] of each sequence.
-        std::vector<std::vector<std::vector<float>>> alone(size_t(n_seqs));
+        std::vector<std::vector<std::vector<float>>> alone(static_cast<size_t>(n_seqs));
         Batch b;
         for (int s = 0; s < n_seqs; ++s) {
             const auto& t = toks[size_t(s)];
@@ -111,8 +111,8 @@ inline void check_kind_invariance(Model& m, KvCache& kv) {
             kv.remove_sequence(id);
         }
         // Batched.
-        std::vector<int32_t> ids(size_t(n_seqs));
-        std::vector<size_t> done(size_t(n_seqs), 0);
+        std::vector<int32_t> ids(static_cast<size_t>(n_seqs));
+        std::vector<size_t> done(static_cast<size_t>(n_seqs), 0);
         for (int s = 0; s < n_seqs; ++s) ids[size_t(s)] = kv.add_sequence();
         int compared = 0;
         for (int step = 0;; ++step) {
