@@ -162,7 +162,9 @@ void Matmul::run_shared(const SharedOuts& outs, const DeviceRows& x, bool x_unch
         const DeviceWeight& w = outs.w[i];
         const DType act = act_type(w.type);
         int end = i + 1;  // [i, end): consecutive products of one weight type and width, launched together
-        while (decode && act != DType::F32 && end < outs.n && outs.w[end].type == w.type &&
+        // (The tensor-core decode kernel takes one product a launch.)
+        const bool mma = detail::matmul_decode_mma_on() && detail::matmul_decode_mma_takes(w);
+        while (decode && !mma && act != DType::F32 && end < outs.n && outs.w[end].type == w.type &&
                outs.w[end].n_in == w.n_in)
             ++end;
         if (end - i == 1 || w.n_out == 0) {
@@ -197,10 +199,12 @@ void Matmul::run(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y
     // The decode rows, on x quantized whole (a later run with x_unchanged may reuse it, row for row).
     if (d > 0) {
         const size_t row_bytes = quantize(act, x, x_unchanged, stream);
+        const bool mma = detail::matmul_decode_mma_on();
         for (int64_t r = 0; r < d; r += kMaxDecodeRows) {
             const DeviceRows yr = row_slice(y, r, std::min(kMaxDecodeRows, d - r));
-            detail::matmul_decode_quant({&w, 1}, {&yr, 1}, static_cast<const uint8_t*>(scratch_) + r * row_bytes,
-                                        row_bytes, yr.n_rows, stream);
+            const void* xr = static_cast<const uint8_t*>(scratch_) + r * row_bytes;
+            if (!(mma && detail::matmul_decode_mma(w, xr, row_bytes, yr.n_rows, yr, stream)))
+                detail::matmul_decode_quant({&w, 1}, {&yr, 1}, xr, row_bytes, yr.n_rows, stream);
         }
         if (d == n) return;
     }

@@ -339,6 +339,59 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, CudaMatmulType,
 
 // x_unchanged reuses the quantized x only when the scratch holds the format the next weight needs: the 32-element
 // formats share Q8_1 activations (formats_q32.cuh), Q4_K needs Q8_K, Q6_K reuses it, then Q4_0 needs Q8_1 again.
+// The tensor-core decode kernel (matmul_decode_mma.cu, HOTROD_CUDA_DECODE_MMA=1) called directly: Q4_K and Q6_K
+// at 1-16 token rows against the reference (the decode path's tolerance: exact block sums, float order only), a
+// row's outputs bit for bit the same at every row count (1, 5, 9, 16), and y += W x.
+TEST(CudaMatmul, DecodeMmaMatchesTheReferenceAtAnyRowCount) {
+    HOTROD_REQUIRE_GPU();
+    for (const DType type : {DType::Q4_K, DType::Q6_K}) {
+        const TypeCase& c = type_case(type);
+        for (const int64_t n_in : c.n_ins) {
+            const Problem p(c, n_in, 77, kMaxDecodeRows, 5150u + uint32_t(n_in) + uint32_t(type));
+            const DeviceArray<uint8_t> w(p.w);
+            const DeviceArray<float> x(p.x);
+            const size_t rb = Matmul::act_row_bytes(DType::Q8_K, n_in);
+            DeviceArray<uint8_t> xq(size_t(kMaxDecodeRows) * rb);
+            quantize_rows_q8_k(x.get(), p.x_stride, kMaxDecodeRows, n_in, xq.get(), rb, nullptr);
+            const DeviceWeight dw{type, w.get(), p.n_out, n_in, p.w_row_bytes};
+            ASSERT_TRUE(detail::matmul_decode_mma_takes(dw)) << quant::type_name(type);
+            // Rows [first, first + n) of x through the kernel; y as [t * n_out + r].
+            const auto run = [&](int64_t first, int64_t n, const std::vector<float>* y0 = nullptr) {
+                DeviceArray<float> y(size_t(n * p.n_out));
+                if (y0) y.upload(*y0);
+                else y.poison(0xff);
+                DeviceRows dy{y.get(), n, p.n_out, p.n_out};
+                dy.accumulate = y0 != nullptr;
+                EXPECT_TRUE(detail::matmul_decode_mma(dw, xq.get() + first * rb, rb, n, dy, nullptr));
+                return y.download();
+            };
+            const std::string what = label(c, n_in, p.n_out, kMaxDecodeRows) + " (decode mma)";
+            const std::vector<float> all = run(0, kMaxDecodeRows);
+            check(p, all, p.n_out, kMaxDecodeRows, 0, what, kRelTol, 0);
+            int bad = 0;
+            for (const int64_t n : {int64_t(1), int64_t(5), int64_t(9)}) {
+                for (int64_t first = 0; first + n <= kMaxDecodeRows; first += n) {
+                    const std::vector<float> part = run(first, n);
+                    if (std::memcmp(part.data(), all.data() + first * p.n_out, size_t(n * p.n_out) * sizeof(float)) != 0 &&
+                        ++bad <= 3)
+                        ADD_FAILURE() << what << ": rows " << first << ".." << first + n - 1 << " in a launch of " << n
+                                      << " differ from the same rows in a launch of 16";
+                }
+            }
+            EXPECT_EQ(bad, 0);
+            // y += W x: the same add as the decode epilogue's (y0 + product, one rounding).
+            std::vector<float> y0(size_t(3 * p.n_out));
+            for (size_t i = 0; i < y0.size(); ++i) y0[i] = float(int(i % 17) - 8) * 0.25f;
+            const std::vector<float> acc = run(2, 3, &y0);
+            for (size_t i = 0; i < y0.size(); ++i)
+                if (acc[i] != y0[i] + all[size_t(2 * p.n_out) + i] && ++bad <= 3)
+                    ADD_FAILURE() << what << ": accumulate at " << i << ": " << acc[i] << " vs "
+                                  << y0[i] + all[size_t(2 * p.n_out) + i];
+            EXPECT_EQ(bad, 0);
+        }
+    }
+}
+
 TEST(CudaMatmul, XUnchangedReusesOnlyTheMatchingFormat) {
     HOTROD_REQUIRE_GPU();
     const int64_t n_in = 512, n_out = 45;

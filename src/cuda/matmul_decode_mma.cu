@@ -1,0 +1,294 @@
+// The decode matmul on int8 tensor cores (mma.sync m16n8k16 s8 x s8 -> s32) for the K formats the Q4_K_M models
+// are made of (Q4_K, Q6_K), 1 to 16 token rows on Q8_K activations. Opt-in (HOTROD_CUDA_DECODE_MMA=1) until
+// measured against the dp4a decode kernel (matmul_decode.cu), which at 8-16 rows takes 5-10x its one-row time
+// (every token row's sums pass through warp shuffles); here a row's integer block dots are one MMA for 8 token
+// columns, so 2-16 rows should cost about what one does: the weights, read once, are the cost.
+//
+// A thread block takes 16 weight rows (one MMA tile of A) for every token row; its 8 warps take the inner
+// dimension's super-blocks in turn (warp w: w, w + 8, ..), each accumulating its float terms, and the block adds
+// the 8 partial sums in warp order at the end. Nothing in that order depends on the token count: a row's outputs
+// are the same bits in a 1-row launch and in a 16-row one (the integer dots are exact, the float terms and sums
+// are formed per row), which is what batch invariance needs of a decode kernel.
+//
+// Exactness per super-block is the reference's (dot_ref_kquants.cpp), as in matmul_mma.cu: the integer dot of each
+// scale group from MMAs, times its integer scale, summed in integers, the min term sum(min * bsums) in integers,
+// and the super-block's float term by the formats' own combine (formats_k.cuh).
+//
+// Fragments (PTX ISA, mma.m16n8k16 .s8), g = lane / 4, t = lane % 4: A register 0 holds row g, k 4t..4t+3, register
+// 1 row g + 8; B's register k 4t..4t+3 of column g; D registers 0, 1 row g, columns 2t, 2t + 1, registers 2, 3 row
+// g + 8. The k order inside a 16-element group is free as long as A and B agree, so a thread's four "k" are four
+// elements of one scale group that sit together in the weight bytes: Q4_K thread t takes elements 8t..8t+3
+// (first group) and 8t+4..8t+7 (second) of each 32-element sub-block, one 8-byte load of qs per 64 elements;
+// Q6_K thread t takes elements 4t..4t+3 of each 16-element sub-block half.
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "cuda/check.h"
+#include "cuda/formats.cuh"
+#include "cuda/formats_k.cuh"
+#include "cuda/launch.cuh"
+#include "cuda/matmul_kernels.h"
+#include "cuda/switches.h"
+
+namespace hotrod::cuda::detail {
+namespace {
+
+using quant::DType;
+
+constexpr int kWarps = 8;
+constexpr int kThreads = 32 * kWarps;
+constexpr int kTileRows = 16;
+constexpr int kXQs = offsetof(quant::BlockQ8_K, qs);
+constexpr int kXBsums = offsetof(quant::BlockQ8_K, bsums);
+constexpr int kXBytes = int(sizeof(quant::BlockQ8_K));
+static_assert(kXQs % 4 == 0 && kXBsums % 4 == 0 && kXBytes % 4 == 0, "Q8_K blocks are read in words");
+
+// d += a * b over one 16 x 8 x 16 tile.
+__device__ __forceinline__ void mma_s8(int (&d)[4], uint32_t a0, uint32_t a1, uint32_t b0) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};\n"
+                 : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
+                 : "r"(a0), "r"(a1), "r"(b0));
+}
+
+__device__ __forceinline__ uint32_t ld32(const uint8_t* p) { return *reinterpret_cast<const uint32_t*>(p); }
+
+// A word at a 2-byte aligned address (Q6_K blocks are 210 bytes): one load when it is 4-byte aligned.
+__device__ __forceinline__ uint32_t ld32_a2(const uint8_t* p) {
+    if ((reinterpret_cast<uintptr_t>(p) & 3) == 0) return ld32(p);
+    return uint32_t(load_i32_a2(p));
+}
+
+// What the kernel keeps of one token column (B column g of n tile j) and one output token (2t + c of n tile j).
+template <int NT>
+struct Tokens {
+    const uint8_t* col[NT];  // this thread's B column's activation row, or nullptr past n_rows
+    const uint8_t* out[NT][2];  // the activation rows of its two output tokens (clamped: their outputs are not stored)
+};
+
+// Q4_K (144 bytes: d | dmin | scales[12] | qs[128]). Chunk c's qs[32c + 8t .. 8t + 7]: low nibbles are elements
+// 64c + 8t .. 8t + 7 of sub-block 2c, high nibbles the same of sub-block 2c + 1.
+template <int NT>
+__device__ __forceinline__ void q4_k_super_block(const uint8_t* const (&wr)[2], const Tokens<NT>& tk, int64_t kb,
+                                                 int t, float (&acc)[NT][4]) {
+    using F = Format<DType::Q4_K>;
+    int sc[2][8], mn[2][8];
+    uint32_t dbits[2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        const uint8_t* b = wr[h] + kb * F::kBytes;
+        const uint32_t s0 = ld32(b + F::kScales), s1 = ld32(b + F::kScales + 4), s2 = ld32(b + F::kScales + 8);
+#pragma unroll
+        for (int j = 0; j < 8; ++j) k_detail::scale_min_k4_words(s0, s1, s2, j, sc[h][j], mn[h][j]);
+        dbits[h] = ld32(b + F::kD);  // d, dmin adjacent
+    }
+    int iq[NT][4] = {}, imin[NT][4] = {};
+#pragma unroll
+    for (int c = 0; c < 4; ++c) {
+        uint2 q[2];
+#pragma unroll
+        for (int h = 0; h < 2; ++h) q[h] = *reinterpret_cast<const uint2*>(wr[h] + kb * F::kBytes + F::kQs + 32 * c + 8 * t);
+        const uint32_t lo0[2] = {q[0].x & 0x0F0F0F0Fu, q[1].x & 0x0F0F0F0Fu};
+        const uint32_t lo1[2] = {q[0].y & 0x0F0F0F0Fu, q[1].y & 0x0F0F0F0Fu};
+        const uint32_t hi0[2] = {(q[0].x >> 4) & 0x0F0F0F0Fu, (q[1].x >> 4) & 0x0F0F0F0Fu};
+        const uint32_t hi1[2] = {(q[0].y >> 4) & 0x0F0F0F0Fu, (q[1].y >> 4) & 0x0F0F0F0Fu};
+#pragma unroll
+        for (int j = 0; j < NT; ++j) {
+            uint32_t x0 = 0, x1 = 0, x2 = 0, x3 = 0;
+            if (tk.col[j] != nullptr) {
+                const uint8_t* xq = tk.col[j] + kb * kXBytes + kXQs + 64 * c + 8 * t;
+                x0 = ld32(xq), x1 = ld32(xq + 4), x2 = ld32(xq + 32), x3 = ld32(xq + 36);
+            }
+            int dlo[4] = {}, dhi[4] = {};
+            mma_s8(dlo, lo0[0], lo0[1], x0);
+            mma_s8(dlo, lo1[0], lo1[1], x1);
+            mma_s8(dhi, hi0[0], hi0[1], x2);
+            mma_s8(dhi, hi1[0], hi1[1], x3);
+#pragma unroll
+            for (int e = 0; e < 4; ++e) iq[j][e] += sc[e / 2][2 * c] * dlo[e] + sc[e / 2][2 * c + 1] * dhi[e];
+        }
+    }
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int cc = 0; cc < 2; ++cc) {
+            // The token's unit sums: sub-block s's 32 codes summed, two bsums each.
+            const uint8_t* xb = tk.out[j][cc] + kb * kXBytes;
+            int usum[8];
+#pragma unroll
+            for (int s = 0; s < 8; ++s) {
+                const uint32_t wd = ld32(xb + kXBsums + 4 * s);
+                usum[s] = int(int16_t(wd & 0xFFFFu)) + int(int16_t(wd >> 16));
+            }
+            const float x_d = *reinterpret_cast<const float*>(xb);
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                const int e = 2 * h + cc;
+#pragma unroll
+                for (int s = 0; s < 8; ++s) imin[j][e] += mn[h][s] * usum[s];
+                acc[j][e] += k_detail::combine_affine(x_d, uint16_t(dbits[h]), uint16_t(dbits[h] >> 16), iq[j][e],
+                                                      imin[j][e]);
+            }
+        }
+}
+
+// Q6_K (210 bytes: ql[128] | qh[64] | scales[16] int8 | d). Element 128h + 32s + l: low 4 bits nibble s / 2 of
+// ql[64h + 32 (s % 2) + l], high 2 bits at bit 2s of qh[32h + l], stored + 32; sub-block 8h + 2s + l / 16.
+template <int NT>
+__device__ __forceinline__ void q6_k_super_block(const uint8_t* const (&wr)[2], const Tokens<NT>& tk, int64_t kb,
+                                                 int t, float (&acc)[NT][4]) {
+    using F = Format<DType::Q6_K>;
+    int iq[NT][4] = {};
+    int8_t sc[2][16];
+    uint16_t dbits[2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        const uint8_t* b = wr[h] + kb * F::kBytes;
+#pragma unroll
+        for (int p = 0; p < 4; ++p) {
+            const uint32_t wd = ld32_a2(b + F::kScales + 4 * p);
+#pragma unroll
+            for (int i = 0; i < 4; ++i) sc[h][4 * p + i] = int8_t(wd >> (8 * i));
+        }
+        dbits[h] = load_u16(b + F::kD);
+    }
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh)
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+            const int l = 16 * half + 4 * t;
+            uint32_t ql0[2], ql1[2], qh[2];
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                const uint8_t* b = wr[h] + kb * F::kBytes;
+                ql0[h] = ld32_a2(b + F::kQl + 64 * hh + l);
+                ql1[h] = ld32_a2(b + F::kQl + 64 * hh + 32 + l);
+                qh[h] = ld32_a2(b + F::kQh + 32 * hh + l);
+            }
+#pragma unroll
+            for (int s = 0; s < 4; ++s) {
+                uint32_t a[2];
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    const uint32_t low = ((s % 2 ? ql1[h] : ql0[h]) >> (4 * (s / 2))) & 0x0F0F0F0Fu;
+                    const uint32_t u = low | (((qh[h] >> (2 * s)) & 0x03030303u) << 4);
+                    a[h] = uint32_t(k_detail::bytes_minus(u, 0x20202020u));
+                }
+                const int sub = 8 * hh + 2 * s + half;
+#pragma unroll
+                for (int j = 0; j < NT; ++j) {
+                    const uint32_t x = tk.col[j] != nullptr
+                                           ? ld32(tk.col[j] + kb * kXBytes + kXQs + 128 * hh + 32 * s + l)
+                                           : 0u;
+                    int d[4] = {};
+                    mma_s8(d, a[0], a[1], x);
+#pragma unroll
+                    for (int e = 0; e < 4; ++e) iq[j][e] += int(sc[e / 2][sub]) * d[e];
+                }
+            }
+        }
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int cc = 0; cc < 2; ++cc) {
+            const float x_d = *reinterpret_cast<const float*>(tk.out[j][cc] + kb * kXBytes);
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                const int e = 2 * h + cc;
+                acc[j][e] += k_detail::combine_symmetric(x_d, dbits[h], iq[j][e]);
+            }
+        }
+}
+
+template <DType T, int NT>
+__global__ void __launch_bounds__(kThreads)
+    decode_mma_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_blocks,
+                      const uint8_t* __restrict__ x, size_t x_row_bytes, int n_rows, float* __restrict__ y,
+                      int64_t y_stride, bool accumulate) {
+    __shared__ float red[kWarps][NT * 4][32];
+    grid_dependency_sync();
+    const int lane = int(threadIdx.x) % 32, warp = int(threadIdx.x) / 32;
+    const int g = lane / 4, t = lane % 4;
+    const int64_t row0 = int64_t(blockIdx.x) * kTileRows;
+    // Rows past the matrix read the last row (their outputs are not stored).
+    const uint8_t* const wr[2] = {w + min(row0 + g, n_out - 1) * w_row_bytes,
+                                  w + min(row0 + g + 8, n_out - 1) * w_row_bytes};
+    Tokens<NT> tk;
+#pragma unroll
+    for (int j = 0; j < NT; ++j) {
+        const int col = 8 * j + g;
+        tk.col[j] = col < n_rows ? x + size_t(col) * x_row_bytes : nullptr;
+#pragma unroll
+        for (int cc = 0; cc < 2; ++cc) tk.out[j][cc] = x + size_t(min(8 * j + 2 * t + cc, n_rows - 1)) * x_row_bytes;
+    }
+    float acc[NT][4];
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) acc[j][e] = 0.0f;
+#pragma unroll 2
+    for (int64_t kb = warp; kb < n_blocks; kb += kWarps) {
+        if constexpr (T == DType::Q4_K) q4_k_super_block<NT>(wr, tk, kb, t, acc);
+        else q6_k_super_block<NT>(wr, tk, kb, t, acc);
+    }
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) red[warp][4 * j + e][lane] = acc[j][e];
+    __syncthreads();
+    if (warp != 0) return;
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            float v = red[0][4 * j + e][lane];
+#pragma unroll
+            for (int wi = 1; wi < kWarps; ++wi) v += red[wi][4 * j + e][lane];
+            const int64_t row = row0 + g + 8 * (e / 2);
+            const int tok = 8 * j + 2 * t + e % 2;
+            if (row < n_out && tok < n_rows) {
+                float* out = y + int64_t(tok) * y_stride + row;
+                *out = accumulate ? *out + v : v;
+            }
+        }
+}
+
+template <DType T>
+void launch(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows, const DeviceRows& y,
+            cudaStream_t stream) {
+    const dim3 grid(unsigned((w.n_out + kTileRows - 1) / kTileRows));
+    const auto* wp = static_cast<const uint8_t*>(w.data);
+    const auto* xp = static_cast<const uint8_t*>(x_q);
+    const int64_t n_blocks = w.n_in / quant::QK_K;
+    if (n_rows <= 8)
+        launch_kernel(decode_mma_kernel<T, 1>, grid, kThreads, 0, stream, wp, w.row_bytes, w.n_out, n_blocks, xp,
+                      x_row_bytes, int(n_rows), y.data, y.stride, y.accumulate);
+    else
+        launch_kernel(decode_mma_kernel<T, 2>, grid, kThreads, 0, stream, wp, w.row_bytes, w.n_out, n_blocks, xp,
+                      x_row_bytes, int(n_rows), y.data, y.stride, y.accumulate);
+}
+
+}  // namespace
+
+bool matmul_decode_mma_on() {
+    static const bool on = switch_is("HOTROD_CUDA_DECODE_MMA", "1");
+    return on;
+}
+
+bool matmul_decode_mma_takes(const DeviceWeight& w) {
+    // Q4_K reads qs 8 bytes at a time (and its scales in words): 8-byte aligned rows (blocks are 144 bytes).
+    const bool aligned = reinterpret_cast<uintptr_t>(w.data) % 8 == 0 && w.row_bytes % 8 == 0;
+    return (w.type == DType::Q4_K && aligned) || w.type == DType::Q6_K;
+}
+
+bool matmul_decode_mma(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows,
+                       const DeviceRows& y, cudaStream_t stream) {
+    if (n_rows < 1 || n_rows > 16 || w.n_out <= 0 || !matmul_decode_mma_takes(w) || x_row_bytes % 4 != 0 ||
+        reinterpret_cast<uintptr_t>(x_q) % 4 != 0)
+        return false;
+    if (w.type == DType::Q4_K) launch<DType::Q4_K>(w, x_q, x_row_bytes, n_rows, y, stream);
+    else launch<DType::Q6_K>(w, x_q, x_row_bytes, n_rows, y, stream);
+    return true;
+}
+
+}  // namespace hotrod::cuda::detail
