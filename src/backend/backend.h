@@ -179,6 +179,10 @@ public:
     virtual size_t memory_free() const { return 0; }
     // Called once per step, before its first op, with the step's index arrays (see StepIndex). The CPU needs none.
     virtual void begin_step(const StepIndex& /*step*/) {}
+    // Called by the model's output head before it gathers the step's logits rows: the step's remaining ops work on
+    // those rows (at most one a sequence when a server samples them), which a device backend keeps on the kernels
+    // of its sampled rows whatever their tokens' kinds (see StepIndex). The CPU needs nothing.
+    virtual void begin_logits() {}
 
     // Memory. `weight` makes a weight usable by the device: zero-copy on the CPU (the mmap), one upload on a GPU.
     virtual std::unique_ptr<Buffer> alloc(size_t bytes) = 0;

@@ -376,8 +376,16 @@ void CudaBackend::begin_step(const backend::StepIndex& s) {
     step_.valid = true;
     if (s.decode_tokens >= 0 && size_t(s.decode_tokens) <= s.tokens.size()) {
         step_.n_decode = s.decode_tokens;
-        step_.n_decode_logits = int32_t(std::count_if(s.logit_rows.begin(), s.logit_rows.end(),
-                                                      [&](int32_t r) { return r < s.decode_tokens; }));
+        // Rows sampled from (at most one a sequence: each sequence's last token, as the engine asks) take the decode
+        // kernels whatever their token's kind: one row of the vocabulary matrix on the prefill kernels costs a
+        // whole tile's time (the prompt's last token: +2 ms a prompt on an H100). Every such row of every step
+        // takes the same kernels, so they stay batch-invariant. More logits rows than sequences (a perplexity
+        // run's, prompt logits): by their tokens' kinds.
+        step_.n_decode_logits =
+            s.logit_rows.size() <= s.layout.block_tables.size()
+                ? int32_t(s.logit_rows.size())
+                : int32_t(std::count_if(s.logit_rows.begin(), s.logit_rows.end(),
+                                        [&](int32_t r) { return r < s.decode_tokens; }));
     }
     step_.rec = s.recurrent;
     step_.rec_valid = rec_valid;

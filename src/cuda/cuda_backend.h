@@ -50,6 +50,7 @@ public:
     bool prefers_argmax_rows() const override;
     size_t memory_free() const override;
     void begin_step(const backend::StepIndex& step) override;
+    void begin_logits() override { step_.logits = true; }
 
     std::unique_ptr<backend::Buffer> alloc(size_t bytes) override;
     std::unique_ptr<backend::Buffer> alloc_host(size_t bytes) override;
@@ -118,9 +119,9 @@ private:
     };
     Packed pack(const backend::StepIndex& s, std::vector<int32_t>& buf);
     static DeviceKvLayout with_base(const Packed& p, const int32_t* base);
-    // How many leading rows of an op's n_rows-row input are the step's generated tokens (StepIndex::decode_tokens),
-    // which take the decode kernels while prompt tokens take the prefill ones: n_rows all the step's tokens, or its
-    // logits rows (the decode tokens' come first: both lists ascend). Any other rows, a step that did not say, or
+    // How many leading rows of an op's n_rows-row input take the decode kernels: before begin_logits, ops over all
+    // the step's tokens, its generated tokens (StepIndex::decode_tokens; prompt tokens take the prefill kernels);
+    // after it, ops over the logits rows, those begin_step chose. Any other rows, a step that did not say, or
     // HOTROD_CUDA_BATCH_INVARIANT=0: -1, the row count decides (decode_rows_by_count).
     int64_t decode_rows(int64_t n_rows) const;
     // Whether every one of n_rows rows is a decode row and one decode launch takes them (the fusions' condition).
@@ -162,7 +163,8 @@ private:
         DeviceKvLayout layout;
         bool valid = false;
         int32_t n_decode = -1;         // StepIndex::decode_tokens (-1: not said)
-        int32_t n_decode_logits = -1;  // logits rows that are decode tokens
+        int32_t n_decode_logits = -1;  // logits rows that take the decode kernels (see begin_step)
+        bool logits = false;           // begin_logits has been called: the ops work on the logits rows
 
         // A hybrid model's recurrent layout, packed after the block tables ([runs | snaps], recurrent.h); rec_valid
         // only when it passed the checks that need no state tensor (an op repeats them all).

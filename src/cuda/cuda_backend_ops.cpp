@@ -43,9 +43,8 @@ void CudaBackend::embed(const TensorView& table, std::span<const int32_t> ids, f
 
 int64_t CudaBackend::decode_rows(int64_t n_rows) const {
     if (!invariant_ || !step_.valid || step_.n_decode < 0) return -1;
-    if (size_t(n_rows) == step_.n_tokens) return step_.n_decode;
-    if (size_t(n_rows) == step_.n_logit_rows) return step_.n_decode_logits;
-    return -1;
+    if (step_.logits) return size_t(n_rows) == step_.n_logit_rows ? step_.n_decode_logits : -1;
+    return size_t(n_rows) == step_.n_tokens ? step_.n_decode : -1;
 }
 
 bool CudaBackend::decode_sized(int64_t n_rows) const {

@@ -4,9 +4,9 @@
 // (every token row's sums pass through warp shuffles); here a row's integer block dots are one MMA for 8 token
 // columns, so 2-16 rows should cost about what one does: the weights, read once, are the cost.
 //
-// A thread block takes 16 weight rows (one MMA tile of A) for every token row; its 8 warps take the inner
-// dimension's super-blocks in turn (warp w: w, w + 8, ..), each accumulating its float terms, and the block adds
-// the 8 partial sums in warp order at the end. Nothing in that order depends on the token count: a row's outputs
+// A thread block takes 16 weight rows (one MMA tile of A) for every token row; its 4 or 8 warps (by the matrix's
+// shape, see launch) take the inner dimension's super-blocks in turn (warp w: w, w + W, ..), each accumulating its
+// float terms, and the block adds the partial sums in warp order at the end. Nothing in that order depends on the token count: a row's outputs
 // are the same bits in a 1-row launch and in a 16-row one (the integer dots are exact, the float terms and sums
 // are formed per row), which is what batch invariance needs of a decode kernel.
 //
@@ -36,8 +36,6 @@ namespace {
 
 using quant::DType;
 
-constexpr int kWarps = 8;
-constexpr int kThreads = 32 * kWarps;
 constexpr int kTileRows = 16;
 constexpr int kXQs = offsetof(quant::BlockQ8_K, qs);
 constexpr int kXBsums = offsetof(quant::BlockQ8_K, bsums);
@@ -200,8 +198,9 @@ __device__ __forceinline__ void q6_k_super_block(const uint8_t* const (&wr)[2], 
         }
 }
 
-template <DType T, int NT>
-__global__ void __launch_bounds__(kThreads)
+// kWarps: warps a block, taking its super-blocks in turn (a function of the matrix's shape only, see launch).
+template <DType T, int NT, int kWarps>
+__global__ void __launch_bounds__(32 * kWarps)
     decode_mma_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_blocks,
                       const uint8_t* __restrict__ x, size_t x_row_bytes, int n_rows, float* __restrict__ y,
                       int64_t y_stride, bool accumulate) {
@@ -253,19 +252,33 @@ __global__ void __launch_bounds__(kThreads)
         }
 }
 
-template <DType T>
-void launch(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows, const DeviceRows& y,
-            cudaStream_t stream) {
+template <DType T, int kWarps>
+void launch_warps(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows, const DeviceRows& y,
+                  cudaStream_t stream) {
     const dim3 grid(unsigned((w.n_out + kTileRows - 1) / kTileRows));
     const auto* wp = static_cast<const uint8_t*>(w.data);
     const auto* xp = static_cast<const uint8_t*>(x_q);
     const int64_t n_blocks = w.n_in / quant::QK_K;
     if (n_rows <= 8)
-        launch_kernel(decode_mma_kernel<T, 1>, grid, kThreads, 0, stream, wp, w.row_bytes, w.n_out, n_blocks, xp,
-                      x_row_bytes, int(n_rows), y.data, y.stride, y.accumulate);
+        launch_kernel(decode_mma_kernel<T, 1, kWarps>, grid, 32 * kWarps, 0, stream, wp, w.row_bytes, w.n_out,
+                      n_blocks, xp, x_row_bytes, int(n_rows), y.data, y.stride, y.accumulate);
     else
-        launch_kernel(decode_mma_kernel<T, 2>, grid, kThreads, 0, stream, wp, w.row_bytes, w.n_out, n_blocks, xp,
-                      x_row_bytes, int(n_rows), y.data, y.stride, y.accumulate);
+        launch_kernel(decode_mma_kernel<T, 2, kWarps>, grid, 32 * kWarps, 0, stream, wp, w.row_bytes, w.n_out,
+                      n_blocks, xp, x_row_bytes, int(n_rows), y.data, y.stride, y.accumulate);
+}
+
+// Warps a block: 4 where the row tiles alone give every SM several blocks (4 warps each take 2-3 of a 2560-wide
+// row's 10 super-blocks, and all blocks fit the card at once), 8 where they are few (a 2560-row matrix: 160 tiles
+// of 38 super-blocks). From the shape only, so the sums' order never depends on the token rows.
+// HOTROD_CUDA_DECODE_MMA_WARPS=4 / 8 forces one.
+template <DType T>
+void launch(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows, const DeviceRows& y,
+            cudaStream_t stream) {
+    static const long forced = switch_int("HOTROD_CUDA_DECODE_MMA_WARPS", 4, 8, 0);
+    const int64_t tiles = (w.n_out + kTileRows - 1) / kTileRows;
+    const bool four = forced ? forced < 8 : tiles >= 4 * int64_t(sm_count());
+    if (four) launch_warps<T, 4>(w, x_q, x_row_bytes, n_rows, y, stream);
+    else launch_warps<T, 8>(w, x_q, x_row_bytes, n_rows, y, stream);
 }
 
 }  // namespace

@@ -235,7 +235,11 @@ __device__ __forceinline__ void copy16_async(void* smem, const void* gmem) {
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem));
 }
 __device__ __forceinline__ void async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ __forceinline__ void async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::); }
+// Waits until at most N of this thread's committed cp.async groups are still in flight (0: all landed).
+template <int N>
+__device__ __forceinline__ void async_wait_group() {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
 
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const __half* p) {
     const unsigned s = unsigned(__cvta_generic_to_shared(p));
@@ -245,18 +249,29 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const __half* p) {
 }
 
 // kToks tokens a block: 128 (warp tiles of 32 rows x 32 tokens, two blocks an SM), or 64 for grids too small to
-// give every SM a block that way (32 x 16, three blocks an SM: twice the blocks, each half the work).
+// give every SM a block that way (32 x 16: twice the blocks, each half the work). kAhead: steps whose weights and
+// activations are in flight while a step's MMAs run. With few tokens a step's MMAs are nothing and each step waits
+// one memory latency for its weights, so a 64-token block keeps 4 steps in flight (a prompt's 9-token tail after a
+// prefix-cache hit took ~200 us a matmul on an H100 with 1). The MMAs and their order are the same at every depth
+// and tile height, so a token's outputs are the same bits whichever variant its step took.
+template <int kToks>
+__host__ __device__ constexpr int ahead_steps() {
+    return kToks == 64 ? 4 : 1;
+}
+
 template <DType T, int kToks>
-__global__ void __launch_bounds__(kThreads, kToks == 64 ? 3 : 2)
+__global__ void __launch_bounds__(kThreads, 2)
     prefill_f16_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_in,
                        const __half* __restrict__ x, int64_t x_stride, int64_t n_tok, float* __restrict__ y,
                        int64_t y_stride) {
     grid_dependency_sync();
     using D = Dequant<T>;
+    constexpr int kAhead = ahead_steps<kToks>();
+    constexpr int kBStages = kAhead + 1;
     constexpr int kBTile = kToks * kLd, kNT = kToks / 32;  // kNT: n tiles of 8 tokens a warp
     extern __shared__ uint4 smem16[];
     __half* const s_a = reinterpret_cast<__half*>(smem16);  // 2 stages of kRows x kLd
-    __half* const s_b = s_a + 2 * kATile;                    // 2 stages of kToks x kLd
+    __half* const s_b = s_a + 2 * kATile;                    // kBStages stages of kToks x kLd
 
     const int tid = int(threadIdx.x), lane = tid % 32, warp = tid / 32;
     const int64_t row0 = int64_t(blockIdx.x) * kRows, tok0 = int64_t(blockIdx.y) * kToks;
@@ -301,38 +316,51 @@ __global__ void __launch_bounds__(kThreads, kToks == 64 ? 3 : 2)
     const int a_off = (wr + lane % 16) * kLd + 8 * (lane / 16);
     const int b_off = (wt + lane % 8 + 8 * (lane / 16)) * kLd + 8 * ((lane / 8) % 2);
 
-    stage_b(0, 0);
-    async_commit();
+    // In flight before step 0: the activations of steps 0 .. kAhead - 1 (one cp.async group each, empty past the
+    // end, so the group count stays uniform) and the weights of steps 1 .. kAhead (raw[s % kAhead]).
+    typename D::Raw raw[kAhead] = {};
+#pragma unroll
+    for (int s = 0; s < kAhead; ++s) {
+        if (s < n_steps) stage_b(s, s);
+        async_commit();
+    }
     store_a(load_raw(0), 0, 0);
-    async_wait_all();
+#pragma unroll
+    for (int s = 1; s <= kAhead; ++s)
+        if (s < n_steps) raw[s % kAhead] = load_raw(s);
+    async_wait_group<kAhead - 1>();  // step 0's activations
     __syncthreads();
-    for (int step = 0; step < n_steps; ++step) {
-        const int buf = step % 2;
-        const bool more = step + 1 < n_steps;
-        typename D::Raw raw{};
-        if (more) {
-            stage_b(step + 1, buf ^ 1);  // that stage was last read in step - 1, before the barrier below it
+    for (int step0 = 0; step0 < n_steps; step0 += kAhead) {
+#pragma unroll
+        for (int u = 0; u < kAhead; ++u) {
+            const int step = step0 + u;
+            if (step >= n_steps) break;  // uniform over the block
+            // The stage step + kAhead lands in was last read in step - 1, before the barrier below it.
+            if (step + kAhead < n_steps) stage_b(step + kAhead, (step + kAhead) % kBStages);
             async_commit();
-            raw = load_raw(step + 1);
+            const __half* a_tile = s_a + (step % 2) * kATile + a_off;
+            const __half* b_tile = s_b + (step % kBStages) * kBTile + b_off;
+#pragma unroll
+            for (int kk = 0; kk < kStep / 16; ++kk) {
+                uint32_t a[2][4], b[kNT / 2][4];
+#pragma unroll
+                for (int i = 0; i < 2; ++i) ldmatrix_x4(a[i], a_tile + 16 * i * kLd + 16 * kk);
+#pragma unroll
+                for (int j = 0; j < kNT / 2; ++j) ldmatrix_x4(b[j], b_tile + 16 * j * kLd + 16 * kk);
+#pragma unroll
+                for (int i = 0; i < 2; ++i)
+#pragma unroll
+                    for (int j = 0; j < kNT; ++j)
+                        mma_f16(acc[i][j], a[i], b[j / 2][2 * (j % 2)], b[j / 2][2 * (j % 2) + 1]);
+            }
+            // Step + 1's weights (loaded kAhead steps ago) into the other A stage, and step + 1 + kAhead's loads
+            // into the registers they leave.
+            const int slot = (u + 1) % kAhead;  // a constant once the loop is unrolled
+            if (step + 1 < n_steps) store_a(raw[slot], step + 1, (step + 1) % 2);
+            if (step + 1 + kAhead < n_steps) raw[slot] = load_raw(step + 1 + kAhead);
+            async_wait_group<kAhead - 1>();  // step + 1's activations (the groups after it: kAhead - 1)
+            __syncthreads();
         }
-        const __half* a_tile = s_a + buf * kATile + a_off;
-        const __half* b_tile = s_b + buf * kBTile + b_off;
-#pragma unroll
-        for (int kk = 0; kk < kStep / 16; ++kk) {
-            uint32_t a[2][4], b[kNT / 2][4];
-#pragma unroll
-            for (int i = 0; i < 2; ++i) ldmatrix_x4(a[i], a_tile + 16 * i * kLd + 16 * kk);
-#pragma unroll
-            for (int j = 0; j < kNT / 2; ++j) ldmatrix_x4(b[j], b_tile + 16 * j * kLd + 16 * kk);
-#pragma unroll
-            for (int i = 0; i < 2; ++i)
-#pragma unroll
-                for (int j = 0; j < kNT; ++j)
-                    mma_f16(acc[i][j], a[i], b[j / 2][2 * (j % 2)], b[j / 2][2 * (j % 2) + 1]);
-        }
-        if (more) store_a(raw, step + 1, buf ^ 1);
-        async_wait_all();
-        __syncthreads();
     }
 
     const int g = lane / 4, t = lane % 4;
@@ -352,7 +380,7 @@ template <DType T, int kToks>
 void launch_tiles(const DeviceWeight& w, const __half* x, int64_t x_stride, int64_t n_rows, const DeviceRows& y,
                   cudaStream_t stream) {
     const dim3 grid(unsigned((w.n_out + kRows - 1) / kRows), unsigned((n_rows + kToks - 1) / kToks));
-    constexpr size_t kSmem = size_t(2 * (kATile + kToks * kLd)) * sizeof(__half);
+    constexpr size_t kSmem = size_t(2 * kATile + (ahead_steps<kToks>() + 1) * kToks * kLd) * sizeof(__half);
     static const bool configured = [] {  // over the 48 KiB default: ask once
         HOTROD_CUDA_CHECK(cudaFuncSetAttribute(prefill_f16_kernel<T, kToks>,
                                                cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSmem)));
@@ -363,7 +391,8 @@ void launch_tiles(const DeviceWeight& w, const __half* x, int64_t x_stride, int6
                   w.row_bytes, w.n_out, w.n_in, x, x_stride, n_rows, y.data, y.stride);
 }
 
-// 64-token blocks when 128-token ones would leave SMs with none (HOTROD_CUDA_F16_TOKS=64 / 128 forces one).
+// 64-token blocks for short prompts and where 128-token ones would leave SMs with none (HOTROD_CUDA_F16_TOKS=64 /
+// 128 forces one).
 // Measured (H100, 512 rows): 64 wins only there (Q6_K 1024x2560: 33.5 against 41.2 us); at 2560 rows, where
 // 128-token blocks give most SMs one block, 64 still loses (Q4_K 2560x9728: 212.7 against 199.5 us): the
 // kernel is bound by latency per warp, not by idle SMs, so halving a block's work does not pay for its overhead.
@@ -373,8 +402,10 @@ int tokens_per_block(int64_t n_out, int64_t n_rows, int toks) {
                               : switch_is("HOTROD_CUDA_F16_TOKS", "128") ? 128
                                                                           : 0;
     if (forced != 0) return forced;
+    // Up to 256 tokens (a prompt's tail after a prefix-cache hit, a short prompt) the 64-token blocks' 4 steps in
+    // flight beat the 128-token blocks' one: those steps are bound by memory latency, not by the MMAs.
     const int64_t blocks = (n_out + kRows - 1) / kRows * ((n_rows + 127) / 128);
-    return blocks < int64_t(sm_count()) ? 64 : 128;
+    return n_rows <= 256 || blocks < int64_t(sm_count()) ? 64 : 128;
 }
 
 template <DType T>

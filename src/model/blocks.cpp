@@ -44,6 +44,7 @@ void output_logits(Step& s) {
         s.dump("result_norm_embd", -1, s.a.embd_xn);
     }
     if (s.logit_rows.empty()) return;
+    s.be.begin_logits();
     s.be.gather_rows(s.a.x, s.logit_rows, s.a.out_x);
     s.be.rms_norm(s.a.out_x, s.w.output_norm, s.c.rms_eps, s.a.out_xn);
     s.dump("result_norm", -1, s.a.out_xn);
