@@ -511,6 +511,15 @@ TEST(CudaAttention, PrefillLongContextSplits) {
 // kernels share the batch.
 const std::vector<SeqSpec> kMixed = {{0, 200}, {99, 1}, {2999, 1}, {50, 37}, {10, 3}, {0, 5}, {7, 2}, {0, 1}};
 
+// The same batch with each token's kind said (Attention::plan's decode_tokens, batch invariance): the leading
+// sequences' tokens decode (one token, or a forced run of several), each splitting its positions by its own length;
+// the rest are prompt tokens on the tiled kernel, whose splits cover fixed spans of positions (contexts past a span).
+const std::vector<std::pair<std::vector<SeqSpec>, int>> kKindBatches = {
+    {{{99, 1}, {2999, 1}, {40, 6}, {7, 1}, {0, 200}, {50, 37}, {10, 3}, {0, 5}, {1500, 17}}, 9},
+    {{{5000, 1}}, 1},
+    {{{2100, 9}, {0, 1}}, 0},
+};
+
 TEST(CudaAttention, MixedBatch) {
     HOTROD_REQUIRE_GPU();
     Attention attn;
@@ -525,35 +534,14 @@ TEST(CudaAttention, MixedBatch) {
                 c.seqs = kMixed;
                 c.seed = seed++;
                 check_attention(attn, c);
-            }
-}
-
-// Batch-invariant plans (decode_tokens >= 0) against the reference: the leading sequences' tokens decode (one
-// token, or a forced run of several), each splitting its positions by its own length; the rest are prompt tokens
-// on the tiled kernel, whose splits cover fixed spans of positions (contexts past one span here).
-TEST(CudaAttention, KindPlansMatchTheReference) {
-    HOTROD_REQUIRE_GPU();
-    Attention attn;
-    uint32_t seed = 1300;
-    const std::vector<std::pair<std::vector<SeqSpec>, int>> batches = {
-        {{{99, 1}, {2999, 1}, {40, 6}, {7, 1}, {0, 200}, {50, 37}, {10, 3}, {0, 5}, {1500, 17}}, 9},
-        {{{5000, 1}}, 1},
-        {{{2100, 9}, {0, 1}}, 0},
-    };
-    for (DType type : kTypes)
-        for (int D : {64, 128, 256})
-            for (int G : {1, 4, 8})
-                for (const auto& [seqs, dec] : batches) {
-                    Case c;
-                    c.type = type;
-                    c.head_dim = D;
-                    c.group = G;
-                    c.n_kv_heads = D == 256 ? 1 : 2;
+                c.n_kv_heads = D == 256 ? 1 : 2;
+                for (const auto& [seqs, dec] : kKindBatches) {
                     c.seqs = seqs;
                     c.decode_tokens = dec;
                     c.seed = seed++;
                     check_attention(attn, c);
                 }
+            }
 }
 
 // Batch invariance: a token's output, bit for bit, does not depend on the batch around it. A decode token alone
