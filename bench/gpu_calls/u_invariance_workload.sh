@@ -12,7 +12,7 @@ stash_smollm2
 synth_4b_models
 for pair in "q3 $q3" "q35 $q35"; do
   set -- $pair
-  echo "=== $1"
+  echo "=== $1"; mkdir -p $OUT/$1
   timeout 260 hotrod bench --workload /tmp/devpack/workload.json --fixed-length --concurrency 1,4,8 --rounds 6 \
     --spawn "kinds=hotrod serve -m $2 --device cuda --parallel 8 -c 16384 --host 127.0.0.1 --port 18081" \
     --spawn "rowcount=env HOTROD_CUDA_BATCH_INVARIANT=0 hotrod serve -m $2 --device cuda --parallel 8 -c 16384 --host 127.0.0.1 --port 18083" \

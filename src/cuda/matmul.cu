@@ -163,7 +163,7 @@ void Matmul::run_shared(const SharedOuts& outs, const DeviceRows& x, bool x_unch
         const DType act = act_type(w.type);
         int end = i + 1;  // [i, end): consecutive products of one weight type and width, launched together
         // (The tensor-core decode kernel takes one product a launch.)
-        const bool mma = detail::matmul_decode_mma_on() && detail::matmul_decode_mma_takes(w);
+        const bool mma = detail::matmul_decode_mma_wanted(w);
         while (decode && !mma && act != DType::F32 && end < outs.n && outs.w[end].type == w.type &&
                outs.w[end].n_in == w.n_in)
             ++end;
@@ -199,7 +199,7 @@ void Matmul::run(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y
     // The decode rows, on x quantized whole (a later run with x_unchanged may reuse it, row for row).
     if (d > 0) {
         const size_t row_bytes = quantize(act, x, x_unchanged, stream);
-        const bool mma = detail::matmul_decode_mma_on();
+        const bool mma = detail::matmul_decode_mma_wanted(w);
         for (int64_t r = 0; r < d; r += kMaxDecodeRows) {
             const DeviceRows yr = row_slice(y, r, std::min(kMaxDecodeRows, d - r));
             const void* xr = static_cast<const uint8_t*>(scratch_) + r * row_bytes;

@@ -1,8 +1,8 @@
 // The decode matmul on int8 tensor cores (mma.sync m16n8k16 s8 x s8 -> s32) for the K formats the Q4_K_M models
-// are made of (Q4_K, Q6_K), 1 to 16 token rows on Q8_K activations. Opt-in (HOTROD_CUDA_DECODE_MMA=1) until
-// measured against the dp4a decode kernel (matmul_decode.cu), which at 8-16 rows takes 5-10x its one-row time
+// are made of (Q4_K, Q6_K), 1 to 16 token rows on Q8_K activations, for the shapes matmul_decode_mma_wanted names
+// (the dp4a decode kernel, matmul_decode.cu, takes the rest): that kernel takes 5-10x its one-row time at 8-16 rows
 // (every token row's sums pass through warp shuffles); here a row's integer block dots are one MMA for 8 token
-// columns, so 2-16 rows should cost about what one does: the weights, read once, are the cost.
+// columns, so 2-8 rows cost about what one does: the weights, read once, are the cost.
 //
 // A thread block takes 16 weight rows (one MMA tile of A) for every token row; its 4 or 8 warps (by the matrix's
 // shape, see launch) take the inner dimension's super-blocks in turn (warp w: w, w + W, ..), each accumulating its
@@ -271,21 +271,31 @@ void launch_warps(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, in
 // row's 10 super-blocks, and all blocks fit the card at once), 8 where they are few (a 2560-row matrix: 160 tiles
 // of 38 super-blocks). From the shape only, so the sums' order never depends on the token rows.
 // HOTROD_CUDA_DECODE_MMA_WARPS=4 / 8 forces one.
+int warps_for(const DeviceWeight& w) {
+    static const long forced = switch_int("HOTROD_CUDA_DECODE_MMA_WARPS", 4, 8, 0);
+    if (forced) return forced < 8 ? 4 : 8;
+    return (w.n_out + kTileRows - 1) / kTileRows >= 4 * int64_t(sm_count()) ? 4 : 8;
+}
+
 template <DType T>
 void launch(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows, const DeviceRows& y,
-            cudaStream_t stream) {
-    static const long forced = switch_int("HOTROD_CUDA_DECODE_MMA_WARPS", 4, 8, 0);
-    const int64_t tiles = (w.n_out + kTileRows - 1) / kTileRows;
-    const bool four = forced ? forced < 8 : tiles >= 4 * int64_t(sm_count());
-    if (four) launch_warps<T, 4>(w, x_q, x_row_bytes, n_rows, y, stream);
+            int warps, cudaStream_t stream) {
+    if (warps == 4) launch_warps<T, 4>(w, x_q, x_row_bytes, n_rows, y, stream);
     else launch_warps<T, 8>(w, x_q, x_row_bytes, n_rows, y, stream);
 }
 
 }  // namespace
 
-bool matmul_decode_mma_on() {
-    static const bool on = switch_is("HOTROD_CUDA_DECODE_MMA", "1");
-    return on;
+// By default the matrices the 4-warp blocks take (8448 rows and more on a 132-SM card: a 4B model's gate / up and
+// its vocabulary), where one row is as fast as the dp4a kernel's or faster (H100, 2026-12-07: Q4_K 9728x2560 9.6
+// against 11.0 us) and 2-8 rows cost what one does (10.8 against 41.5 us at 8). The 8-warp shapes (2560-row
+// matrices) stay on the dp4a kernel, which wins at one row there (Q4_K 2560x9728: 10.1 against 12.9 us; Q6_K 13.6
+// against 21.9). A choice by shape, never by row count, so rows stay batch-invariant. HOTROD_CUDA_DECODE_MMA=0:
+// never; =1: every shape it takes.
+bool matmul_decode_mma_wanted(const DeviceWeight& w) {
+    static const bool all = switch_is("HOTROD_CUDA_DECODE_MMA", "1"), none = switch_off("HOTROD_CUDA_DECODE_MMA");
+    if (none || !matmul_decode_mma_takes(w)) return false;
+    return all || warps_for(w) == 4;
 }
 
 bool matmul_decode_mma_takes(const DeviceWeight& w) {
@@ -295,12 +305,13 @@ bool matmul_decode_mma_takes(const DeviceWeight& w) {
 }
 
 bool matmul_decode_mma(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows,
-                       const DeviceRows& y, cudaStream_t stream) {
+                       const DeviceRows& y, cudaStream_t stream, int warps) {
     if (n_rows < 1 || n_rows > 16 || w.n_out <= 0 || !matmul_decode_mma_takes(w) || x_row_bytes % 4 != 0 ||
         reinterpret_cast<uintptr_t>(x_q) % 4 != 0)
         return false;
-    if (w.type == DType::Q4_K) launch<DType::Q4_K>(w, x_q, x_row_bytes, n_rows, y, stream);
-    else launch<DType::Q6_K>(w, x_q, x_row_bytes, n_rows, y, stream);
+    if (warps != 4 && warps != 8) warps = warps_for(w);
+    if (w.type == DType::Q4_K) launch<DType::Q4_K>(w, x_q, x_row_bytes, n_rows, y, warps, stream);
+    else launch<DType::Q6_K>(w, x_q, x_row_bytes, n_rows, y, warps, stream);
     return true;
 }
 

@@ -35,12 +35,13 @@ bool matmul_prefill_f16(const DeviceWeight& w, const void* x_f16, size_t x_row_b
                         const DeviceRows& y, cudaStream_t stream, int tokens_per_block = 0);
 
 // The decode path on int8 tensor cores (matmul_decode_mma.cu) for Q4_K / Q6_K, 1 to 16 rows, y.accumulate
-// honoured: a row's outputs the same bits at any row count. Opt-in (HOTROD_CUDA_DECODE_MMA=1: _on); false, having
-// launched nothing, for what it does not take.
-bool matmul_decode_mma_on();
+// honoured: a row's outputs the same bits at any row count. _wanted: whether Matmul::run sends this weight's decode
+// rows there (by shape; HOTROD_CUDA_DECODE_MMA=0 / 1: never / always). warps: 4 or 8 forces a block size (the
+// tests run both), else by shape. False, having launched nothing, for what it does not take.
 bool matmul_decode_mma_takes(const DeviceWeight& w);
+bool matmul_decode_mma_wanted(const DeviceWeight& w);
 bool matmul_decode_mma(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows,
-                       const DeviceRows& y, cudaStream_t stream);
+                       const DeviceRows& y, cudaStream_t stream, int warps = 0);
 
 // y[t][r] = sum over i of w[r][i] * x[t][i] in float, for F32 / F16 / BF16 weights and any n_in.
 void matmul_decode_float(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y, cudaStream_t stream);

@@ -339,11 +339,12 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, CudaMatmulType,
 
 // x_unchanged reuses the quantized x only when the scratch holds the format the next weight needs: the 32-element
 // formats share Q8_1 activations (formats_q32.cuh), Q4_K needs Q8_K, Q6_K reuses it, then Q4_0 needs Q8_1 again.
-// The tensor-core decode kernel (matmul_decode_mma.cu, HOTROD_CUDA_DECODE_MMA=1) called directly: Q4_K and Q6_K
-// at 1-16 token rows against the reference (the decode path's tolerance: exact block sums, float order only), a
-// row's outputs bit for bit the same at every row count (1, 5, 9, 16), and y += W x.
+// The tensor-core decode kernel (matmul_decode_mma.cu) called directly, with 4 and with 8 warps a block: Q4_K and
+// Q6_K at 1-16 token rows against the reference (the decode path's tolerance: exact block sums, float order only),
+// a row's outputs bit for bit the same at every row count (1, 5, 9, 16), and y += W x.
 TEST(CudaMatmul, DecodeMmaMatchesTheReferenceAtAnyRowCount) {
     HOTROD_REQUIRE_GPU();
+    for (const int warps : {4, 8})
     for (const DType type : {DType::Q4_K, DType::Q6_K}) {
         const TypeCase& c = type_case(type);
         for (const int64_t n_in : c.n_ins) {
@@ -362,10 +363,11 @@ TEST(CudaMatmul, DecodeMmaMatchesTheReferenceAtAnyRowCount) {
                 else y.poison(0xff);
                 DeviceRows dy{y.get(), n, p.n_out, p.n_out};
                 dy.accumulate = y0 != nullptr;
-                EXPECT_TRUE(detail::matmul_decode_mma(dw, xq.get() + first * rb, rb, n, dy, nullptr));
+                EXPECT_TRUE(detail::matmul_decode_mma(dw, xq.get() + first * rb, rb, n, dy, nullptr, warps));
                 return y.download();
             };
-            const std::string what = label(c, n_in, p.n_out, kMaxDecodeRows) + " (decode mma)";
+            const std::string what =
+                label(c, n_in, p.n_out, kMaxDecodeRows) + " (decode mma, " + std::to_string(warps) + " warps)";
             const std::vector<float> all = run(0, kMaxDecodeRows);
             check(p, all, p.n_out, kMaxDecodeRows, 0, what, kRelTol, 0);
             int bad = 0;

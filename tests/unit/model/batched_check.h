@@ -72,10 +72,11 @@ inline void check_batched_vs_alone(Model& m, KvCache& kv, float tolerance) {
 }
 
 // Batch invariance with each token's kind said (Batch::n_decode): every logits row, bit for bit, equals the same
-// sequence's run alone. A sequence is a prompt then generated tokens (here given, as if sampled). Alone: the whole
-// prompt in one step, then one generated token a step. Batched, 1/2/4/8 sequences in the same steps: each prompt
-// in two chunks (the second like a prefix-cache hit's tail, or a prompt continued beside other work), then
-// generated tokens one a step (every other sequence a run of 2, as a forced run), decode tokens first in a step.
+// sequence's run alone. A sequence is a prompt then generated tokens (here given, as if sampled); as a server asks,
+// logits come for a prompt's last token and each generated token only (at most one row a sequence and step). Alone:
+// the whole prompt in one step, then one generated token a step. Batched, 1/2/4/8 sequences in the same steps:
+// each prompt in two chunks (the second like a prefix-cache hit's tail, or a prompt continued beside other work),
+// then generated tokens one a step, decode tokens first in a step.
 inline void check_kind_invariance(Model& m, KvCache& kv) {
     std::mt19937 rng(43);
     const auto forward = [&](Batch& b) {
@@ -99,9 +100,11 @@ inline void check_kind_invariance(Model& m, KvCache& kv) {
             const int32_t id = kv.add_sequence();
             b.clear();
             const int bs = b.add_sequence(id);
-            for (size_t i = 0; i < prompt_len[size_t(s)]; ++i) b.add(bs, t[i], int32_t(i), true);
+            const size_t p = prompt_len[size_t(s)];
+            for (size_t i = 0; i < p; ++i) b.add(bs, t[i], int32_t(i), i + 1 == p);
             b.n_decode = 0;
-            alone[size_t(s)] = forward(b);
+            alone[size_t(s)].assign(p, {});  // rows of positions before p - 1: none
+            alone[size_t(s)][p - 1] = forward(b)[0];
             for (size_t i = prompt_len[size_t(s)]; i < t.size(); ++i) {
                 b.clear();
                 b.add(b.add_sequence(id), t[i], int32_t(i), true);
@@ -123,12 +126,16 @@ inline void check_kind_invariance(Model& m, KvCache& kv) {
                     const auto& t = toks[size_t(s)];
                     const size_t at = done[size_t(s)], p = prompt_len[size_t(s)];
                     if (at == t.size() || (at >= p) != decode_pass) continue;
-                    // Prompts: a first chunk of about two thirds at step s % 3, then the rest; generated: 1 or 2.
+                    // Prompts: a first chunk of about two thirds at step s % 3, then the rest; generated: one.
                     if (!decode_pass && step < s % 3) continue;
-                    const size_t n = decode_pass ? size_t(1 + s % 2) : (at == 0 ? std::max<size_t>(1, p * 2 / 3) : p - at);
+                    const size_t n = decode_pass ? 1 : (at == 0 ? std::max<size_t>(1, p * 2 / 3) : p - at);
                     const size_t end = std::min(decode_pass ? t.size() : p, at + n);
                     const int bs = b.add_sequence(ids[size_t(s)]);
-                    for (size_t i = at; i < end; ++i) b.add(bs, t[i], int32_t(i), true), who.emplace_back(s, i);
+                    for (size_t i = at; i < end; ++i) {
+                        const bool want = decode_pass || i + 1 == p;
+                        b.add(bs, t[i], int32_t(i), want);
+                        if (want) who.emplace_back(s, i);
+                    }
                     done[size_t(s)] = end;
                 }
                 if (decode_pass) b.n_decode = b.n_tokens();
