@@ -286,15 +286,17 @@ void launch(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t 
 
 }  // namespace
 
-// By default the matrices the 4-warp blocks take (8448 rows and more on a 132-SM card: a 4B model's gate / up and
-// its vocabulary), where one row is as fast as the dp4a kernel's or faster (H100, 2026-12-07: Q4_K 9728x2560 9.6
-// against 11.0 us) and 2-8 rows cost what one does (10.8 against 41.5 us at 8). The 8-warp shapes (2560-row
-// matrices) stay on the dp4a kernel, which wins at one row there (Q4_K 2560x9728: 10.1 against 12.9 us; Q6_K 13.6
-// against 21.9). A choice by shape, never by row count, so rows stay batch-invariant. HOTROD_CUDA_DECODE_MMA=0:
-// never; =1: every shape it takes.
+// HOTROD_CUDA_DECODE_MMA=1: the matrices the 4-warp blocks take (8448 rows and more on a 132-SM card: a 4B model's
+// gate / up and its vocabulary), where one row is as fast as the dp4a kernel's or faster (H100, 2026-12-07: Q4_K
+// 9728x2560 9.6 against 11.0 us) and 2-8 rows cost what one does (10.8 against 41.5 us at 8); =all: every shape it
+// takes. Off by default: with it on, the synthetic Qwen3-4B's tg128 measured 347.5 / 356.4 against 366.8 / 360.6
+// t/s (gate and up lose their shared launch; the vocabulary's dp4a kernel was already at 75% of copy), and the
+// multi-row steps it speeds up were not measured as a whole. A choice by shape, never by row count, so rows stay
+// batch-invariant either way. The 8-warp shapes (2560-row matrices) lose at one row (Q4_K 2560x9728: 12.9 against
+// 10.1 us; Q6_K 21.9 against 13.6): their blocks are few and each warp's super-blocks run one latency at a time.
 bool matmul_decode_mma_wanted(const DeviceWeight& w) {
-    static const bool all = switch_is("HOTROD_CUDA_DECODE_MMA", "1"), none = switch_off("HOTROD_CUDA_DECODE_MMA");
-    if (none || !matmul_decode_mma_takes(w)) return false;
+    static const bool big = switch_is("HOTROD_CUDA_DECODE_MMA", "1"), all = switch_is("HOTROD_CUDA_DECODE_MMA", "all");
+    if (!(big || all) || !matmul_decode_mma_takes(w)) return false;
     return all || warps_for(w) == 4;
 }
 

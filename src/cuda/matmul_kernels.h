@@ -36,7 +36,7 @@ bool matmul_prefill_f16(const DeviceWeight& w, const void* x_f16, size_t x_row_b
 
 // The decode path on int8 tensor cores (matmul_decode_mma.cu) for Q4_K / Q6_K, 1 to 16 rows, y.accumulate
 // honoured: a row's outputs the same bits at any row count. _wanted: whether Matmul::run sends this weight's decode
-// rows there (by shape; HOTROD_CUDA_DECODE_MMA=0 / 1: never / always). warps: 4 or 8 forces a block size (the
+// rows there (by shape, opt-in: HOTROD_CUDA_DECODE_MMA=1 the big matrices, =all every one). warps: 4 or 8 forces a block size (the
 // tests run both), else by shape. False, having launched nothing, for what it does not take.
 bool matmul_decode_mma_takes(const DeviceWeight& w);
 bool matmul_decode_mma_wanted(const DeviceWeight& w);
