@@ -113,7 +113,8 @@ void Attention::launch(const Plan& plan, const float* q, int64_t q_stride, const
                              plan.n_splits > 0 ? attn::kDecodeMaxSeqTokens : 0, prefetch_before_wait(), act_q,
                              act_row_bytes, plan.decode_tokens, plan.split_cap, plan.prefill_span};
     if (plan.n_splits > 0) attn::launch_attention_decode(args, plan.n_splits, plan.scratch, stream);
-    // Old rule: a batch of at most kDecodeMaxSeqTokens tokens has no sequence longer than that: all went to decode.
+    // The tiled kernel only when some token is not the decode kernel's: by kinds, past decode_tokens; by the old
+    // rule, a batch of at most kDecodeMaxSeqTokens tokens has no sequence longer than that, so all went to decode.
     if (plan.decode_tokens >= 0 ? plan.decode_tokens < layout.n_tokens : layout.n_tokens > args.decode_max_seq_tokens) {
         float* prefill_scratch =
             plan.scratch == nullptr ? nullptr

@@ -26,8 +26,7 @@ constexpr int kThreads = 32 * kWarps;
 // not one chunk per warp: a decode step of one sequence has only n_kv_heads x splits blocks, and at the published
 // workload's ~500 positions whole-warp splits left 16 blocks on a 132-SM card, each walking its positions in two
 // rounds.
-constexpr int kMinSplitPositions = kDecodeMinSplitPositions;
-static_assert(kMinSplitPositions == 32 * kWarps / 2, "half the warps' chunks");
+static_assert(kDecodeMinSplitPositions == 32 * kWarps / 2, "a split's least positions: half the warps' chunks");
 constexpr int kMaxSplits = 64;
 // Blocks wanted in flight per SM before positions are split: memory-bound blocks of 4 warps need several per SM
 // to keep enough loads outstanding.
@@ -423,25 +422,24 @@ void launch_dim(const AttentionArgs& a, int n_splits, float* part_acc, float* pa
 
 }  // namespace
 
-int decode_splits(int n_tokens, int n_kv_heads, int max_kv_len, int n_sms) {
-    const int64_t units = int64_t(n_tokens) * n_kv_heads;  // an upper bound: some tokens may be prefill's
+namespace {
+
+// The most splits a launch of `units` (token, KV head) blocks gives each: as many as put kBlocksPerSm blocks on
+// every SM, at most kMaxSplits.
+int split_cap(int64_t units, int n_sms) {
     const int64_t wanted = int64_t(kBlocksPerSm) * std::max(n_sms, 1);
-    if (units <= 0 || units >= wanted) return 1;
-    const int64_t by_work = (wanted + units - 1) / units;
-    const int64_t by_len = max_kv_len / kMinSplitPositions;
-    // A power of two: the count (a launch argument) then changes at a few lengths only, so a decode step's CUDA
-    // graph is captured a handful of times over a context rather than every kMinSplitPositions tokens.
-    const int64_t n = std::max<int64_t>(1, std::min<int64_t>({by_work, by_len, kMaxSplits}));
-    int64_t pow2 = 1;
-    while (pow2 * 2 <= n) pow2 *= 2;
-    return int(pow2);
+    return int(std::min<int64_t>((wanted + units - 1) / units, kMaxSplits));
 }
 
-int decode_split_cap(int n_kv_heads, int n_sms) {
-    const int64_t wanted = int64_t(kBlocksPerSm) * std::max(n_sms, 1);
-    const int64_t by_work = (wanted + std::max(n_kv_heads, 1) - 1) / std::max(n_kv_heads, 1);
-    return int(std::min<int64_t>(by_work, kMaxSplits));
+}  // namespace
+
+int decode_splits(int n_tokens, int n_kv_heads, int max_kv_len, int n_sms) {
+    const int64_t units = int64_t(n_tokens) * n_kv_heads;  // an upper bound: some tokens may be prefill's
+    if (units <= 0) return 1;
+    return token_splits(max_kv_len, split_cap(units, n_sms));
 }
+
+int decode_split_cap(int n_kv_heads, int n_sms) { return split_cap(std::max(n_kv_heads, 1), n_sms); }
 
 size_t decode_scratch_floats(int n_tokens, const AttentionShape& shape, int n_splits) {
     if (n_splits <= 1) return 0;
