@@ -6,6 +6,7 @@
 #   HOTROD_TEST_CUDA   the test_cuda binary (default $HOTROD_BUILD_DIR/tests/unit/cuda/test_cuda)
 #   HOTROD_PYTHON      python with the e2e packages (default .venv/bin/python)
 #   HOTROD_GPU_E2E=0   skip the end-to-end suite
+#   HOTROD_PYTEST_ARGS more pytest arguments (e.g. -rP: the printed figures of passed tests, the soak's RSS)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${HOTROD_BUILD_DIR:-$root/build}
@@ -22,6 +23,6 @@ echo "== CUDA unit tests ($test_cuda)"
 
 if [[ ${HOTROD_GPU_E2E:-1} == 1 ]]; then
   echo "== end-to-end suite against hotrod serve --device cuda"
-  HOTROD_E2E_DEVICE=cuda "$python" -m pytest -q -p no:cacheprovider "$root/tests/e2e"
+  HOTROD_E2E_DEVICE=cuda "$python" -m pytest -q -p no:cacheprovider ${HOTROD_PYTEST_ARGS:-} "$root/tests/e2e"
 fi
 echo "test-gpu: all GPU tests passed"

@@ -1,11 +1,14 @@
 # Sourced by the calls in this folder (run from the repository root on the GPU machine).
 # unpack_pack: the pack (.device/pack.tar.xz) into /tmp/devpack, which a warm machine keeps for the next calls,
-# its environment, and whichever SmolLM2 parts this call carries (stash_smollm2).
+# its environment, and whichever model parts this call carries (stash_parts).
 # use_pack: the environment of a pack an earlier call on this machine unpacked (exits 3 when there is none).
 # SmolLM2 (98 MB) travels in three parts, because a call's 64 MiB counts the tree and the pack as well:
 #   split -b 32800000 -d -a 1 MODEL /tmp/p; mv /tmp/p0 .device/m1/part1; mv /tmp/p1 .device/m2/part2; mv /tmp/p2 .device/m3/part3
-# stash_smollm2: the parts this call carries into /tmp/hotrod-models; join_smollm2: the model once all three have
-# come (sets m to its path).
+# Gemma 3 270M (253 MB) travels in five: .device/g1/gpart1 (25 MB, beside other carries) and g2..g5 (58 MB each, alone):
+#   G=gemma-3-270m-q4_k_m.gguf; head -c 25000000 $G > .device/g1/gpart1
+#   tail -c +25000001 $G | split -b 58000000 -d -a 1 - /tmp/gp; mv /tmp/gp0 .device/g2/gpart2 (... gp3 -> g5/gpart5)
+# stash_parts: the parts this call carries into /tmp/hotrod-models; join_smollm2 / join_gemma: the model once all
+# its parts have come (set m / gm to its path).
 # synth_4b_models: the synthetic Qwen3-4B and Qwen3.5-4B Q4_K_M files (q3, q35), written once a machine.
 # run_cuda_tests FILTER SECONDS FILE: test_cuda's tests matching FILTER into $OUT/FILE, then their verdicts and
 # failures (typed tests are AllTypes/Name.*: a filter needs a leading * for them).
@@ -13,21 +16,21 @@ export HOTROD_VOCAB_DIR=/tmp/devpack/vocab HOTROD_MODELS=/tmp/hotrod-models
 unpack_pack() {
   rm -rf /tmp/devpack && mkdir -p /tmp/devpack && xz -dc .device/pack.tar.xz | tar -C /tmp/devpack -xf -
   source /tmp/devpack/env.sh
-  stash_smollm2
+  stash_parts
   nvidia-smi --query-gpu=name --format=csv,noheader
 }
 use_pack() {
   [[ -x /tmp/devpack/bin/test_cuda ]] || { echo "no /tmp/devpack: the call that unpacks it did not run on this machine"; exit 3; }
   source /tmp/devpack/env.sh
 }
-stash_smollm2() {
+stash_parts() {
   mkdir -p $HOTROD_MODELS
-  for p in .device/m1/part1 .device/m2/part2 .device/m3/part3; do [[ ! -f $p ]] || cp $p $HOTROD_MODELS/; done
+  for p in .device/m1/part1 .device/m2/part2 .device/m3/part3 .device/g?/gpart?; do [[ ! -f $p ]] || cp $p $HOTROD_MODELS/; done
 }
 join_smollm2() {
   m=$HOTROD_MODELS/SmolLM2-135M-Instruct.Q4_1.gguf
   [[ -f $m ]] && return 0
-  stash_smollm2
+  stash_parts
   local d=$HOTROD_MODELS
   if [[ -f $d/part1 && -f $d/part2 && -f $d/part3 ]]; then
     cat $d/part1 $d/part2 $d/part3 > $m && rm -f $d/part1 $d/part2 $d/part3
@@ -45,4 +48,24 @@ synth_4b_models() {
 run_cuda_tests() {
   timeout "$2" test_cuda --gtest_filter="$1" > "$OUT/$3" 2>&1; echo "tests exit $?"
   grep -E "^\[ +(FAILED|PASSED) +\]|Failure|Expected|Which is|actual|differs|cosine|sequences:" "$OUT/$3" | head -40
+}
+join_gemma() {
+  gm=$HOTROD_MODELS/gemma-3-270m-q4_k_m.gguf
+  [[ -f $gm ]] && return 0
+  stash_parts
+  local d=$HOTROD_MODELS
+  if [[ -f $d/gpart1 && -f $d/gpart2 && -f $d/gpart3 && -f $d/gpart4 && -f $d/gpart5 ]]; then
+    cat $d/gpart1 $d/gpart2 $d/gpart3 $d/gpart4 $d/gpart5 > $gm && rm -f $d/gpart?
+    echo "gemma: $(sha256sum < $gm | cut -c1-16) (want a5fd3b62230aa5ec)"
+  else
+    echo "Gemma 3: not all five parts have come to this machine yet ($(ls $d))"
+  fi
+}
+# The wheels for the e2e suite into /tmp/site, from the call that carries .whl (a warm machine keeps /tmp/site).
+install_wheels() {
+  if compgen -G ".whl/*.whl" > /dev/null; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl
+  fi
+  [[ -d /tmp/site ]] || echo "no /tmp/site: no call on this machine carried .whl"
+  export PYTHONPATH=/tmp/site
 }

@@ -9,7 +9,6 @@ cd "$(dirname "$0")/../.."
 source bench/gpu_calls/call_lib.sh
 use_pack
 join_smollm2
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl
-export PYTHONPATH=/tmp/site
-HOTROD_BUILD_DIR=/tmp/devpack HOTROD_TEST_CUDA=/bin/true HOTROD_PYTHON=python3 \
+install_wheels
+HOTROD_BUILD_DIR=/tmp/devpack HOTROD_TEST_CUDA=/bin/true HOTROD_PYTHON=python3 HOTROD_PYTEST_ARGS=-rP \
   timeout 560 bash scripts/test-gpu.sh 2>&1 | tee $OUT/e2e_full.txt | tail -40 | tee $OUT/e2e.txt

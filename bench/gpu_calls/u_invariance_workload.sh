@@ -8,7 +8,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 source bench/gpu_calls/call_lib.sh
 use_pack
-stash_smollm2
+stash_parts
+install_wheels  # for call N, when this call carries .whl
 synth_4b_models
 for pair in "q3 $q3" "q35 $q35"; do
   set -- $pair

@@ -15,12 +15,13 @@
 namespace hotrod::cuda {
 
 // Where each token of a batch goes in the cache (device arrays). Tokens of one sequence are contiguous and in
-// position order; sequence s's physical block ids are block_tables[s * block_table_stride + 0 ..].
+// position order. block_index holds n_seqs offsets, then the block ids: sequence s's physical blocks are
+// block_index[block_index[s] + 0 ..]. No stride or length is a launch argument, so a CUDA graph captured for a
+// decode step replays at every later length of its sequences (step_graph.h keys graphs by launch arguments).
 struct DeviceKvLayout {
-    const int32_t* positions = nullptr;     // [n_tokens]
-    const int32_t* token_seq = nullptr;     // [n_tokens]: index of the token's sequence in the batch
-    const int32_t* block_tables = nullptr;  // [n_seqs * block_table_stride]
-    int block_table_stride = 0;
+    const int32_t* positions = nullptr;    // [n_tokens]
+    const int32_t* token_seq = nullptr;    // [n_tokens]: index of the token's sequence in the batch
+    const int32_t* block_index = nullptr;  // [n_seqs offsets | each sequence's block ids]
     int block_size = 0;
     int n_tokens = 0;
     // The largest position + 1 over the batch's tokens: sizes the decode split on the host. No kernel reads it, so

@@ -45,7 +45,7 @@ __device__ __forceinline__ void visible_range(int32_t pos, int window, int32_t& 
 // Physical cache row of position pos of sequence seq (cpu::kv_slot). Fits int32: the cache holds at most
 // INT32_MAX rows (KvCache refuses more blocks).
 __device__ __forceinline__ int32_t kv_row(const DeviceKvLayout& L, int32_t seq, int32_t pos) {
-    return L.block_tables[int64_t(seq) * L.block_table_stride + pos / L.block_size] * L.block_size + pos % L.block_size;
+    return L.block_index[L.block_index[seq] + pos / L.block_size] * L.block_size + pos % L.block_size;
 }
 
 // Bytes of one KV head in a cache row: head_dim halves, or head_dim / 32 Q8_0 blocks.

@@ -270,11 +270,12 @@ void CudaBackend::sync() {
 
 // --- index arrays -----------------------------------------------------------------------------------------------
 
-CudaBackend::Packed CudaBackend::pack(const backend::StepIndex& s, std::vector<int32_t>& buf) {
+CudaBackend::Packed CudaBackend::pack(const backend::StepIndex& s, std::vector<int32_t>& buf,
+                                      std::span<const int32_t> before_blocks) {
     const backend::KvLayout& L = s.layout;
     const size_t n = L.positions.size(), n_seqs = L.block_tables.size();
     // Blocks each sequence needs: up to its last token's position (tokens of a sequence are in position order).
-    int bt_stride = 1, max_kv_len = 0;
+    int max_kv_len = 0;
     std::vector<int>& need = blocks_needed_;
     need.assign(n_seqs, 0);
     if (L.block_size > 0 && L.token_seq.size() == n) {
@@ -284,12 +285,6 @@ CudaBackend::Packed CudaBackend::pack(const backend::StepIndex& s, std::vector<i
             need[size_t(seq)] = std::max(need[size_t(seq)], pos / L.block_size + 1);
             max_kv_len = std::max(max_kv_len, pos + 1);
         }
-        for (int b : need) bt_stride = std::max(bt_stride, b);
-        // Rounded up to a power of two: the stride is a launch argument, and a decode step's CUDA graph is reused
-        // until it changes (step_graph.h). The rows are zero-padded.
-        int pow2 = 1;
-        while (pow2 < bt_stride) pow2 *= 2;
-        bt_stride = pow2;
     }
     Packed p;
     buf.clear();
@@ -302,13 +297,14 @@ CudaBackend::Packed CudaBackend::pack(const backend::StepIndex& s, std::vector<i
     p.logit_rows = put(s.logit_rows.data(), s.logit_rows.size());
     p.positions = put(L.positions.data(), n);
     p.token_seq = put(L.token_seq.data(), L.token_seq.size());
-    p.block_tables = buf.size();
-    buf.resize(buf.size() + n_seqs * size_t(bt_stride), 0);
-    for (size_t q = 0; q < n_seqs; ++q)
-        if (L.block_tables[q] && need[q] > 0)
-            std::memcpy(buf.data() + p.block_tables + q * size_t(bt_stride), L.block_tables[q],
-                        size_t(need[q]) * sizeof(int32_t));
-    p.layout.block_table_stride = bt_stride;
+    p.before_blocks = put(before_blocks.data(), before_blocks.size());
+    // The block index last: its length grows with the sequences, and nothing after it would keep its place.
+    p.block_index = buf.size();
+    buf.resize(buf.size() + n_seqs, 0);
+    for (size_t q = 0; q < n_seqs; ++q) {
+        buf[p.block_index + q] = int32_t(buf.size() - p.block_index);
+        if (L.block_tables[q] && need[q] > 0) buf.insert(buf.end(), L.block_tables[q], L.block_tables[q] + need[q]);
+    }
     p.layout.block_size = L.block_size;
     p.layout.n_tokens = int(n);
     p.layout.max_kv_len = max_kv_len;
@@ -319,7 +315,7 @@ DeviceKvLayout CudaBackend::with_base(const Packed& p, const int32_t* base) {
     DeviceKvLayout d = p.layout;
     d.positions = base + p.positions;
     d.token_seq = base + p.token_seq;
-    d.block_tables = base + p.block_tables;
+    d.block_index = base + p.block_index;
     return d;
 }
 
@@ -327,23 +323,25 @@ void CudaBackend::begin_step(const backend::StepIndex& s) {
     // The current device is per host thread, and the engine's step thread is not the one that loaded the model.
     HOTROD_CUDA_CHECK(cudaSetDevice(opt_.device));
     graphs_.begin(false);  // ops a failed step recorded and never flushed are dropped
-    const Packed p = pack(s, pack_buf_);
-    // A hybrid model's recurrent layout goes last, so the offsets above do not move with its snapshot count (a
+    // A hybrid model's recurrent layout goes before the block index, its snapshot entries padded to one a sequence,
+    // so that no offset a decode step's launches name moves with the snapshot count or the sequences' lengths (a
     // decode step that takes a snapshot replays the same graph as one that does not).
-    size_t rec_at = 0;
     bool rec_valid = false;
+    rec_buf_.clear();
     if (!s.recurrent.state_slots.empty()) {
-        rec_buf_.clear();
         try {
             pack_recurrent("begin_step", s.recurrent, int64_t(s.recurrent.positions.size()), INT32_MAX, rec_buf_,
                            rec_runs_, rec_scratch_);
-            rec_at = pack_buf_.size();
-            pack_buf_.insert(pack_buf_.end(), rec_buf_.begin(), rec_buf_.end());
+            const size_t n_seqs = s.recurrent.state_slots.size();
+            rec_buf_.resize(std::max(rec_buf_.size(), n_seqs * (kRecurrentRunInts + 2)), 0);
             rec_valid = true;
         } catch (const std::invalid_argument&) {
             // Not registered: the ops check the layout again and say what is wrong with it.
+            rec_buf_.clear();
         }
     }
+    const Packed p = pack(s, pack_buf_, rec_buf_);
+    const size_t rec_at = p.before_blocks;
     const size_t total = pack_buf_.size();
     if (total > index_capacity_) {
         HOTROD_CUDA_CHECK(cudaStreamSynchronize(stream_));

@@ -111,13 +111,13 @@ private:
                                            int64_t n_slots);
     void free_staging();
     int32_t* upload_ints(const int32_t* host, size_t n);  // into the ad-hoc area, ordered on the stream
-    // Packs a step's index arrays into `buf` ([tokens | logit_rows | positions | token_seq | block tables]) and
-    // returns the layout with offsets into buf in place of device pointers (see with_base).
+    // Packs a step's index arrays into `buf` ([tokens | logit_rows | positions | token_seq | before_blocks |
+    // block index]) and returns the layout with offsets into buf in place of device pointers (see with_base).
     struct Packed {
-        size_t tokens = 0, logit_rows = 0, positions = 0, token_seq = 0, block_tables = 0;
+        size_t tokens = 0, logit_rows = 0, positions = 0, token_seq = 0, before_blocks = 0, block_index = 0;
         DeviceKvLayout layout;
     };
-    Packed pack(const backend::StepIndex& s, std::vector<int32_t>& buf);
+    Packed pack(const backend::StepIndex& s, std::vector<int32_t>& buf, std::span<const int32_t> before_blocks = {});
     static DeviceKvLayout with_base(const Packed& p, const int32_t* base);
     // How many leading rows of an op's n_rows-row input take the decode kernels: before begin_logits, ops over all
     // the step's tokens, its generated tokens (StepIndex::decode_tokens; prompt tokens take the prefill kernels);
@@ -149,7 +149,7 @@ private:
     cudaEvent_t staged_[2] = {nullptr, nullptr};
 
     // The step's index arrays: host copies of the registered spans' addresses, and their device copies packed in
-    // one buffer [tokens | logit_rows | positions | token_seq | block tables (n_seqs x bt_stride)].
+    // one buffer (pack's layout).
     struct StepArrays {
         const int32_t* tokens = nullptr;
         size_t n_tokens = 0;

@@ -10,8 +10,8 @@ namespace hotrod::cuda {
 
 namespace {
 
-// Graphs kept: decode steps of 1..16 rows, times the few split counts and block-table widths a context passes
-// through, fit easily; beyond this the least recently used goes (each holds some hundreds of kernel nodes).
+// Graphs kept: decode steps of each row count up to a server's slots, times the few attention split counts a
+// context passes through (the block tables' width is no launch argument), fit easily; beyond this the least recently used goes (each holds some hundreds of kernel nodes).
 constexpr size_t kMaxGraphs = 64;
 
 uint64_t hash_bytes(const std::vector<uint8_t>& b) {

@@ -86,7 +86,7 @@ private:
     void put(const DeviceKvCache& c) { put(c.type), put(c.k), put(c.v), put(c.n_kv_heads), put(c.head_dim); }
     // max_kv_len is host-only (it sizes the decode split on the host; no kernel reads it), so it is not compared.
     void put(const DeviceKvLayout& l) {
-        put(l.positions), put(l.token_seq), put(l.block_tables), put(l.block_table_stride), put(l.block_size),
+        put(l.positions), put(l.token_seq), put(l.block_index), put(l.block_size),
             put(l.n_tokens);
     }
     void put(const DeviceRecurrentLayout& l) { put(l.runs), put(l.snaps), put(l.n_seqs); }

@@ -42,11 +42,20 @@ public:
     DeviceArray& operator=(const DeviceArray&) = delete;
     T* get() const { return p_; }
     size_t size() const { return n_; }
+    // upload and poison wait for their copy / fill to land: both run on the legacy default stream, which the
+    // backend's non-blocking stream does not wait for. cudaMemset returns before the fill is done, and cudaMemcpy
+    // from pageable memory may return before its DMA is, so without the wait a kernel launched right after could
+    // read the old bytes, or have its output overwritten by the poison afterwards (CudaDeltaRule's 1-in-4 flake:
+    // outputs of 0x7f7f7f7f = 3.4e38, a relative error of 3e39).
     void upload(const std::vector<T>& host) {
         HOTROD_CUDA_CHECK(cudaMemcpy(p_, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
+        HOTROD_CUDA_CHECK(cudaDeviceSynchronize());
     }
     // Fills every byte with `byte` (poison before a kernel writes, so unwritten outputs show).
-    void poison(unsigned char byte = 0x7f) { HOTROD_CUDA_CHECK(cudaMemset(p_, byte, n_ * sizeof(T))); }
+    void poison(unsigned char byte = 0x7f) {
+        HOTROD_CUDA_CHECK(cudaMemset(p_, byte, n_ * sizeof(T)));
+        HOTROD_CUDA_CHECK(cudaDeviceSynchronize());
+    }
     std::vector<T> download() const {
         std::vector<T> host(n_);
         HOTROD_CUDA_CHECK(cudaDeviceSynchronize());

@@ -50,16 +50,24 @@ inline PagedBatch paged_batch(const std::vector<SeqSpec>& seqs, int block_size, 
     return b;
 }
 
+// Block tables [sequences x stride] as DeviceKvLayout::block_index holds them: each sequence's offset, then the rows.
+inline std::vector<int32_t> block_index(const std::vector<int32_t>& tables, int stride) {
+    const size_t n_seqs = stride > 0 ? tables.size() / size_t(stride) : 0;
+    std::vector<int32_t> index(n_seqs);
+    for (size_t s = 0; s < n_seqs; ++s) index[s] = int32_t(n_seqs + s * size_t(stride));
+    index.insert(index.end(), tables.begin(), tables.begin() + std::ptrdiff_t(n_seqs * size_t(stride)));
+    return index;
+}
+
 // A PagedBatch's index arrays on the device, and the layout naming them.
 struct DevicePagedBatch {
     DeviceArray<int32_t> positions, token_seq, tables;
     DeviceKvLayout layout;
     DevicePagedBatch(const PagedBatch& b, int block_size)
-        : positions(b.positions), token_seq(b.token_seq), tables(b.tables) {
+        : positions(b.positions), token_seq(b.token_seq), tables(block_index(b.tables, b.stride)) {
         layout.positions = positions.get();
         layout.token_seq = token_seq.get();
-        layout.block_tables = tables.get();
-        layout.block_table_stride = b.stride;
+        layout.block_index = tables.get();
         layout.block_size = block_size;
         layout.n_tokens = int(b.positions.size());
     }

@@ -181,7 +181,7 @@ std::vector<float> run_attention(Attention& attn, const HostCache& cache, const 
     int max_kv_len = 0;
     for (int32_t p : positions) max_kv_len = std::max(max_kv_len, p + 1);
     DeviceArray<uint8_t> k_d(cache.k), v_d(cache.v);
-    DeviceArray<int32_t> pos_d(positions), seq_d(token_seq), bt_d(tables);
+    DeviceArray<int32_t> pos_d(positions), seq_d(token_seq), bt_d(block_index(tables, cache.stride));
     DeviceArray<float> q_d(q), out_d(size_t(n_tokens) * size_t(out_stride));
     out_d.poison(0xff);  // NaN
     DeviceKvCache dc;
@@ -193,8 +193,7 @@ std::vector<float> run_attention(Attention& attn, const HostCache& cache, const 
     DeviceKvLayout dl;
     dl.positions = pos_d.get();
     dl.token_seq = seq_d.get();
-    dl.block_tables = bt_d.get();
-    dl.block_table_stride = cache.stride;
+    dl.block_index = bt_d.get();
     dl.block_size = kBlockSize;
     dl.n_tokens = n_tokens;
     dl.max_kv_len = max_kv_len;

@@ -338,7 +338,8 @@ TEST(GpuModel, KindsMakeBatchedBitEqualToAloneSynthQwen3) {
 
 // Decode steps replayed from CUDA graphs give the same logits, bit for bit, as the same steps launched op by op:
 // three sequences of different lengths decoding together, then one alone, for 300 steps, across the lengths where
-// the attention split count and the block-table width change (each a new graph).
+// the attention split count changes (each a new graph; the block tables' width is no launch argument: a sequence
+// passing a block boundary replays the same graph).
 TEST(GpuModel, GraphReplayEqualsEagerLaunch) {
     HOTROD_REQUIRE_GPU();
     const std::string vocab = vocab_path("ggml-vocab-qwen2.gguf");
@@ -385,7 +386,7 @@ TEST(GpuModel, GraphReplayEqualsEagerLaunch) {
     std::printf("  graphs: %llu captured, %llu replayed, %llu steps eager\n", (unsigned long long)st.captures,
                 (unsigned long long)st.replays, (unsigned long long)st.eager);
     EXPECT_GT(st.replays, 250u);
-    EXPECT_LT(st.captures, 40u);
+    EXPECT_LE(st.captures, 12u);  // two row counts times the few split counts 5..430 positions pass
     EXPECT_LE(st.eager, 2u);  // a step whose attention scratch grows (a longer split) runs op by op
     EXPECT_EQ(static_cast<cuda::CudaBackend&>(*without.be).graph_stats().replays, 0u);
 }

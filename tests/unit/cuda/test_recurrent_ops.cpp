@@ -83,6 +83,7 @@ TEST(CudaRecurrent, ConvMatchesRefAtRaggedSizes) {
                         dout.upload(x);
                         for (int64_t t = 0; t < b.n_tokens; ++t)
                             HOTROD_CUDA_CHECK(cudaMemset(dout.get() + t * xs, 0x7f, size_t(C) * sizeof(float)));
+                        HOTROD_CUDA_CHECK(cudaDeviceSynchronize());  // the fills land before the op's stream runs
                     }
                     be.conv1d_causal(view(dx.get(), b.n_tokens, C, xs), view(dw.get(), C, K, K),
                                      view(ds.get(), n_slots, (K - 1) * C, (K - 1) * C), b.layout(), silu,
