@@ -39,6 +39,34 @@ std::string vocab_path(const std::string& name) {
     const std::string var = test::models_dir() + "/" + (file);                                  \
     if (!std::filesystem::exists(var)) GTEST_SKIP() << "skipped: missing model " << var;
 
+// A synthetic model in the temp directory, removed when this goes; the test skips when its vocabulary is missing.
+struct SynthFile {
+    std::string path;
+    explicit SynthFile(SynthOptions o, const std::string& vocab_file, const std::string& name) {
+        o.vocab_path = vocab_path(vocab_file);
+        if (!std::filesystem::exists(o.vocab_path)) return;
+        path = (std::filesystem::temp_directory_path() / ("hotrod_gpu_" + name + ".gguf")).string();
+        write_synthetic_model(o, path);
+    }
+    ~SynthFile() {
+        if (!path.empty()) std::filesystem::remove(path);
+    }
+    SynthFile(const SynthFile&) = delete;
+    SynthFile& operator=(const SynthFile&) = delete;
+};
+
+SynthOptions synth_options(uint64_t seed, const std::string& quant = "q8_0", const std::string& arch = "qwen3") {
+    SynthOptions o;
+    o.arch = arch;
+    o.quant = quant;
+    o.seed = seed;
+    return o;
+}
+
+#define SYNTH_OR_SKIP(var, options, vocab_file, name)                                      \
+    const SynthFile var(options, vocab_file, name);                                        \
+    if (var.path.empty()) GTEST_SKIP() << "skipped: missing " << (vocab_file) << " (set HOTROD_VOCAB_DIR)";
+
 struct Loaded {
     std::unique_ptr<backend::Backend> be;
     std::unique_ptr<Model> m;
@@ -141,18 +169,10 @@ TEST(GpuModel, Gemma3MatchesCpu) {
 
 TEST(GpuModel, SynthQwen3TinyMatchesCpu) {
     HOTROD_REQUIRE_GPU();
-    const std::string vocab = vocab_path("ggml-vocab-qwen2.gguf");
-    if (!std::filesystem::exists(vocab)) GTEST_SKIP() << "skipped: missing " << vocab << " (set HOTROD_VOCAB_DIR)";
     for (const char* quant : {"q4_k_m", "q8_0"}) {
-        SynthOptions o;
-        o.vocab_path = vocab;
-        o.quant = quant;
-        o.seed = 11;
-        const auto path = (std::filesystem::temp_directory_path() / (std::string("hotrod_gpu_tiny_") + quant + ".gguf"));
-        write_synthetic_model(o, path.string());
+        SYNTH_OR_SKIP(f, synth_options(11, quant), "ggml-vocab-qwen2.gguf", std::string("tiny_") + quant);
         // 0.9998: this 2-layer random model gives 0.99989-0.99990 at its worst position (H100), greedy equal.
-        compare_with_cpu(path.string(), 0.9998, 1.0, true);
-        std::filesystem::remove(path);
+        compare_with_cpu(f.path, 0.9998, 1.0, true);
     }
 }
 
@@ -161,18 +181,9 @@ TEST(GpuModel, SynthQwen3TinyMatchesCpu) {
 // layer, 256-wide heads over one KV head, post-norms, GeGLU, scaled embeddings) against the CPU.
 TEST(GpuModel, SynthGemma3TinyMatchesCpu) {
     HOTROD_REQUIRE_GPU();
-    const std::string vocab = vocab_path("ggml-vocab-llama-spm.gguf");
-    if (!std::filesystem::exists(vocab)) GTEST_SKIP() << "skipped: missing " << vocab << " (set HOTROD_VOCAB_DIR)";
     for (const char* quant : {"q4_k_m", "q8_0"}) {
-        SynthOptions o;
-        o.arch = "gemma3";
-        o.vocab_path = vocab;
-        o.quant = quant;
-        o.seed = 13;
-        const auto path = (std::filesystem::temp_directory_path() / (std::string("hotrod_gpu_gemma3_") + quant + ".gguf"));
-        write_synthetic_model(o, path.string());
-        compare_with_cpu(path.string(), 0.999, 0.95, false);  // not yet run on a GPU: bounds to be set from it
-        std::filesystem::remove(path);
+        SYNTH_OR_SKIP(f, synth_options(13, quant, "gemma3"), "ggml-vocab-llama-spm.gguf", std::string("gemma3_") + quant);
+        compare_with_cpu(f.path, 0.999, 0.95, false);
     }
 }
 
@@ -300,15 +311,8 @@ TEST(GpuModel, DISABLED_TraceBatchedVsAloneSmolLM2) {
 
 TEST(GpuModel, BatchedEqualsAloneSynthQwen3) {
     HOTROD_REQUIRE_GPU();
-    const std::string vocab = vocab_path("ggml-vocab-qwen2.gguf");
-    if (!std::filesystem::exists(vocab)) GTEST_SKIP() << "skipped: missing " << vocab;
-    SynthOptions o;
-    o.vocab_path = vocab;
-    o.seed = 3;
-    const auto path = (std::filesystem::temp_directory_path() / "hotrod_gpu_synth_tiny.gguf").string();
-    write_synthetic_model(o, path);
-    check_batched(path, 1e-2f);
-    std::filesystem::remove(path);
+    SYNTH_OR_SKIP(f, synth_options(3), "ggml-vocab-qwen2.gguf", "synth_tiny");
+    check_batched(f.path, 1e-2f);
 }
 
 // Batch invariance on the GPU with each token's kind said (Backend's StepIndex::decode_tokens): prompt tokens on
@@ -324,15 +328,8 @@ TEST(GpuModel, KindsMakeBatchedBitEqualToAloneSmolLM2) {
 
 TEST(GpuModel, KindsMakeBatchedBitEqualToAloneSynthQwen3) {
     HOTROD_REQUIRE_GPU();
-    const std::string vocab = vocab_path("ggml-vocab-qwen2.gguf");
-    if (!std::filesystem::exists(vocab)) GTEST_SKIP() << "skipped: missing " << vocab;
-    SynthOptions o;
-    o.vocab_path = vocab;
-    o.seed = 4;
-    const auto path = (std::filesystem::temp_directory_path() / "hotrod_gpu_synth_kinds.gguf").string();
-    write_synthetic_model(o, path);
-    Loaded g = load(path, true, 8);
-    std::filesystem::remove(path);
+    SYNTH_OR_SKIP(f, synth_options(4), "ggml-vocab-qwen2.gguf", "synth_kinds");
+    Loaded g = load(f.path, true, 8);
     test::check_kind_invariance(*g.m, *g.kv);
 }
 
@@ -342,15 +339,8 @@ TEST(GpuModel, KindsMakeBatchedBitEqualToAloneSynthQwen3) {
 // passing a block boundary replays the same graph).
 TEST(GpuModel, GraphReplayEqualsEagerLaunch) {
     HOTROD_REQUIRE_GPU();
-    const std::string vocab = vocab_path("ggml-vocab-qwen2.gguf");
-    if (!std::filesystem::exists(vocab)) GTEST_SKIP() << "skipped: missing " << vocab;
-    SynthOptions o;
-    o.vocab_path = vocab;
-    o.seed = 5;
-    const auto path = (std::filesystem::temp_directory_path() / "hotrod_gpu_graph_tiny.gguf").string();
-    write_synthetic_model(o, path);
-    Loaded with = load(path, true, 4, true), without = load(path, true, 4, false);
-    std::filesystem::remove(path);
+    SYNTH_OR_SKIP(f, synth_options(5), "ggml-vocab-qwen2.gguf", "graph_tiny");
+    Loaded with = load(f.path, true, 4, true), without = load(f.path, true, 4, false);
 
     auto run = [&](Loaded& l) {
         std::vector<std::vector<float>> rows;
