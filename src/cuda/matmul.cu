@@ -162,13 +162,20 @@ void Matmul::run_shared(const SharedOuts& outs, const DeviceRows& x, bool x_unch
         const DeviceWeight& w = outs.w[i];
         const DType act = act_type(w.type);
         int end = i + 1;  // [i, end): consecutive products of one weight type and width, launched together
-        // (The tensor-core decode kernel takes one product a launch.)
-        const bool mma = detail::matmul_decode_mma_wanted(w);
-        while (decode && !mma && act != DType::F32 && end < outs.n && outs.w[end].type == w.type &&
-               outs.w[end].n_in == w.n_in)
+        // (the tensor-core decode kernel's: of one shape too, e.g. gate and up).
+        const bool mma = decode && detail::matmul_decode_mma_wanted(w);
+        while (decode && act != DType::F32 && end < outs.n && outs.w[end].type == w.type &&
+               outs.w[end].n_in == w.n_in &&
+               (!mma || (outs.w[end].n_out == w.n_out && outs.w[end].row_bytes == w.row_bytes &&
+                         detail::matmul_decode_mma_wanted(outs.w[end]))))
             ++end;
         if (end - i == 1 || w.n_out == 0) {
             run(w, x, outs.y[i], x_unchanged || i > 0, stream, d);
+        } else if (mma) {
+            const size_t row_bytes = quantize(act, x, x_unchanged || i > 0, stream);
+            if (!detail::matmul_decode_mma({outs.w + i, size_t(end - i)}, {outs.y + i, size_t(end - i)}, scratch_,
+                                           row_bytes, x.n_rows, stream))
+                for (int k = i; k < end; ++k) run(outs.w[k], x, outs.y[k], true, stream, d);
         } else {
             const size_t row_bytes = quantize(act, x, x_unchanged || i > 0, stream);
             detail::matmul_decode_quant({outs.w + i, size_t(end - i)}, {outs.y + i, size_t(end - i)}, scratch_,

@@ -23,6 +23,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <span>
 
 #include "cuda/check.h"
 #include "cuda/formats.cuh"
@@ -198,14 +199,23 @@ __device__ __forceinline__ void q6_k_super_block(const uint8_t* const (&wr)[2], 
         }
 }
 
+// The matrices of one launch (products of one x with weights of one type and shape, e.g. gate and up): blockIdx.y
+// picks one, so their tiles share the card in one launch instead of two back to back.
+struct MmaOuts {
+    const uint8_t* w[kMaxSharedOuts];
+    float* y[kMaxSharedOuts];
+};
+
 // kWarps: warps a block, taking its super-blocks in turn (a function of the matrix's shape only, see launch).
 template <DType T, int NT, int kWarps>
 __global__ void __launch_bounds__(32 * kWarps)
-    decode_mma_kernel(const uint8_t* __restrict__ w, size_t w_row_bytes, int64_t n_out, int64_t n_blocks,
-                      const uint8_t* __restrict__ x, size_t x_row_bytes, int n_rows, float* __restrict__ y,
-                      int64_t y_stride, bool accumulate) {
+    decode_mma_kernel(MmaOuts outs, size_t w_row_bytes, int64_t n_out, int64_t n_blocks,
+                      const uint8_t* __restrict__ x, size_t x_row_bytes, int n_rows, int64_t y_stride,
+                      bool accumulate) {
     __shared__ float red[kWarps][NT * 4][32];
     grid_dependency_sync();
+    const uint8_t* __restrict__ w = outs.w[blockIdx.y];
+    float* __restrict__ y = outs.y[blockIdx.y];
     const int lane = int(threadIdx.x) % 32, warp = int(threadIdx.x) / 32;
     const int g = lane / 4, t = lane % 4;
     const int64_t row0 = int64_t(blockIdx.x) * kTileRows;
@@ -253,18 +263,24 @@ __global__ void __launch_bounds__(32 * kWarps)
 }
 
 template <DType T, int kWarps>
-void launch_warps(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows, const DeviceRows& y,
-                  cudaStream_t stream) {
-    const dim3 grid(unsigned((w.n_out + kTileRows - 1) / kTileRows));
-    const auto* wp = static_cast<const uint8_t*>(w.data);
+void launch_warps(std::span<const DeviceWeight> ws, std::span<const DeviceRows> ys, const void* x_q,
+                  size_t x_row_bytes, int64_t n_rows, cudaStream_t stream) {
+    const DeviceWeight& w = ws[0];
+    const dim3 grid(unsigned((w.n_out + kTileRows - 1) / kTileRows), unsigned(ws.size()));
+    MmaOuts outs{};
+    for (size_t i = 0; i < ws.size(); ++i) {
+        outs.w[i] = static_cast<const uint8_t*>(ws[i].data);
+        outs.y[i] = ys[i].data;
+    }
     const auto* xp = static_cast<const uint8_t*>(x_q);
     const int64_t n_blocks = w.n_in / quant::QK_K;
+    const DeviceRows& y = ys[0];
     if (n_rows <= 8)
-        launch_kernel(decode_mma_kernel<T, 1, kWarps>, grid, 32 * kWarps, 0, stream, wp, w.row_bytes, w.n_out,
-                      n_blocks, xp, x_row_bytes, int(n_rows), y.data, y.stride, y.accumulate);
+        launch_kernel(decode_mma_kernel<T, 1, kWarps>, grid, 32 * kWarps, 0, stream, outs, w.row_bytes, w.n_out,
+                      n_blocks, xp, x_row_bytes, int(n_rows), y.stride, y.accumulate);
     else
-        launch_kernel(decode_mma_kernel<T, 2, kWarps>, grid, 32 * kWarps, 0, stream, wp, w.row_bytes, w.n_out,
-                      n_blocks, xp, x_row_bytes, int(n_rows), y.data, y.stride, y.accumulate);
+        launch_kernel(decode_mma_kernel<T, 2, kWarps>, grid, 32 * kWarps, 0, stream, outs, w.row_bytes, w.n_out,
+                      n_blocks, xp, x_row_bytes, int(n_rows), y.stride, y.accumulate);
 }
 
 // Warps a block: 4 where the row tiles alone give every SM several blocks (4 warps each take 2-3 of a 2560-wide
@@ -278,10 +294,10 @@ int warps_for(const DeviceWeight& w) {
 }
 
 template <DType T>
-void launch(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows, const DeviceRows& y,
-            int warps, cudaStream_t stream) {
-    if (warps == 4) launch_warps<T, 4>(w, x_q, x_row_bytes, n_rows, y, stream);
-    else launch_warps<T, 8>(w, x_q, x_row_bytes, n_rows, y, stream);
+void launch(std::span<const DeviceWeight> ws, std::span<const DeviceRows> ys, const void* x_q, size_t x_row_bytes,
+            int64_t n_rows, int warps, cudaStream_t stream) {
+    if (warps == 4) launch_warps<T, 4>(ws, ys, x_q, x_row_bytes, n_rows, stream);
+    else launch_warps<T, 8>(ws, ys, x_q, x_row_bytes, n_rows, stream);
 }
 
 }  // namespace
@@ -306,15 +322,27 @@ bool matmul_decode_mma_takes(const DeviceWeight& w) {
     return (w.type == DType::Q4_K && aligned) || w.type == DType::Q6_K;
 }
 
+bool matmul_decode_mma(std::span<const DeviceWeight> ws, std::span<const DeviceRows> ys, const void* x_q,
+                       size_t x_row_bytes, int64_t n_rows, cudaStream_t stream, int warps) {
+    if (ws.empty() || ws.size() != ys.size() || ws.size() > size_t(kMaxSharedOuts)) return false;
+    const DeviceWeight& w = ws[0];
+    if (n_rows < 1 || n_rows > 16 || w.n_out <= 0 || x_row_bytes % 4 != 0 || reinterpret_cast<uintptr_t>(x_q) % 4 != 0)
+        return false;
+    for (size_t i = 0; i < ws.size(); ++i) {
+        const DeviceWeight& o = ws[i];
+        if (!matmul_decode_mma_takes(o) || o.type != w.type || o.n_out != w.n_out || o.n_in != w.n_in ||
+            o.row_bytes != w.row_bytes || ys[i].stride != ys[0].stride || ys[i].accumulate != ys[0].accumulate)
+            return false;
+    }
+    if (warps != 4 && warps != 8) warps = warps_for(w);
+    if (w.type == DType::Q4_K) launch<DType::Q4_K>(ws, ys, x_q, x_row_bytes, n_rows, warps, stream);
+    else launch<DType::Q6_K>(ws, ys, x_q, x_row_bytes, n_rows, warps, stream);
+    return true;
+}
+
 bool matmul_decode_mma(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows,
                        const DeviceRows& y, cudaStream_t stream, int warps) {
-    if (n_rows < 1 || n_rows > 16 || w.n_out <= 0 || !matmul_decode_mma_takes(w) || x_row_bytes % 4 != 0 ||
-        reinterpret_cast<uintptr_t>(x_q) % 4 != 0)
-        return false;
-    if (warps != 4 && warps != 8) warps = warps_for(w);
-    if (w.type == DType::Q4_K) launch<DType::Q4_K>(w, x_q, x_row_bytes, n_rows, y, warps, stream);
-    else launch<DType::Q6_K>(w, x_q, x_row_bytes, n_rows, y, warps, stream);
-    return true;
+    return matmul_decode_mma({&w, 1}, {&y, 1}, x_q, x_row_bytes, n_rows, stream, warps);
 }
 
 }  // namespace hotrod::cuda::detail

@@ -42,6 +42,10 @@ bool matmul_decode_mma_takes(const DeviceWeight& w);
 bool matmul_decode_mma_wanted(const DeviceWeight& w);
 bool matmul_decode_mma(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows,
                        const DeviceRows& y, cudaStream_t stream, int warps = 0);
+// Several weights of one type and shape (up to kMaxSharedOuts, e.g. gate and up) times the same x, one launch, each
+// product's bits those of its own launch above. False, having launched nothing, where any differs.
+bool matmul_decode_mma(std::span<const DeviceWeight> ws, std::span<const DeviceRows> ys, const void* x_q,
+                       size_t x_row_bytes, int64_t n_rows, cudaStream_t stream, int warps = 0);
 
 // y[t][r] = sum over i of w[r][i] * x[t][i] in float, for F32 / F16 / BF16 weights and any n_in.
 void matmul_decode_float(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y, cudaStream_t stream);

@@ -394,6 +394,39 @@ TEST(CudaMatmul, DecodeMmaMatchesTheReferenceAtAnyRowCount) {
     }
 }
 
+// Gate and up in one launch (two weights of one shape, blockIdx.y picking each): every product the same bits as
+// in its own launch, at 1, 5 and 16 rows and both block sizes.
+TEST(CudaMatmul, DecodeMmaSharedLaunchEqualsSeparate) {
+    HOTROD_REQUIRE_GPU();
+    for (const int warps : {4, 8})
+        for (const DType type : {DType::Q4_K, DType::Q6_K}) {
+            const TypeCase& c = type_case(type);
+            const int64_t n_in = c.n_ins.back();
+            const Problem a(c, n_in, 77, kMaxDecodeRows, 7000u + uint32_t(type));
+            const Problem b(c, n_in, 77, kMaxDecodeRows, 7100u + uint32_t(type));  // its weights only (the separate
+            // launches, checked against the reference in the test above, are this one's reference)
+            const DeviceArray<uint8_t> wa(a.w), wb(b.w);
+            const DeviceArray<float> x(a.x);
+            const size_t rb = Matmul::act_row_bytes(DType::Q8_K, n_in);
+            DeviceArray<uint8_t> xq(size_t(kMaxDecodeRows) * rb);
+            quantize_rows_q8_k(x.get(), a.x_stride, kMaxDecodeRows, n_in, xq.get(), rb, nullptr);
+            const DeviceWeight ws[2] = {{type, wa.get(), a.n_out, n_in, a.w_row_bytes},
+                                        {type, wb.get(), b.n_out, n_in, b.w_row_bytes}};
+            for (const int64_t n : {int64_t(1), int64_t(5), int64_t(16)}) {
+                const std::string what = label(c, n_in, a.n_out, n) + " (" + std::to_string(warps) + " warps)";
+                DeviceArray<float> y0(size_t(n * a.n_out)), y1(size_t(n * a.n_out)), s0(size_t(n * a.n_out)),
+                    s1(size_t(n * a.n_out));
+                for (auto* y : {&y0, &y1, &s0, &s1}) y->poison(0xff);
+                const DeviceRows ys[2] = {{y0.get(), n, a.n_out, a.n_out}, {y1.get(), n, a.n_out, a.n_out}};
+                ASSERT_TRUE(detail::matmul_decode_mma(ws, ys, xq.get(), rb, n, nullptr, warps)) << what;
+                ASSERT_TRUE(detail::matmul_decode_mma(ws[0], xq.get(), rb, n, {s0.get(), n, a.n_out, a.n_out}, nullptr, warps));
+                ASSERT_TRUE(detail::matmul_decode_mma(ws[1], xq.get(), rb, n, {s1.get(), n, a.n_out, a.n_out}, nullptr, warps));
+                EXPECT_EQ(y0.download(), s0.download()) << what << ": the first product";
+                EXPECT_EQ(y1.download(), s1.download()) << what << ": the second product";
+            }
+        }
+}
+
 TEST(CudaMatmul, XUnchangedReusesOnlyTheMatchingFormat) {
     HOTROD_REQUIRE_GPU();
     const int64_t n_in = 512, n_out = 45;

@@ -161,10 +161,16 @@ TEST(GpuModel, SmolLM2MatchesCpu) {
     compare_with_cpu(path, 0.999, 0.87, false);
 }
 
+// Gemma 3 270M on random tokens is far more sensitive than SmolLM2: the CPU against itself (its AVX-512 against its
+// AVX2 kernels, the same arithmetic summed in another order; these 200 tokens, 2026-12-07) gives worst cosine 0.979
+// (position 164) and arg-max agreement 86.5%; on 200 tokens of real text (the perplexity fixture) 0.9963 and 95%.
+// The GPU against the CPU on an H100 (2026-12-07): worst cosine 0.9648 (position 194), arg-max 81%, while the GPU's
+// perplexity over the fixture text is 15.4286 against llama-perplexity's 15.4268 (+0.01%; the CPU's: 15.4508).
+// Held to 0.95 and 75%: that variation with room; a wrong kernel gives cosines far below.
 TEST(GpuModel, Gemma3MatchesCpu) {
     HOTROD_REQUIRE_GPU();
     MODEL_OR_SKIP(path, "gemma-3-270m-q4_k_m.gguf");
-    compare_with_cpu(path, 0.999, 0.93, false);  // not yet run on a GPU (the model did not travel)
+    compare_with_cpu(path, 0.95, 0.75, false);
 }
 
 TEST(GpuModel, SynthQwen3TinyMatchesCpu) {
