@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
 # Call Y6 (carry [".device/pack.tar.xz"]; a fresh machine): the tensor-core decode with gate and up in one launch
-# (matmul_decode_mma's several weights of one shape). The matmul and model tests (CudaMatmul.DecodeMmaSharedLaunch-
-# EqualsSeparate among them); bench_cuda_matmul by default and with HOTROD_CUDA_DECODE_MMA=1 (the vocabulary's Q6_K
-# on it too); pp512 / tg128 of the synthetic Qwen3-4B and Qwen3.5-4B alternating default / =1 (session 16's first
-# machine, separate launches: 367 / 367 against 359 / 356 and 348 / 357 against 340 / 345); the workload at 1 / 4 / 8
-# in flight, default against =1 (separate launches: 4.07 / 8.63 / 10.80 against 3.87 / 10.05 / 14.47 calls/s).
+# (matmul_decode_mma's several weights of one shape) and its cluster split for the few-tile shapes (2560-4096
+# rows: HOTROD_CUDA_DECODE_MMA_SPLIT=1, 4 warps and up to 8 blocks a tile adding through distributed shared
+# memory). The matmul and model tests; bench_cuda_matmul with the dp4a decode (default), the MMA on every shape
+# (=all: 8-warp blocks where tiles are few) and =all with the split; pp512 / tg128 of the synthetic Qwen3-4B and
+# Qwen3.5-4B alternating default / =1 / =all + split (session 16's first machine, separate launches: 367 / 367
+# against 359 / 356); the workload at 1 / 4 / 8 in flight, three servers (separate launches: 4.07 / 8.63 / 10.80
+# against 3.87 / 10.05 / 14.47 calls/s).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source bench/gpu_calls/call_lib.sh
 unpack_pack
-run_cuda_tests '*Matmul*:GpuModel.Synth*:GpuModel.Kinds*:GpuModel.Graph*:GpuModel.BatchedEqualsAloneSynth*' 200 tests.txt
-for sw in X=1 HOTROD_CUDA_DECODE_MMA=1; do
+run_cuda_tests '*Matmul*:GpuModel.Synth*:GpuModel.Kinds*:GpuModel.Graph*' 200 tests.txt
+for sw in X=1 HOTROD_CUDA_DECODE_MMA=all "HOTROD_CUDA_DECODE_MMA=all HOTROD_CUDA_DECODE_MMA_SPLIT=1"; do
   echo "== bench_cuda_matmul [$sw]"
-  env $sw timeout 60 bench_cuda_matmul Q4_K:9728x2560 Q6_K:151936x2560 2>&1 | grep -E "MB|rows +(1|2|4|8|16) "
+  env $sw timeout 60 bench_cuda_matmul Q4_K:9728x2560 Q6_K:151936x2560 Q4_K:2560x9728 Q6_K:2560x9728 Q4_K:4096x2560 \
+    2>&1 | grep -E "MB|rows +(1|2|4|8|16) "
 done | tee $OUT/matmul.txt
 synth_4b_models
+split="HOTROD_CUDA_DECODE_MMA=all HOTROD_CUDA_DECODE_MMA_SPLIT=1"
 for model in q3 q35; do
-  for sw in X=1 HOTROD_CUDA_DECODE_MMA=1 X=1 HOTROD_CUDA_DECODE_MMA=1; do
+  for sw in X=1 HOTROD_CUDA_DECODE_MMA=1 "$split" X=1 HOTROD_CUDA_DECODE_MMA=1 "$split"; do
     echo "$model [$sw] $(env $sw timeout 40 hotrod perf -m ${!model} -p 512 -n 128 -r 3 --device cuda 2>&1 | grep -E '^(pp|tg)' | tr '\n' ' ')"
   done
 done | tee $OUT/perf.txt
@@ -24,4 +28,5 @@ mkdir -p $OUT/q3
 timeout 200 hotrod bench --workload /tmp/devpack/workload.json --fixed-length --concurrency 1,4,8 --rounds 6 \
   --spawn "dp4a=hotrod serve -m $q3 --device cuda --parallel 8 -c 16384 --host 127.0.0.1 --port 18081" \
   --spawn "mma=env HOTROD_CUDA_DECODE_MMA=1 hotrod serve -m $q3 --device cuda --parallel 8 -c 16384 --host 127.0.0.1 --port 18083" \
-  --log-dir $OUT/q3 --json $OUT/bench_mma.json 2>&1 | tail -22
+  --spawn "split=env $split hotrod serve -m $q3 --device cuda --parallel 8 -c 16384 --host 127.0.0.1 --port 18085" \
+  --log-dir $OUT/q3 --json $OUT/bench_mma.json 2>&1 | tail -26

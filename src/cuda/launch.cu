@@ -18,6 +18,16 @@ bool dependent_launch_enabled() {
     return on;
 }
 
+bool clusters_available() {
+    static const bool on = [] {
+        int device = 0, major = 0;
+        if (cudaGetDevice(&device) != cudaSuccess) return false;
+        if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) return false;
+        return major >= 9;
+    }();
+    return on;
+}
+
 bool prefetch_before_wait() {
     static const bool on = switch_is("HOTROD_CUDA_PREFETCH", "1");
     return on;

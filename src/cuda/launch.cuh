@@ -53,21 +53,43 @@ bool prefetch_before_wait();
 // to the card.
 int sm_count();
 
-// kernel<<<grid, block, smem, stream>>>(args...), checked, as a programmatic dependent launch where enabled.
+// kernel<<<grid, block, smem, stream>>>(args...), checked, as a programmatic dependent launch where enabled; with
+// cluster_z > 1, the blocks z = 0 .. cluster_z - 1 of each (x, y) form a thread block cluster (compute 9.0+ only:
+// callers check clusters_available()).
 template <class... Params, class... Args>
-void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
-                   Args&&... args) {
-    cudaLaunchAttribute attr[1];
-    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attr[0].val.programmaticStreamSerializationAllowed = 1;
+void launch_kernel_clusters(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                            unsigned cluster_z, Args&&... args) {
+    cudaLaunchAttribute attr[2];
+    unsigned n = 0;
+    if (dependent_launch_enabled()) {
+        attr[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+        attr[n].val.programmaticStreamSerializationAllowed = 1;
+        ++n;
+    }
+    if (cluster_z > 1) {
+        attr[n].id = cudaLaunchAttributeClusterDimension;
+        attr[n].val.clusterDim.x = 1;
+        attr[n].val.clusterDim.y = 1;
+        attr[n].val.clusterDim.z = cluster_z;
+        ++n;
+    }
     cudaLaunchConfig_t cfg{};
     cfg.gridDim = grid;
     cfg.blockDim = block;
     cfg.dynamicSmemBytes = smem;
     cfg.stream = stream;
     cfg.attrs = attr;
-    cfg.numAttrs = dependent_launch_enabled() ? 1 : 0;
+    cfg.numAttrs = n;
     HOTROD_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...));
 }
+
+template <class... Params, class... Args>
+void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                   Args&&... args) {
+    launch_kernel_clusters(kernel, grid, block, smem, stream, 1u, std::forward<Args>(args)...);
+}
+
+// Whether the current device runs thread block clusters (compute 9.0+).
+bool clusters_available();
 
 }  // namespace hotrod::cuda

@@ -20,6 +20,7 @@
 // elements of one scale group that sit together in the weight bytes: Q4_K thread t takes elements 8t..8t+3
 // (first group) and 8t+4..8t+7 (second) of each 32-element sub-block, one 8-byte load of qs per 64 elements;
 // Q6_K thread t takes elements 4t..4t+3 of each 16-element sub-block half.
+#include <cooperative_groups.h>
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
@@ -206,19 +207,25 @@ struct MmaOuts {
     float* y[kMaxSharedOuts];
 };
 
-// kWarps: warps a block, taking its super-blocks in turn (a function of the matrix's shape only, see launch).
+// kWarps: warps a block, taking its super-blocks in turn; splits: blocks a tile, each taking a contiguous share of
+// the super-blocks (blockIdx.z; one thread block cluster), block 0 adding the others' sums in split order through
+// distributed shared memory. Both are functions of the matrix's shape only (see launch), never of the token rows.
 template <DType T, int NT, int kWarps>
 __global__ void __launch_bounds__(32 * kWarps)
     decode_mma_kernel(MmaOuts outs, size_t w_row_bytes, int64_t n_out, int64_t n_blocks,
                       const uint8_t* __restrict__ x, size_t x_row_bytes, int n_rows, int64_t y_stride,
-                      bool accumulate) {
+                      bool accumulate, int splits) {
     __shared__ float red[kWarps][NT * 4][32];
     grid_dependency_sync();
-    const uint8_t* __restrict__ w = outs.w[blockIdx.y];
-    float* __restrict__ y = outs.y[blockIdx.y];
+    static_assert(kMaxSharedOuts == 3, "the selects below name each product");
+    const unsigned m = blockIdx.y;  // selects, not an index: an indexed parameter array goes to the stack
+    const uint8_t* __restrict__ w = m == 0 ? outs.w[0] : m == 1 ? outs.w[1] : outs.w[2];
+    float* __restrict__ y = m == 0 ? outs.y[0] : m == 1 ? outs.y[1] : outs.y[2];
     const int lane = int(threadIdx.x) % 32, warp = int(threadIdx.x) / 32;
     const int g = lane / 4, t = lane % 4;
     const int64_t row0 = int64_t(blockIdx.x) * kTileRows;
+    const int split = int(blockIdx.z);
+    const int64_t kb_first = n_blocks * split / splits, kb_end = n_blocks * (split + 1) / splits;
     // Rows past the matrix read the last row (their outputs are not stored).
     const uint8_t* const wr[2] = {w + min(row0 + g, n_out - 1) * w_row_bytes,
                                   w + min(row0 + g + 8, n_out - 1) * w_row_bytes};
@@ -236,7 +243,7 @@ __global__ void __launch_bounds__(32 * kWarps)
 #pragma unroll
         for (int e = 0; e < 4; ++e) acc[j][e] = 0.0f;
 #pragma unroll 2
-    for (int64_t kb = warp; kb < n_blocks; kb += kWarps) {
+    for (int64_t kb = kb_first + warp; kb < kb_end; kb += kWarps) {
         if constexpr (T == DType::Q4_K) q4_k_super_block<NT>(wr, tk, kb, t, acc);
         else q6_k_super_block<NT>(wr, tk, kb, t, acc);
     }
@@ -245,28 +252,60 @@ __global__ void __launch_bounds__(32 * kWarps)
 #pragma unroll
         for (int e = 0; e < 4; ++e) red[warp][4 * j + e][lane] = acc[j][e];
     __syncthreads();
-    if (warp != 0) return;
+    float v[NT][4];
+    if (warp == 0) {
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                v[j][e] = red[0][4 * j + e][lane];
+#pragma unroll
+                for (int wi = 1; wi < kWarps; ++wi) v[j][e] += red[wi][4 * j + e][lane];
+            }
+    }
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    if (splits > 1) {
+        // The block's sums into red[0] for block 0 of the cluster to read; the second barrier keeps every block's
+        // shared memory alive until block 0 has read it.
+        namespace cg = cooperative_groups;
+        const cg::cluster_group cluster = cg::this_cluster();
+        __syncthreads();
+        if (warp == 0)
+#pragma unroll
+            for (int j = 0; j < NT; ++j)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) red[0][4 * j + e][lane] = v[j][e];
+        cluster.sync();
+        if (split == 0 && warp == 0)
+            for (int s = 1; s < splits; ++s) {
+                const float* other = cluster.map_shared_rank(&red[0][0][0], unsigned(s));
+#pragma unroll
+                for (int j = 0; j < NT; ++j)
+#pragma unroll
+                    for (int e = 0; e < 4; ++e) v[j][e] += other[(4 * j + e) * 32 + lane];
+            }
+        cluster.sync();
+    }
+#endif
+    if (warp != 0 || split != 0) return;
 #pragma unroll
     for (int j = 0; j < NT; ++j)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-            float v = red[0][4 * j + e][lane];
-#pragma unroll
-            for (int wi = 1; wi < kWarps; ++wi) v += red[wi][4 * j + e][lane];
             const int64_t row = row0 + g + 8 * (e / 2);
             const int tok = 8 * j + 2 * t + e % 2;
             if (row < n_out && tok < n_rows) {
                 float* out = y + int64_t(tok) * y_stride + row;
-                *out = accumulate ? *out + v : v;
+                *out = accumulate ? *out + v[j][e] : v[j][e];
             }
         }
 }
 
 template <DType T, int kWarps>
 void launch_warps(std::span<const DeviceWeight> ws, std::span<const DeviceRows> ys, const void* x_q,
-                  size_t x_row_bytes, int64_t n_rows, cudaStream_t stream) {
+                  size_t x_row_bytes, int64_t n_rows, int splits, cudaStream_t stream) {
     const DeviceWeight& w = ws[0];
-    const dim3 grid(unsigned((w.n_out + kTileRows - 1) / kTileRows), unsigned(ws.size()));
+    const dim3 grid(unsigned((w.n_out + kTileRows - 1) / kTileRows), unsigned(ws.size()), unsigned(splits));
     MmaOuts outs{};
     for (size_t i = 0; i < ws.size(); ++i) {
         outs.w[i] = static_cast<const uint8_t*>(ws[i].data);
@@ -276,28 +315,51 @@ void launch_warps(std::span<const DeviceWeight> ws, std::span<const DeviceRows> 
     const int64_t n_blocks = w.n_in / quant::QK_K;
     const DeviceRows& y = ys[0];
     if (n_rows <= 8)
-        launch_kernel(decode_mma_kernel<T, 1, kWarps>, grid, 32 * kWarps, 0, stream, outs, w.row_bytes, w.n_out,
-                      n_blocks, xp, x_row_bytes, int(n_rows), y.stride, y.accumulate);
+        launch_kernel_clusters(decode_mma_kernel<T, 1, kWarps>, grid, 32 * kWarps, 0, stream, unsigned(splits), outs,
+                               w.row_bytes, w.n_out, n_blocks, xp, x_row_bytes, int(n_rows), y.stride, y.accumulate,
+                               splits);
     else
-        launch_kernel(decode_mma_kernel<T, 2, kWarps>, grid, 32 * kWarps, 0, stream, outs, w.row_bytes, w.n_out,
-                      n_blocks, xp, x_row_bytes, int(n_rows), y.stride, y.accumulate);
+        launch_kernel_clusters(decode_mma_kernel<T, 2, kWarps>, grid, 32 * kWarps, 0, stream, unsigned(splits), outs,
+                               w.row_bytes, w.n_out, n_blocks, xp, x_row_bytes, int(n_rows), y.stride, y.accumulate,
+                               splits);
 }
 
-// Warps a block: 4 where the row tiles alone give every SM several blocks (4 warps each take 2-3 of a 2560-wide
-// row's 10 super-blocks, and all blocks fit the card at once), 8 where they are few (a 2560-row matrix: 160 tiles
-// of 38 super-blocks). From the shape only, so the sums' order never depends on the token rows.
-// HOTROD_CUDA_DECODE_MMA_WARPS=4 / 8 forces one.
-int warps_for(const DeviceWeight& w) {
-    static const long forced = switch_int("HOTROD_CUDA_DECODE_MMA_WARPS", 4, 8, 0);
-    if (forced) return forced < 8 ? 4 : 8;
-    return (w.n_out + kTileRows - 1) / kTileRows >= 4 * int64_t(sm_count()) ? 4 : 8;
+// How a matrix is cut into blocks, from its shape only (so the sums' order never depends on the token rows).
+struct Blocking {
+    int warps = 4;
+    int splits = 1;
+};
+
+// Where the row tiles alone give every SM several blocks (8448+ rows on 132 SMs): 4 warps, each taking 2-3 of a
+// 2560-wide row's 10 super-blocks, and all blocks fit the card at once. Where they are few (a 2560-row matrix: 160
+// tiles of 38 super-blocks): 8 warps a tile; or, with HOTROD_CUDA_DECODE_MMA_SPLIT=1 on a card with clusters, 4
+// warps and the tile's super-blocks split over the fewest blocks (a power of two up to 8) that give the card 4 a
+// SM, at least 4 super-blocks a split. HOTROD_CUDA_DECODE_MMA_WARPS=4 / 8 and HOTROD_CUDA_DECODE_MMA_SPLITS=1..8
+// force either.
+Blocking blocking_for(const DeviceWeight& w) {
+    static const long forced_warps = switch_int("HOTROD_CUDA_DECODE_MMA_WARPS", 4, 8, 0);
+    static const long forced_splits = switch_int("HOTROD_CUDA_DECODE_MMA_SPLITS", 1, 8, 0);
+    static const bool split = switch_is("HOTROD_CUDA_DECODE_MMA_SPLIT", "1");
+    const int64_t tiles = (w.n_out + kTileRows - 1) / kTileRows, target = 4 * int64_t(sm_count());
+    const int64_t n_blocks = w.n_in / quant::QK_K;
+    Blocking b;
+    if (tiles < target) {
+        if (split && clusters_available()) {
+            while (b.splits < 8 && tiles * b.splits < target && n_blocks / (2 * b.splits) >= 4) b.splits *= 2;
+        } else {
+            b.warps = 8;
+        }
+    }
+    if (forced_warps) b.warps = forced_warps < 8 ? 4 : 8;
+    if (forced_splits && clusters_available()) b.splits = int(forced_splits);
+    return b;
 }
 
 template <DType T>
 void launch(std::span<const DeviceWeight> ws, std::span<const DeviceRows> ys, const void* x_q, size_t x_row_bytes,
-            int64_t n_rows, int warps, cudaStream_t stream) {
-    if (warps == 4) launch_warps<T, 4>(ws, ys, x_q, x_row_bytes, n_rows, stream);
-    else launch_warps<T, 8>(ws, ys, x_q, x_row_bytes, n_rows, stream);
+            int64_t n_rows, Blocking b, cudaStream_t stream) {
+    if (b.warps == 4) launch_warps<T, 4>(ws, ys, x_q, x_row_bytes, n_rows, b.splits, stream);
+    else launch_warps<T, 8>(ws, ys, x_q, x_row_bytes, n_rows, b.splits, stream);
 }
 
 }  // namespace
@@ -313,7 +375,8 @@ void launch(std::span<const DeviceWeight> ws, std::span<const DeviceRows> ys, co
 bool matmul_decode_mma_wanted(const DeviceWeight& w) {
     static const bool big = switch_is("HOTROD_CUDA_DECODE_MMA", "1"), all = switch_is("HOTROD_CUDA_DECODE_MMA", "all");
     if (!(big || all) || !matmul_decode_mma_takes(w)) return false;
-    return all || warps_for(w) == 4;
+    const Blocking b = blocking_for(w);
+    return all || (b.warps == 4 && b.splits == 1);
 }
 
 bool matmul_decode_mma_takes(const DeviceWeight& w) {
@@ -323,7 +386,7 @@ bool matmul_decode_mma_takes(const DeviceWeight& w) {
 }
 
 bool matmul_decode_mma(std::span<const DeviceWeight> ws, std::span<const DeviceRows> ys, const void* x_q,
-                       size_t x_row_bytes, int64_t n_rows, cudaStream_t stream, int warps) {
+                       size_t x_row_bytes, int64_t n_rows, cudaStream_t stream, int warps, int splits) {
     if (ws.empty() || ws.size() != ys.size() || ws.size() > size_t(kMaxSharedOuts)) return false;
     const DeviceWeight& w = ws[0];
     if (n_rows < 1 || n_rows > 16 || w.n_out <= 0 || x_row_bytes % 4 != 0 || reinterpret_cast<uintptr_t>(x_q) % 4 != 0)
@@ -334,15 +397,20 @@ bool matmul_decode_mma(std::span<const DeviceWeight> ws, std::span<const DeviceR
             o.row_bytes != w.row_bytes || ys[i].stride != ys[0].stride || ys[i].accumulate != ys[0].accumulate)
             return false;
     }
-    if (warps != 4 && warps != 8) warps = warps_for(w);
-    if (w.type == DType::Q4_K) launch<DType::Q4_K>(ws, ys, x_q, x_row_bytes, n_rows, warps, stream);
-    else launch<DType::Q6_K>(ws, ys, x_q, x_row_bytes, n_rows, warps, stream);
+    Blocking b = blocking_for(w);
+    if (warps == 4 || warps == 8) b.warps = warps;
+    if (splits >= 1) {
+        if (splits > 8 || (splits > 1 && !clusters_available())) return false;
+        b.splits = splits;
+    }
+    if (w.type == DType::Q4_K) launch<DType::Q4_K>(ws, ys, x_q, x_row_bytes, n_rows, b, stream);
+    else launch<DType::Q6_K>(ws, ys, x_q, x_row_bytes, n_rows, b, stream);
     return true;
 }
 
 bool matmul_decode_mma(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows,
-                       const DeviceRows& y, cudaStream_t stream, int warps) {
-    return matmul_decode_mma({&w, 1}, {&y, 1}, x_q, x_row_bytes, n_rows, stream, warps);
+                       const DeviceRows& y, cudaStream_t stream, int warps, int splits) {
+    return matmul_decode_mma({&w, 1}, {&y, 1}, x_q, x_row_bytes, n_rows, stream, warps, splits);
 }
 
 }  // namespace hotrod::cuda::detail

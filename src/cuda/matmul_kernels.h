@@ -36,16 +36,17 @@ bool matmul_prefill_f16(const DeviceWeight& w, const void* x_f16, size_t x_row_b
 
 // The decode path on int8 tensor cores (matmul_decode_mma.cu) for Q4_K / Q6_K, 1 to 16 rows, y.accumulate
 // honoured: a row's outputs the same bits at any row count. _wanted: whether Matmul::run sends this weight's decode
-// rows there (by shape, opt-in: HOTROD_CUDA_DECODE_MMA=1 the big matrices, =all every one). warps: 4 or 8 forces a block size (the
-// tests run both), else by shape. False, having launched nothing, for what it does not take.
+// rows there (by shape, opt-in: HOTROD_CUDA_DECODE_MMA=1 the big matrices, =all every one). warps: 4 or 8 forces a
+// block size, splits 1..8 the blocks a row tile's super-blocks are split over (a cluster; > 1 needs compute 9.0)
+// (the tests run several), else both by shape. False, having launched nothing, for what it does not take.
 bool matmul_decode_mma_takes(const DeviceWeight& w);
 bool matmul_decode_mma_wanted(const DeviceWeight& w);
 bool matmul_decode_mma(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows,
-                       const DeviceRows& y, cudaStream_t stream, int warps = 0);
+                       const DeviceRows& y, cudaStream_t stream, int warps = 0, int splits = 0);
 // Several weights of one type and shape (up to kMaxSharedOuts, e.g. gate and up) times the same x, one launch, each
 // product's bits those of its own launch above. False, having launched nothing, where any differs.
 bool matmul_decode_mma(std::span<const DeviceWeight> ws, std::span<const DeviceRows> ys, const void* x_q,
-                       size_t x_row_bytes, int64_t n_rows, cudaStream_t stream, int warps = 0);
+                       size_t x_row_bytes, int64_t n_rows, cudaStream_t stream, int warps = 0, int splits = 0);
 
 // y[t][r] = sum over i of w[r][i] * x[t][i] in float, for F32 / F16 / BF16 weights and any n_in.
 void matmul_decode_float(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y, cudaStream_t stream);

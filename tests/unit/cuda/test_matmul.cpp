@@ -342,9 +342,20 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, CudaMatmulType,
 // The tensor-core decode kernel (matmul_decode_mma.cu) called directly, with 4 and with 8 warps a block: Q4_K and
 // Q6_K at 1-16 token rows against the reference (the decode path's tolerance: exact block sums, float order only),
 // a row's outputs bit for bit the same at every row count (1, 5, 9, 16), and y += W x.
+// Block sizes and cluster splits the tests run the tensor-core decode with: {warps, splits}; splits > 1 only where
+// the GPU has clusters (compute 9.0+). 3 splits: shares of the super-blocks that differ in size.
+std::vector<std::pair<int, int>> decode_mma_blockings() {
+    std::vector<std::pair<int, int>> b = {{4, 1}, {8, 1}};
+    int device = 0, major = 0;
+    HOTROD_CUDA_CHECK(cudaGetDevice(&device));
+    HOTROD_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+    if (major >= 9) b.insert(b.end(), {{4, 2}, {4, 3}, {4, 8}, {8, 4}});
+    return b;
+}
+
 TEST(CudaMatmul, DecodeMmaMatchesTheReferenceAtAnyRowCount) {
     HOTROD_REQUIRE_GPU();
-    for (const int warps : {4, 8})
+    for (const auto& [warps, splits] : decode_mma_blockings())
     for (const DType type : {DType::Q4_K, DType::Q6_K}) {
         const TypeCase& c = type_case(type);
         for (const int64_t n_in : c.n_ins) {
@@ -363,11 +374,12 @@ TEST(CudaMatmul, DecodeMmaMatchesTheReferenceAtAnyRowCount) {
                 else y.poison(0xff);
                 DeviceRows dy{y.get(), n, p.n_out, p.n_out};
                 dy.accumulate = y0 != nullptr;
-                EXPECT_TRUE(detail::matmul_decode_mma(dw, xq.get() + first * rb, rb, n, dy, nullptr, warps));
+                EXPECT_TRUE(detail::matmul_decode_mma(dw, xq.get() + first * rb, rb, n, dy, nullptr, warps, splits));
                 return y.download();
             };
             const std::string what =
-                label(c, n_in, p.n_out, kMaxDecodeRows) + " (decode mma, " + std::to_string(warps) + " warps)";
+                label(c, n_in, p.n_out, kMaxDecodeRows) + " (decode mma, " + std::to_string(warps) + " warps, " +
+                std::to_string(splits) + " splits)";
             const std::vector<float> all = run(0, kMaxDecodeRows);
             check(p, all, p.n_out, kMaxDecodeRows, 0, what, kRelTol, 0);
             int bad = 0;
@@ -398,7 +410,7 @@ TEST(CudaMatmul, DecodeMmaMatchesTheReferenceAtAnyRowCount) {
 // in its own launch, at 1, 5 and 16 rows and both block sizes.
 TEST(CudaMatmul, DecodeMmaSharedLaunchEqualsSeparate) {
     HOTROD_REQUIRE_GPU();
-    for (const int warps : {4, 8})
+    for (const auto& [warps, splits] : decode_mma_blockings())
         for (const DType type : {DType::Q4_K, DType::Q6_K}) {
             const TypeCase& c = type_case(type);
             const int64_t n_in = c.n_ins.back();
@@ -413,14 +425,17 @@ TEST(CudaMatmul, DecodeMmaSharedLaunchEqualsSeparate) {
             const DeviceWeight ws[2] = {{type, wa.get(), a.n_out, n_in, a.w_row_bytes},
                                         {type, wb.get(), b.n_out, n_in, b.w_row_bytes}};
             for (const int64_t n : {int64_t(1), int64_t(5), int64_t(16)}) {
-                const std::string what = label(c, n_in, a.n_out, n) + " (" + std::to_string(warps) + " warps)";
+                const std::string what = label(c, n_in, a.n_out, n) + " (" + std::to_string(warps) + " warps, " +
+                                         std::to_string(splits) + " splits)";
                 DeviceArray<float> y0(size_t(n * a.n_out)), y1(size_t(n * a.n_out)), s0(size_t(n * a.n_out)),
                     s1(size_t(n * a.n_out));
                 for (auto* y : {&y0, &y1, &s0, &s1}) y->poison(0xff);
                 const DeviceRows ys[2] = {{y0.get(), n, a.n_out, a.n_out}, {y1.get(), n, a.n_out, a.n_out}};
-                ASSERT_TRUE(detail::matmul_decode_mma(ws, ys, xq.get(), rb, n, nullptr, warps)) << what;
-                ASSERT_TRUE(detail::matmul_decode_mma(ws[0], xq.get(), rb, n, {s0.get(), n, a.n_out, a.n_out}, nullptr, warps));
-                ASSERT_TRUE(detail::matmul_decode_mma(ws[1], xq.get(), rb, n, {s1.get(), n, a.n_out, a.n_out}, nullptr, warps));
+                ASSERT_TRUE(detail::matmul_decode_mma(ws, ys, xq.get(), rb, n, nullptr, warps, splits)) << what;
+                ASSERT_TRUE(detail::matmul_decode_mma(ws[0], xq.get(), rb, n, {s0.get(), n, a.n_out, a.n_out}, nullptr,
+                                                      warps, splits));
+                ASSERT_TRUE(detail::matmul_decode_mma(ws[1], xq.get(), rb, n, {s1.get(), n, a.n_out, a.n_out}, nullptr,
+                                                      warps, splits));
                 EXPECT_EQ(y0.download(), s0.download()) << what << ": the first product";
                 EXPECT_EQ(y1.download(), s1.download()) << what << ": the second product";
             }
