@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "cpu/ops_kv.h"
@@ -155,6 +156,19 @@ struct Case {
     uint32_t seed = 1;
     int decode_tokens = -1;  // Attention::plan's (-1: the old rule)
 };
+
+// A case over `seqs` with the given cache type and heads (the rest as Case's defaults).
+inline Case attention_case(DType type, int n_kv_heads, int group, int head_dim, std::vector<SeqSpec> seqs,
+                           uint32_t seed) {
+    Case c;
+    c.type = type;
+    c.n_kv_heads = n_kv_heads;
+    c.group = group;
+    c.head_dim = head_dim;
+    c.seqs = std::move(seqs);
+    c.seed = seed;
+    return c;
+}
 
 inline std::string describe(const Case& c) {
     std::string s = std::string(quant::type_name(c.type)) + " kv_heads " + std::to_string(c.n_kv_heads) + " G " +

@@ -173,14 +173,7 @@ TEST(CudaAttention, PrefillLongContextSplits) {
     for (int D : {64, 128, 256})
         for (int G : {1, 4, 8})
             for (const auto& seqs : batches) {
-                Case c;
-                c.type = DType::F16;
-                c.n_kv_heads = D == 256 ? 1 : 2;
-                c.group = G;
-                c.head_dim = D;
-                c.seqs = seqs;
-                c.seed = seed++;
-                check_attention(attn, c);
+                check_attention(attn, attention_case(DType::F16, D == 256 ? 1 : 2, G, D, seqs, seed++));
             }
 }
 

@@ -71,12 +71,7 @@ TEST(CudaAttention, MixedBatch) {
     for (DType type : kTypes)
         for (int D : {64, 128, 256})
             for (int G : {1, 3, 4, 8}) {
-                Case c;
-                c.type = type;
-                c.head_dim = D;
-                c.group = G;
-                c.seqs = kMixed;
-                c.seed = seed++;
+                Case c = attention_case(type, 2, G, D, kMixed, seed++);
                 check_attention(attn, c);
                 c.n_kv_heads = D == 256 ? 1 : 2;
                 for (const auto& [seqs, dec] : kKindBatches) {
