@@ -13,7 +13,7 @@ source bench/gpu_calls/call_lib.sh
 unpack_pack
 run_cuda_tests '*Matmul*:GpuModel.Synth*:GpuModel.Kinds*:GpuModel.Graph*' 200 tests.txt
 for sw in HOTROD_CUDA_DECODE_MMA=1 "HOTROD_CUDA_DECODE_MMA=all HOTROD_CUDA_DECODE_MMA_SPLIT=1"; do
-  echo "== model tests [$sw]: $(env $sw timeout 100 test_cuda --gtest_filter='GpuModel.Kinds*:GpuModel.Graph*:GpuModel.SynthQwen3*' 2>&1 | grep -E '^\[ +(FAILED|PASSED) +\]|Failure' | tr '\n' ' ')"
+  echo "== model tests [$sw]: $(env $sw timeout 100 test_cuda --gtest_filter='GpuModel.Kinds*:GpuModel.Graph*:GpuModel.SynthQwen3Tiny*:GpuModel.BatchedEqualsAloneSynth*' 2>&1 | grep -E '^\[ +(FAILED|PASSED) +\]|Failure' | tr '\n' ' ')"
 done | tee $OUT/model_tests_mma.txt
 for sw in X=1 HOTROD_CUDA_DECODE_MMA=all "HOTROD_CUDA_DECODE_MMA=all HOTROD_CUDA_DECODE_MMA_SPLIT=1"; do
   echo "== bench_cuda_matmul [$sw]"
