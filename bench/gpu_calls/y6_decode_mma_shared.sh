@@ -11,7 +11,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 source bench/gpu_calls/call_lib.sh
 unpack_pack
-run_cuda_tests '*Matmul*:GpuModel.Synth*:GpuModel.Kinds*:GpuModel.Graph*' 200 tests.txt
+run_cuda_tests '*Matmul*:GpuModel.Kinds*:GpuModel.Graph*' 150 tests.txt
 for sw in HOTROD_CUDA_DECODE_MMA=1 "HOTROD_CUDA_DECODE_MMA=all HOTROD_CUDA_DECODE_MMA_SPLIT=1"; do
   echo "== model tests [$sw]: $(env $sw timeout 100 test_cuda --gtest_filter='GpuModel.Kinds*:GpuModel.Graph*:GpuModel.SynthQwen3Tiny*:GpuModel.BatchedEqualsAloneSynth*' 2>&1 | grep -E '^\[ +(FAILED|PASSED) +\]|Failure' | tr '\n' ' ')"
 done | tee $OUT/model_tests_mma.txt
