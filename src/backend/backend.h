@@ -11,6 +11,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "quant/types.h"
 
@@ -157,10 +158,20 @@ public:
     virtual size_t bytes() const = 0;
 };
 
+// A count a backend keeps of its own work (a GPU's CUDA graphs captured and replayed), for /metrics: exported as
+// hotrod_backend_<name>_total. name and help are static strings.
+struct BackendCounter {
+    const char* name = "";
+    const char* help = "";
+    uint64_t value = 0;
+};
+
 class Backend {
 public:
     virtual ~Backend() = default;
     virtual std::string name() const = 0;
+    // Appends this backend's counters to out (none here). Called by the thread that runs the steps.
+    virtual void counters(std::vector<BackendCounter>& out) const { (void)out; }
 
     // Whether the host can read this backend's buffers in place (the CPU). When false, results reach the host only
     // through to_host.

@@ -257,6 +257,13 @@ void CudaBackend::argmax_rows(const TensorView& x, int32_t* ids) {
     std::memcpy(ids, argmax_host_, size_t(x.n_rows) * sizeof(int32_t));
 }
 
+void CudaBackend::counters(std::vector<backend::BackendCounter>& out) const {
+    const StepGraphStats& g = graphs_.stats();
+    out.push_back({"cuda_graphs_captured", "Decode steps captured as a new CUDA graph (a new shape).", g.captures});
+    out.push_back({"cuda_graphs_replayed", "Decode steps run as a replay of a captured CUDA graph.", g.replays});
+    out.push_back({"cuda_graph_steps_eager", "Recorded decode steps run op by op instead (a scratch grew).", g.eager});
+}
+
 bool CudaBackend::prefers_argmax_rows() const {
     static const bool on = switch_is("HOTROD_CUDA_ARGMAX", "1");
     return on;

@@ -98,6 +98,7 @@ public:
 
     cudaStream_t stream() const { return stream_; }
     const StepGraphStats& graph_stats() const { return graphs_.stats(); }
+    void counters(std::vector<backend::BackendCounter>& out) const override;
     size_t weight_bytes() const { return weight_bytes_; }
 
 private:

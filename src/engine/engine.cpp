@@ -175,6 +175,8 @@ void Engine::Impl::update_stats() {
     totals.kv_blocks_total = kv.n_blocks();
     totals.prefix_lookups = kv.prefix_lookups();
     totals.prefix_hits = kv.prefix_hits();
+    totals.backend_counters.clear();
+    ranks->model().backend().counters(totals.backend_counters);
     std::lock_guard lock(stats_mu);
     snapshot = totals;
 }

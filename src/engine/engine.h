@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/backend.h"
 #include "sample/grammar.h"
 #include "sample/params.h"
 #include "sample/sampler.h"
@@ -139,6 +140,7 @@ struct EngineStats {
     uint64_t steps = 0;
     uint64_t forced_tokens = 0;      // appended by jump-forward
     uint64_t preemptions = 0;        // sequences whose KV was dropped for room and recomputed
+    std::vector<backend::BackendCounter> backend_counters;  // rank 0's backend's (Backend::counters)
 };
 
 class Engine {

@@ -147,6 +147,11 @@ std::string Metrics::render(const engine::EngineStats* stats, HttpGauges http) c
     sample(out, "hotrod_forced_tokens_total", double(s.forced_tokens));
     family(out, "hotrod_preemptions_total", "counter", "Sequences whose KV was dropped for room and recomputed.");
     sample(out, "hotrod_preemptions_total", double(s.preemptions));
+    for (const backend::BackendCounter& c : s.backend_counters) {
+        const std::string name = "hotrod_backend_" + std::string(c.name) + "_total";
+        family(out, name.c_str(), "counter", c.help);
+        sample(out, name.c_str(), double(c.value));
+    }
     return out;
 }
 

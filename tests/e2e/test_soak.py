@@ -286,6 +286,9 @@ def test_soak():
         print(f"soak: /metrics: chat 200 {chat_200:.0f}, chat 499 {chat_499:.0f}, 5xx {sum(server_5xx.values()):.0f}, "
               f"KV blocks cached {m['hotrod_kv_blocks_cached']:.0f} of {m['hotrod_kv_blocks_total']:.0f}, "
               f"preemptions {m['hotrod_preemptions_total']:.0f}")
+        backend = {k[len("hotrod_backend_"):-len("_total")]: v for k, v in m.items() if k.startswith("hotrod_backend_")}
+        if backend:  # a GPU's CUDA graphs: captures after warm-up would show as RSS growth
+            print("soak: backend counters:", {k: int(v) for k, v in sorted(backend.items())})
 
         assert not soak.failures, soak.failures
         assert soak.total("wrong") == 0 and soak.total("5xx") == 0 and soak.total("lost") == 0

@@ -61,7 +61,10 @@ TEST(Metrics, RenderIsValidPrometheusText) {
     s.prefix_lookups = 4;
     s.prefix_hits = 1;
     s.prompt_tokens = 100;
+    s.backend_counters.push_back({"cuda_graphs_replayed", "Replays.", 41});
     const Parsed p = parse_prometheus(m.render(&s));
+    EXPECT_EQ(p.samples.at("hotrod_backend_cuda_graphs_replayed_total"), 41);
+    EXPECT_EQ(p.types.at("hotrod_backend_cuda_graphs_replayed_total"), "counter");
     EXPECT_EQ(p.samples.at("hotrod_requests_total{endpoint=\"chat\",status=\"200\"}"), 2);
     EXPECT_EQ(p.samples.at("hotrod_requests_total{endpoint=\"chat\",status=\"400\"}"), 1);
     EXPECT_EQ(p.samples.at("hotrod_requests_in_flight"), 1);
