@@ -8,9 +8,9 @@
 // rounding moves that element by a whole quantization step, and deep random networks carry it on. Measured on the
 // CPU alone (same code, AVX-512 vs AVX2 kernels, whose sums differ only in order), the synthetic Qwen3-0.6B gives
 // cosine 0.99967 and arg-max agreement 58/64; the GPU against the CPU on the synthetic 4B gives 0.995-0.996 and
-// 75-79%. So the strict bounds apply to the real models; the 2-layer synthetic model is held to 0.9998 (it measures
-// 0.99989) with greedy text equal, and the 4B to cosine >= 0.99 and arg-max >= 70%, which still catches any real
-// kernel error (those give cosines far below 0.9).
+// 75-79%. Some real models amplify as much (Gemma 3: below), so each model's bound is its own measured variation
+// with room; the 2-layer synthetic model is held to 0.9998 (it measures 0.99989) with greedy text equal, and the 4B
+// to cosine >= 0.99 and arg-max >= 70%, which still catches any real kernel error (those give cosines far below 0.9).
 #include <gtest/gtest.h>
 
 #include <algorithm>
