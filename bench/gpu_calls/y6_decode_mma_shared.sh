@@ -2,7 +2,8 @@
 # Call Y6 (carry [".device/pack.tar.xz"]; a fresh machine): the tensor-core decode with gate and up in one launch
 # (matmul_decode_mma's several weights of one shape) and its cluster split for the few-tile shapes (2560-4096
 # rows: HOTROD_CUDA_DECODE_MMA_SPLIT=1, 4 warps and up to 8 blocks a tile adding through distributed shared
-# memory). The matmul and model tests; bench_cuda_matmul with the dp4a decode (default), the MMA on every shape
+# memory). Every test_cuda test (session 17: with GpuModel.Qwen35PrefixHitEqualsColdBitForBit), the model tests
+# under =all + split; bench_cuda_matmul with the dp4a decode (default), the MMA on every shape
 # (=all: 8-warp blocks where tiles are few) and =all with the split; pp512 / tg128 of the synthetic Qwen3-4B and
 # Qwen3.5-4B alternating default / =1 / =all + split (session 16's first machine, separate launches: 367 / 367
 # against 359 / 356); the workload at 1 / 4 / 8 in flight, three servers (separate launches: 4.07 / 8.63 / 10.80
@@ -11,7 +12,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 source bench/gpu_calls/call_lib.sh
 unpack_pack
-run_cuda_tests '*Matmul*' 100 tests.txt
+run_cuda_tests '*' 240 tests.txt
 for sw in "HOTROD_CUDA_DECODE_MMA=all HOTROD_CUDA_DECODE_MMA_SPLIT=1"; do
   echo "== model tests [$sw]: $(env $sw timeout 60 test_cuda --gtest_filter='GpuModel.Kinds*:GpuModel.Graph*:GpuModel.SynthQwen3Tiny*' 2>&1 | grep -E '^\[ +(FAILED|PASSED) +\]|Failure' | tr '\n' ' ')"
 done | tee $OUT/model_tests_mma.txt

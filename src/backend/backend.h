@@ -107,7 +107,7 @@ struct RecurrentLayout {
 enum class DeltaRuleForm {
     Auto,       // the backend's faster form (the CPU: Recurrent at every length, see cpu_backend_recurrent.cpp)
     Recurrent,  // token by token
-    Chunked,    // chunks of up to 64 tokens ending at positions that are multiples of 64
+    Chunked,    // chunks of up to 64 tokens (the CPU's end at multiples of 64, CUDA's start at the run's first)
 };
 
 // The gated delta rule per value head h, with S a (head_dim x head_dim) state, key index first:
@@ -185,6 +185,10 @@ public:
     // Whether argmax_rows beats reading the rows on the host (a device that copies back 4 bytes a row): the model
     // takes it for greedy-only steps only then. False here: on the host the sampler's own arg-max is as cheap.
     virtual bool prefers_argmax_rows() const { return false; }
+    // Hybrid models: the position multiple at which a prompt's prefill chunks should end and its state snapshots
+    // be taken for its numbers not to depend on where it was cut (a backend that runs every prompt run on a chunked
+    // delta rule cutting chunks from the run's first token says their length); 1: any position will do.
+    virtual int recurrent_align() const { return 1; }
     // Bytes of device memory still free for caches (after weights and activations); 0 where the backend has no
     // fixed pool of its own (host memory).
     virtual size_t memory_free() const { return 0; }

@@ -48,6 +48,10 @@ public:
     // test passed and servers with and without it gave the same greedy texts, but the workload was no faster
     // (p50 within 2%, calls/s at 4 slots 8.06 vs 8.14): the rows' copy is not what a step waits on.
     bool prefers_argmax_rows() const override;
+    // Batch invariance runs every prompt run on the chunked delta rule, whose chunks are kDeltaChunkTokens long from
+    // a run's first token: a prompt cut and snapshotted only at multiples of it starts every run on the same chunk
+    // boundaries cold and resumed, so both sum alike (1 with it off).
+    int recurrent_align() const override;
     size_t memory_free() const override;
     void begin_step(const backend::StepIndex& step) override;
     void begin_logits() override { step_.logits = true; }

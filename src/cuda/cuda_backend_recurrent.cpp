@@ -3,9 +3,9 @@
 // read from the device (the step's copy from begin_step, or an upload when the layout is not the step's), and the
 // launches handed to the step's graph recorder. The delta rule's form is chosen per run from its own length
 // (chunked_min_tokens): DeltaRuleForm::Recurrent runs delta_rule.cu's token loop for every run, Chunked
-// delta_rule_chunked.cu's chunks for every run, Auto the chunks for runs of kDeltaChunkedMinTokens or more (prefill)
-// and the token loop for the rest (decode); a head_dim the chunked kernel lacks, or HOTROD_CUDA_DELTA=recurrent
-// (for comparisons), keeps every run on the token loop.
+// delta_rule_chunked.cu's chunks for every run, Auto the chunks for runs of kDeltaChunkedMinTokens or more and, under
+// batch invariance, for every prompt run, the token loop for the rest (decode); a head_dim the chunked kernel lacks,
+// or HOTROD_CUDA_DELTA=recurrent (for comparisons), keeps every run on the token loop.
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -55,6 +55,8 @@ int chunked_min_tokens(const backend::DeltaRuleParams& p) {
 }
 
 }  // namespace
+
+int CudaBackend::recurrent_align() const { return invariant_ ? kDeltaChunkTokens : 1; }
 
 DeviceRecurrentLayout CudaBackend::device_recurrent(const char* op, const backend::RecurrentLayout& L, int64_t n_tokens,
                                                     int64_t n_slots) {
@@ -141,11 +143,16 @@ void CudaBackend::gated_delta_rule(const TensorView& q, const TensorView& k, con
     a.n_k_heads = p.n_k_heads, a.n_v_heads = p.n_v_heads, a.head_dim = p.head_dim;
     a.scale = p.scale, a.l2_norm = p.l2_norm, a.l2_eps = p.l2_eps;
     a.chunked_min_tokens = chunked_min_tokens(p);
+    // Under batch invariance a prompt run takes the chunked form at any length (Auto only), and prompts are cut and
+    // snapshotted at multiples of its chunk (recurrent_align), so a prompt's tail resumed from a prefix-cache
+    // snapshot starts where a cold run's chunk started and sums what the cold run summed.
+    const int64_t n_decode = decode_rows(n);
+    if (p.form == backend::DeltaRuleForm::Auto && n_decode >= 0) a.chunked_from_token = int(n_decode);
     a.launch_recurrent = a.chunked_min_tokens == 0;
     a.launch_chunked = false;
     if (a.chunked_min_tokens > 0)
         for (const backend::SequenceRun& r : rec_runs_)
-            (r.n_tokens >= a.chunked_min_tokens ? a.launch_chunked : a.launch_recurrent) = true;
+            (takes_chunked(a, r.first_token, r.n_tokens) ? a.launch_chunked : a.launch_recurrent) = true;
     graphs_.issue(
         stream_, [](cudaStream_t st, DeltaRuleArgs args, DeviceRecurrentLayout l) { cuda::gated_delta_rule(args, l, st); },
         a, dl);

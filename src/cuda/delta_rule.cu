@@ -83,7 +83,7 @@ __global__ void __launch_bounds__(kWarps * 32) delta_rule_kernel(DeltaRuleArgs a
     const int head = int(blockIdx.y), key_head = head % a.n_k_heads;
     const int j0 = (int(blockIdx.x) * kWarps + warp) * kRowsPerWarp;
     const RecurrentRun run = layout.runs[blockIdx.z];
-    if (a.chunked_min_tokens > 0 && run.n_tokens >= a.chunked_min_tokens) return;  // the chunked kernel's run
+    if (takes_chunked(a, run.first_token, run.n_tokens)) return;  // the chunked kernel's run
     const int64_t head_offset = int64_t(head) * D * D;
     float* slot = a.state + int64_t(run.slot) * a.state_stride + head_offset;
 

@@ -3,8 +3,8 @@
 // in shared memory instead of kChunk dependent steps. Column j of the state, of u and of o depends only on column j
 // of v and of S0 (the chunk's k.k and q.k products are shared), so a block owns kCols value columns of one
 // (sequence, value head) and keeps its slice of S in shared memory for the whole run: grid (head_dim / kCols, value
-// heads, sequences), kThreads threads. Runs shorter than DeltaRuleArgs::chunked_min_tokens are the recurrent
-// kernel's (delta_rule.cu), the choice made per run from its own length, so a sequence's bits never depend on the
+// heads, sequences), kThreads threads. Runs takes_chunked leaves out (short decode runs) are the recurrent kernel's
+// (delta_rule.cu), the choice made per run from its own length and kind, so a sequence's bits never depend on the
 // rest of the batch.
 // Per chunk: q, k rows L2-normalised as the recurrent kernel does (a warp per row); G, the cumulative log decay, by a
 // double scan (every exponent is G_t - G_s with s <= t, rounded to float once, so <= 0: nothing overflows);
@@ -31,6 +31,7 @@ namespace hotrod::cuda {
 namespace {
 
 constexpr int kChunk = 64;  // tokens per chunk: the G scan below takes two per lane
+static_assert(kChunk == kDeltaChunkTokens, "recurrent.h says the chunk's length to the backend");
 constexpr int kCols = 32;   // value columns per block: one per lane in the loads, the substitution and the outputs
 constexpr int kWarps = 8;
 constexpr int kThreads = kWarps * 32;
@@ -314,7 +315,7 @@ template <int D>
 __global__ void __launch_bounds__(kThreads, 1) delta_rule_chunked_kernel(DeltaRuleArgs a, DeviceRecurrentLayout layout) {
     grid_dependency_sync();
     const RecurrentRun run = layout.runs[blockIdx.z];
-    if (run.n_tokens < a.chunked_min_tokens) return;  // the recurrent kernel's run
+    if (!takes_chunked(a, run.first_token, run.n_tokens)) return;  // the recurrent kernel's run
     extern __shared__ __align__(16) unsigned char smem_raw[];
     Smem<D>& sm = *reinterpret_cast<Smem<D>*>(smem_raw);
     const int tid = int(threadIdx.x), lane = tid % 32, warp = tid / 32;

@@ -70,14 +70,27 @@ struct DeltaRuleArgs {
     float scale = 1.0f;
     bool l2_norm = false;
     float l2_eps = 0.0f;
-    // Which kernel takes which run, decided per run from its own length: runs of at least chunked_min_tokens tokens
-    // the chunked form (delta_rule_chunked.cu), shorter ones the recurrent form; 0: every run recurrent. The
-    // launch_* flags (host side, from the packed runs) say whether any run of the call is each kernel's; they are
-    // launch choices, so a step graph's record holds them.
+    // Which kernel takes which run (takes_chunked below), decided per run from its own length and kind: runs of at
+    // least chunked_min_tokens tokens, and every run starting at or after token chunked_from_token (a step's prompt
+    // runs under batch invariance: a prompt's short tail after a prefix-cache hit then cuts the same 64-token chunks
+    // as its cold run), take the chunked form (delta_rule_chunked.cu), the rest the recurrent form;
+    // chunked_min_tokens 0: every run recurrent. The launch_* flags (host side, from the packed runs) say whether
+    // any run of the call is each kernel's; they are launch choices, so a step graph's record holds them.
     int chunked_min_tokens = 0;
+    int chunked_from_token = INT32_MAX;
     bool launch_recurrent = true;
     bool launch_chunked = false;
 };
+
+#ifdef __CUDACC__
+#define HOTROD_HOST_DEVICE __host__ __device__
+#else
+#define HOTROD_HOST_DEVICE
+#endif
+inline HOTROD_HOST_DEVICE bool takes_chunked(const DeltaRuleArgs& a, int32_t first_token, int32_t n_tokens) {
+    return a.chunked_min_tokens > 0 && (n_tokens >= a.chunked_min_tokens || first_token >= a.chunked_from_token);
+}
+#undef HOTROD_HOST_DEVICE
 // head_dim: a multiple of 32 up to kDeltaMaxHeadDim.
 constexpr int kDeltaMaxHeadDim = 256;
 bool delta_rule_supports(int head_dim);
@@ -89,6 +102,9 @@ void gated_delta_rule(const DeltaRuleArgs& a, const DeviceRecurrentLayout& layou
 // one sequence), the token loop takes 0.8-0.9 us a token, a chunk here ~29 us however full (16 tokens: 15 us
 // against 29; 32: 28 against 29; 64: 54 against 30; 512: 412 against 212).
 constexpr int kDeltaChunkedMinTokens = 32;
+// Its chunks: 64 tokens from a run's first (the last one shorter), not at positions that are multiples of 64 as the
+// CPU's: Backend::recurrent_align asks prompts to be cut there instead.
+constexpr int kDeltaChunkTokens = 64;
 bool delta_rule_chunked_supports(int head_dim);
 void gated_delta_rule_chunked(const DeltaRuleArgs& a, const DeviceRecurrentLayout& layout, cudaStream_t stream);
 

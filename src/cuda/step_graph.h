@@ -94,7 +94,7 @@ private:
         put(a.q), put(a.q_stride), put(a.k), put(a.k_stride), put(a.v), put(a.v_stride), put(a.g), put(a.g_stride);
         put(a.beta), put(a.beta_stride), put(a.state), put(a.state_stride), put(a.out), put(a.out_stride);
         put(a.n_k_heads), put(a.n_v_heads), put(a.head_dim), put(a.scale), put(a.l2_norm), put(a.l2_eps);
-        put(a.chunked_min_tokens), put(a.launch_recurrent), put(a.launch_chunked);
+        put(a.chunked_min_tokens), put(a.chunked_from_token), put(a.launch_recurrent), put(a.launch_chunked);
     }
     void put(const AttentionInputsArgs& a) {
         put(a.q), put(a.q_stride), put(a.k), put(a.k_stride), put(a.v), put(a.v_stride), put(a.q_norm), put(a.k_norm);

@@ -152,6 +152,7 @@ void Engine::Impl::build_batch() {
     row_seqs.clear();
     embd_seqs.clear();
     int budget = opt.step_tokens;
+    const int align = ranks->kv().prompt_align();
     // Decode tokens (and forced runs) of every running sequence first, so a long prefill never stalls them; then a
     // preempted sequence's recomputation; then prefill chunks, oldest request first.
     enum class Pass { decode, resumed, prefill };
@@ -163,7 +164,15 @@ void Engine::Impl::build_batch() {
                               : s.pending() <= kMaxDecodeRun ? Pass::decode
                                                              : Pass::resumed;
             if (kind != pass) continue;
-            const int take = std::min(s.pending(), budget);
+            int take = std::min(s.pending(), budget);
+            // A hybrid model's prompt cut short ends at a multiple of prompt_align, so its chunks do not depend on
+            // what else the step holds (nor on a prefix-cache hit, whose snapshots sit on those multiples); a
+            // budget that reaches no multiple waits a step, unless the batch would be empty.
+            if (kind == Pass::prefill && take < s.pending() && align > 1) {
+                const int cut = (s.n_computed + take) / align * align - s.n_computed;
+                if (cut > 0) take = cut;
+                else if (batch.n_tokens() > 0) continue;
+            }
             const int seq = batch.add_sequence(s.kv_id);
             const bool embedding = s.req.pooling != Pooling::none;
             for (int j = 0; j < take; ++j) {

@@ -2,6 +2,7 @@
 #include "model/kv_cache.h"
 
 #include <algorithm>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 
@@ -64,7 +65,9 @@ KvCache::KvCache(backend::Backend& be, const Config& c, const KvOptions& opt)
                         " must be a positive multiple of the block size " + std::to_string(block_size_));
         recurrent_ = std::make_unique<RecurrentState>(be, c, opt.n_seqs, opt.n_state_snapshots);
         bytes_ += recurrent_->bytes();
-        snapshot_interval_ = opt.snapshot_interval;
+        prompt_align_ = std::max(1, be.recurrent_align());
+        snapshot_align_ = std::lcm(block_size_, prompt_align_);
+        snapshot_interval_ = (opt.snapshot_interval + snapshot_align_ - 1) / snapshot_align_ * snapshot_align_;
         for (int r = recurrent_->n_rows() - 1; r >= opt.n_seqs; --r) snap_free_.push_back(r);
     }
 }

@@ -40,7 +40,8 @@ struct KvOptions {
     int n_seqs = 4;                        // hybrid models: recurrent-state slots = sequences alive at once
     int n_state_snapshots = 16;            // hybrid models: rows for prefix-cache snapshots of the state
     int snapshot_interval = 128;           // hybrid models: a snapshot every this many positions (a multiple of
-                                           // block_size), besides each prefill chunk's last block boundary
+                                           // block_size; rounded up to one of prompt_align), besides each prefill
+                                           // chunk's last aligned boundary
 };
 
 class KvCache {
@@ -89,6 +90,10 @@ public:
     void cancel_snapshots();  // the planned step did not run: forget what it would have written
     int n_state_snapshots() const { return int(snap_index_.size()); }  // published, reusable
     int block_size() const { return block_size_; }
+    // Hybrid models: where a prompt's prefill chunks should end (positions that are multiples of it) for its numbers
+    // not to depend on how it was cut (Backend::recurrent_align); the prompt snapshots are taken at multiples of it
+    // (and of block_size). 1 for other models and backends.
+    int prompt_align() const { return prompt_align_; }
     int n_blocks() const { return pool_.n_blocks(); }
     int n_blocks_free() const { return pool_.n_free(); }
     int n_blocks_cached() const { return pool_.n_cached(); }        // parked for prefix reuse, evictable
@@ -138,6 +143,8 @@ private:
     std::unique_ptr<backend::Buffer> buffer_;  // [attention layer][K, V][n_blocks * block_size rows]
     std::unique_ptr<RecurrentState> recurrent_;
     int snapshot_interval_ = 0;
+    int prompt_align_ = 1;
+    int snapshot_align_ = 1;  // lcm(block_size, prompt_align)
     std::vector<int32_t> snap_free_;                            // snapshot rows holding nothing
     std::unordered_map<uint64_t, CachedSnapshot> snap_index_;   // block hash -> the state after that block
     uint64_t snap_clock_ = 0;

@@ -62,12 +62,17 @@ std::span<const backend::StateSnapshot> KvCache::plan_snapshots(const Batch& b) 
         const int32_t id = b.seq_ids[size_t(bs)];
         Seq& s = seqs_.at(size_t(id));
         const int first = b.positions[size_t(t0)], end = first + (t1 - t0);  // state goes from first to end
-        const int last_boundary = end / block_size_ * block_size_;
+        // A run of several tokens (a prefill chunk) keeps its last boundary at a multiple of snapshot_align_, where
+        // a resumed prompt sums as its cold run did (prompt_align); a decode step's tail takes any block boundary:
+        // generated tokens take the decode form, which a cold prompt does not, so nearer is all that helps there.
+        const bool decode = t1 - t0 == 1;
+        const int align = decode ? block_size_ : snapshot_align_;
+        const int last_boundary = end / align * align;
         for (int q = (first / block_size_ + 1) * block_size_; q <= end; q += block_size_) {
             const bool on_interval = q % snapshot_interval_ == 0, is_last = q == last_boundary;
             if (!on_interval && !is_last) continue;
             Snapshot snap;
-            if (on_interval || t1 - t0 > 1) {  // kept for the prefix: published with its block
+            if (on_interval || !decode) {  // kept for the prefix: published with its block
                 snap = {take_snapshot_row(), q};
                 if (snap.row < 0) continue;
                 s.pending.push_back(snap);

@@ -1,13 +1,15 @@
 // The hybrid model (synthetic tiny qwen35: gated delta-net layers and gated attention) on the GPU against the CPU
 // backend: per-position logits of 200 random tokens (prefilled in chunks of 64 on the GPU, in one step on the CPU,
 // so the snapshots the prefix cache plans at chunk ends and every 128 positions are taken on the GPU), 64 greedy
-// tokens equal, batched == alone on the GPU, and decode steps replayed from CUDA graphs equal to eager launches.
+// tokens equal, batched == alone on the GPU, decode steps replayed from CUDA graphs equal to eager launches, and a
+// prompt resumed from a prefix-cache snapshot equal to its cold run bit for bit.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <random>
 
@@ -223,6 +225,41 @@ TEST(GpuModel, Qwen35GraphReplayEqualsEager) {
     EXPECT_GT(st.replays, 40u);
     EXPECT_LE(st.eager, 2u);  // a step whose attention scratch grows runs op by op; the recurrent ops never do
     EXPECT_EQ(static_cast<cuda::CudaBackend&>(*without.be).graph_stats().replays, 0u);
+}
+
+// A prompt resumed from a prefix-cache snapshot gives, bit for bit, the last logits its cold run gave: the cold run
+// from position 0 in one step, the repeat's 22-token tail from the snapshot at 128 (a multiple of the chunked delta
+// rule's 64, where KvCache::prompt_align puts prompt snapshots), both steps said to be prompt tokens, so the tail
+// takes the chunked form over the chunk the cold run cut there (the token loop's sums would differ).
+TEST(GpuModel, Qwen35PrefixHitEqualsColdBitForBit) {
+    HOTROD_REQUIRE_GPU();
+    REQUIRE_QWEN35_VOCAB();
+    const SynthFile f("q4_k_m", 13);
+    Loaded g = load(f.path, true, 2);
+    if (g.kv->prompt_align() == 1) GTEST_SKIP() << "batch invariance is off (HOTROD_CUDA_BATCH_INVARIANT=0)";
+    EXPECT_EQ(g.kv->prompt_align(), 64);
+    std::mt19937 rng(3);
+    std::vector<int32_t> prompt(150);
+    for (auto& t : prompt) t = int32_t(rng() % 20000u);
+    auto run = [&](int32_t seq, int from) {
+        Batch b;
+        const int s = b.add_sequence(seq);
+        for (int i = from; i < int(prompt.size()); ++i) b.add(s, prompt[size_t(i)], i, i + 1 == int(prompt.size()));
+        b.n_decode = 0;
+        g.m->forward(b, *g.kv);
+        g.kv->publish_prefix(seq, prompt, int(prompt.size()));
+        return std::vector<float>(g.m->logits(0).begin(), g.m->logits(0).end());
+    };
+    const int32_t cold_seq = g.kv->add_sequence();
+    const auto cold = run(cold_seq, 0);
+    g.kv->remove_sequence(cold_seq);
+    const int32_t warm_seq = g.kv->add_sequence();
+    ASSERT_EQ(g.kv->match_prefix(warm_seq, prompt), 128);
+    const auto warm = run(warm_seq, 128);
+    ASSERT_EQ(cold.size(), warm.size());
+    size_t differ = 0;
+    for (size_t i = 0; i < cold.size(); ++i) differ += std::memcmp(&cold[i], &warm[i], sizeof(float)) != 0;
+    EXPECT_EQ(differ, 0u) << "of " << cold.size() << " logits";
 }
 
 }  // namespace

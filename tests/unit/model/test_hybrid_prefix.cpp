@@ -1,7 +1,8 @@
 // The prefix cache of a hybrid model (synthetic tiny qwen35, CPU): a sequence's state snapshots at block
-// boundaries (every snapshot_interval positions, each prefill chunk's last boundary, the decode tail when it
-// ends), published with their K/V blocks; a later prompt resumes from the longest snapshot its blocks reach and
-// gets the logits a cold run gets (within the batched-vs-alone tolerance: only row counts of the matmuls differ).
+// boundaries (every snapshot_interval positions, each prefill chunk's last boundary or, when the backend asks for
+// an alignment, the last multiple of it; the decode tail when it ends), published with their K/V blocks; a later
+// prompt resumes from the longest snapshot its blocks reach and gets the logits a cold run gets (within the
+// batched-vs-alone tolerance: only row counts of the matmuls differ).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,9 +15,17 @@
 namespace hotrod::model {
 namespace {
 
+// A CPU backend that asks for prompt cuts at multiples of 64, as CUDA's chunked delta rule does.
+class Aligned64 : public cpu::CpuBackend {
+public:
+    Aligned64() : cpu::CpuBackend(2) {}
+    int recurrent_align() const override { return 64; }
+};
+
+template <class Be = cpu::CpuBackend>
 struct Fixture {
     std::string path;
-    cpu::CpuBackend be{2};
+    Be be{};
     std::unique_ptr<Model> m;
     std::unique_ptr<KvCache> kv;
     Fixture() {
@@ -77,7 +86,7 @@ void expect_close(const std::vector<float>& a, const std::vector<float>& b) {
 
 TEST(HybridPrefix, ResumesFromTheLongestSnapshotItsBlocksReach) {
     if (!std::filesystem::exists(test::shared_vocab("ggml-vocab-qwen35.gguf"))) GTEST_SKIP() << "no qwen35 vocab";
-    Fixture f;
+    Fixture<> f;
     std::mt19937 rng(7);
     std::vector<int32_t> a(100);
     for (auto& t : a) t = int32_t(rng() % 5000);
@@ -117,7 +126,7 @@ TEST(HybridPrefix, ResumesFromTheLongestSnapshotItsBlocksReach) {
 
 TEST(HybridPrefix, SnapshotRowsAreRecycledLeastRecentlyUsedFirst) {
     if (!std::filesystem::exists(test::shared_vocab("ggml-vocab-qwen35.gguf"))) GTEST_SKIP() << "no qwen35 vocab";
-    Fixture f;
+    Fixture<> f;
     std::mt19937 rng(9);
     // Twelve unrelated 40-token prompts, each snapshotting at 32: 8 rows hold the newest 8.
     std::vector<std::vector<int32_t>> prompts(12, std::vector<int32_t>(40));
@@ -135,6 +144,33 @@ TEST(HybridPrefix, SnapshotRowsAreRecycledLeastRecentlyUsedFirst) {
         f.kv->truncate(id, 0);
         f.kv->remove_sequence(id);
     }
+}
+
+// With the backend asking for 64: prompt snapshots only at multiples of 64 (the interval, 32, rounded up to 64; a
+// chunk's last boundary rounded down to one), the decode tail still at its last block boundary.
+TEST(HybridPrefix, PromptSnapshotsSitOnTheBackendsAlignment) {
+    if (!std::filesystem::exists(test::shared_vocab("ggml-vocab-qwen35.gguf"))) GTEST_SKIP() << "no qwen35 vocab";
+    Fixture<Aligned64> f;
+    EXPECT_EQ(f.kv->prompt_align(), 64);
+    std::mt19937 rng(8);
+    std::vector<int32_t> a(100);
+    for (auto& t : a) t = int32_t(rng() % 5000);
+    const int32_t ida = f.kv->add_sequence();
+    f.run(ida, a, 0, 100, 40);  // chunks end at 40, 80, 100: one snapshot, at 64
+    for (int i = 0; i < 20; ++i) {
+        a.push_back(int32_t(rng() % 5000));
+        f.run(ida, a, int(a.size()) - 1, int(a.size()), 1);  // the tail: 112
+    }
+    f.kv->remove_sequence(ida);
+    EXPECT_EQ(f.kv->n_state_snapshots(), 2);  // 64, 112
+
+    std::vector<int32_t> b(a.begin(), a.begin() + 100);  // A's prompt again: its blocks reach 96, a snapshot 64
+    const int32_t idb = f.kv->add_sequence();
+    EXPECT_EQ(f.kv->match_prefix(idb, b), 64);
+    const auto warm = f.run(idb, b, 64, 100, 64);
+    f.kv->truncate(idb, 0);
+    f.kv->remove_sequence(idb);
+    expect_close(warm, f.cold(b));
 }
 
 }  // namespace

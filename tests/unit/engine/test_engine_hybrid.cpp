@@ -1,0 +1,119 @@
+// The engine on a hybrid model (synthetic tiny Qwen3.5) over a backend that asks for aligned prompt cuts
+// (Backend::recurrent_align, as CUDA's batch invariance does): a prompt cut short by the step's budget ends at a
+// multiple of the alignment whatever else the step holds, and a prompt resumed from the prefix cache starts at one
+// (its snapshot), so every prompt run of every sequence starts on the chunk grid the backend's delta rule cuts
+// from. Served together and one at a time, the requests get the same greedy tokens.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "cpu/cpu_backend.h"
+#include "engine/engine.h"
+#include "engine_test_util.h"
+#include "model/model.h"
+#include "model/synth.h"
+#include "text/tokenizer.h"
+
+namespace hotrod::engine {
+namespace {
+
+constexpr int kAlign = 64;
+
+// The CPU backend saying kAlign, recording each step's prompt runs as (first position, tokens).
+class AlignedRecorder : public cpu::CpuBackend {
+public:
+    using cpu::CpuBackend::CpuBackend;
+    int recurrent_align() const override { return kAlign; }
+    void begin_step(const backend::StepIndex& s) override {
+        const auto& pos = s.recurrent.positions;
+        const auto& seq = s.recurrent.token_seq;
+        const size_t first_prompt = s.decode_tokens < 0 ? 0 : size_t(s.decode_tokens);
+        for (size_t t = first_prompt; t < pos.size();) {
+            size_t e = t;
+            while (e < pos.size() && seq[e] == seq[t]) ++e;
+            prompt_runs.emplace_back(pos[t], int(e - t));
+            t = e;
+        }
+        cpu::CpuBackend::begin_step(s);
+    }
+    std::vector<std::pair<int, int>> prompt_runs;
+};
+
+struct SynthQwen35 {
+    std::string path;
+    SynthQwen35() {
+        const std::string vocab = std::string(HOTROD_SOURCE_DIR) + "/../shared/vocab/ggml-vocab-qwen35.gguf";
+        if (!std::filesystem::exists(vocab)) return;
+        model::SynthOptions o;
+        o.arch = "qwen35";
+        o.vocab_path = vocab;
+        o.seed = 5;
+        path = (std::filesystem::temp_directory_path() / ("hotrod_engine_hybrid_" + std::to_string(::getpid()) + ".gguf"))
+                   .string();
+        model::write_synthetic_model(o, path);
+    }
+    ~SynthQwen35() {
+        if (!path.empty()) std::filesystem::remove(path);
+    }
+};
+
+// Four prompts of 150-260 random tokens, the last two sharing the first's first 200 (a prefix-cache hit once the
+// first has run).
+std::vector<Request> requests() {
+    std::mt19937 rng(3);
+    std::vector<Request> out;
+    for (int i = 0; i < 4; ++i) {
+        Request r;
+        r.prompt.resize(size_t(150 + 37 * i));
+        for (int32_t& t : r.prompt) t = int32_t(rng() % 5000);
+        if (i >= 2) std::copy(out[0].prompt.begin(), out[0].prompt.begin() + 140, r.prompt.begin());
+        r.sampling.temperature = 0.0f;
+        r.max_tokens = 12;
+        out.push_back(r);
+    }
+    return out;
+}
+
+TEST(EngineHybrid, PromptRunsStartOnTheBackendsAlignment) {
+    SynthQwen35 synth;
+    if (synth.path.empty()) GTEST_SKIP() << "no qwen35 vocab";
+    AlignedRecorder be(2);
+    model::LoadOptions lo;
+    lo.max_batch_tokens = 100;
+    const auto m = model::Model::load(synth.path, be, lo);
+    const auto tok = text::Tokenizer::from_gguf(synth.path);
+    EngineOptions o;
+    o.n_parallel = 3;
+    o.step_tokens = 100;  // every prompt cut, beside other sequences' decode tokens
+    Engine e(*m, tok, 2048, o);
+    const std::vector<Request> reqs = requests();
+
+    std::vector<std::vector<int32_t>> alone;
+    for (const Request& r : reqs) alone.push_back(test::collect(*e.submit(r)).ids);
+    std::vector<std::shared_ptr<Stream>> streams;
+    for (const Request& r : reqs) streams.push_back(e.submit(r));
+    int cached = 0;
+    for (size_t i = 0; i < reqs.size(); ++i) {
+        const test::Result r = test::collect(*streams[i]);
+        EXPECT_EQ(r.ids, alone[i]) << "request " << i;
+        cached += r.usage.cached_tokens;
+    }
+    e.shutdown(std::chrono::milliseconds(0));
+
+    EXPECT_GT(cached, 0) << "no prefix-cache hit";
+    ASSERT_FALSE(be.prompt_runs.empty());
+    int cut_short = 0;
+    for (const auto& [first, n] : be.prompt_runs) {
+        EXPECT_EQ(first % kAlign, 0) << "a prompt run of " << n << " tokens from position " << first;
+        cut_short += n < 100 && (first + n) % kAlign == 0;
+    }
+    EXPECT_GT(cut_short, 0) << "no prompt was cut by the budget";
+}
+
+}  // namespace
+}  // namespace hotrod::engine
