@@ -140,6 +140,11 @@ struct EngineStats {
     uint64_t steps = 0;
     uint64_t forced_tokens = 0;      // appended by jump-forward
     uint64_t preemptions = 0;        // sequences whose KV was dropped for room and recomputed
+    // Wall time of the steps (admission, batch building, forward, sampling, events) and, of it, in the model's
+    // forward (the device's work and the copy of the sampled rows included): their difference is the host's share,
+    // the time a GPU waits between steps.
+    double step_seconds = 0.0;
+    double forward_seconds = 0.0;
     std::vector<backend::BackendCounter> backend_counters;  // rank 0's backend's (Backend::counters)
 };
 

@@ -26,6 +26,12 @@ void erase_done(V& v) {
 }  // namespace
 
 void Engine::Impl::step() {
+    const Clock::time_point t_step = Clock::now();
+    struct AddElapsed {  // the step's wall time, however it returns
+        Clock::time_point t0;
+        double& total;
+        ~AddElapsed() { total += std::chrono::duration<double>(Clock::now() - t0).count(); }
+    } step_timer{t_step, totals.step_seconds};
     check_cancelled();
     admit();
     if (running.empty()) return;
@@ -35,7 +41,10 @@ void Engine::Impl::step() {
     batch.greedy_only = !row_seqs.empty() && std::all_of(row_seqs.begin(), row_seqs.end(), [](const Sequence* s) {
         return !s->grammar_on && s->sampler && s->sampler->picks_raw_argmax();
     });
-    if (!forward_or_preempt()) {
+    const Clock::time_point t_forward = Clock::now();
+    const bool ran = forward_or_preempt();
+    totals.forward_seconds += std::chrono::duration<double>(Clock::now() - t_forward).count();
+    if (!ran) {
         erase_done(running);
         return;
     }

@@ -143,6 +143,12 @@ std::string Metrics::render(const engine::EngineStats* stats, HttpGauges http) c
            s.prefix_lookups ? double(s.prefix_hits) / double(s.prefix_lookups) : 0.0);
     family(out, "hotrod_engine_steps_total", "counter", "Forward steps run by the engine.");
     sample(out, "hotrod_engine_steps_total", double(s.steps));
+    family(out, "hotrod_engine_step_seconds_total", "counter",
+           "Wall time of engine steps: admission, batch building, forward, sampling, events.");
+    sample(out, "hotrod_engine_step_seconds_total", s.step_seconds);
+    family(out, "hotrod_engine_forward_seconds_total", "counter",
+           "Of the steps' time, in the model's forward (device work and the sampled rows' copy included).");
+    sample(out, "hotrod_engine_forward_seconds_total", s.forward_seconds);
     family(out, "hotrod_forced_tokens_total", "counter", "Tokens appended by grammar jump-forward.");
     sample(out, "hotrod_forced_tokens_total", double(s.forced_tokens));
     family(out, "hotrod_preemptions_total", "counter", "Sequences whose KV was dropped for room and recomputed.");

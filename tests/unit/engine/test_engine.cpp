@@ -136,6 +136,10 @@ TEST(Engine, StepsSayWhichTokensAreGenerated) {
     EXPECT_EQ(decode, fed_generated);
     EXPECT_EQ(prompt, fed_prompt);
     EXPECT_GT(mixed, 0) << "no step held both kinds";
+    // The steps' wall time holds their forwards' (the host's share is the difference).
+    const EngineStats st = e.stats();
+    EXPECT_GT(st.forward_seconds, 0.0);
+    EXPECT_LE(st.forward_seconds, st.step_seconds);
 }
 
 // Greedy-only steps (every row plain greedy: the model returns arg-max ids, not rows) on a backend that prefers

@@ -61,8 +61,12 @@ TEST(Metrics, RenderIsValidPrometheusText) {
     s.prefix_lookups = 4;
     s.prefix_hits = 1;
     s.prompt_tokens = 100;
+    s.step_seconds = 2.5;
+    s.forward_seconds = 2.25;
     s.backend_counters.push_back({"cuda_graphs_replayed", "Replays.", 41});
     const Parsed p = parse_prometheus(m.render(&s));
+    EXPECT_DOUBLE_EQ(p.samples.at("hotrod_engine_step_seconds_total"), 2.5);
+    EXPECT_DOUBLE_EQ(p.samples.at("hotrod_engine_forward_seconds_total"), 2.25);
     EXPECT_EQ(p.samples.at("hotrod_backend_cuda_graphs_replayed_total"), 41);
     EXPECT_EQ(p.types.at("hotrod_backend_cuda_graphs_replayed_total"), "counter");
     EXPECT_EQ(p.samples.at("hotrod_requests_total{endpoint=\"chat\",status=\"200\"}"), 2);
