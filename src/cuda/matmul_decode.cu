@@ -319,7 +319,7 @@ void matmul_decode_quant(std::span<const DeviceWeight> ws, std::span<const Devic
     targets.prefetch = prefetch_before_wait();
     if (n_rows == 1 && ws[0].type == quant::DType::Q4_K && decode_kind() == DecodeKind::ByFormat && !wide_groups() &&
         matmul_decode_q4k_takes(targets)) {
-        matmul_decode_q4k(targets, blocks, ws[0].n_in / quant::QK_K, x_q, x_row_bytes, stream);
+        matmul_decode_q4k(targets, ws[0].n_in / quant::QK_K, x_q, stream);
         return;
     }
     const bool known = visit_block_type(ws[0].type, [&](auto type) {

@@ -62,10 +62,10 @@ void with_row_count(int64_t n_rows, Fn&& fn) {
 }
 
 // The Q4_K kernel of matmul_decode_q4k.cu, for one token row: takes a launch unless HOTROD_CUDA_DECODE_Q4K=0 or a
-// matrix is not 16-byte aligned (the general kernel then reads it). Same grid and bits as the general kernel.
+// matrix is not 16-byte aligned (the general kernel then reads it). The general kernel's bits; its own grid (rows a
+// warp: HOTROD_CUDA_DECODE_Q4K_ROWS), so the targets' first blocks are set again there.
 bool matmul_decode_q4k_takes(const DecodeTargets& targets);
-void matmul_decode_q4k(const DecodeTargets& targets, int64_t grid_blocks, int64_t n_blocks, const void* x_q,
-                       size_t x_row_bytes, cudaStream_t stream);
+void matmul_decode_q4k(const DecodeTargets& targets, int64_t n_blocks, const void* x_q, cudaStream_t stream);
 
 inline unsigned grid_for(int64_t n_out) { return unsigned((n_out + kWarpsPerBlock - 1) / kWarpsPerBlock); }
 

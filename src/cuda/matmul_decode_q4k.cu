@@ -4,7 +4,7 @@
 // the weight reads, come close to bounding it (~35 a 16 elements). Here a lane takes chunk c of a super-block: the
 // super-block's 16-byte head (d, dmin, 12 scale bytes) and its 32 quant bytes in three 16-byte loads, two scale /
 // min decodes (sub-blocks 2c and 2c + 1) for 64 elements, sixteen dp4a. Four lanes a super-block, eight
-// super-blocks a warp step, one warp an output row. The sums are the reference's: each lane's integer sums (scale
+// super-blocks a warp step, one warp RPW output rows (below). The sums are the reference's: each lane's integer sums (scale
 // times dot, min times the activation's group sums) added exactly over the block's four lanes by xor shuffles,
 // then the one float combine a super-block of Format<Q4_K>::finish, so every block term is the CPU's bit for bit.
 // The float terms meet in the general kernel's order too (block b's term in lane 4 (b % 8) + t % 4, then the same
@@ -31,90 +31,122 @@ namespace {
 constexpr int kLanesPerBlock = 4;                    // one a 64-element chunk of a super-block
 constexpr int kBlocksPerStep = 32 / kLanesPerBlock;  // super-blocks a warp step
 
-// Chunk c of activation block xb against the chunk's quant words q[0..7] (bytes 32c .. 32c + 31 of qs): low nibbles
-// are elements 64c + 4i .. (sub-block 2c), high nibbles 64c + 32 + 4i .. (sub-block 2c + 1).
-__device__ __forceinline__ void chunk_dots(const uint32_t (&q)[8], const quant::BlockQ8_K* xb, int c, int& dot_lo,
-                                           int& dot_hi) {
+// Chunk c of an activation block: its 64 codes as 16 words (low nibbles' elements 64c + 4i .. in a[i], high
+// nibbles' 64c + 32 + 4i .. in a[8 + i]) and its two sub-blocks' group sums (groups 4c, 4c + 1 and 4c + 2, 4c + 3).
+struct XChunk {
+    int a[16];
+    int bs_lo, bs_hi;
+};
+__device__ __forceinline__ void load_x_chunk(const quant::BlockQ8_K* xb, int c, XChunk& x) {
     const int* a = reinterpret_cast<const int*>(xb->qs + 64 * c);
+#pragma unroll
+    for (int i = 0; i < 16; ++i) x.a[i] = a[i];
+    const uint32_t* b = reinterpret_cast<const uint32_t*>(xb->bsums + 4 * c);  // 4-byte aligned: 260 + 8c
+    const uint32_t w0 = b[0], w1 = b[1];
+    x.bs_lo = int(int16_t(w0 & 0xFFFFu)) + int(int16_t(w0 >> 16));
+    x.bs_hi = int(int16_t(w1 & 0xFFFFu)) + int(int16_t(w1 >> 16));
+}
+
+// The chunk's quant words q[0..7] (bytes 32c .. 32c + 31 of qs) against x: low nibbles are sub-block 2c, high
+// nibbles sub-block 2c + 1.
+__device__ __forceinline__ void chunk_dots(const uint32_t (&q)[8], const XChunk& x, int& dot_lo, int& dot_hi) {
     dot_lo = 0;
     dot_hi = 0;
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
-        dot_lo = __dp4a(int(q[i] & 0x0F0F0F0Fu), a[i], dot_lo);
-        dot_hi = __dp4a(int((q[i] >> 4) & 0x0F0F0F0Fu), a[8 + i], dot_hi);
+        dot_lo = __dp4a(int(q[i] & 0x0F0F0F0Fu), x.a[i], dot_lo);
+        dot_hi = __dp4a(int((q[i] >> 4) & 0x0F0F0F0Fu), x.a[8 + i], dot_hi);
     }
 }
 
-// Group sums of sub-blocks 2c and 2c + 1 (groups 4c, 4c + 1 and 4c + 2, 4c + 3 of 16 elements): two 4-byte loads.
-__device__ __forceinline__ void chunk_bsums(const quant::BlockQ8_K* xb, int c, int& lo, int& hi) {
-    const uint32_t* b = reinterpret_cast<const uint32_t*>(xb->bsums + 4 * c);  // 4-byte aligned: 260 + 8c
-    const uint32_t w0 = b[0], w1 = b[1];
-    lo = int(int16_t(w0 & 0xFFFFu)) + int(int16_t(w0 >> 16));
-    hi = int(int16_t(w1 & 0xFFFFu)) + int(int16_t(w1 >> 16));
-}
-
-template <int NR>
+// RPW output rows a warp (rows RPW w .. RPW w + RPW - 1 of its target), one token row: a lane loads its chunk of x
+// once a step and takes it through the same chunk of each of the warp's rows, so x is read from L1 once for RPW
+// rows' weights (its 16 four-byte loads a chunk, spread over eight 292-byte blocks, cost more L1 traffic than the
+// chunk's three 16-byte weight loads). Each row's sums are the one-row kernel's in the same lanes and order.
+template <int RPW>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
-    decode_q4k_kernel(DecodeTargets targets, int64_t n_blocks, const uint8_t* __restrict__ x, size_t x_row_bytes,
-                      int n_rows) {
+    decode_q4k_kernel(DecodeTargets targets, int64_t n_blocks, const uint8_t* __restrict__ x) {
     using F = Format<quant::DType::Q4_K>;
     int64_t block = 0;
     const DecodeTarget target = pick_target(targets, block);
-    const int64_t r = block * kWarpsPerBlock + int64_t(threadIdx.x / 32);
-    if (r >= target.n_out) return;  // uniform over the warp; it reads and writes nothing
+    const int64_t r0 = (block * kWarpsPerBlock + int64_t(threadIdx.x / 32)) * RPW;
+    if (r0 >= target.n_out) return;  // uniform over the warp; it reads and writes nothing
     const int lane = int(threadIdx.x % 32);
     const int c = lane % kLanesPerBlock;
-    const uint8_t* __restrict__ w_row = target.w + r * target.row_bytes;
-    if (targets.prefetch) prefetch_l2_warp(w_row, target.row_bytes, lane);
+    const uint8_t* __restrict__ w_rows[RPW];
+#pragma unroll
+    for (int j = 0; j < RPW; ++j) {  // rows past the matrix read its last row; their sums are dropped
+        w_rows[j] = target.w + min(r0 + j, target.n_out - 1) * target.row_bytes;
+        if (targets.prefetch && r0 + j < target.n_out) prefetch_l2_warp(w_rows[j], target.row_bytes, lane);
+    }
     grid_dependency_sync();
 
-    const quant::BlockQ8_K* x_rows[NR];
-    float acc[NR];
+    const quant::BlockQ8_K* x_row = reinterpret_cast<const quant::BlockQ8_K*>(x);
+    float acc[RPW];
 #pragma unroll
-    for (int t = 0; t < NR; ++t) {
-        x_rows[t] = reinterpret_cast<const quant::BlockQ8_K*>(x + size_t(min(t, n_rows - 1)) * x_row_bytes);
-        acc[t] = 0.0f;
-    }
+    for (int j = 0; j < RPW; ++j) acc[j] = 0.0f;
 
     for (int64_t b0 = 0; b0 < n_blocks; b0 += kBlocksPerStep) {
         const int64_t b = b0 + lane / kLanesPerBlock;
         const bool valid = b < n_blocks;
         const int64_t bc = valid ? b : n_blocks - 1;  // a whole group is valid or not: its result is dropped
-        // 16-byte loads: blocks are 144 bytes and rows a whole number of blocks from a 16-byte aligned start.
-        const uint4* wb = reinterpret_cast<const uint4*>(w_row + bc * F::kBytes);
-        const uint4 head = wb[0];  // d | dmin (x), scales 0..3 (y), 4..7 (z), 8..11 (w)
-        const uint4 q01 = wb[1 + 2 * c], q23 = wb[2 + 2 * c];
-        const uint32_t q[8] = {q01.x, q01.y, q01.z, q01.w, q23.x, q23.y, q23.z, q23.w};
-        int sc_lo, mn_lo, sc_hi, mn_hi;
-        k_detail::scale_min_k4_words(head.y, head.z, head.w, 2 * c, sc_lo, mn_lo);
-        k_detail::scale_min_k4_words(head.y, head.z, head.w, 2 * c + 1, sc_hi, mn_hi);
+        const quant::BlockQ8_K* xb = x_row + bc;
+        XChunk xc;
+        if constexpr (RPW > 1) load_x_chunk(xb, c, xc);
 #pragma unroll
-        for (int t = 0; t < NR; ++t) {
-            const quant::BlockQ8_K* xb = x_rows[t] + bc;
-            int dot_lo, dot_hi, bs_lo, bs_hi;
-            chunk_dots(q, xb, c, dot_lo, dot_hi);
-            chunk_bsums(xb, c, bs_lo, bs_hi);
+        for (int j = 0; j < RPW; ++j) {
+            // 16-byte loads: blocks are 144 bytes and rows a whole number of blocks from a 16-byte aligned start.
+            const uint4* wb = reinterpret_cast<const uint4*>(w_rows[j] + bc * F::kBytes);
+            const uint4 head = wb[0];  // d | dmin (x), scales 0..3 (y), 4..7 (z), 8..11 (w)
+            const uint4 q01 = wb[1 + 2 * c], q23 = wb[2 + 2 * c];
+            const uint32_t q[8] = {q01.x, q01.y, q01.z, q01.w, q23.x, q23.y, q23.z, q23.w};
+            if constexpr (RPW == 1) load_x_chunk(xb, c, xc);  // after the weights' loads, as before rows a warp
+            int sc_lo, mn_lo, sc_hi, mn_hi;
+            k_detail::scale_min_k4_words(head.y, head.z, head.w, 2 * c, sc_lo, mn_lo);
+            k_detail::scale_min_k4_words(head.y, head.z, head.w, 2 * c + 1, sc_hi, mn_hi);
+            int dot_lo, dot_hi;
+            chunk_dots(q, xc, dot_lo, dot_hi);
             int sum_q = sc_lo * dot_lo + sc_hi * dot_hi;
-            int sum_min = mn_lo * bs_lo + mn_hi * bs_hi;
+            int sum_min = mn_lo * xc.bs_lo + mn_hi * xc.bs_hi;
 #pragma unroll
             for (int off = 1; off < kLanesPerBlock; off *= 2) {
                 sum_q += __shfl_xor_sync(0xffffffffu, sum_q, off);
                 sum_min += __shfl_xor_sync(0xffffffffu, sum_min, off);
             }
-            if (valid && t % kLanesPerBlock == c)
-                acc[t] += k_detail::combine_affine(xb->d, uint16_t(head.x & 0xFFFFu), uint16_t(head.x >> 16), sum_q,
+            if (valid && c == 0)
+                acc[j] += k_detail::combine_affine(xb->d, uint16_t(head.x & 0xFFFFu), uint16_t(head.x >> 16), sum_q,
                                                    sum_min);
         }
     }
 
 #pragma unroll
-    for (int t = 0; t < NR; ++t) {
-        const float sum = warp_sum(acc[t]);
-        if (lane == t % 32 && t < n_rows) {
-            float* out = target.y + t * target.y_stride + r;
+    for (int j = 0; j < RPW; ++j) {
+        const float sum = warp_sum(acc[j]);
+        if (lane == 0 && r0 + j < target.n_out) {
+            float* out = target.y + r0 + j;
             *out = target.accumulate ? *out + sum : sum;
         }
     }
+}
+
+// Rows a warp (HOTROD_CUDA_DECODE_Q4K_ROWS=1|2|4; default 1, as measured before rows a warp existed): the same bits
+// at every setting, only the grid changes.
+int rows_per_warp() {
+    static const int rows = [] {
+        const long r = switch_int("HOTROD_CUDA_DECODE_Q4K_ROWS", 1, 4, 1);
+        return r >= 4 ? 4 : r >= 2 ? 2 : 1;
+    }();
+    return rows;
+}
+
+template <int RPW>
+void launch_rows(DecodeTargets targets, int64_t n_blocks, const uint8_t* x, cudaStream_t stream) {
+    int64_t blocks = 0;
+    for (int i = 0; i < targets.n; ++i) {
+        targets.t[i].first_block = blocks;
+        blocks += (targets.t[i].n_out + kWarpsPerBlock * RPW - 1) / (kWarpsPerBlock * RPW);
+    }
+    launch_kernel(decode_q4k_kernel<RPW>, unsigned(blocks), kWarpsPerBlock * 32, 0, stream, targets, n_blocks, x);
 }
 
 }  // namespace
@@ -127,10 +159,13 @@ bool matmul_decode_q4k_takes(const DecodeTargets& targets) {
     return true;
 }
 
-void matmul_decode_q4k(const DecodeTargets& targets, int64_t grid_blocks, int64_t n_blocks, const void* x_q,
-                       size_t x_row_bytes, cudaStream_t stream) {
-    launch_kernel(decode_q4k_kernel<1>, unsigned(grid_blocks), kWarpsPerBlock * 32, 0, stream, targets, n_blocks,
-                  static_cast<const uint8_t*>(x_q), x_row_bytes, 1);
+void matmul_decode_q4k(const DecodeTargets& targets, int64_t n_blocks, const void* x_q, cudaStream_t stream) {
+    const uint8_t* x = static_cast<const uint8_t*>(x_q);
+    switch (rows_per_warp()) {
+        case 4: return launch_rows<4>(targets, n_blocks, x, stream);
+        case 2: return launch_rows<2>(targets, n_blocks, x, stream);
+        default: return launch_rows<1>(targets, n_blocks, x, stream);
+    }
 }
 
 }  // namespace hotrod::cuda::detail

@@ -7,6 +7,7 @@
 // past K/V before waiting on the previous kernel, HOTROD_CUDA_ATTN_VEC=0 (the decode attention reads V an element a lane, not 16 bytes),
 // HOTROD_CUDA_FUSE_ATTN_QUANT=0 (a decode step's attention output quantized by its own launch, not the attention
 // kernels), HOTROD_CUDA_DECODE_Q4K=0 (Q4_K decode through the general kernel, not matmul_decode_q4k.cu),
+// HOTROD_CUDA_DECODE_Q4K_ROWS=2|4 (that kernel's output rows a warp, x read once for them; default 1),
 // HOTROD_CUDA_BATCH_INVARIANT=0 (kernels chosen by a step's row counts, not by its tokens' kinds: see
 // ARCHITECTURE, batch invariance), HOTROD_CUDA_DECODE_MAX_ROWS=N (1-16: under the row-count rule, matmuls of more
 // rows take the prefill kernels; default 16),
