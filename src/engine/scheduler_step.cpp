@@ -175,13 +175,19 @@ void Engine::Impl::build_batch() {
             if (kind != pass) continue;
             int take = std::min(s.pending(), budget);
             // A hybrid model's prompt cut short ends at a multiple of prompt_align, so its chunks do not depend on
-            // what else the step holds (nor on a prefix-cache hit, whose snapshots sit on those multiples); a
-            // budget that reaches no multiple waits a step, unless the batch would be empty.
+            // what else the step holds (nor on a prefix-cache hit, whose snapshots sit on those multiples). A
+            // budget that reaches no multiple waits one step (not more: a step budget below prompt_align beside
+            // steady decoding would starve it), unless the batch would be empty.
             if (kind == Pass::prefill && take < s.pending() && align > 1) {
                 const int cut = (s.n_computed + take) / align * align - s.n_computed;
-                if (cut > 0) take = cut;
-                else if (batch.n_tokens() > 0) continue;
+                if (cut > 0) {
+                    take = cut;
+                } else if (batch.n_tokens() > 0 && !s.waited_for_align) {
+                    s.waited_for_align = true;
+                    continue;
+                }
             }
+            s.waited_for_align = false;
             const int seq = batch.add_sequence(s.kv_id);
             const bool embedding = s.req.pooling != Pooling::none;
             for (int j = 0; j < take; ++j) {

@@ -29,6 +29,7 @@ struct Sequence {
     int n_prompt = 0;
     int n_computed = 0;           // positions whose K/V are in the cache
     int n_feeding = 0;            // tokens of this sequence in the current step's batch
+    bool waited_for_align = false;  // its prompt chunk skipped a step for want of a budget reaching prompt_align
     int n_generated = 0;          // output tokens (sampled or forced)
     int32_t kv_id = -1;           // KvCache sequence while admitted, -1 while waiting
     uint64_t order = 0;           // admission order of first admission (preemption takes the youngest)

@@ -2,13 +2,15 @@
 // (Backend::recurrent_align, as CUDA's batch invariance does): a prompt cut short by the step's budget ends at a
 // multiple of the alignment whatever else the step holds, and a prompt resumed from the prefix cache starts at one
 // (its snapshot), so every prompt run of every sequence starts on the chunk grid the backend's delta rule cuts
-// from. Served together and one at a time, the requests get the same greedy tokens.
+// from. Served together and one at a time, the requests get the same greedy tokens; a step budget below the
+// alignment starves no prompt.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -33,6 +35,7 @@ public:
         const auto& pos = s.recurrent.positions;
         const auto& seq = s.recurrent.token_seq;
         const size_t first_prompt = s.decode_tokens < 0 ? 0 : size_t(s.decode_tokens);
+        mixed_steps += first_prompt > 0 && first_prompt < pos.size();
         for (size_t t = first_prompt; t < pos.size();) {
             size_t e = t;
             while (e < pos.size() && seq[e] == seq[t]) ++e;
@@ -42,6 +45,7 @@ public:
         cpu::CpuBackend::begin_step(s);
     }
     std::vector<std::pair<int, int>> prompt_runs;
+    int mixed_steps = 0;  // steps holding decode tokens and a prompt run
 };
 
 struct SynthQwen35 {
@@ -115,5 +119,33 @@ TEST(EngineHybrid, PromptRunsStartOnTheBackendsAlignment) {
     EXPECT_GT(cut_short, 0) << "no prompt was cut by the budget";
 }
 
+// A step budget below the alignment (40 < 64) beside a sequence decoding: a prompt cut short waits at most one step
+// for a multiple it can never reach, then takes what the budget gives: its prompt runs beside the decode tokens
+// (waiting for a step without them would wait for the decoding sequence's 300 tokens to end).
+TEST(EngineHybrid, ABudgetBelowTheAlignmentStarvesNoPrompt) {
+    SynthQwen35 synth;
+    if (synth.path.empty()) GTEST_SKIP() << "no qwen35 vocab";
+    AlignedRecorder be(2);
+    model::LoadOptions lo;
+    lo.max_batch_tokens = 40;
+    const auto m = model::Model::load(synth.path, be, lo);
+    const auto tok = text::Tokenizer::from_gguf(synth.path);
+    EngineOptions o;
+    o.n_parallel = 2;
+    o.step_tokens = 40;
+    Engine e(*m, tok, 2048, o);
+    std::vector<Request> reqs = requests();
+    Request decoder = reqs[0];
+    decoder.prompt.resize(8);
+    decoder.max_tokens = 300;
+    decoder.ignore_eos = true;
+    auto long_run = e.submit(decoder);
+    while (e.stats().generated_tokens == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const test::Result r = test::collect(*e.submit(reqs[3]));  // a 261-token prompt
+    EXPECT_EQ(r.finish, FinishReason::length) << r.error;
+    EXPECT_EQ(test::collect(*long_run).finish, FinishReason::length);
+    EXPECT_GT(be.mixed_steps, 0) << "the prompt waited for the decoding sequence to end";
+    e.shutdown(std::chrono::milliseconds(0));
+}
 }  // namespace
 }  // namespace hotrod::engine
