@@ -163,11 +163,11 @@ void Matmul::run_shared(const SharedOuts& outs, const DeviceRows& x, bool x_unch
         const DType act = act_type(w.type);
         int end = i + 1;  // [i, end): consecutive products of one weight type and width, launched together
         // (the tensor-core decode kernel's: of one shape too, e.g. gate and up).
-        const bool mma = decode && detail::matmul_decode_mma_wanted(w);
+        const bool mma = decode && detail::matmul_decode_mma_wanted(w, x.n_rows);
         while (decode && act != DType::F32 && end < outs.n && outs.w[end].type == w.type &&
                outs.w[end].n_in == w.n_in &&
                (!mma || (outs.w[end].n_out == w.n_out && outs.w[end].row_bytes == w.row_bytes &&
-                         detail::matmul_decode_mma_wanted(outs.w[end]))))
+                         detail::matmul_decode_mma_wanted(outs.w[end], x.n_rows))))
             ++end;
         if (end - i == 1 || w.n_out == 0) {
             run(w, x, outs.y[i], x_unchanged || i > 0, stream, d);
@@ -206,10 +206,10 @@ void Matmul::run(const DeviceWeight& w, const DeviceRows& x, const DeviceRows& y
     // The decode rows, on x quantized whole (a later run with x_unchanged may reuse it, row for row).
     if (d > 0) {
         const size_t row_bytes = quantize(act, x, x_unchanged, stream);
-        const bool mma = detail::matmul_decode_mma_wanted(w);
         for (int64_t r = 0; r < d; r += kMaxDecodeRows) {
             const DeviceRows yr = row_slice(y, r, std::min(kMaxDecodeRows, d - r));
             const void* xr = static_cast<const uint8_t*>(scratch_) + r * row_bytes;
+            const bool mma = detail::matmul_decode_mma_wanted(w, yr.n_rows);
             if (!(mma && detail::matmul_decode_mma(w, xr, row_bytes, yr.n_rows, yr, stream)))
                 detail::matmul_decode_quant({&w, 1}, {&yr, 1}, xr, row_bytes, yr.n_rows, stream);
         }

@@ -6,7 +6,10 @@
 //
 // A thread block takes 16 weight rows (one MMA tile of A) for every token row; its 4 or 8 warps (by the matrix's
 // shape, see launch) take the inner dimension's super-blocks in turn (warp w: w, w + W, ..), each accumulating its
-// float terms, and the block adds the partial sums in warp order at the end. Nothing in that order depends on the token count: a row's outputs
+// float terms by the super-block index mod 8, and the block adds those eight partial sums in the order the dp4a
+// kernel's warp sum does, so with one split (the default) a row's outputs are that kernel's bit for bit (the terms
+// are the same exact integers through the same combine): a step may take either kernel by its row count and stay
+// batch-invariant (HOTROD_CUDA_DECODE_MMA=rows). Nothing in that order depends on the token count: a row's outputs
 // are the same bits in a 1-row launch and in a 16-row one (the integer dots are exact, the float terms and sums
 // are formed per row), which is what batch invariance needs of a decode kernel.
 //
@@ -215,7 +218,11 @@ __global__ void __launch_bounds__(32 * kWarps)
     decode_mma_kernel(MmaOuts outs, size_t w_row_bytes, int64_t n_out, int64_t n_blocks,
                       const uint8_t* __restrict__ x, size_t x_row_bytes, int n_rows, int64_t y_stride,
                       bool accumulate, int splits) {
-    __shared__ float red[kWarps][NT * 4][32];
+    // A row's float sums kept by the super-block index mod 8, the dp4a decode kernel's lane groups (a K format takes
+    // 4 lanes there, 8 super-blocks a warp step): 4 warps keep two sets (super-blocks w, w + 8, .. and w + 4, ..).
+    static_assert(kWarps == 4 || kWarps == 8, "8 residues of the super-block index over the warps");
+    constexpr int kSets = 8 / kWarps;
+    __shared__ float red[8][NT * 4][32];
     grid_dependency_sync();
     static_assert(kMaxSharedOuts == 3, "the selects below name each product");
     const unsigned m = blockIdx.y;  // selects, not an index: an indexed parameter array goes to the stack
@@ -237,30 +244,44 @@ __global__ void __launch_bounds__(32 * kWarps)
 #pragma unroll
         for (int cc = 0; cc < 2; ++cc) tk.out[j][cc] = x + size_t(min(8 * j + 2 * t + cc, n_rows - 1)) * x_row_bytes;
     }
-    float acc[NT][4];
+    float acc[kSets][NT][4];
 #pragma unroll
-    for (int j = 0; j < NT; ++j)
+    for (int s = 0; s < kSets; ++s)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) acc[j][e] = 0.0f;
+        for (int j = 0; j < NT; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) acc[s][j][e] = 0.0f;
+    auto super_block = [&](int64_t kb, float (&a)[NT][4]) {
+        if constexpr (T == DType::Q4_K) q4_k_super_block<NT>(wr, tk, kb, t, a);
+        else q6_k_super_block<NT>(wr, tk, kb, t, a);
+    };
+    if constexpr (kSets == 1) {
 #pragma unroll 2
-    for (int64_t kb = kb_first + warp; kb < kb_end; kb += kWarps) {
-        if constexpr (T == DType::Q4_K) q4_k_super_block<NT>(wr, tk, kb, t, acc);
-        else q6_k_super_block<NT>(wr, tk, kb, t, acc);
+        for (int64_t kb = kb_first + warp; kb < kb_end; kb += kWarps) super_block(kb, acc[0]);
+    } else {
+        for (int64_t kb = kb_first + warp; kb < kb_end; kb += 2 * kWarps) {
+            super_block(kb, acc[0]);
+            if (kb + kWarps < kb_end) super_block(kb + kWarps, acc[1]);
+        }
     }
 #pragma unroll
-    for (int j = 0; j < NT; ++j)
+    for (int s = 0; s < kSets; ++s)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) red[warp][4 * j + e][lane] = acc[j][e];
+        for (int j = 0; j < NT; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) red[warp + kWarps * s][4 * j + e][lane] = acc[s][j][e];
     __syncthreads();
     float v[NT][4];
     if (warp == 0) {
+        // The dp4a kernel's warp sum (xor 16, 8, 4 over the lane groups holding residues k = lane / 4) adds them as
+        // ((r0 + r4) + (r2 + r6)) + ((r1 + r5) + (r3 + r7)); so, with one split, this kernel's rows are its bits.
 #pragma unroll
         for (int j = 0; j < NT; ++j)
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
-                v[j][e] = red[0][4 * j + e][lane];
-#pragma unroll
-                for (int wi = 1; wi < kWarps; ++wi) v[j][e] += red[wi][4 * j + e][lane];
+                const int i = 4 * j + e;
+                v[j][e] = ((red[0][i][lane] + red[4][i][lane]) + (red[2][i][lane] + red[6][i][lane])) +
+                          ((red[1][i][lane] + red[5][i][lane]) + (red[3][i][lane] + red[7][i][lane]));
             }
     }
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -339,7 +360,8 @@ struct Blocking {
 Blocking blocking_for(const DeviceWeight& w) {
     static const long forced_warps = switch_int("HOTROD_CUDA_DECODE_MMA_WARPS", 4, 8, 0);
     static const long forced_splits = switch_int("HOTROD_CUDA_DECODE_MMA_SPLITS", 1, 8, 0);
-    static const bool split = switch_is("HOTROD_CUDA_DECODE_MMA_SPLIT", "1");
+    // =rows mixes this kernel with the dp4a one by row count: only one split keeps their bits the same.
+    static const bool split = switch_is("HOTROD_CUDA_DECODE_MMA_SPLIT", "1") && !switch_is("HOTROD_CUDA_DECODE_MMA", "rows");
     const int64_t tiles = (w.n_out + kTileRows - 1) / kTileRows, target = 4 * int64_t(sm_count());
     const int64_t n_blocks = w.n_in / quant::QK_K;
     Blocking b;
@@ -372,10 +394,17 @@ void launch(std::span<const DeviceWeight> ws, std::span<const DeviceRows> ys, co
 // multi-row steps it speeds up were not measured as a whole. A choice by shape, never by row count, so rows stay
 // batch-invariant either way. The 8-warp shapes (2560-row matrices) lose at one row (Q4_K 2560x9728: 12.9 against
 // 10.1 us; Q6_K 21.9 against 13.6): their blocks are few and each warp's super-blocks run one latency at a time.
-bool matmul_decode_mma_wanted(const DeviceWeight& w) {
-    static const bool big = switch_is("HOTROD_CUDA_DECODE_MMA", "1"), all = switch_is("HOTROD_CUDA_DECODE_MMA", "all");
-    if (!(big || all) || !matmul_decode_mma_takes(w)) return false;
+//
+// =rows: every shape, from the row count where this kernel measured faster than the dp4a one (H100, session 17,
+// bench_cuda_matmul: at one row the dp4a kernel wins everywhere, 9.2 against 10.4 us on Q4_K 9728x2560; at two rows
+// this one does, 10.5 against 15.6, except Q6_K's 2560-row matrices, an 8-warp shape, 21.6 against 16.3, which it
+// takes from four rows, 21.8 against 28.2). Their bits are the same, so the choice by row count keeps batch invariance.
+bool matmul_decode_mma_wanted(const DeviceWeight& w, int64_t n_rows) {
+    static const bool big = switch_is("HOTROD_CUDA_DECODE_MMA", "1"), all = switch_is("HOTROD_CUDA_DECODE_MMA", "all"),
+                      rows = switch_is("HOTROD_CUDA_DECODE_MMA", "rows");
+    if (!(big || all || rows) || !matmul_decode_mma_takes(w)) return false;
     const Blocking b = blocking_for(w);
+    if (rows) return n_rows >= (w.type == DType::Q6_K && b.warps == 8 ? 4 : 2);
     return all || (b.warps == 4 && b.splits == 1);
 }
 

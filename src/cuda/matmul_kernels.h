@@ -35,12 +35,14 @@ bool matmul_prefill_f16(const DeviceWeight& w, const void* x_f16, size_t x_row_b
                         const DeviceRows& y, cudaStream_t stream, int tokens_per_block = 0);
 
 // The decode path on int8 tensor cores (matmul_decode_mma.cu) for Q4_K / Q6_K, 1 to 16 rows, y.accumulate
-// honoured: a row's outputs the same bits at any row count. _wanted: whether Matmul::run sends this weight's decode
-// rows there (by shape, opt-in: HOTROD_CUDA_DECODE_MMA=1 the big matrices, =all every one). warps: 4 or 8 forces a
-// block size, splits 1..8 the blocks a row tile's super-blocks are split over (a cluster; > 1 needs compute 9.0)
-// (the tests run several), else both by shape. False, having launched nothing, for what it does not take.
+// honoured: a row's outputs the same bits at any row count, and with one split the dp4a decode kernel's bits.
+// _wanted: whether Matmul::run sends this weight's n_rows decode rows there (opt-in: HOTROD_CUDA_DECODE_MMA=1 the big
+// matrices at any row count, =all every one, =rows every one from the row count where it measured faster than the
+// dp4a kernel, one split). warps: 4 or 8 forces a block size, splits 1..8 the blocks a row tile's super-blocks are
+// split over (a cluster; > 1 needs compute 9.0) (the tests run several), else both by shape. False, having
+// launched nothing, for what it does not take.
 bool matmul_decode_mma_takes(const DeviceWeight& w);
-bool matmul_decode_mma_wanted(const DeviceWeight& w);
+bool matmul_decode_mma_wanted(const DeviceWeight& w, int64_t n_rows);
 bool matmul_decode_mma(const DeviceWeight& w, const void* x_q, size_t x_row_bytes, int64_t n_rows,
                        const DeviceRows& y, cudaStream_t stream, int warps = 0, int splits = 0);
 // Several weights of one type and shape (up to kMaxSharedOuts, e.g. gate and up) times the same x, one launch, each

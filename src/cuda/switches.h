@@ -12,7 +12,8 @@
 // ARCHITECTURE, batch invariance), HOTROD_CUDA_DECODE_MAX_ROWS=N (1-16: under the row-count rule, matmuls of more
 // rows take the prefill kernels; default 16),
 // HOTROD_CUDA_DECODE_MMA=1 turns a path ON (Q4_K / Q6_K decode rows of the matrices of 8448+ rows on int8 tensor
-// cores, matmul_decode_mma.cu, not the dp4a kernel; =all: every Q4_K / Q6_K matrix), HOTROD_CUDA_DECODE_MMA_WARPS=4|8,
+// cores, matmul_decode_mma.cu, not the dp4a kernel; =all: every Q4_K / Q6_K matrix; =rows: every one from two
+// rows (Q6_K's 8-warp shapes from four), the dp4a kernel below: the same bits, so batch-invariant), HOTROD_CUDA_DECODE_MMA_WARPS=4|8,
 // HOTROD_CUDA_DECODE=plain, HOTROD_CUDA_DECODE_GROUP=16 (16 lanes a K super-block at 1-2 token rows, not 4: measured slower),
 // HOTROD_CUDA_F16_TOKS=64|128 (the fp16 prefill's tile height, else chosen by the grid),
 // HOTROD_CUDA_DELTA=recurrent (the delta rule's token loop for every run), HOTROD_CUDA_ATTN_SPLIT=0 (one block a

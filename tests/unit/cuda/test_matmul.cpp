@@ -341,7 +341,8 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, CudaMatmulType,
 // formats share Q8_1 activations (formats_q32.cuh), Q4_K needs Q8_K, Q6_K reuses it, then Q4_0 needs Q8_1 again.
 // The tensor-core decode kernel (matmul_decode_mma.cu) called directly, with 4 and with 8 warps a block: Q4_K and
 // Q6_K at 1-16 token rows against the reference (the decode path's tolerance: exact block sums, float order only),
-// a row's outputs bit for bit the same at every row count (1, 5, 9, 16), and y += W x.
+// with one split bit for bit the dp4a decode kernel's outputs, a row's outputs bit for bit the same at every row
+// count (1, 5, 9, 16), and y += W x.
 // Block sizes and cluster splits the tests run the tensor-core decode with: {warps, splits}; splits > 1 only where
 // the GPU has clusters (compute 9.0+). 3 splits: shares of the super-blocks that differ in size.
 std::vector<std::pair<int, int>> decode_mma_blockings() {
@@ -382,6 +383,16 @@ TEST(CudaMatmul, DecodeMmaMatchesTheReferenceAtAnyRowCount) {
                 std::to_string(splits) + " splits)";
             const std::vector<float> all = run(0, kMaxDecodeRows);
             check(p, all, p.n_out, kMaxDecodeRows, 0, what, kRelTol, 0);
+            if (splits == 1) {  // one split: the dp4a decode kernel's bits (=rows mixes the two by row count)
+                DeviceArray<float> yq(size_t(kMaxDecodeRows * p.n_out));
+                yq.poison(0xff);
+                const DeviceRows dq{yq.get(), kMaxDecodeRows, p.n_out, p.n_out};
+                detail::matmul_decode_quant({&dw, 1}, {&dq, 1}, xq.get(), rb, kMaxDecodeRows, nullptr);
+                const std::vector<float> dp4a = yq.download();
+                size_t differ = 0;
+                for (size_t i = 0; i < all.size(); ++i) differ += std::memcmp(&all[i], &dp4a[i], sizeof(float)) != 0;
+                EXPECT_EQ(differ, 0u) << what << ": outputs that differ from the dp4a decode kernel's";
+            }
             int bad = 0;
             for (const int64_t n : {int64_t(1), int64_t(5), int64_t(9)}) {
                 for (int64_t first = 0; first + n <= kMaxDecodeRows; first += n) {
