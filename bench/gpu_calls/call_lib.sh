@@ -51,6 +51,17 @@ run_cuda_tests() {
   timeout "$2" test_cuda --gtest_filter="$1" > "$OUT/$3" 2>&1; echo "tests exit $?"
   grep -E "^\[ +(FAILED|PASSED) +\]|Failure|Expected|Which is|actual|differs|cosine|sequences:" "$OUT/$3" | head -40
 }
+# workload_beside_peer MODEL NAME SECONDS: the published workload at 1 / 2 / 4 / 8 in flight (80 tokens out, 6
+# rounds) on hotrod, hotrod with the tensor-core decode (HOTROD_CUDA_DECODE_MMA=1) and /tmp/llama-server, one run.
+workload_beside_peer() {
+  local model=$1 name=$2
+  mkdir -p $OUT/$name
+  timeout $3 hotrod bench --workload /tmp/devpack/workload.json --fixed-length --concurrency 1,2,4,8 --rounds 6 \
+    --spawn "hotrod=hotrod serve -m $model --device cuda --parallel 8 -c 16384 --host 127.0.0.1 --port 18081" \
+    --spawn "hotrod-mma=env HOTROD_CUDA_DECODE_MMA=1 hotrod serve -m $model --device cuda --parallel 8 -c 16384 --host 127.0.0.1 --port 18083" \
+    --spawn "llama-server=/tmp/llama-server -m $model -ngl 99 --parallel 8 -c 16384 --host 127.0.0.1 --port 18082" \
+    --log-dir $OUT/$name --json $OUT/bench_$name.json 2>&1 | tail -40
+}
 join_gemma() {
   gm=$HOTROD_MODELS/gemma-3-270m-q4_k_m.gguf
   [[ -f $gm ]] && return 0

@@ -19,9 +19,4 @@ for sw in X=1 HOTROD_CUDA_DECODE_MMA=1 X=1 HOTROD_CUDA_DECODE_MMA=1; do
   echo "q3 [$sw] $(env $sw timeout 40 hotrod perf -m $q3 -p 512 -n 128 -r 3 --device cuda 2>&1 | grep -E '^(pp|tg)' | tr '\n' ' ')"
 done | tee $OUT/perf.txt
 PEER_RAW_ONLY=1 timeout 120 bash bench/gpu_vs_llama_server.sh $q3 $OUT 2>&1 | tail -4
-mkdir -p $OUT/q3
-timeout 330 hotrod bench --workload /tmp/devpack/workload.json --fixed-length --concurrency 1,2,4,8 --rounds 6 \
-  --spawn "hotrod=hotrod serve -m $q3 --device cuda --parallel 8 -c 16384 --host 127.0.0.1 --port 18081" \
-  --spawn "hotrod-mma=env HOTROD_CUDA_DECODE_MMA=1 hotrod serve -m $q3 --device cuda --parallel 8 -c 16384 --host 127.0.0.1 --port 18083" \
-  --spawn "llama-server=/tmp/llama-server -m $q3 -ngl 99 --parallel 8 -c 16384 --host 127.0.0.1 --port 18082" \
-  --log-dir $OUT/q3 --json $OUT/bench_q3.json 2>&1 | tail -40
+workload_beside_peer $q3 q3 330

@@ -19,9 +19,4 @@ for ub in 512 2048; do
 done | tee -a $OUT/perf35.txt
 timeout 120 python3 bench/hybrid_prefix_ttft.py $q35 --hotrod "$(command -v hotrod)" --extra "--device cuda" 2>&1 | tail -8
 PP_LONG=8192 PEER_RAW_ONLY=1 timeout 150 bash bench/gpu_vs_llama_server.sh $q35 $OUT 2>&1 | tail -5
-mkdir -p $OUT/q35
-timeout 300 hotrod bench --workload /tmp/devpack/workload.json --fixed-length --concurrency 1,2,4,8 --rounds 6 \
-  --spawn "hotrod=hotrod serve -m $q35 --device cuda --parallel 8 -c 16384 --host 127.0.0.1 --port 18081" \
-  --spawn "hotrod-mma=env HOTROD_CUDA_DECODE_MMA=1 hotrod serve -m $q35 --device cuda --parallel 8 -c 16384 --host 127.0.0.1 --port 18083" \
-  --spawn "llama-server=/tmp/llama-server -m $q35 -ngl 99 --parallel 8 -c 16384 --host 127.0.0.1 --port 18082" \
-  --log-dir $OUT/q35 --json $OUT/bench_q35.json 2>&1 | tail -40
+workload_beside_peer $q35 q35 300

@@ -83,18 +83,31 @@ std::vector<Request> requests() {
     return out;
 }
 
-TEST(EngineHybrid, PromptRunsStartOnTheBackendsAlignment) {
+// The synthetic model on the recorder, with an engine of n_parallel slots and steps of step_tokens.
+struct Served {
     SynthQwen35 synth;
-    if (synth.path.empty()) GTEST_SKIP() << "no qwen35 vocab";
-    AlignedRecorder be(2);
-    model::LoadOptions lo;
-    lo.max_batch_tokens = 100;
-    const auto m = model::Model::load(synth.path, be, lo);
-    const auto tok = text::Tokenizer::from_gguf(synth.path);
-    EngineOptions o;
-    o.n_parallel = 3;
-    o.step_tokens = 100;  // every prompt cut, beside other sequences' decode tokens
-    Engine e(*m, tok, 2048, o);
+    AlignedRecorder be{2};
+    std::unique_ptr<model::Model> m;
+    std::unique_ptr<text::Tokenizer> tok;
+    std::unique_ptr<Engine> e;
+    Served(int n_parallel, int step_tokens) {
+        if (synth.path.empty()) return;
+        model::LoadOptions lo;
+        lo.max_batch_tokens = step_tokens;
+        m = model::Model::load(synth.path, be, lo);
+        tok = std::make_unique<text::Tokenizer>(text::Tokenizer::from_gguf(synth.path));
+        EngineOptions o;
+        o.n_parallel = n_parallel;
+        o.step_tokens = step_tokens;
+        e = std::make_unique<Engine>(*m, *tok, 2048, o);
+    }
+};
+
+TEST(EngineHybrid, PromptRunsStartOnTheBackendsAlignment) {
+    Served s(3, 100);  // every prompt cut, beside other sequences' decode tokens
+    if (!s.e) GTEST_SKIP() << "no qwen35 vocab";
+    Engine& e = *s.e;
+    AlignedRecorder& be = s.be;
     const std::vector<Request> reqs = requests();
 
     std::vector<std::vector<int32_t>> alone;
@@ -123,17 +136,10 @@ TEST(EngineHybrid, PromptRunsStartOnTheBackendsAlignment) {
 // for a multiple it can never reach, then takes what the budget gives: its prompt runs beside the decode tokens
 // (waiting for a step without them would wait for the decoding sequence's 300 tokens to end).
 TEST(EngineHybrid, ABudgetBelowTheAlignmentStarvesNoPrompt) {
-    SynthQwen35 synth;
-    if (synth.path.empty()) GTEST_SKIP() << "no qwen35 vocab";
-    AlignedRecorder be(2);
-    model::LoadOptions lo;
-    lo.max_batch_tokens = 40;
-    const auto m = model::Model::load(synth.path, be, lo);
-    const auto tok = text::Tokenizer::from_gguf(synth.path);
-    EngineOptions o;
-    o.n_parallel = 2;
-    o.step_tokens = 40;
-    Engine e(*m, tok, 2048, o);
+    Served s(2, 40);
+    if (!s.e) GTEST_SKIP() << "no qwen35 vocab";
+    Engine& e = *s.e;
+    AlignedRecorder& be = s.be;
     std::vector<Request> reqs = requests();
     Request decoder = reqs[0];
     decoder.prompt.resize(8);
